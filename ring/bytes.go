@@ -1,0 +1,183 @@
+package ring
+
+import (
+	"context"
+	"fmt"
+)
+
+// BytesProducer publishes into a ring of fixed-size byte slots. It is the
+// base Layer 1 builds on: claim one or more consecutive slots, fill them,
+// commit them together.
+//
+// Only one goroutine may use a BytesProducer at a time.
+type BytesProducer struct {
+	_       noCopy
+	p       *producer
+	claimed int64 // slots claimed and not yet committed
+}
+
+// CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
+// returns its single producer.
+func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
+	g, err := cfg.geometry(kindBytes, elemInfo{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := createSegment(name, &cfg, g, cfg.Meta)
+	if err != nil {
+		return nil, err
+	}
+	return &BytesProducer{p: newProducer(s, &cfg)}, nil
+}
+
+// Claim reserves n consecutive slots (1 <= n <= capacity), waiting for
+// space, and returns the first sequence. Fill them through Slot, then
+// Commit. A second Claim before Commit is an error.
+func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
+	return p.claim(ctx, n, false)
+}
+
+// TryClaim is Claim that returns ErrFull instead of waiting.
+func (p *BytesProducer) TryClaim(n int) (int64, error) {
+	return p.claim(context.Background(), n, true)
+}
+
+func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, error) {
+	if p.claimed != 0 {
+		return -1, fmt.Errorf("ring: Claim with %d slots already claimed: Commit first", p.claimed)
+	}
+	lo, err := p.p.claim(ctx, int64(n), try)
+	if err != nil {
+		return -1, err
+	}
+	p.claimed = int64(n)
+	return lo, nil
+}
+
+// Slot returns the slot of a claimed sequence.
+func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
+
+// Commit publishes every claimed slot with one cursor store and returns the
+// last sequence published.
+func (p *BytesProducer) Commit() int64 {
+	if p.claimed == 0 {
+		return p.p.next - 1
+	}
+	hi := p.p.next + p.claimed - 1
+	p.claimed = 0
+	p.p.commit(hi)
+	return hi
+}
+
+// Publish copies b (at most the slot size) into the next slot and publishes
+// it. Bytes of the slot beyond len(b) keep old contents.
+func (p *BytesProducer) Publish(ctx context.Context, b []byte) (int64, error) {
+	if len(b) > int(p.p.s.slotSize) {
+		return -1, fmt.Errorf("%w: %d bytes into a %d-byte slot", ErrInvalidConfig, len(b), p.p.s.slotSize)
+	}
+	seq, err := p.Claim(ctx, 1)
+	if err != nil {
+		return -1, err
+	}
+	copy(p.Slot(seq), b)
+	return p.Commit(), nil
+}
+
+// SlotSize returns the slot size.
+func (p *BytesProducer) SlotSize() int { return int(p.p.s.slotSize) }
+
+// Meta returns the upper-layer metadata stored at creation.
+func (p *BytesProducer) Meta() [UserMetaSize]byte { return p.p.s.meta }
+
+// Info describes the ring.
+func (p *BytesProducer) Info() RingInfo { return p.p.s.info() }
+
+// Stats reads the ring's counters.
+func (p *BytesProducer) Stats() Stats { return p.p.s.stats() }
+
+// Close marks the ring closed and (as owner) removes it; see Producer.Close.
+func (p *BytesProducer) Close() error { return p.p.close() }
+
+// BytesConsumer reads a byte-slot ring. Besides one-at-a-time leases it
+// exposes the readable range, so Layer 1 can look at several slots before
+// releasing them.
+//
+// Only one goroutine may use a BytesConsumer at a time.
+type BytesConsumer struct {
+	_ noCopy
+	c *consumer
+}
+
+// AttachBytes joins the byte-slot ring name as a consumer.
+func AttachBytes(name string, cfg ConsumerConfig) (*BytesConsumer, error) {
+	s, err := attachSegment(name, cfg.attachOptions(), func(g geometry) error {
+		return checkGeometry(g, kindBytes, cfg.Capacity, cfg.SlotSize)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConsumer(s, &cfg, flagGating)
+	if err != nil {
+		s.m.Close()
+		return nil, err
+	}
+	return &BytesConsumer{c: c}, nil
+}
+
+// Wait waits until at least one slot is readable and returns the readable
+// range [lo, hi]. The slots stay reserved until ReleaseThrough.
+func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
+	hi, err = c.c.ready(ctx, false)
+	return c.c.next, hi, err
+}
+
+// TryWait is Wait that returns ErrEmpty instead of waiting.
+func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
+	hi, err = c.c.ready(context.Background(), true)
+	return c.c.next, hi, err
+}
+
+// Slot returns the slot of a sequence in the readable range returned by
+// Wait. It must not be used after ReleaseThrough passes it.
+func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
+
+// ReleaseThrough consumes every sequence up to seq (which must lie in the
+// readable range) with one cursor store.
+func (c *BytesConsumer) ReleaseThrough(seq int64) {
+	if seq >= c.c.next && seq <= c.c.avail {
+		c.c.advance(seq)
+	}
+}
+
+// Next waits for the next slot and copies it into dst (up to len(dst)),
+// returning the sequence.
+func (c *BytesConsumer) Next(ctx context.Context, dst []byte) (int64, error) {
+	if _, err := c.c.ready(ctx, false); err != nil {
+		return -1, err
+	}
+	seq := c.c.next
+	copy(dst, c.c.s.slotBytes(seq))
+	c.c.advance(seq)
+	return seq, nil
+}
+
+// SlotSize returns the slot size.
+func (c *BytesConsumer) SlotSize() int { return int(c.c.s.slotSize) }
+
+// Meta returns the upper-layer metadata stored at creation.
+func (c *BytesConsumer) Meta() [UserMetaSize]byte { return c.c.s.meta }
+
+// Position returns the last sequence consumed.
+func (c *BytesConsumer) Position() int64 { return c.c.position() }
+
+// ID returns the consumer's id.
+func (c *BytesConsumer) ID() string { return c.c.id }
+
+// Info describes the ring.
+func (c *BytesConsumer) Info() RingInfo { return c.c.s.info() }
+
+// Stats reads the ring's counters.
+func (c *BytesConsumer) Stats() Stats { return c.c.s.stats() }
+
+// Close leaves the ring; see Consumer.Close.
+func (c *BytesConsumer) Close() error { return c.c.close() }

@@ -1,0 +1,183 @@
+package ring
+
+import (
+	"fmt"
+	"math/bits"
+	"os"
+	"time"
+
+	"github.com/myelon-go/myelon/internal/shm"
+)
+
+// Backend selects where a segment lives: Shm (the default), File or Heap.
+type Backend = shm.Backend
+
+// Backends.
+const (
+	// Shm: a POSIX shared-memory object, /dev/shm/<name> on Linux. Names are
+	// 1..30 bytes of [A-Za-z0-9._-] (see PortableName).
+	Shm = shm.Shm
+	// File: a regular file at a path, mapped shared.
+	File = shm.File
+	// Heap: process-local memory, for tests (the race detector sees it).
+	Heap = shm.Heap
+)
+
+// PortableName returns a fresh segment name built from prefix that fits the
+// most restrictive platform limit (macOS: 31 bytes), with room to spare.
+func PortableName(prefix string) string { return shm.PortableName(prefix) }
+
+// Defaults applied to zero config fields.
+const (
+	DefaultCapacity         = 1024
+	DefaultSlotSize         = 256
+	DefaultMaxConsumers     = 16
+	DefaultLivenessInterval = 100 * time.Millisecond
+	DefaultReadyTimeout     = 5 * time.Second
+)
+
+// Config describes a ring to create. The zero value is a usable
+// single-producer ring on the Shm backend with the defaults above.
+type Config struct {
+	// Backend holds the segment. Zero: Shm.
+	Backend Backend
+	// Capacity is the number of slots, a power of two. Zero: 1024.
+	Capacity int
+	// SlotSize is the slot size of byte rings, rounded up to 8. Zero: 256.
+	// Typed rings ignore it (the slot is the element, rounded up to 8)
+	// unless it is larger, which pads slots (e.g. 64 or 128 to keep small
+	// events off each other's cache lines).
+	SlotSize int
+	// MaxConsumers is the size of the consumer table. Zero: 16.
+	MaxConsumers int
+	// Perm is the segment's mode. Zero: 0600. Attachers must pass the same.
+	Perm os.FileMode
+	// Wait is how the producer waits for space. Zero: Block.
+	Wait WaitStrategy
+	// LivenessInterval bounds how long a blocked producer takes to notice a
+	// dead consumer (it probes consumers' liveness locks this often while
+	// blocked, never while publishing freely). Zero: 100 ms.
+	LivenessInterval time.Duration
+	// KeepOnClose leaves the segment in place when the producer closes
+	// (normally the owner unlinks it).
+	KeepOnClose bool
+	// ReclaimStale replaces an existing segment whose owner is dead. A
+	// segment with a live owner is never replaced.
+	ReclaimStale bool
+	// Populate pre-faults the mapping.
+	Populate bool
+	// Meta is up to UserMetaSize bytes of upper-layer metadata stored in the
+	// header (and covered by its checksum). Layer 1 keeps its geometry here.
+	Meta []byte
+}
+
+func (c *Config) livenessInterval() time.Duration {
+	if c.LivenessInterval <= 0 {
+		return DefaultLivenessInterval
+	}
+	return c.LivenessInterval
+}
+
+// geometry validates c and computes the geometry of a ring whose slots hold
+// elem (elem.size == 0 for byte rings).
+func (c *Config) geometry(kind uint32, elem elemInfo) (geometry, error) {
+	bad := func(field string, v any, want string) (geometry, error) {
+		return geometry{}, fmt.Errorf("%w: %s=%v: %s", ErrInvalidConfig, field, v, want)
+	}
+	capacity := c.Capacity
+	if capacity == 0 {
+		capacity = DefaultCapacity
+	}
+	if capacity < 1 || capacity > maxCapacity || bits.OnesCount(uint(capacity)) != 1 {
+		return bad("Capacity", c.Capacity, "want a power of two in [1, 2^30]")
+	}
+	slot := c.SlotSize
+	if kind == kindBytes && slot == 0 {
+		slot = DefaultSlotSize
+	}
+	if slot < 0 || slot > maxSlotSize {
+		return bad("SlotSize", c.SlotSize, "want [0, 1 GiB]")
+	}
+	if int(elem.size) > slot {
+		slot = int(elem.size)
+	}
+	slot = int(alignUp(uint64(slot), 8))
+	consumers := c.MaxConsumers
+	if consumers == 0 {
+		consumers = DefaultMaxConsumers
+	}
+	if consumers < 1 || consumers > maxConsumers {
+		return bad("MaxConsumers", c.MaxConsumers, fmt.Sprintf("want [1, %d]", maxConsumers))
+	}
+	if len(c.Meta) > UserMetaSize {
+		return bad("Meta", len(c.Meta), fmt.Sprintf("want at most %d bytes", UserMetaSize))
+	}
+	if c.Backend > Heap {
+		return bad("Backend", c.Backend, "unknown backend")
+	}
+	return geometry{
+		kind:         kind,
+		mode:         modeSingle,
+		slotSize:     uint32(slot),
+		capacity:     uint32(capacity),
+		maxConsumers: uint32(consumers),
+		elemSize:     elem.size,
+		elemAlign:    elem.align,
+		fingerprint:  elem.fingerprint,
+	}, nil
+}
+
+// Start says where a consumer that joins begins reading.
+type Start struct {
+	explicit bool
+	seq      int64
+}
+
+// StartLatest (the zero Start) begins after the last event published when
+// the consumer joins: it sees every event published after Attach returns.
+var StartLatest = Start{}
+
+// StartAt begins at sequence seq. If the events from seq on were already
+// overwritten, the first read reports *LappedError and continues from the
+// oldest event still in the ring.
+func StartAt(seq int64) Start { return Start{explicit: true, seq: seq} }
+
+// ConsumerConfig describes how to attach a consumer. The zero value attaches
+// an anonymous gating consumer on the Shm backend, starting at the latest
+// event, waiting with Block.
+type ConsumerConfig struct {
+	// Backend holds the segment. Zero: Shm.
+	Backend Backend
+	// ID names the consumer (1..MaxIDLen bytes). A consumer that attaches
+	// under the id of one that closed or died resumes from its cursor. Zero:
+	// a unique anonymous id.
+	ID string
+	// Start is where a new consumer begins; ignored when resuming an id.
+	Start Start
+	// Wait is how the consumer waits for events. Zero: Block.
+	Wait WaitStrategy
+	// Capacity and SlotSize, if non-zero, must match the segment's.
+	Capacity, SlotSize int
+	// Perm must match the segment's mode. Zero: 0600.
+	Perm os.FileMode
+	// ReadyTimeout bounds the wait for an initialising segment (and, with
+	// WaitCreate, for one not yet created). Zero: 5 s.
+	ReadyTimeout time.Duration
+	// WaitCreate waits for a missing segment to appear instead of
+	// returning ErrNotFound at once.
+	WaitCreate bool
+	// LivenessInterval bounds how long an idle consumer takes to notice that
+	// the producer died. Zero: 100 ms.
+	LivenessInterval time.Duration
+}
+
+func (c *ConsumerConfig) attachOptions() attachOptions {
+	o := attachOptions{backend: c.Backend, perm: c.Perm, readyTimeout: c.ReadyTimeout, waitCreate: c.WaitCreate, liveness: c.LivenessInterval}
+	if o.readyTimeout <= 0 {
+		o.readyTimeout = DefaultReadyTimeout
+	}
+	if o.liveness <= 0 {
+		o.liveness = DefaultLivenessInterval
+	}
+	return o
+}

@@ -1,0 +1,251 @@
+package ring
+
+// A consumer.
+//
+// What a consumer may read: once it has loaded a producer cursor value c,
+// every slot with sequence in [next, c] holds the event the producer wrote
+// before storing c (the store/load pair on S.cursor orders them). Those
+// slots stay intact while the consumer's own cursor (the gating sequence)
+// is below them and the entry is active: the producer never writes past
+// min(gating) + capacity. The consumer releases slots by storing its cursor
+// (commit); after that store the producer owns them again, so no reference
+// into a released slot may be kept.
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/myelon-go/myelon/internal/shm"
+)
+
+// consumer is the engine behind Consumer[E] and BytesConsumer. Only one
+// goroutine may use it at a time.
+type consumer struct {
+	s       *segment // read-only after construction
+	cur     *int64   // this consumer's cursor in its entry (the gating sequence)
+	next    int64    // hot: next sequence to read
+	avail   int64    // hot: cached producer cursor; [next, avail] is readable
+	wait    WaitStrategy
+	idx     int
+	id      string
+	leased  bool
+	closed  bool
+	missed  int64 // events lost at join, reported by the first read
+	iterErr error // what ended the last iterator loop
+	counter struct{ empty, parks, wakes, lapped *uint64 }
+}
+
+func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
+	id := cfg.ID
+	if id == "" {
+		id = anonymousID()
+	}
+	if err := validateID(id); err != nil {
+		return nil, err
+	}
+	o := cfg.attachOptions()
+	jr, err := s.join(joinRequest{id: id, flags: flags, start: cfg.Start, timeout: o.readyTimeout})
+	if err != nil {
+		return nil, err
+	}
+	off := s.consumerOff(jr.idx)
+	c := &consumer{s: s, cur: s.i64(off + centCursor), next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed}
+	c.counter.empty = s.u64(off + centEmpty)
+	c.counter.parks = s.u64(off + centParks)
+	c.counter.wakes = s.u64(off + centWakes)
+	c.counter.lapped = s.u64(off + centLapped)
+	if jr.missed > 0 {
+		addCounter(c.counter.lapped, uint64(jr.missed))
+	}
+	return c, nil
+}
+
+// poll reports whether the event at c.next is readable, refreshing the
+// cached producer cursor only when the cache says no.
+func (c *consumer) poll() bool {
+	if c.next <= c.avail {
+		return true
+	}
+	// Pairs with the producer's cursor store in producer.commit.
+	p := atomic.LoadInt64(c.s.cursor)
+	if p <= c.avail {
+		return false // nothing new (or a garbage cursor that went backwards)
+	}
+	c.avail = p
+	return true
+}
+
+// checkLap catches the one way [next, avail] can be wider than the ring: a
+// producer cursor that no correct producer writes while we gate.
+func (c *consumer) checkLap() error {
+	if c.avail-c.next < c.s.cap {
+		return nil
+	}
+	oldest := c.avail - c.s.cap + 1
+	missed := oldest - c.next
+	c.next = oldest
+	c.commit(oldest - 1)
+	addCounter(c.counter.lapped, uint64(missed))
+	return &LappedError{Missed: missed, ResumeAt: oldest}
+}
+
+// ready waits (unless try) until at least one event is readable and returns
+// the highest readable sequence.
+func (c *consumer) ready(ctx context.Context, try bool) (int64, error) {
+	if c.next <= c.avail && c.missed == 0 && !c.leased {
+		return c.avail, nil
+	}
+	return c.readySlow(ctx, try)
+}
+
+func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
+	switch {
+	case c.closed:
+		return -1, ErrClosed
+	case c.leased:
+		return -1, ErrLeaseHeld
+	case c.missed > 0:
+		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
+		c.missed = 0
+		return -1, err
+	}
+	if !c.poll() {
+		if err := c.endOfStream(false); err != nil {
+			return -1, err
+		}
+		addCounter(c.counter.empty, 1)
+		if try {
+			return -1, ErrEmpty
+		}
+		if err := c.waitData(ctx); err != nil {
+			return -1, err
+		}
+	}
+	if err := c.checkLap(); err != nil {
+		return -1, err
+	}
+	return c.avail, nil
+}
+
+// endOfStream is called on an empty ring: it reports ErrEndOfStream after a
+// clean close, and ErrProducerGone when probe is set and the producer's
+// liveness lock is free. A last poll closes the race with a final publish.
+func (c *consumer) endOfStream(probe bool) error {
+	if c.s.closed() {
+		if c.poll() {
+			return nil
+		}
+		return ErrEndOfStream
+	}
+	if probe && !c.s.producerAlive() {
+		if c.poll() || c.s.closed() {
+			return c.endOfStream(false)
+		}
+		return ErrProducerGone
+	}
+	return nil
+}
+
+// waitData waits until poll succeeds, the ring ends or ctx is done.
+func (c *consumer) waitData(ctx context.Context) error {
+	s := c.s
+	lastProbe := time.Now()
+	every := c.wait.checkEvery()
+	for i := 1; ; i++ {
+		if c.poll() {
+			return nil
+		}
+		if i%every == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			probe := time.Since(lastProbe) >= s.liveness
+			if probe {
+				lastProbe = time.Now()
+			}
+			if err := c.endOfStream(probe); err != nil || c.next <= c.avail {
+				return err
+			}
+		}
+		if c.wait.kind == waitBlock && i > blockSpinRounds {
+			if c.park(ctx) {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			lastProbe = time.Now()
+			if err := c.endOfStream(true); err != nil || c.next <= c.avail {
+				return err
+			}
+		} else {
+			c.wait.pause()
+		}
+	}
+}
+
+// park sleeps on the data wake word until the producer publishes, the
+// liveness interval passes or ctx ends. It reports whether an event is
+// readable.
+func (c *consumer) park(ctx context.Context) bool {
+	s := c.s
+	atomic.AddUint32(s.dataWaiters, 1)
+	defer atomic.AddUint32(s.dataWaiters, math.MaxUint32) // -1
+	w := atomic.LoadUint32(s.dataWake)
+	// Re-check after announcing ourselves. The producer stores its cursor
+	// and then loads dataWaiters; we increment dataWaiters and then load the
+	// cursor. With sequentially consistent atomics one of the two loads sees
+	// the other side's store: either we see the event here, or the producer
+	// sees us and bumps the wake word, so FutexWait returns at once (value
+	// changed) or is woken. No wake-up is lost.
+	if c.poll() || s.closed() {
+		return c.next <= c.avail
+	}
+	addCounter(c.counter.parks, 1)
+	stop := context.AfterFunc(ctx, func() { s.wake(s.dataWake) })
+	shm.FutexWait(s.dataWake, w, s.liveness)
+	stop()
+	return c.poll()
+}
+
+// commit releases every sequence up to seq to the producer.
+func (c *consumer) commit(seq int64) {
+	// Release: after this store the producer may overwrite the slots.
+	atomic.StoreInt64(c.cur, seq)
+	// Same store-then-load pairing as producer.commit, mirrored.
+	if atomic.LoadUint32(c.s.spaceWaiters) != 0 {
+		addCounter(c.counter.wakes, 1)
+		c.s.wake(c.s.spaceWake)
+	}
+}
+
+// advance consumes through seq.
+func (c *consumer) advance(seq int64) {
+	c.next = seq + 1
+	c.commit(seq)
+}
+
+// close leaves the consumer table (keeping the id's cursor for a rejoin)
+// and unmaps the segment.
+func (c *consumer) close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
+	c.leased = false
+	c.s.leave(c.idx)
+	return c.s.m.Close()
+}
+
+func (c *consumer) err() error {
+	if c.iterErr == ErrEndOfStream {
+		return nil
+	}
+	return c.iterErr
+}
+
+// position is the last sequence this consumer consumed.
+func (c *consumer) position() int64 { return c.next - 1 }

@@ -1,0 +1,60 @@
+// Package ring is Layer 0 of myelon: fixed-size events over a cross-process
+// LMAX-Disruptor-style ring in one shared-memory segment (a POSIX shm
+// object, a regular file mapped shared, or heap memory for tests).
+//
+// # Model
+//
+// A producer creates a ring and publishes events into its slots; each
+// sequence number (a 64-bit position that only grows) maps to slot
+// seq & (capacity-1). Consumers attach by name from any process and each
+// sees every event published after it joined, in order (broadcast). The
+// producer never overwrites a slot an active consumer has not released: it
+// is gated by the slowest consumer, through a cached limit it refreshes
+// about once per lap.
+//
+//	p, _ := ring.Create[Tick]("ticks", ring.Config{Capacity: 4096})
+//	p.Publish(func(t *Tick) { t.Price = 42 })
+//
+//	c, _ := ring.Attach[Tick]("ticks", ring.ConsumerConfig{ID: "risk"})
+//	t, err := c.Next(ctx)
+//
+// Events are Go values of a fixed-size type without pointers (checked with
+// reflect at Create and Attach, and fingerprinted in the header so both
+// sides agree on the layout). Byte rings (CreateBytes, AttachBytes) carry
+// raw fixed-size slots for the framed layer above.
+//
+// # Publishing and consuming
+//
+// Publish fills a slot in place and makes it visible with one atomic store;
+// PublishBatch does n slots with one store. Consumers copy (Next), lease a
+// slot in place until Release (Lease), or drain everything available with
+// one commit per batch (Process). Every blocking call has a context, and a
+// Try form that returns ErrFull or ErrEmpty instead of waiting. The hot
+// paths allocate nothing and make no system call unless the other side is
+// parked.
+//
+// # Waiting
+//
+// BusySpin, Yield, Sleep(d) and Block (the default) decide how a side waits.
+// Block spins about a microsecond, then parks on a futex word in the segment;
+// the other side makes the wake system call only when the waiter count says
+// somebody is parked.
+//
+// # Crash safety
+//
+// Every participant holds a liveness lock that the kernel releases when its
+// process dies. A blocked producer checks the locks of the consumers gating
+// it every Config.LivenessInterval and detaches dead ones, which stop gating
+// at once. A waiting consumer checks the producer's lock the same way and,
+// once it has read every published event, returns ErrProducerGone. A clean
+// Close marks the ring closed: consumers drain, then get ErrEndOfStream.
+// A consumer that attaches under the id of a closed or dead consumer resumes
+// from its position. Every value read from shared memory is validated
+// before use: a peer that writes garbage causes a typed error (ErrLayout,
+// ErrCorrupt, ErrLapped), never a panic, an out-of-range access or a hang.
+//
+// # Segment layout
+//
+// See layout.go for the byte-exact layout of the header, producer block,
+// consumer table, counters and slots; TestLayout_Offsets keeps it honest.
+package ring

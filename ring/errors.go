@@ -1,0 +1,127 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors of Create and Attach.
+var (
+	// ErrInvalidConfig: a configuration value is out of range.
+	ErrInvalidConfig = errors.New("ring: invalid config")
+	// ErrInvalidType: the element type cannot live in shared memory.
+	ErrInvalidType = errors.New("ring: invalid element type")
+	// ErrExist: a live segment with this name exists.
+	ErrExist = errors.New("ring: segment exists and its owner is alive")
+	// ErrStale: a segment with this name exists but its owner is dead.
+	// Remove it with Reclaim, or create with Config.ReclaimStale.
+	ErrStale = errors.New("ring: stale segment (owner dead)")
+	// ErrNotFound: no segment with this name exists.
+	ErrNotFound = errors.New("ring: segment not found")
+	// ErrNotReady: the segment did not become ready within the timeout.
+	ErrNotReady = errors.New("ring: segment not ready")
+	// ErrLayout: the segment's header is invalid or differs from what the
+	// attacher expects. Match *LayoutError with errors.As for the field.
+	ErrLayout = errors.New("ring: layout mismatch")
+	// ErrNoFreeConsumer: every consumer entry is held by a live consumer.
+	ErrNoFreeConsumer = errors.New("ring: consumer table full")
+	// ErrIDInUse: a live consumer already holds this id.
+	ErrIDInUse = errors.New("ring: consumer id in use")
+)
+
+// Errors of publish and consume.
+var (
+	// ErrFull: TryPublish found no free slot.
+	ErrFull = errors.New("ring: full")
+	// ErrEmpty: a Try call found no event.
+	ErrEmpty = errors.New("ring: empty")
+	// ErrEndOfStream: the producer closed the ring and every published event
+	// has been consumed.
+	ErrEndOfStream = errors.New("ring: end of stream")
+	// ErrProducerGone: the producer died without closing the ring, and every
+	// event it published has been consumed.
+	ErrProducerGone = errors.New("ring: producer gone")
+	// ErrClosed: the handle was closed.
+	ErrClosed = errors.New("ring: handle closed")
+	// ErrLapped: the consumer was overtaken; match *LappedError for how many
+	// events it missed. The consumer continues from the oldest valid event.
+	ErrLapped = errors.New("ring: consumer lapped")
+	// ErrLeaseHeld: a lease is outstanding; Release it first.
+	ErrLeaseHeld = errors.New("ring: lease outstanding")
+	// ErrBatchTooLarge: a batch of more events than the capacity.
+	ErrBatchTooLarge = errors.New("ring: batch larger than capacity")
+	// ErrCorrupt: a shared word holds a value no correct peer writes.
+	ErrCorrupt = errors.New("ring: corrupt shared state")
+)
+
+// LayoutError names the header field that failed validation. It matches
+// ErrLayout with errors.Is.
+type LayoutError struct {
+	Field     string
+	Want, Got any
+	Reason    string
+}
+
+func (e *LayoutError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("ring: layout mismatch: %s: %s (got %v)", e.Field, e.Reason, e.Got)
+	}
+	return fmt.Sprintf("ring: layout mismatch: %s: want %v, got %v", e.Field, e.Want, e.Got)
+}
+
+// Is reports ErrLayout.
+func (e *LayoutError) Is(target error) bool { return target == ErrLayout }
+
+// TypeError names the field of an element type that cannot live in shared
+// memory. It matches ErrInvalidType.
+type TypeError struct {
+	Type, Field, Kind string
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("ring: invalid element type %s: field %s is a %s (only fixed-size pointer-free types cross processes)", e.Type, e.Field, e.Kind)
+}
+
+// Is reports ErrInvalidType.
+func (e *TypeError) Is(target error) bool { return target == ErrInvalidType }
+
+// LappedError reports events a consumer missed. It matches ErrLapped.
+type LappedError struct {
+	Missed   int64 // events skipped
+	ResumeAt int64 // next sequence the consumer will read
+}
+
+func (e *LappedError) Error() string {
+	return fmt.Sprintf("ring: consumer lapped: missed %d events, resuming at %d", e.Missed, e.ResumeAt)
+}
+
+// Is reports ErrLapped.
+func (e *LappedError) Is(target error) bool { return target == ErrLapped }
+
+// CorruptError names a shared word that holds an impossible value.
+type CorruptError struct {
+	Word  string
+	Value int64
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("ring: corrupt shared state: %s=%d", e.Word, e.Value)
+}
+
+// Is reports ErrCorrupt.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// StaleError describes a stale segment found at Create. It matches ErrStale.
+type StaleError struct {
+	Name     string
+	OwnerPID uint32
+	Created  time.Time
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("ring: stale segment %q (owner pid %d created it at %s and is gone); reclaim it with ring.Reclaim or Config.ReclaimStale", e.Name, e.OwnerPID, e.Created.Format(time.RFC3339))
+}
+
+// Is reports ErrStale.
+func (e *StaleError) Is(target error) bool { return target == ErrStale }

@@ -1,0 +1,212 @@
+package ring
+
+// The single producer.
+//
+// Invariants (S = the segment, P = this producer):
+//
+//   - P.next-1 == S.cursor: everything below next is published; the cursor
+//     moves only here, by one atomic store per publish or per batch.
+//   - P.limit is the highest sequence P may write without looking at the
+//     consumers again. It was computed as min(gating cursors) + capacity at
+//     the last refresh, so writing any sequence <= limit overwrites only
+//     slots every gating consumer has released. Consumers only move forward,
+//     so the cached limit can only be too small, never too large; it is
+//     refreshed when a claim would pass it (about once per lap when the
+//     consumers keep up).
+//   - A consumer that joins after a refresh is not in that limit. Joins
+//     handle this themselves (see join in registry.go); the limit is also
+//     stored in S.limit for them.
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/myelon-go/myelon/internal/shm"
+)
+
+// producer is the engine behind Producer[E] and BytesProducer.
+//
+// Only one goroutine may use a producer at a time: next and limit are
+// process-local caches with no synchronisation.
+type producer struct {
+	s      *segment // read-only after construction
+	next   int64    // hot: next sequence to claim
+	limit  int64    // hot: cached clearance (see file comment)
+	wait   WaitStrategy
+	owner  bool
+	keep   bool
+	closed bool
+}
+
+func newProducer(s *segment, cfg *Config) *producer {
+	return &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+}
+
+// claim reserves n sequences starting at p.next and returns the first. It
+// does not move p.next; commit does.
+func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) {
+	if p.next+n-1 <= p.limit && n > 0 {
+		return p.next, nil
+	}
+	return p.claimSlow(ctx, n, try)
+}
+
+func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
+	if p.closed {
+		return -1, ErrClosed
+	}
+	if n <= 0 || n > p.s.cap {
+		return -1, ErrBatchTooLarge
+	}
+	hi := p.next + n - 1
+	if p.refresh(); hi <= p.limit {
+		return p.next, nil
+	}
+	addCounter(p.s.counter(cntFullWaits), 1)
+	if try {
+		return -1, ErrFull
+	}
+	if err := p.waitSpace(ctx, hi); err != nil {
+		return -1, err
+	}
+	return p.next, nil
+}
+
+// commit publishes every sequence up to hi.
+func (p *producer) commit(hi int64) {
+	// Publish: the slot writes above happen before this store; a consumer
+	// that loads a cursor >= hi may read them (pairs with consumer.poll).
+	atomic.StoreInt64(p.s.cursor, hi)
+	p.next = hi + 1
+	// Only wake when someone may be parked. Do not "simplify" this into an
+	// unconditional wake (a syscall per event), nor move the load before the
+	// store: the store-then-load order against the reader's
+	// increment-then-recheck order is what makes a lost wake-up impossible
+	// (see waitData).
+	if atomic.LoadUint32(p.s.dataWaiters) != 0 {
+		p.s.wakeReaders()
+	}
+}
+
+// refresh recomputes p.limit from the gating consumers.
+func (p *producer) refresh() {
+	published := p.next - 1
+	limit := p.s.minGating(published) + p.s.cap
+	// Store for joining consumers, then look again: a consumer that became
+	// active before the second scan is in it; one that became active after
+	// it reads this stored limit when it joins (registry.go, join).
+	atomic.StoreInt64(p.s.limit, limit)
+	if again := p.s.minGating(published) + p.s.cap; again < limit {
+		limit = again
+		atomic.StoreInt64(p.s.limit, limit)
+	}
+	p.limit = limit
+}
+
+// minGating returns the lowest cursor of the active gating consumers,
+// bounded to [published-capacity, published]: a cursor outside that window
+// is garbage (no correct consumer writes it) and must neither let the
+// producer overwrite unread slots nor stall it beyond one lap. With no
+// gating consumer it returns published: events nobody reads are dropped.
+func (s *segment) minGating(published int64) int64 {
+	m := published
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&flagGating == 0 {
+			continue
+		}
+		c := atomic.LoadInt64(s.i64(off + centCursor))
+		c = max(min(c, published), published-s.cap)
+		m = min(m, c)
+	}
+	return m
+}
+
+// waitSpace waits until hi <= p.limit. While it waits it probes consumer
+// liveness every liveness interval, so a dead consumer stops gating.
+func (p *producer) waitSpace(ctx context.Context, hi int64) error {
+	s := p.s
+	lastProbe := time.Now()
+	every := p.wait.checkEvery()
+	for i := 1; ; i++ {
+		if i%every == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if time.Since(lastProbe) >= s.liveness {
+				s.reapDeadConsumers()
+				lastProbe = time.Now()
+			}
+		}
+		if p.wait.kind == waitBlock && i > blockSpinRounds {
+			if p.parkSpace(ctx, hi) {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			s.reapDeadConsumers()
+			lastProbe = time.Now()
+		} else {
+			p.wait.pause()
+		}
+		if p.refresh(); hi <= p.limit {
+			return nil
+		}
+	}
+}
+
+// parkSpace sleeps on the space wake word until a consumer moves, the
+// liveness interval passes or ctx ends. It reports whether hi is clear.
+func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
+	s := p.s
+	atomic.AddUint32(s.spaceWaiters, 1)
+	defer atomic.AddUint32(s.spaceWaiters, math.MaxUint32) // -1
+	w := atomic.LoadUint32(s.spaceWake)
+	// Re-check after announcing ourselves: a consumer that committed before
+	// our increment is seen here; one that commits after it sees
+	// spaceWaiters != 0 and bumps the wake word (see consumer.commit).
+	if p.refresh(); hi <= p.limit {
+		return true
+	}
+	addCounter(s.counter(cntParks), 1)
+	stop := context.AfterFunc(ctx, func() { s.wake(s.spaceWake) })
+	shm.FutexWait(s.spaceWake, w, s.liveness)
+	stop()
+	p.refresh()
+	return hi <= p.limit
+}
+
+// wake bumps a wake word and wakes every sleeper on it.
+func (s *segment) wake(word *uint32) {
+	atomic.AddUint32(word, 1)
+	shm.FutexWake(word, math.MaxInt32)
+}
+
+func (s *segment) wakeReaders() {
+	addCounter(s.counter(cntWakes), 1)
+	s.wake(s.dataWake)
+}
+
+// close marks the ring closed, wakes every reader so it can drain and see
+// end of stream, and drops the owner lock.
+func (p *producer) close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
+	s := p.s
+	atomic.StoreUint32(s.state, stateClosed)
+	s.wake(s.dataWake)
+	var err error
+	if p.owner && !p.keep {
+		err = s.m.Unlink()
+	}
+	if cerr := s.m.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,203 @@
+package ring
+
+// The consumer table: joining, leaving, and reaping dead consumers.
+//
+// An entry's liveness lock (slot lockConsumers+i) is its ownership token:
+// the consumer holding entry i holds that lock for as long as it is
+// attached, and the kernel drops it when the process dies. So:
+//
+//   - joining under an id whose entry's lock can be taken means its previous
+//     holder closed or died: the joiner takes the entry over and resumes;
+//   - an active entry whose lock is free belongs to a dead process: the
+//     producer (the watcher) marks it detached so it stops gating.
+//
+// Entry changes other than the producer's active->detached CAS happen under
+// the registry lock (slot lockRegistry), so two joiners never pick the same
+// entry or the same id.
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+type joinRequest struct {
+	id      string
+	flags   uint32
+	start   Start
+	timeout time.Duration
+}
+
+// joinResult is where a joined consumer begins.
+type joinResult struct {
+	idx     int
+	cursor  int64 // last sequence consumed; reading starts at cursor+1
+	missed  int64 // events lost before cursor (rejoin or explicit start that was lapped)
+	resumed bool
+}
+
+var anonCounter atomic.Uint64
+
+func anonymousID() string {
+	return "anon-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(anonCounter.Add(1), 10)
+}
+
+func validateID(id string) error {
+	if id == "" || len(id) > MaxIDLen {
+		return fmt.Errorf("%w: consumer id %q has length %d, want 1..%d", ErrInvalidConfig, id, len(id), MaxIDLen)
+	}
+	return nil
+}
+
+func (s *segment) lockRegistry(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := s.m.TryLock(lockRegistry)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ring: registry of %q busy for %v", s.name, timeout)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+func (s *segment) entryID(i int) string {
+	off := s.consumerOff(i)
+	n := atomic.LoadUint32(s.u32(off + centIDLen))
+	if n > MaxIDLen {
+		return ""
+	}
+	return string(s.m.Bytes()[off+centID : off+centID+uint64(n)])
+}
+
+// join claims a consumer entry for req and makes it gating.
+func (s *segment) join(req joinRequest) (joinResult, error) {
+	if err := s.lockRegistry(req.timeout); err != nil {
+		return joinResult{}, err
+	}
+	defer s.m.Unlock(lockRegistry)
+
+	// Resume an entry that carries this id.
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		st := atomic.LoadUint32(s.u32(s.consumerOff(i) + centState))
+		if st == centFree || s.entryID(i) != req.id {
+			continue
+		}
+		ok, err := s.m.TryLock(lockConsumers + int64(i))
+		if err != nil {
+			return joinResult{}, err
+		}
+		if !ok {
+			return joinResult{}, fmt.Errorf("%w: %q (entry %d)", ErrIDInUse, req.id, i)
+		}
+		return s.activate(i, req, true), nil
+	}
+	// A new id: a free entry, else one whose holder closed or died.
+	for _, want := range []uint32{centFree, centDetached, centActive, centClaiming} {
+		for i := 0; i < int(s.g.maxConsumers); i++ {
+			if atomic.LoadUint32(s.u32(s.consumerOff(i)+centState)) != want {
+				continue
+			}
+			ok, err := s.m.TryLock(lockConsumers + int64(i))
+			if err != nil {
+				return joinResult{}, err
+			}
+			if ok {
+				return s.activate(i, req, false), nil
+			}
+		}
+	}
+	return joinResult{}, fmt.Errorf("%w: all %d entries of %q held by live consumers", ErrNoFreeConsumer, s.g.maxConsumers, s.name)
+}
+
+// activate fills entry i (whose lock we hold) and makes it gating. For a
+// resumed entry the old cursor is kept.
+func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
+	off := s.consumerOff(i)
+	cur := s.i64(off + centCursor)
+	res := joinResult{idx: i, resumed: resume}
+	if !resume {
+		atomic.StoreUint32(s.u32(off+centState), centClaiming)
+		b := s.m.Bytes()
+		clear(b[off : off+consumerSize])
+		copy(b[off+centID:], req.id)
+		atomic.StoreUint32(s.u32(off+centIDLen), uint32(len(req.id)))
+	}
+	atomic.StoreUint32(s.u32(off+centPID), uint32(os.Getpid()))
+	atomic.AddUint32(s.u32(off+centGen), 1)
+	atomic.StoreInt64(s.i64(off+centJoinedNs), time.Now().UnixNano())
+	atomic.StoreUint32(s.u32(off+centFlags), req.flags)
+
+	published := atomic.LoadInt64(s.cursor)
+	var want int64 // requested cursor (last consumed)
+	switch {
+	case resume:
+		want = atomic.LoadInt64(cur)
+	case req.start.explicit:
+		want = req.start.seq - 1
+	default:
+		want = published
+	}
+	want = min(want, published) // a cursor past the producer is garbage
+	// Become gating at the requested position, then look again. Any
+	// producer refresh that misses this entry computed its limit from
+	// cursors no greater than what it had published, and stored that limit
+	// before its second scan; so after we are active, the stored limit is
+	// the furthest the producer may write without seeing us (producer.go,
+	// refresh). Slots up to limit-capacity may be overwritten.
+	atomic.StoreInt64(cur, want)
+	atomic.StoreUint32(s.u32(off+centState), centActive)
+	if !resume && !req.start.explicit {
+		// Latest: anything published by now is before our start.
+		want = atomic.LoadInt64(s.cursor)
+	}
+	if oldest := atomic.LoadInt64(s.limit) - s.cap; want < oldest {
+		res.missed = oldest - want
+		want = oldest
+	}
+	atomic.StoreInt64(cur, want)
+	atomic.StoreInt64(s.i64(off+centStart), want)
+	res.cursor = want
+	return res
+}
+
+// leave detaches entry i: it stops gating, keeps its id and cursor so the
+// id can resume, and can be reused by another id.
+func (s *segment) leave(i int) {
+	off := s.consumerOff(i)
+	atomic.StoreUint32(s.u32(off+centState), centDetached)
+	// Wake a producer parked on us: we no longer gate it.
+	if atomic.LoadUint32(s.spaceWaiters) != 0 {
+		s.wake(s.spaceWake)
+	}
+	s.m.Unlock(lockConsumers + int64(i))
+}
+
+// reapDeadConsumers detaches active entries whose liveness lock is free:
+// their process died. It is a syscall per active entry, so only a blocked
+// producer calls it, once per liveness interval.
+func (s *segment) reapDeadConsumers() int {
+	n := 0
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if atomic.LoadUint32(s.u32(off+centState)) != centActive {
+			continue
+		}
+		held, err := s.m.HeldByOther(lockConsumers + int64(i))
+		if err != nil || held {
+			continue
+		}
+		if atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached) {
+			addCounter(s.counter(cntDeadCons), 1)
+			n++
+		}
+	}
+	return n
+}

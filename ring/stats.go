@@ -1,0 +1,116 @@
+package ring
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+)
+
+// RingInfo describes a ring's identity and geometry.
+type RingInfo struct {
+	Name         string    `json:"name"`
+	Backend      string    `json:"backend"`
+	Kind         string    `json:"kind"` // "typed" or "bytes"
+	Capacity     int       `json:"capacity"`
+	SlotSize     int       `json:"slot_size"`
+	ElemSize     int       `json:"elem_size,omitempty"`
+	MaxConsumers int       `json:"max_consumers"`
+	MaxProducers int       `json:"max_producers,omitempty"`
+	TotalSize    int64     `json:"total_size"`
+	OwnerPID     uint32    `json:"owner_pid"`
+	Epoch        uint64    `json:"epoch"`
+	Created      time.Time `json:"created"`
+}
+
+// Stats is a snapshot of a ring's counters, read without the owner's help.
+type Stats struct {
+	State         string          `json:"state"` // "ready" or "closed"
+	ProducerAlive bool            `json:"producer_alive"`
+	Published     int64           `json:"published"` // producer cursor + 1
+	FullWaits     uint64          `json:"producer_full_waits"`
+	ProducerParks uint64          `json:"producer_parks"`
+	ProducerWakes uint64          `json:"producer_wakes"`
+	DeadConsumers uint64          `json:"dead_consumers_detached"`
+	Abandoned     uint64          `json:"abandoned_sequences"`
+	Consumers     []ConsumerStats `json:"consumers"`
+}
+
+// ConsumerStats describes one consumer entry.
+type ConsumerStats struct {
+	Index      int    `json:"index"`
+	ID         string `json:"id"`
+	State      string `json:"state"` // "active", "detached" or "claiming"
+	PID        uint32 `json:"pid"`
+	Position   int64  `json:"position"` // last sequence consumed
+	Lag        int64  `json:"lag"`      // last published - position
+	Consumed   int64  `json:"consumed"` // this session: position - start
+	EmptyWaits uint64 `json:"empty_waits"`
+	Parks      uint64 `json:"parks"`
+	Wakes      uint64 `json:"wakes"`
+	Lapped     uint64 `json:"lapped"`
+}
+
+func (s *segment) info() RingInfo {
+	b := s.m.Bytes()
+	le := binary.LittleEndian
+	kind := "typed"
+	if s.g.kind == kindBytes {
+		kind = "bytes"
+	}
+	return RingInfo{
+		Name: s.name, Backend: s.m.Backend().String(), Kind: kind,
+		Capacity: int(s.g.capacity), SlotSize: int(s.g.slotSize), ElemSize: int(s.g.elemSize),
+		MaxConsumers: int(s.g.maxConsumers), MaxProducers: int(s.g.maxProducers),
+		TotalSize: int64(s.r.total), OwnerPID: le.Uint32(b[hdrOwnerPID:]), Epoch: s.epoch,
+		Created: time.Unix(0, int64(le.Uint64(b[hdrCreatedNs:]))),
+	}
+}
+
+var entryStates = [...]string{centFree: "free", centClaiming: "claiming", centActive: "active", centDetached: "detached"}
+
+func (s *segment) stats() Stats {
+	st := Stats{State: "ready"}
+	if s.closed() {
+		st.State = "closed"
+	}
+	pub := atomic.LoadInt64(s.cursor)
+	st.Published = pub + 1
+	st.FullWaits = atomic.LoadUint64(s.counter(cntFullWaits))
+	st.ProducerParks = atomic.LoadUint64(s.counter(cntParks))
+	st.ProducerWakes = atomic.LoadUint64(s.counter(cntWakes))
+	st.DeadConsumers = atomic.LoadUint64(s.counter(cntDeadCons))
+	st.Abandoned = atomic.LoadUint64(s.counter(cntAbandoned))
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		state := atomic.LoadUint32(s.u32(off + centState))
+		if state == centFree || state >= uint32(len(entryStates)) {
+			continue
+		}
+		pos := atomic.LoadInt64(s.i64(off + centCursor))
+		st.Consumers = append(st.Consumers, ConsumerStats{
+			Index: i, ID: s.entryID(i), State: entryStates[state],
+			PID:        atomic.LoadUint32(s.u32(off + centPID)),
+			Position:   pos,
+			Lag:        pub - pos,
+			Consumed:   pos - atomic.LoadInt64(s.i64(off+centStart)),
+			EmptyWaits: atomic.LoadUint64(s.u64(off + centEmpty)),
+			Parks:      atomic.LoadUint64(s.u64(off + centParks)),
+			Wakes:      atomic.LoadUint64(s.u64(off + centWakes)),
+			Lapped:     atomic.LoadUint64(s.u64(off + centLapped)),
+		})
+	}
+	return st
+}
+
+// Inspect reads a ring's description and counters without joining it. It
+// works when the owner is dead. The segment must have mode perm (0: 0600).
+func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
+	s, err := tryAttach(name, attachOptions{backend: backend, liveness: DefaultLivenessInterval})
+	if err != nil {
+		return RingInfo{}, Stats{}, err
+	}
+	defer s.m.Close()
+	st := s.stats()
+	st.ProducerAlive = s.producerAlive()
+	return s.info(), st, nil
+}

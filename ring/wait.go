@@ -1,0 +1,126 @@
+package ring
+
+import (
+	"fmt"
+	"time"
+	_ "unsafe" // for go:linkname
+
+	"golang.org/x/sys/unix"
+)
+
+// WaitStrategy says how a side that must wait (a consumer on an empty ring,
+// a producer on a full one) spends the time. The zero value is Block.
+//
+// Whatever the strategy, a waiter checks its context and the liveness of its
+// peers about every Config.LivenessInterval, so no wait is unbounded.
+type WaitStrategy struct {
+	kind waitKind
+	d    time.Duration
+}
+
+type waitKind uint8
+
+const (
+	waitBlock waitKind = iota
+	waitSpin
+	waitYield
+	waitSleep
+)
+
+var (
+	// Block spins briefly (about a microsecond), then parks on a futex in
+	// the segment. The other side issues a wake syscall only when the waiter
+	// count says someone is parked, so publishing costs one extra load while
+	// nobody sleeps. Latency after a quiet period is a futex wake-up (a few
+	// to tens of microseconds); an idle waiter uses no CPU. The default.
+	Block = WaitStrategy{kind: waitBlock}
+	// BusySpin polls in a tight loop with a PAUSE hint: the lowest latency,
+	// one full core per waiter. Never run more busy-spinners than cores.
+	BusySpin = WaitStrategy{kind: waitSpin}
+	// Yield polls and calls sched_yield between polls: gives the core to
+	// other runnable threads, but still shows as 100% CPU when idle.
+	Yield = WaitStrategy{kind: waitYield}
+)
+
+// Sleep polls every d. Linux timer slack stretches short sleeps: a
+// requested microsecond is typically 50-60 µs, so Sleep trades latency for
+// CPU more coarsely than d suggests. d <= 0 means 50 µs.
+func Sleep(d time.Duration) WaitStrategy {
+	if d <= 0 {
+		d = 50 * time.Microsecond
+	}
+	return WaitStrategy{kind: waitSleep, d: d}
+}
+
+// String names the strategy as the CLI does.
+func (w WaitStrategy) String() string {
+	switch w.kind {
+	case waitSpin:
+		return "spin"
+	case waitYield:
+		return "yield"
+	case waitSleep:
+		return "sleep(" + w.d.String() + ")"
+	}
+	return "block"
+}
+
+// ParseWaitStrategy parses "block", "spin", "yield", "sleep" and
+// "sleep:<duration>".
+func ParseWaitStrategy(s string) (WaitStrategy, error) {
+	switch s {
+	case "", "block":
+		return Block, nil
+	case "spin", "busyspin":
+		return BusySpin, nil
+	case "yield":
+		return Yield, nil
+	case "sleep":
+		return Sleep(0), nil
+	}
+	if len(s) > 6 && s[:6] == "sleep:" {
+		d, err := time.ParseDuration(s[6:])
+		if err != nil {
+			return WaitStrategy{}, fmt.Errorf("%w: wait strategy %q: %v", ErrInvalidConfig, s, err)
+		}
+		return Sleep(d), nil
+	}
+	return WaitStrategy{}, fmt.Errorf("%w: unknown wait strategy %q (want block, spin, yield, sleep[:d])", ErrInvalidConfig, s)
+}
+
+// Spin budget of Block before parking: enough to catch a peer that answers
+// within about a microsecond (a cross-core hand-off) without parking, small
+// enough that an idle waiter is asleep almost at once. Each round is a
+// procyield(spinPause) of roughly 10-40 ns.
+const (
+	blockSpinRounds = 100
+	spinPause       = 10
+	// spinCheckEvery is how many empty polls a spinning waiter makes between
+	// looks at the clock, its context and its peers' liveness.
+	spinCheckEvery = 1024
+)
+
+//go:linkname procyield runtime.procyield
+func procyield(cycles uint32)
+
+func schedYield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
+// pause is one poll's worth of waiting for the non-parking strategies.
+func (w WaitStrategy) pause() {
+	switch w.kind {
+	case waitSpin, waitBlock:
+		procyield(spinPause)
+	case waitYield:
+		schedYield()
+	case waitSleep:
+		time.Sleep(w.d)
+	}
+}
+
+// checkEvery is how many polls pass between liveness/context checks.
+func (w WaitStrategy) checkEvery() int {
+	if w.kind == waitSpin {
+		return spinCheckEvery
+	}
+	return 1
+}
