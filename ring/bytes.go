@@ -14,6 +14,7 @@ type BytesProducer struct {
 	_       noCopy
 	p       *producer
 	claimed int64 // slots claimed and not yet committed
+	lo      int64 // first claimed sequence
 }
 
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
@@ -27,7 +28,12 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &BytesProducer{p: newProducer(s, &cfg)}, nil
+	p, err := newProducer(s, &cfg)
+	if err != nil {
+		s.m.Close()
+		return nil, err
+	}
+	return &BytesProducer{p: p}, nil
 }
 
 // Claim reserves n consecutive slots (1 <= n <= capacity), waiting for
@@ -51,6 +57,7 @@ func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, erro
 		return -1, err
 	}
 	p.claimed = int64(n)
+	p.lo = lo
 	return lo, nil
 }
 
@@ -61,9 +68,9 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 // last sequence published.
 func (p *BytesProducer) Commit() int64 {
 	if p.claimed == 0 {
-		return p.p.next - 1
+		return p.lo - 1
 	}
-	hi := p.p.next + p.claimed - 1
+	hi := p.lo + p.claimed - 1
 	p.claimed = 0
 	p.p.commit(hi)
 	return hi

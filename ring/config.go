@@ -50,6 +50,10 @@ type Config struct {
 	SlotSize int
 	// MaxConsumers is the size of the consumer table. Zero: 16.
 	MaxConsumers int
+	// MaxProducers > 1 makes a multi-producer ring with room for that many
+	// producers (the creator plus those that JoinProducer). Zero or 1: a
+	// single-producer ring, whose publish is a plain store.
+	MaxProducers int
 	// Perm is the segment's mode. Zero: 0600. Attachers must pass the same.
 	Perm os.FileMode
 	// Wait is how the producer waits for space. Zero: Block.
@@ -109,6 +113,18 @@ func (c *Config) geometry(kind uint32, elem elemInfo) (geometry, error) {
 	if consumers < 1 || consumers > maxConsumers {
 		return bad("MaxConsumers", c.MaxConsumers, fmt.Sprintf("want [1, %d]", maxConsumers))
 	}
+	mode, producers := uint32(modeSingle), 0
+	if c.MaxProducers > 1 {
+		mode, producers = modeMulti, c.MaxProducers
+		if producers > maxProducers {
+			return bad("MaxProducers", c.MaxProducers, fmt.Sprintf("want at most %d", maxProducers))
+		}
+		if capacity < 2 {
+			return bad("Capacity", c.Capacity, "a multi-producer ring needs at least 2 slots")
+		}
+	} else if c.MaxProducers < 0 {
+		return bad("MaxProducers", c.MaxProducers, "want >= 0")
+	}
 	if len(c.Meta) > UserMetaSize {
 		return bad("Meta", len(c.Meta), fmt.Sprintf("want at most %d bytes", UserMetaSize))
 	}
@@ -117,10 +133,11 @@ func (c *Config) geometry(kind uint32, elem elemInfo) (geometry, error) {
 	}
 	return geometry{
 		kind:         kind,
-		mode:         modeSingle,
+		mode:         mode,
 		slotSize:     uint32(slot),
 		capacity:     uint32(capacity),
 		maxConsumers: uint32(consumers),
+		maxProducers: uint32(producers),
 		elemSize:     elem.size,
 		elemAlign:    elem.align,
 		fingerprint:  elem.fingerprint,
@@ -169,6 +186,11 @@ type ConsumerConfig struct {
 	// LivenessInterval bounds how long an idle consumer takes to notice that
 	// the producer died. Zero: 100 ms.
 	LivenessInterval time.Duration
+	// UnblockTimeout (multi-producer rings) is how long a consumer waits at
+	// a claimed but unpublished sequence before checking whether its
+	// producer died; if so the sequence is skipped and counted. Zero: the
+	// liveness interval.
+	UnblockTimeout time.Duration
 }
 
 func (c *ConsumerConfig) attachOptions() attachOptions {
@@ -178,6 +200,10 @@ func (c *ConsumerConfig) attachOptions() attachOptions {
 	}
 	if o.liveness <= 0 {
 		o.liveness = DefaultLivenessInterval
+	}
+	o.unblock = c.UnblockTimeout
+	if o.unblock <= 0 {
+		o.unblock = o.liveness
 	}
 	return o
 }

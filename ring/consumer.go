@@ -33,8 +33,13 @@ type consumer struct {
 	leased  bool
 	closed  bool
 	missed  int64 // events lost at join, reported by the first read
+	unblock time.Duration
+	stuck   struct {
+		seq   int64 // multi-producer: sequence we found unpublished...
+		since time.Time
+	}
 	iterErr error // what ended the last iterator loop
-	counter struct{ empty, parks, wakes, lapped *uint64 }
+	counter struct{ empty, parks, wakes, lapped, skipped *uint64 }
 }
 
 func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
@@ -56,6 +61,9 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 	c.counter.parks = s.u64(off + centParks)
 	c.counter.wakes = s.u64(off + centWakes)
 	c.counter.lapped = s.u64(off + centLapped)
+	c.counter.skipped = s.u64(off + centSkipped)
+	c.unblock = o.unblock
+	c.stuck.seq = -1
 	if jr.missed > 0 {
 		addCounter(c.counter.lapped, uint64(jr.missed))
 	}
@@ -68,6 +76,9 @@ func (c *consumer) poll() bool {
 	if c.next <= c.avail {
 		return true
 	}
+	if c.s.multi() {
+		return c.pollMulti()
+	}
 	// Pairs with the producer's cursor store in producer.commit.
 	p := atomic.LoadInt64(c.s.cursor)
 	if p <= c.avail {
@@ -75,6 +86,47 @@ func (c *consumer) poll() bool {
 	}
 	c.avail = p
 	return true
+}
+
+// pollMulti extends the readable range over consecutive published markers
+// (pairs with the marker stores in commitMulti), skipping abandoned
+// sequences at its head. Precondition: avail == next-1.
+func (c *consumer) pollMulti() bool {
+	s := c.s
+	seq := c.avail + 1
+	for seq-c.next < s.cap {
+		m := atomic.LoadInt64(s.published(seq))
+		if m == seq {
+			seq++
+			continue
+		}
+		if m == ^seq && seq == c.next {
+			// Abandoned by a dead producer: skip and release it.
+			addCounter(c.counter.skipped, 1)
+			seq++
+			c.advance(seq - 1)
+			continue
+		}
+		break
+	}
+	c.avail = seq - 1
+	return c.next <= c.avail
+}
+
+// checkStuck (multi-producer) notices a claimed sequence that stays
+// unpublished and, after UnblockTimeout, asks whether its producer died.
+func (c *consumer) checkStuck() {
+	s := c.s
+	if !s.multi() || s.head() < c.next {
+		return
+	}
+	if c.stuck.seq != c.next {
+		c.stuck.seq, c.stuck.since = c.next, time.Now()
+		return
+	}
+	if time.Since(c.stuck.since) >= c.unblock && s.unblock(c.next) {
+		c.pollMulti()
+	}
 }
 
 // checkLap catches the one way [next, avail] can be wider than the ring: a
@@ -133,17 +185,22 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 // clean close, and ErrProducerGone when probe is set and the producer's
 // liveness lock is free. A last poll closes the race with a final publish.
 func (c *consumer) endOfStream(probe bool) error {
+	if probe {
+		c.checkStuck()
+	}
 	if c.s.closed() {
-		if c.poll() {
-			return nil
+		if c.poll() || c.s.head() >= c.next {
+			return nil // more to read, or a claim still in flight
 		}
 		return ErrEndOfStream
 	}
-	if probe && !c.s.producerAlive() {
-		if c.poll() || c.s.closed() {
-			return c.endOfStream(false)
+	if probe {
+		if !c.s.producerAlive() {
+			if c.poll() || c.s.closed() || c.s.head() >= c.next {
+				return c.endOfStream(false)
+			}
+			return ErrProducerGone
 		}
-		return ErrProducerGone
 	}
 	return nil
 }

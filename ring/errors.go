@@ -26,6 +26,8 @@ var (
 	ErrLayout = errors.New("ring: layout mismatch")
 	// ErrNoFreeConsumer: every consumer entry is held by a live consumer.
 	ErrNoFreeConsumer = errors.New("ring: consumer table full")
+	// ErrNoFreeProducer: every producer entry is held by a live producer.
+	ErrNoFreeProducer = errors.New("ring: producer table full")
 	// ErrIDInUse: a live consumer already holds this id.
 	ErrIDInUse = errors.New("ring: consumer id in use")
 )

@@ -177,6 +177,7 @@ const (
 //	 16     8  parks: futex sleeps                                 (counter)
 //	 24     8  wakes: futex wakes issued to the producer           (counter)
 //	 32     8  lapped: events skipped because the ring lapped us   (counter)
+//	 40     8  abandoned: sequences skipped, their producer died   (counter)
 //	128     4  state: 0 free, 1 claiming, 2 active, 3 detached
 //	132     4  flags: bit 0 gating, bit 1 required
 //	136     4  pid
@@ -191,6 +192,7 @@ const (
 	centParks    = 16
 	centWakes    = 24
 	centLapped   = 32
+	centSkipped  = 40
 	centState    = 128
 	centFlags    = 132
 	centPID      = 136

@@ -38,22 +38,40 @@ type producer struct {
 	owner  bool
 	keep   bool
 	closed bool
+
+	// Multi-producer rings only (producer_multi.go).
+	multi   bool
+	slot    int   // this producer's entry in the producer table
+	claimLo int64 // first sequence of the current claim
 }
 
-func newProducer(s *segment, cfg *Config) *producer {
-	return &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+func newProducer(s *segment, cfg *Config) (*producer, error) {
+	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+	if s.multi() {
+		p.multi = true
+		p.limit = math.MinInt64
+		slot, err := s.joinProducerTable()
+		if err != nil {
+			return nil, err
+		}
+		p.slot = slot
+	}
+	return p, nil
 }
 
 // claim reserves n sequences starting at p.next and returns the first. It
 // does not move p.next; commit does.
 func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) {
-	if p.next+n-1 <= p.limit && n > 0 {
+	if p.next+n-1 <= p.limit && n > 0 && !p.multi {
 		return p.next, nil
 	}
 	return p.claimSlow(ctx, n, try)
 }
 
 func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
+	if p.multi {
+		return p.claimMulti(ctx, n, try)
+	}
 	if p.closed {
 		return -1, ErrClosed
 	}
@@ -76,6 +94,10 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 
 // commit publishes every sequence up to hi.
 func (p *producer) commit(hi int64) {
+	if p.multi {
+		p.commitMulti(hi)
+		return
+	}
 	// Publish: the slot writes above happen before this store; a consumer
 	// that loads a cursor >= hi may read them (pairs with consumer.poll).
 	atomic.StoreInt64(p.s.cursor, hi)
@@ -92,13 +114,17 @@ func (p *producer) commit(hi int64) {
 
 // refresh recomputes p.limit from the gating consumers.
 func (p *producer) refresh() {
+	if p.multi {
+		p.refreshMulti(atomic.LoadInt64(p.s.claim))
+		return
+	}
 	published := p.next - 1
-	limit := p.s.minGating(published) + p.s.cap
+	limit := p.s.minGating(published, published-p.s.cap) + p.s.cap
 	// Store for joining consumers, then look again: a consumer that became
 	// active before the second scan is in it; one that became active after
 	// it reads this stored limit when it joins (registry.go, join).
 	atomic.StoreInt64(p.s.limit, limit)
-	if again := p.s.minGating(published) + p.s.cap; again < limit {
+	if again := p.s.minGating(published, published-p.s.cap) + p.s.cap; again < limit {
 		limit = again
 		atomic.StoreInt64(p.s.limit, limit)
 	}
@@ -106,11 +132,13 @@ func (p *producer) refresh() {
 }
 
 // minGating returns the lowest cursor of the active gating consumers,
-// bounded to [published-capacity, published]: a cursor outside that window
-// is garbage (no correct consumer writes it) and must neither let the
-// producer overwrite unread slots nor stall it beyond one lap. With no
-// gating consumer it returns published: events nobody reads are dropped.
-func (s *segment) minGating(published int64) int64 {
+// bounded to [floor, head]. A single producer passes floor =
+// published-capacity: no correct consumer is further behind, so a lower
+// cursor is garbage and must not stall the producer beyond one lap. (A
+// multi-producer ring has claims beyond the limit, so it passes no floor.)
+// With no gating consumer it returns head: events nobody reads are dropped.
+func (s *segment) minGating(head, floor int64) int64 {
+	published := head
 	m := published
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
@@ -118,7 +146,7 @@ func (s *segment) minGating(published int64) int64 {
 			continue
 		}
 		c := atomic.LoadInt64(s.i64(off + centCursor))
-		c = max(min(c, published), published-s.cap)
+		c = max(min(c, published), floor)
 		m = min(m, c)
 	}
 	return m
@@ -199,6 +227,15 @@ func (p *producer) close() error {
 	p.closed = true
 	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
 	s := p.s
+	if p.multi {
+		ent := s.producerOff(p.slot)
+		atomic.StoreUint32(s.u32(ent+pentState), 0)
+		s.m.Unlock(lockProducers + int64(p.slot))
+	}
+	if !p.owner {
+		// A joined producer leaves; the stream goes on.
+		return s.m.Close()
+	}
 	atomic.StoreUint32(s.state, stateClosed)
 	s.wake(s.dataWake)
 	var err error

@@ -135,7 +135,7 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	atomic.StoreInt64(s.i64(off+centJoinedNs), time.Now().UnixNano())
 	atomic.StoreUint32(s.u32(off+centFlags), req.flags)
 
-	published := atomic.LoadInt64(s.cursor)
+	published := s.head()
 	var want int64 // requested cursor (last consumed)
 	switch {
 	case resume:
@@ -156,7 +156,7 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	atomic.StoreUint32(s.u32(off+centState), centActive)
 	if !resume && !req.start.explicit {
 		// Latest: anything published by now is before our start.
-		want = atomic.LoadInt64(s.cursor)
+		want = s.head()
 	}
 	if oldest := atomic.LoadInt64(s.limit) - s.cap; want < oldest {
 		res.missed = oldest - want

@@ -121,6 +121,10 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	atomic.StoreInt64(s.limit, -1)
 	atomic.StoreUint32(s.u32(r.producer+prodPID), uint32(os.Getpid()))
 	if g.mode == modeMulti {
+		for i := 0; i < int(g.maxProducers); i++ {
+			atomic.StoreInt64(s.i64(s.producerOff(i)+pentClaimLo), -1)
+			atomic.StoreInt64(s.i64(s.producerOff(i)+pentClaimHi), -1)
+		}
 		for i := int64(0); i < s.cap; i++ {
 			// No sequence is published yet: seq i's marker must differ from i.
 			atomic.StoreInt64(s.published(i), i-s.cap)
@@ -201,6 +205,7 @@ type attachOptions struct {
 	readyTimeout time.Duration
 	waitCreate   bool
 	liveness     time.Duration
+	unblock      time.Duration
 }
 
 // attachSegment opens a segment, waits for it to be ready and validates its
@@ -363,10 +368,18 @@ func checkGeometry(g geometry, kind uint32, capacity, slotSize int) error {
 // closed reports whether the producer closed the ring.
 func (s *segment) closed() bool { return atomic.LoadUint32(s.state) == stateClosed }
 
-// producerAlive probes the owner lock (a syscall: slow paths only).
+// producerAlive probes the owner lock and, on a multi-producer ring, every
+// producer entry's lock (syscalls: slow paths only).
 func (s *segment) producerAlive() bool {
-	held, err := s.m.HeldByOther(lockProducer)
-	return err != nil || held
+	if held, err := s.m.HeldByOther(lockProducer); err != nil || held {
+		return true
+	}
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
+			return true
+		}
+	}
+	return false
 }
 
 // published returns the multi-producer published marker of seq's slot.

@@ -73,7 +73,7 @@ func (s *segment) stats() Stats {
 	if s.closed() {
 		st.State = "closed"
 	}
-	pub := atomic.LoadInt64(s.cursor)
+	pub := s.head()
 	st.Published = pub + 1
 	st.FullWaits = atomic.LoadUint64(s.counter(cntFullWaits))
 	st.ProducerParks = atomic.LoadUint64(s.counter(cntParks))

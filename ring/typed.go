@@ -31,7 +31,12 @@ func Create[E any](name string, cfg Config) (*Producer[E], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Producer[E]{p: newProducer(s, &cfg)}, nil
+	p, err := newProducer(s, &cfg)
+	if err != nil {
+		s.m.Close()
+		return nil, err
+	}
+	return &Producer[E]{p: p}, nil
 }
 
 // Publish claims the next slot, calls fill with it and publishes it,
@@ -142,13 +147,7 @@ func Attach[E any](name string, cfg ConsumerConfig) (*Consumer[E], error) {
 		if err := checkGeometry(g, kindTyped, cfg.Capacity, cfg.SlotSize); err != nil {
 			return err
 		}
-		if g.elemSize != info.size {
-			return &LayoutError{Field: "element_size", Want: info.size, Got: g.elemSize}
-		}
-		if g.fingerprint != info.fingerprint {
-			return &LayoutError{Field: "element_type", Want: reflect.TypeFor[E]().String(), Got: "a different type", Reason: ""}
-		}
-		return nil
+		return checkElem(g, info, reflect.TypeFor[E]().String())
 	})
 	if err != nil {
 		return nil, err
@@ -295,3 +294,14 @@ type noCopy struct{}
 
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
+
+// checkElem compares a typed ring's element with the attacher's type.
+func checkElem(g geometry, info elemInfo, name string) error {
+	if g.elemSize != info.size {
+		return &LayoutError{Field: "element_size", Want: info.size, Got: g.elemSize}
+	}
+	if g.fingerprint != info.fingerprint {
+		return &LayoutError{Field: "element_type", Want: name, Got: "a type with another layout or field names"}
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package ring
+
+// Multiple producers.
+//
+// In a multi-producer ring the claim word is the head: producers take
+// sequences from it with a compare-and-swap, and there is no single
+// published cursor. Instead each slot has a published marker: the producer
+// that wrote sequence s stores s into marker[s & mask] after writing the
+// slot. A consumer reads sequence s only once marker[s&mask] == s, so it
+// sees only fully written slots, in sequence order, whatever order the
+// producers finish in.
+//
+// Claim protocol (one CAS per claim or per batch):
+//
+//	h := load(claim)
+//	entry.claimLo, entry.claimHi = h+1, h+n   // announce first...
+//	CAS(claim, h, h+n)                        // ...then take; retry on failure
+//	wait until h+n <= limit (gating, as for a single producer)
+//	write slots; store markers; entry.claimHi = -1
+//
+// Because the claim is announced in the producer's table entry before it is
+// taken, every claimed-but-unpublished sequence is covered by the entry of
+// the producer that owns it. A consumer stuck at a sequence for
+// UnblockTimeout asks whether all producers whose entries cover it are dead
+// (their liveness locks are free); only then does it mark the sequence
+// abandoned (marker = ^s), and every consumer skips and counts it. A live
+// producer's claim is never taken away, however slow it is: abandoning a
+// live claim would let its late writes tear another producer's event a lap
+// later.
+//
+// Initial markers are seq-capacity (never equal to seq or ^seq for
+// capacity >= 2), so nothing reads as published before it is.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"sync/atomic"
+	"time"
+)
+
+// multi reports whether the segment is a multi-producer ring.
+func (s *segment) multi() bool { return s.g.mode == modeMulti }
+
+// head is the highest sequence handed out to producers: the published
+// cursor of a single-producer ring, the claim word of a multi-producer one.
+func (s *segment) head() int64 {
+	if s.multi() {
+		return atomic.LoadInt64(s.claim)
+	}
+	return atomic.LoadInt64(s.cursor)
+}
+
+func (s *segment) producerOff(i int) uint64 { return s.r.producers + uint64(i)*producerSize }
+
+// claimMulti claims n sequences on a multi-producer ring.
+func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, error) {
+	s := p.s
+	if p.closed || s.closed() {
+		return -1, ErrClosed
+	}
+	if n <= 0 || n > s.cap {
+		return -1, ErrBatchTooLarge
+	}
+	ent := s.producerOff(p.slot)
+	lo, hi := s.i64(ent+pentClaimLo), s.i64(ent+pentClaimHi)
+	for {
+		h := atomic.LoadInt64(s.claim)
+		if try && h+n > p.limit {
+			p.refreshMulti(h)
+			if h+n > p.limit {
+				addCounter(s.counter(cntFullWaits), 1)
+				return -1, ErrFull
+			}
+		}
+		atomic.StoreInt64(lo, h+1)
+		atomic.StoreInt64(hi, h+n)
+		if atomic.CompareAndSwapInt64(s.claim, h, h+n) {
+			p.claimLo = h + 1
+			break
+		}
+	}
+	top := p.claimLo + n - 1
+	if top > p.limit {
+		if p.refreshMulti(top); top > p.limit {
+			addCounter(s.counter(cntFullWaits), 1)
+			// The claim is ours now: a try waits too (the window between
+			// its check above and the CAS is tiny). If the wait fails the
+			// claim is abandoned so that no consumer waits for it.
+			if err := p.waitSpace(ctx, top); err != nil {
+				p.abortClaim()
+				return -1, err
+			}
+		}
+	}
+	return p.claimLo, nil
+}
+
+// abortClaim gives up a claim whose wait failed: publishing the slots as
+// abandoned keeps consumers from waiting for them.
+func (p *producer) abortClaim() {
+	ent := p.s.producerOff(p.slot)
+	hi := atomic.LoadInt64(p.s.i64(ent + pentClaimHi))
+	for seq := p.claimLo; seq <= hi; seq++ {
+		atomic.StoreInt64(p.s.published(seq), ^seq)
+	}
+	addCounter(p.s.counter(cntAbandoned), uint64(hi-p.claimLo+1))
+	atomic.StoreInt64(p.s.i64(ent+pentClaimHi), -1)
+}
+
+// refreshMulti recomputes the limit on a multi-producer ring. The stored
+// limit only grows (several producers store it; joiners need the furthest
+// any producer may write).
+func (p *producer) refreshMulti(head int64) {
+	limit := p.s.minGating(head, math.MinInt64) + p.s.cap
+	for {
+		old := atomic.LoadInt64(p.s.limit)
+		if old >= limit || atomic.CompareAndSwapInt64(p.s.limit, old, limit) {
+			break
+		}
+	}
+	if again := p.s.minGating(head, math.MinInt64) + p.s.cap; again < limit {
+		limit = again
+	}
+	p.limit = limit
+}
+
+// commitMulti publishes the claimed slots lo..hi.
+func (p *producer) commitMulti(hi int64) {
+	s := p.s
+	for seq := p.claimLo; seq <= hi; seq++ {
+		// Publish seq: its slot was written before this store; a consumer
+		// that loads marker == seq may read it (pairs with pollMulti).
+		atomic.StoreInt64(s.published(seq), seq)
+	}
+	atomic.StoreInt64(s.i64(s.producerOff(p.slot)+pentClaimHi), -1)
+	atomic.AddUint64(s.u64(s.producerOff(p.slot)+pentEvents), uint64(hi-p.claimLo+1))
+	// Same store-then-load pairing as producer.commit.
+	if atomic.LoadUint32(s.dataWaiters) != 0 {
+		s.wakeReaders()
+	}
+}
+
+// joinProducerTable takes a free (or dead) producer entry.
+func (s *segment) joinProducerTable() (int, error) {
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		ok, err := s.m.TryLock(lockProducers + int64(i))
+		if err != nil {
+			return -1, err
+		}
+		if !ok {
+			continue
+		}
+		ent := s.producerOff(i)
+		if atomic.LoadInt64(s.i64(ent+pentClaimHi)) >= 0 {
+			// A dead producer's unfinished claim: consumers will abandon it
+			// once they reach it; do not reuse the entry before.
+			if lo := atomic.LoadInt64(s.i64(ent + pentClaimLo)); lo >= 0 && !s.claimSettled(lo, atomic.LoadInt64(s.i64(ent+pentClaimHi))) {
+				s.m.Unlock(lockProducers + int64(i))
+				continue
+			}
+		}
+		atomic.StoreInt64(s.i64(ent+pentClaimHi), -1)
+		atomic.StoreInt64(s.i64(ent+pentClaimLo), -1)
+		atomic.StoreUint32(s.u32(ent+pentPID), uint32(os.Getpid()))
+		atomic.StoreUint32(s.u32(ent+pentState), 1)
+		return i, nil
+	}
+	return -1, fmt.Errorf("%w: all %d producer entries of %q are held by live producers", ErrNoFreeProducer, s.g.maxProducers, s.name)
+}
+
+// claimSettled reports whether every sequence of lo..hi is published or
+// abandoned (or overwritten since).
+func (s *segment) claimSettled(lo, hi int64) bool {
+	if hi-lo >= s.cap {
+		return true // garbage range
+	}
+	for seq := lo; seq <= hi; seq++ {
+		if m := atomic.LoadInt64(s.published(seq)); m != seq && m != ^seq && m < seq {
+			return false
+		}
+	}
+	return true
+}
+
+// unblock marks seq abandoned if every producer entry that announces a
+// claim covering it belongs to a dead process. It marks the whole dead
+// claim at once and reports whether seq is now abandoned.
+func (s *segment) unblock(seq int64) bool {
+	covered := false
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		ent := s.producerOff(i)
+		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
+		if seq < lo || seq > hi {
+			continue
+		}
+		covered = true
+		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
+			return false // a live producer owns it: wait
+		}
+	}
+	if !covered && seq > atomic.LoadInt64(s.claim) {
+		return false // not claimed yet
+	}
+	// Dead (or unannounced, which no correct producer leaves): abandon
+	// every unpublished sequence from seq up to the end of the dead claims.
+	end := seq
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		ent := s.producerOff(i)
+		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
+		if seq >= lo && seq <= hi && hi-seq < s.cap {
+			end = max(end, hi)
+		}
+	}
+	n := uint64(0)
+	for q := seq; q <= end; q++ {
+		m := s.published(q)
+		old := atomic.LoadInt64(m)
+		if old < q && old != ^q && atomic.CompareAndSwapInt64(m, old, ^q) {
+			n++
+		}
+	}
+	addCounter(s.counter(cntAbandoned), n)
+	return atomic.LoadInt64(s.published(seq)) == ^seq
+}
+
+// ProducerConfig describes a producer joining a multi-producer ring.
+type ProducerConfig struct {
+	// Backend holds the segment. Zero: Shm.
+	Backend Backend
+	// Perm must match the segment's mode. Zero: 0600.
+	Perm os.FileMode
+	// Wait is how the producer waits for space. Zero: Block.
+	Wait WaitStrategy
+	// ReadyTimeout bounds the wait for an initialising segment. Zero: 5 s.
+	ReadyTimeout time.Duration
+	// LivenessInterval: see Config. Zero: 100 ms.
+	LivenessInterval time.Duration
+}
+
+// JoinProducer attaches to a multi-producer ring (created with
+// Config.MaxProducers > 1) as one more producer of events of type E.
+// Closing it leaves the ring; only the creator's Close ends the stream.
+func JoinProducer[E any](name string, cfg ProducerConfig) (*Producer[E], error) {
+	info, err := inspectType(reflect.TypeFor[E]())
+	if err != nil {
+		return nil, err
+	}
+	p, err := joinProducer(name, cfg, func(g geometry) error {
+		if err := checkGeometry(g, kindTyped, 0, 0); err != nil {
+			return err
+		}
+		return checkElem(g, info, reflect.TypeFor[E]().String())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Producer[E]{p: p}, nil
+}
+
+func joinProducer(name string, cfg ProducerConfig, check func(geometry) error) (*producer, error) {
+	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, ReadyTimeout: cfg.ReadyTimeout, LivenessInterval: cfg.LivenessInterval}
+	s, err := attachSegment(name, cc.attachOptions(), func(g geometry) error {
+		if g.mode != modeMulti {
+			return &LayoutError{Field: "producer_mode", Want: "multi", Got: "single"}
+		}
+		return check(g)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slot, err := s.joinProducerTable()
+	if err != nil {
+		s.m.Close()
+		return nil, err
+	}
+	return &producer{s: s, limit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
+}
