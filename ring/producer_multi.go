@@ -41,6 +41,10 @@ import (
 	"time"
 )
 
+// testHookClaimed, if set (tests only), runs between a multi-producer claim
+// and its publish: a test can kill the process there.
+var testHookClaimed func(lo int64)
+
 // multi reports whether the segment is a multi-producer ring.
 func (s *segment) multi() bool { return s.g.mode == modeMulti }
 
@@ -81,6 +85,9 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 			p.claimLo = h + 1
 			break
 		}
+	}
+	if testHookClaimed != nil {
+		testHookClaimed(p.claimLo)
 	}
 	top := p.claimLo + n - 1
 	if top > p.limit {

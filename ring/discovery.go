@@ -1,0 +1,162 @@
+package ring
+
+// Coordination and discovery: a producer waiting for consumers before it
+// publishes, and looking consumers up by id. All of it reads the consumer
+// table; none of it is on the publish path.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// ErrCoordinationTimeout: the consumers a producer waited for did not all
+// attach in time. Match *CoordinationError for which.
+var ErrCoordinationTimeout = errors.New("ring: coordination timeout")
+
+// CoordinationError says which consumers were missing when a wait ended.
+// It matches ErrCoordinationTimeout and the context's error.
+type CoordinationError struct {
+	Want, Have int      // counts, for a wait by count
+	Missing    []string // ids, for a wait by ids
+	Cause      error    // the context's error
+}
+
+func (e *CoordinationError) Error() string {
+	if len(e.Missing) > 0 {
+		return fmt.Sprintf("ring: coordination timeout: consumers %s not attached: %v", strings.Join(e.Missing, ", "), e.Cause)
+	}
+	return fmt.Sprintf("ring: coordination timeout: %d of %d consumers attached: %v", e.Have, e.Want, e.Cause)
+}
+
+// Is reports ErrCoordinationTimeout.
+func (e *CoordinationError) Is(target error) bool { return target == ErrCoordinationTimeout }
+
+// Unwrap returns the context's error.
+func (e *CoordinationError) Unwrap() error { return e.Cause }
+
+// coordinationPoll is how often a coordination wait rereads the table.
+const coordinationPoll = time.Millisecond
+
+// activeIDs returns the ids of the active gating consumers (those with the
+// prefix, if non-empty).
+func (s *segment) activeIDs(prefix string) []string {
+	var ids []string
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if atomic.LoadUint32(s.u32(off+centState)) != centActive {
+			continue
+		}
+		if id := s.entryID(i); strings.HasPrefix(id, prefix) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// waitConsumers polls until done(active ids) reports true or ctx ends.
+func (s *segment) waitConsumers(ctx context.Context, done func([]string) bool) ([]string, error) {
+	t := time.NewTicker(coordinationPoll)
+	defer t.Stop()
+	for {
+		ids := s.activeIDs("")
+		if done(ids) {
+			return ids, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ids, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// waitForCount waits until at least n consumers with the id prefix are
+// attached.
+func (s *segment) waitForCount(ctx context.Context, n int, prefix string) error {
+	count := func(ids []string) int {
+		k := 0
+		for _, id := range ids {
+			if strings.HasPrefix(id, prefix) {
+				k++
+			}
+		}
+		return k
+	}
+	ids, err := s.waitConsumers(ctx, func(ids []string) bool { return count(ids) >= n })
+	if err != nil {
+		return &CoordinationError{Want: n, Have: count(ids), Cause: err}
+	}
+	return nil
+}
+
+// waitForIDs waits until every id is attached; on timeout the error names
+// the missing ones.
+func (s *segment) waitForIDs(ctx context.Context, want []string) error {
+	missing := func(ids []string) []string {
+		var m []string
+		for _, w := range want {
+			if !slices.Contains(ids, w) {
+				m = append(m, w)
+			}
+		}
+		return m
+	}
+	ids, err := s.waitConsumers(ctx, func(ids []string) bool { return len(missing(ids)) == 0 })
+	if err != nil {
+		return &CoordinationError{Want: len(want), Have: len(want) - len(missing(ids)), Missing: missing(ids), Cause: err}
+	}
+	return nil
+}
+
+// consumerPosition returns the last sequence consumed by the consumer with
+// this id (active or detached) and whether it is known.
+func (s *segment) consumerPosition(id string) (int64, bool) {
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if st := atomic.LoadUint32(s.u32(off + centState)); st == centFree || s.entryID(i) != id {
+			continue
+		}
+		return atomic.LoadInt64(s.i64(off + centCursor)), true
+	}
+	return 0, false
+}
+
+// WaitForConsumers waits until at least n consumers whose id starts with
+// prefix ("" for any) are attached. It returns a *CoordinationError when
+// ctx ends first. Use it before publishing so that no early event is
+// dropped for want of a reader.
+func (p *Producer[E]) WaitForConsumers(ctx context.Context, n int, prefix string) error {
+	return p.p.s.waitForCount(ctx, n, prefix)
+}
+
+// WaitForConsumerIDs waits until a consumer is attached under every id;
+// the *CoordinationError of a timeout names the missing ones.
+func (p *Producer[E]) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
+	return p.p.s.waitForIDs(ctx, ids)
+}
+
+// ConsumerIDs returns the ids of the attached consumers that start with
+// prefix ("" for all).
+func (p *Producer[E]) ConsumerIDs(prefix string) []string { return p.p.s.activeIDs(prefix) }
+
+// ConsumerPosition returns the last sequence consumed by the consumer id,
+// attached or detached, and whether the ring knows the id.
+func (p *Producer[E]) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
+
+// WaitForConsumers: see Producer.WaitForConsumers.
+func (p *BytesProducer) WaitForConsumers(ctx context.Context, n int, prefix string) error {
+	return p.p.s.waitForCount(ctx, n, prefix)
+}
+
+// WaitForConsumerIDs: see Producer.WaitForConsumerIDs.
+func (p *BytesProducer) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
+	return p.p.s.waitForIDs(ctx, ids)
+}
+
+// ConsumerPosition: see Producer.ConsumerPosition.
+func (p *BytesProducer) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
