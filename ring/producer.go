@@ -142,7 +142,7 @@ func (s *segment) minGating(head, floor int64) int64 {
 	m := published
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&flagGating == 0 {
+		if !gates(atomic.LoadUint32(s.u32(off+centState)), atomic.LoadUint32(s.u32(off+centFlags))) {
 			continue
 		}
 		c := atomic.LoadInt64(s.i64(off + centCursor))
@@ -150,6 +150,14 @@ func (s *segment) minGating(head, floor int64) int64 {
 		m = min(m, c)
 	}
 	return m
+}
+
+// gates reports whether an entry in this state, with these flags, holds
+// the producer back: an active gating consumer, or a required consumer
+// (liveness.go) that detached or died, whose position is kept until it
+// rejoins or the liveness policy gives up on it.
+func gates(state, flags uint32) bool {
+	return state == centActive && flags&flagGating != 0 || state == centDetached && flags&flagRequired != 0
 }
 
 // waitSpace waits until hi <= p.limit. While it waits it probes consumer

@@ -133,7 +133,12 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	atomic.StoreUint32(s.u32(off+centPID), uint32(os.Getpid()))
 	atomic.AddUint32(s.u32(off+centGen), 1)
 	atomic.StoreInt64(s.i64(off+centJoinedNs), time.Now().UnixNano())
-	atomic.StoreUint32(s.u32(off+centFlags), req.flags)
+	flags := req.flags
+	if resume {
+		// A required consumer stays required across a rejoin.
+		flags |= atomic.LoadUint32(s.u32(off+centFlags)) & flagRequired
+	}
+	atomic.StoreUint32(s.u32(off+centFlags), flags)
 
 	published := s.head()
 	var want int64 // requested cursor (last consumed)
@@ -187,8 +192,8 @@ func (s *segment) reapDeadConsumers() int {
 	n := 0
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) != centActive {
-			continue
+		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&flagRequired != 0 {
+			continue // required consumers are liveness.go's to judge
 		}
 		held, err := s.m.HeldByOther(lockConsumers + int64(i))
 		if err != nil || held {

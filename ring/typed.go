@@ -11,8 +11,9 @@ import (
 //
 // Only one goroutine may publish on a Producer at a time.
 type Producer[E any] struct {
-	_ noCopy
-	p *producer
+	_    noCopy
+	p    *producer
+	live *liveness // nil unless EnableLiveness
 }
 
 // Create creates the ring name and returns its single producer. E must hold

@@ -1,0 +1,319 @@
+package ring
+
+// Required-consumer liveness: a producer that must not run ahead of
+// particular consumers, and must not wait for them forever either.
+//
+// Policy. Some consumers are required (LivenessConfig.RequiredIDs). A
+// required consumer gates the producer even while it is detached or dead:
+// its position is kept, so if it rejoins under its id it resumes with
+// nothing lost. The producer judges required consumers only while a managed
+// publish is blocked on a full ring, never on the free-running path: every
+// CheckInterval it reads their positions. A consumer that advanced, or that
+// has read everything, is healthy. One that has not advanced for
+// ProgressTimeout is stalled: the Alert hook is called once, and if it is
+// still stalled GracePeriod later the FailureAction applies: return the
+// error (sticky: every later managed publish returns it), shut the ring
+// down (consumers drain and see end of stream; publishing fails), or evict
+// the consumer (it stops gating and stops being required; publishing goes
+// on). Time to failure is therefore ProgressTimeout + GracePeriod after the
+// producer blocks, give or take one CheckInterval.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// FailureAction is what a managed producer does about a required consumer
+// that stays stalled past the grace period.
+type FailureAction uint8
+
+const (
+	// ReturnError fails the blocked managed publish, and every later one,
+	// with a *StallError. The default.
+	ReturnError FailureAction = iota
+	// Shutdown also closes the ring: consumers drain what was published,
+	// then get ErrEndOfStream.
+	Shutdown
+	// Evict detaches the stalled consumer so it no longer gates the
+	// producer, drops it from the required set, and carries on.
+	Evict
+)
+
+func (a FailureAction) String() string {
+	switch a {
+	case Shutdown:
+		return "shutdown"
+	case Evict:
+		return "evict"
+	}
+	return "return-error"
+}
+
+// LivenessConfig configures required-consumer liveness. Zero durations take
+// the defaults shown.
+type LivenessConfig struct {
+	RequiredIDs     []string      // consumers that must attach and keep up
+	StartupTimeout  time.Duration // wait for every required id at the first managed publish: 5 s
+	ProgressTimeout time.Duration // no progress while blocked before a stall: 250 ms
+	CheckInterval   time.Duration // how often a blocked producer checks: 5 ms
+	GracePeriod     time.Duration // stall time allowed for a same-id rejoin: 1 s
+	Action          FailureAction // what to do after the grace period
+	Alert           func(StallAlert)
+}
+
+// StallAlert describes a stalled required consumer.
+type StallAlert struct {
+	ID         string
+	Position   int64 // last sequence it consumed
+	StalledFor time.Duration
+}
+
+// Errors of managed publishing.
+var (
+	// ErrStartupTimeout: required consumers did not all attach in time.
+	ErrStartupTimeout = errors.New("ring: required consumers missing at startup")
+	// ErrConsumerStalled: a required consumer stopped making progress.
+	ErrConsumerStalled = errors.New("ring: required consumer stalled")
+)
+
+// StartupError names the required consumers missing at startup. It
+// matches ErrStartupTimeout. It is not sticky: the next managed publish
+// waits again.
+type StartupError struct{ Missing []string }
+
+func (e *StartupError) Error() string {
+	return fmt.Sprintf("ring: required consumers missing at startup: %v", e.Missing)
+}
+
+// Is reports ErrStartupTimeout.
+func (e *StartupError) Is(target error) bool { return target == ErrStartupTimeout }
+
+// StallError describes the required consumer that failed. It matches
+// ErrConsumerStalled.
+type StallError struct {
+	StallAlert
+	Action FailureAction
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("ring: required consumer %q stalled at sequence %d for %v (action: %s)", e.ID, e.Position, e.StalledFor.Round(time.Millisecond), e.Action)
+}
+
+// Is reports ErrConsumerStalled.
+func (e *StallError) Is(target error) bool { return target == ErrConsumerStalled }
+
+type requiredState struct {
+	id           string
+	pos          int64
+	lastProgress time.Time
+	stallStart   time.Time // zero: not stalled
+	alerted      bool
+}
+
+type liveness struct {
+	cfg      LivenessConfig
+	started  bool
+	req      []*requiredState
+	terminal error
+}
+
+func (c *LivenessConfig) withDefaults() (LivenessConfig, error) {
+	d := *c
+	if len(d.RequiredIDs) == 0 {
+		return d, fmt.Errorf("%w: LivenessConfig.RequiredIDs is empty", ErrInvalidConfig)
+	}
+	for _, id := range d.RequiredIDs {
+		if err := validateID(id); err != nil {
+			return d, err
+		}
+	}
+	def := func(v *time.Duration, x time.Duration) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	def(&d.StartupTimeout, 5*time.Second)
+	def(&d.ProgressTimeout, 250*time.Millisecond)
+	def(&d.CheckInterval, 5*time.Millisecond)
+	if d.GracePeriod == 0 {
+		d.GracePeriod = time.Second
+	}
+	d.GracePeriod = max(d.GracePeriod, 0)
+	if d.Action > Evict {
+		return d, fmt.Errorf("%w: LivenessConfig.Action=%d", ErrInvalidConfig, d.Action)
+	}
+	return d, nil
+}
+
+// EnableLiveness turns on required-consumer liveness for the managed
+// publish calls (PublishManaged, PublishBatchManaged). Plain publishes
+// still wait for required consumers, without a policy: use the managed
+// calls.
+func (p *Producer[E]) EnableLiveness(cfg LivenessConfig) error {
+	d, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	p.live = &liveness{cfg: d}
+	return nil
+}
+
+// PublishManaged is PublishContext under the liveness policy: it waits for
+// the required consumers at the first call, and while blocked applies the
+// stall policy (see LivenessConfig). Without EnableLiveness it is
+// PublishContext.
+func (p *Producer[E]) PublishManaged(ctx context.Context, fill func(slot *E)) (int64, error) {
+	return p.PublishBatchManaged(ctx, 1, func(_ int, e *E) { fill(e) })
+}
+
+// PublishBatchManaged is PublishBatchContext under the liveness policy.
+func (p *Producer[E]) PublishBatchManaged(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
+	lo, err := p.p.claimManaged(ctx, p.live, int64(n))
+	if err != nil {
+		return -1, err
+	}
+	for i := 0; i < n; i++ {
+		fill(i, (*E)(p.p.s.slot(lo+int64(i))))
+	}
+	hi := lo + int64(n) - 1
+	p.p.commit(hi)
+	return hi, nil
+}
+
+// claimManaged claims n slots, applying the liveness policy while blocked.
+func (p *producer) claimManaged(ctx context.Context, l *liveness, n int64) (int64, error) {
+	if l == nil {
+		return p.claim(ctx, n, false)
+	}
+	if l.terminal != nil {
+		return -1, l.terminal
+	}
+	if !l.started {
+		if err := l.startup(ctx, p.s); err != nil {
+			return -1, err
+		}
+	}
+	if lo, err := p.claim(ctx, n, true); !errors.Is(err, ErrFull) {
+		return lo, err
+	}
+	l.blocked(time.Now())
+	for {
+		wctx, cancel := context.WithTimeout(ctx, l.cfg.CheckInterval)
+		lo, err := p.claim(wctx, n, false)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return lo, err
+		}
+		if err := l.evaluate(p, time.Now()); err != nil {
+			return -1, err
+		}
+	}
+}
+
+// startup waits for every required id and marks their entries required.
+func (l *liveness) startup(ctx context.Context, s *segment) error {
+	sctx, cancel := context.WithTimeout(ctx, l.cfg.StartupTimeout)
+	defer cancel()
+	if err := s.waitForIDs(sctx, l.cfg.RequiredIDs); err != nil {
+		var ce *CoordinationError
+		if errors.As(err, &ce) && ctx.Err() == nil {
+			return &StartupError{Missing: ce.Missing}
+		}
+		return err
+	}
+	l.req = l.req[:0]
+	for _, id := range l.cfg.RequiredIDs {
+		s.setRequired(id, true)
+		l.req = append(l.req, &requiredState{id: id})
+	}
+	l.started = true
+	return nil
+}
+
+// blocked starts a blocked episode: stalls are measured from now.
+func (l *liveness) blocked(now time.Time) {
+	for _, r := range l.req {
+		r.lastProgress, r.stallStart, r.alerted = now, time.Time{}, false
+		r.pos = -2 // unknown: the first evaluation records it
+	}
+}
+
+// evaluate checks every required consumer and applies the failure action.
+func (l *liveness) evaluate(p *producer, now time.Time) error {
+	s := p.s
+	head := s.head()
+	for _, r := range slices.Clone(l.req) {
+		pos, ok := s.consumerPosition(r.id)
+		if ok {
+			if pos >= head || r.pos != -2 && pos > r.pos {
+				r.lastProgress, r.stallStart, r.alerted = now, time.Time{}, false
+			}
+			r.pos = pos
+		}
+		if now.Sub(r.lastProgress) < l.cfg.ProgressTimeout {
+			continue
+		}
+		if r.stallStart.IsZero() {
+			r.stallStart = now
+		}
+		alert := StallAlert{ID: r.id, Position: r.pos, StalledFor: now.Sub(r.lastProgress)}
+		if !r.alerted && l.cfg.Alert != nil {
+			r.alerted = true
+			l.cfg.Alert(alert)
+		}
+		if now.Sub(r.stallStart) < l.cfg.GracePeriod {
+			continue
+		}
+		err := &StallError{StallAlert: alert, Action: l.cfg.Action}
+		switch l.cfg.Action {
+		case Evict:
+			s.setRequired(r.id, false)
+			s.evict(r.id)
+			l.req = slices.DeleteFunc(l.req, func(x *requiredState) bool { return x == r })
+			p.refresh()
+			continue
+		case Shutdown:
+			atomic.StoreUint32(s.state, stateClosed)
+			s.wake(s.dataWake)
+		}
+		l.terminal = err
+		return err
+	}
+	return nil
+}
+
+// setRequired sets or clears the required flag of the entry holding id.
+func (s *segment) setRequired(id string, on bool) {
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if atomic.LoadUint32(s.u32(off+centState)) == centFree || s.entryID(i) != id {
+			continue
+		}
+		f := s.u32(off + centFlags)
+		for {
+			old := atomic.LoadUint32(f)
+			nw := old &^ flagRequired
+			if on {
+				nw = old | flagRequired
+			}
+			if atomic.CompareAndSwapUint32(f, old, nw) {
+				break
+			}
+		}
+	}
+}
+
+// evict detaches the entry holding id: it stops gating. A live consumer
+// so evicted finds out when the producer laps it (ErrLapped).
+func (s *segment) evict(id string) {
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if s.entryID(i) == id {
+			atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached)
+		}
+	}
+}

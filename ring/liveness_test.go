@@ -1,0 +1,149 @@
+package ring
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+type liveEvent struct{ Seq int64 }
+
+func liveRing(t *testing.T, lc LivenessConfig) (*Producer[liveEvent], string) {
+	t.Helper()
+	name := PortableName("live")
+	p, err := Create[liveEvent](name, Config{Backend: Heap, Capacity: 4, LivenessInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if err := p.EnableLiveness(lc); err != nil {
+		t.Fatal(err)
+	}
+	return p, name
+}
+
+func publishN(ctx context.Context, p *Producer[liveEvent], n int) error {
+	for i := 0; i < n; i++ {
+		if _, err := p.PublishManaged(ctx, func(e *liveEvent) { e.Seq = int64(i) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestLiveness_StartupTimeoutNamesMissing(t *testing.T) {
+	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"a", "b"}, StartupTimeout: 50 * time.Millisecond})
+	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = p.PublishManaged(context.Background(), func(e *liveEvent) {})
+	var se *StartupError
+	if !errors.Is(err, ErrStartupTimeout) || !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"b"}) {
+		t.Fatalf("got %v, want StartupError missing [b]", err)
+	}
+}
+
+func TestLiveness_StallReturnsErrorWithIDAndPosition(t *testing.T) {
+	var alerts []StallAlert
+	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"slow"}, ProgressTimeout: 30 * time.Millisecond, GracePeriod: 30 * time.Millisecond, Alert: func(a StallAlert) { alerts = append(alerts, a) }})
+	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("before any publish: %v, want ErrEmpty", err)
+	}
+	err = publishN(ctx, p, 10) // capacity 4, nobody reads
+	var se *StallError
+	if !errors.Is(err, ErrConsumerStalled) || !errors.As(err, &se) || se.ID != "slow" || se.Position != -1 || se.StalledFor < 30*time.Millisecond {
+		t.Fatalf("got %v, want StallError for slow at -1", err)
+	}
+	if len(alerts) != 1 || alerts[0].ID != "slow" {
+		t.Fatalf("alerts %v, want one for slow", alerts)
+	}
+	if _, err := p.PublishManaged(ctx, func(*liveEvent) {}); !errors.Is(err, ErrConsumerStalled) {
+		t.Fatalf("after failure: %v, want the sticky StallError", err)
+	}
+}
+
+func TestLiveness_RejoinWithinGraceLosesNothing(t *testing.T) {
+	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 5 * time.Second})
+	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := publishN(ctx, p, 2); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close() // leaves; as a required consumer it keeps gating
+	done := make(chan error, 1)
+	go func() { done <- publishN(ctx, p, 20) }()
+	time.Sleep(100 * time.Millisecond) // producer blocks on the absent consumer
+	c2, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	for want := int64(0); want < 20; want++ {
+		e, err := c2.Next(ctx)
+		if err != nil || e.Seq != want {
+			t.Fatalf("after rejoin: event %+v err %v, want seq %d", e, err, want)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLiveness_EvictContinues(t *testing.T) {
+	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"e"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Evict})
+	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := publishN(ctx, p, 50); err != nil {
+		t.Fatalf("evict should let publishing continue: %v", err)
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, ErrLapped) {
+		t.Fatalf("evicted consumer: %v, want ErrLapped", err)
+	}
+}
+
+func TestLiveness_ShutdownEndsStreamForConsumers(t *testing.T) {
+	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"s"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Shutdown})
+	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := publishN(ctx, p, 10); !errors.Is(err, ErrConsumerStalled) {
+		t.Fatalf("got %v, want StallError", err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := c.Next(ctx); err != nil {
+			t.Fatalf("drain %d: %v", i, err)
+		}
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, ErrEndOfStream) {
+		t.Fatalf("after drain: %v, want ErrEndOfStream", err)
+	}
+}
