@@ -48,6 +48,9 @@ type ConsumerStats struct {
 	Parks      uint64 `json:"parks"`
 	Wakes      uint64 `json:"wakes"`
 	Lapped     uint64 `json:"lapped"`
+	// Skipped counts sequences this consumer skipped because the producer
+	// that claimed them died before publishing (multi-producer unblock).
+	Skipped uint64 `json:"skipped"`
 }
 
 func (s *segment) info() RingInfo {
@@ -97,6 +100,7 @@ func (s *segment) stats() Stats {
 			Parks:      atomic.LoadUint64(s.u64(off + centParks)),
 			Wakes:      atomic.LoadUint64(s.u64(off + centWakes)),
 			Lapped:     atomic.LoadUint64(s.u64(off + centLapped)),
+			Skipped:    atomic.LoadUint64(s.u64(off + centSkipped)),
 		})
 	}
 	return st

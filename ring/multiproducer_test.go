@@ -1,0 +1,435 @@
+package ring
+
+// Multi-process tests of multi-producer rings. The test binary re-executes
+// itself (TestMPX_Helper) with a role in MYELON_MPX_ROLE; the parameters of
+// a child travel in the MYELON_MPX_* environment variables and its result
+// comes back as one JSON line on stdout.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mpxEvent is self-checking: every field is derived from (Producer, Seq),
+// so a torn or stale slot shows without a reference copy.
+type mpxEvent struct {
+	Producer int64
+	Seq      int64
+	Check    uint64
+	Tail     [5]uint64
+}
+
+func mpxCheck(producer, seq int64) uint64 {
+	return (uint64(producer)<<48 ^ uint64(seq)) * 0x9e3779b97f4a7c15
+}
+
+func mpxFill(producer, seq int64, e *mpxEvent) {
+	e.Producer, e.Seq = producer, seq
+	c := mpxCheck(producer, seq)
+	e.Check = c
+	for i := range e.Tail {
+		e.Tail[i] = c + uint64(i)
+	}
+}
+
+// mpxValid reports whether e is an intact event of one of n producers.
+func mpxValid(e *mpxEvent, n int) bool {
+	if e.Producer < 0 || e.Producer >= int64(n) || e.Seq < 0 {
+		return false
+	}
+	c := mpxCheck(e.Producer, e.Seq)
+	if e.Check != c {
+		return false
+	}
+	for i, v := range e.Tail {
+		if v != c+uint64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	mpxRoleEnv   = "MYELON_MPX_ROLE"
+	mpxResultTag = "MPXRESULT "
+)
+
+// mpxResult is what a child reports.
+type mpxResult struct {
+	ID      string  `json:"id"`
+	Counts  []int64 `json:"counts"`  // events seen per producer
+	Skipped uint64  `json:"skipped"` // the consumer's Stats skipped counter
+	Lapped  []int64 `json:"lapped"`  // observer: Missed of each LappedError
+	MaxGap  int64   `json:"max_gap"` // longest wait between two events, ns
+	Err     string  `json:"err"`
+}
+
+// mpxChild is a re-executed test binary playing one role.
+type mpxChild struct {
+	role   string
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+// mpxStart starts a child in role with the given MYELON_MPX_* parameters.
+// The child is killed at cleanup if it is still running.
+func mpxStart(t *testing.T, role string, params map[string]string) *mpxChild {
+	t.Helper()
+	c := &mpxChild{role: role, done: make(chan struct{})}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^TestMPX_Helper$", "-test.timeout=120s")
+	c.cmd.Env = append(os.Environ(), mpxRoleEnv+"="+role)
+	for k, v := range params {
+		c.cmd.Env = append(c.cmd.Env, "MYELON_MPX_"+k+"="+v)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", role, err)
+	}
+	go func() { c.err = c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-c.done:
+		default:
+			c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	return c
+}
+
+// wait waits for the child to exit, failing the test at the deadline.
+func (c *mpxChild) wait(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(d):
+		c.cmd.Process.Kill()
+		<-c.done
+		t.Fatalf("%s did not exit within %v; stderr:\n%s", c.role, d, c.stderr.String())
+	}
+}
+
+// result waits for the child and returns the result it reported; a child
+// that failed or reported an error fails the test.
+func (c *mpxChild) result(t *testing.T, d time.Duration) mpxResult {
+	t.Helper()
+	c.wait(t, d)
+	var res mpxResult
+	found := false
+	sc := bufio.NewScanner(bytes.NewReader(c.stdout.Bytes()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), mpxResultTag); ok {
+			if err := json.Unmarshal([]byte(line), &res); err != nil {
+				t.Fatalf("%s: bad result %q: %v", c.role, line, err)
+			}
+			found = true
+		}
+	}
+	if c.err != nil || !found || res.Err != "" {
+		t.Fatalf("%s: exit %v, result %+v\nstdout:\n%s\nstderr:\n%s", c.role, c.err, res, c.stdout.String(), c.stderr.String())
+	}
+	return res
+}
+
+// killedBySIGKILL reports whether the child died of SIGKILL.
+func (c *mpxChild) killedBySIGKILL() bool {
+	if c.cmd.ProcessState == nil {
+		return false
+	}
+	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+func mpxParam(name string) string { return os.Getenv("MYELON_MPX_" + name) }
+
+func mpxParamInt(name string) int64 {
+	v, err := strconv.ParseInt(mpxParam(name), 10, 64)
+	if err != nil {
+		panic(fmt.Sprintf("MYELON_MPX_%s=%q: %v", name, mpxParam(name), err))
+	}
+	return v
+}
+
+// TestMPX_Helper is the body of every child process; run directly it skips.
+func TestMPX_Helper(t *testing.T) {
+	role := os.Getenv(mpxRoleEnv)
+	if role == "" {
+		t.Skip("helper process for the multi-producer tests: runs only when re-executed by them")
+	}
+	var res mpxResult
+	var err error
+	switch role {
+	case "producer":
+		err = mpxProducerChild()
+	case "consumer":
+		res, err = mpxConsumerChild()
+	default:
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err != nil {
+		res.Err = err.Error()
+	}
+	b, _ := json.Marshal(res)
+	fmt.Printf("%s%s\n", mpxResultTag, b)
+	os.Exit(0)
+}
+
+// mpxProducerChild joins ring NAME as producer INDEX and publishes COUNT
+// events in batches of 1..BATCH. With KILL_AFTER=k it kills itself with
+// SIGKILL inside the claim hook of its (k+1)-th claim: after the claim,
+// before the publish.
+func mpxProducerChild() error {
+	name, idx, count := mpxParam("NAME"), mpxParamInt("INDEX"), mpxParamInt("COUNT")
+	batch := max(mpxParamInt("BATCH"), 1)
+	if s := mpxParam("KILL_AFTER"); s != "" {
+		k, _ := strconv.Atoi(s)
+		claims := 0
+		testHookClaimed = func(lo int64) {
+			if claims++; claims > k {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {} // the signal is on its way
+			}
+		}
+	}
+	p, err := JoinProducer[mpxEvent](name, ProducerConfig{LivenessInterval: 50 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := int64(0); i < count; {
+		n := min(1+i%batch, count-i)
+		base := i
+		if _, err := p.PublishBatchContext(ctx, int(n), func(j int, e *mpxEvent) { mpxFill(idx, base+int64(j), e) }); err != nil {
+			return fmt.Errorf("producer %d at event %d: %w", idx, i, err)
+		}
+		i += n
+	}
+	return nil
+}
+
+// mpxConsumerChild attaches to ring NAME as consumer ID and reads until end
+// of stream, checking every event and each producer's order. Events are of
+// PRODUCERS producers; with BITMAP set it also writes which events it saw
+// (one bit per (producer, seq), COUNT per producer) to that file.
+func mpxConsumerChild() (mpxResult, error) {
+	name, id := mpxParam("NAME"), mpxParam("ID")
+	producers := int(mpxParamInt("PRODUCERS"))
+	res := mpxResult{ID: id, Counts: make([]int64, producers)}
+	cfg := ConsumerConfig{ID: id, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](name, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	next := make([]int64, producers)
+	last := time.Now()
+	for {
+		e, err := c.Next(ctx)
+		now := time.Now()
+		res.MaxGap = max(res.MaxGap, int64(now.Sub(last)))
+		last = now
+		if errors.Is(err, ErrEndOfStream) {
+			break
+		}
+		if err != nil {
+			return res, fmt.Errorf("after %v events: %w", res.Counts, err)
+		}
+		if !mpxValid(&e, producers) {
+			return res, fmt.Errorf("torn or foreign event %+v", e)
+		}
+		if e.Seq != next[e.Producer] {
+			return res, fmt.Errorf("producer %d: got event %d, want %d (lost, duplicated or reordered)", e.Producer, e.Seq, next[e.Producer])
+		}
+		next[e.Producer]++
+		res.Counts[e.Producer]++
+	}
+	for _, cs := range c.Stats().Consumers {
+		if cs.ID == id {
+			res.Skipped = cs.Skipped
+		}
+	}
+	return res, nil
+}
+
+// mpxRing creates a multi-producer ring owned by the test process; the
+// owner publishes nothing, it holds the ring open and closes it at the end.
+func mpxRing(t *testing.T, capacity int) (*Producer[mpxEvent], string) {
+	t.Helper()
+	name := PortableName("mpx")
+	owner, err := Create[mpxEvent](name, Config{Capacity: capacity, MaxProducers: 4, MaxConsumers: 8, LivenessInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Close() })
+	return owner, name
+}
+
+// mpxPerProducer is the number of events each producer process publishes.
+func mpxPerProducer() int64 {
+	if testing.Short() {
+		return 20000
+	}
+	return 200000
+}
+
+// TestMultiProducer_Processes_ThreeProducersTwoConsumers: 3 producer
+// processes publish 200,000 events each (in batches of 1..7) into one ring
+// read by 2 broadcast consumer processes. Each consumer must see every
+// event exactly once, intact, in each producer's order.
+func TestMultiProducer_Processes_ThreeProducersTwoConsumers(t *testing.T) {
+	const producers = 3
+	per := mpxPerProducer()
+	owner, name := mpxRing(t, 1024)
+	var cons []*mpxChild
+	for _, id := range []string{"bc-0", "bc-1"} {
+		cons = append(cons, mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": id, "PRODUCERS": "3"}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := owner.WaitForConsumerIDs(ctx, "bc-0", "bc-1"); err != nil {
+		t.Fatal(err)
+	}
+	var prods []*mpxChild
+	for i := range producers {
+		prods = append(prods, mpxStart(t, "producer", map[string]string{
+			"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "7"}))
+	}
+	for _, p := range prods {
+		p.result(t, 90*time.Second)
+	}
+	owner.Close()
+	for _, c := range cons {
+		res := c.result(t, 30*time.Second)
+		for i, n := range res.Counts {
+			if n != per {
+				t.Errorf("%s: %d events of producer %d, want %d", res.ID, n, i, per)
+			}
+		}
+		if res.Skipped != 0 {
+			t.Errorf("%s: skipped %d sequences with every producer alive", res.ID, res.Skipped)
+		}
+	}
+}
+
+// TestMultiProducer_Processes_KilledBetweenClaimAndPublish: producer 1 is
+// SIGKILLed by the claim hook after publishing K events, holding a claimed
+// but unpublished slot. The consumers (UnblockTimeout 50 ms) must skip that
+// slot once they find its producer dead, count it, and go on receiving the
+// other producers' events, all of them, in order; the ring's abandoned
+// counter shows the slot too.
+func TestMultiProducer_Processes_KilledBetweenClaimAndPublish(t *testing.T) {
+	const producers, killAfter = 3, 5000
+	per := mpxPerProducer() / 4
+	owner, name := mpxRing(t, 256)
+	var cons []*mpxChild
+	for _, id := range []string{"kc-0", "kc-1"} {
+		cons = append(cons, mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": id, "PRODUCERS": "3"}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := owner.WaitForConsumers(ctx, 2, "kc-"); err != nil {
+		t.Fatal(err)
+	}
+	var prods []*mpxChild
+	for i := range producers {
+		params := map[string]string{"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "1"}
+		if i == 1 {
+			params["KILL_AFTER"] = strconv.Itoa(killAfter)
+		}
+		prods = append(prods, mpxStart(t, "producer", params))
+	}
+	prods[1].wait(t, 60*time.Second)
+	if !prods[1].killedBySIGKILL() {
+		t.Fatalf("victim was not killed by SIGKILL: %v\nstdout:\n%s\nstderr:\n%s", prods[1].err, prods[1].stdout.String(), prods[1].stderr.String())
+	}
+	for _, i := range []int{0, 2} {
+		prods[i].result(t, 90*time.Second)
+	}
+	// The survivors could only finish once the consumers had skipped the
+	// dead claim (the ring is far smaller than their output).
+	if st := owner.Stats(); st.Abandoned != 1 {
+		t.Errorf("ring abandoned counter = %d, want 1", st.Abandoned)
+	}
+	owner.Close()
+	for _, c := range cons {
+		res := c.result(t, 30*time.Second)
+		want := []int64{per, killAfter, per}
+		for i, n := range res.Counts {
+			if n != want[i] {
+				t.Errorf("%s: %d events of producer %d, want %d", res.ID, n, i, want[i])
+			}
+		}
+		if res.Skipped != 1 {
+			t.Errorf("%s: skipped %d sequences, want 1 (the victim's claim)", res.ID, res.Skipped)
+		}
+		// A deadline, not a benchmark: the unblock timeout is 50 ms, a
+		// consumer that waited seconds at the dead claim did not unblock.
+		if gap := time.Duration(res.MaxGap); gap > 5*time.Second {
+			t.Errorf("%s: waited %v at the dead claim, want about the 50 ms unblock timeout", res.ID, gap)
+		} else {
+			t.Logf("%s: longest wait between events %v", res.ID, gap)
+		}
+	}
+}
+
+// TestMultiProducer_Processes_CoordinationTimeout: with one of two
+// expected consumer processes attached, waits by count and by ids end in a
+// *CoordinationError that names what is missing and matches both
+// ErrCoordinationTimeout and context.DeadlineExceeded.
+func TestMultiProducer_Processes_CoordinationTimeout(t *testing.T) {
+	owner, name := mpxRing(t, 64)
+	c := mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": "co-0", "PRODUCERS": "1"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := owner.WaitForConsumerIDs(ctx, "co-0"); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx1, cancel1 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel1()
+	err := owner.WaitForConsumers(ctx1, 2, "co-")
+	var ce *CoordinationError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrCoordinationTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitForConsumers: %v, want *CoordinationError matching ErrCoordinationTimeout and DeadlineExceeded", err)
+	}
+	if ce.Want != 2 || ce.Have != 1 {
+		t.Errorf("WaitForConsumers error: want=%d have=%d, want 2 and 1", ce.Want, ce.Have)
+	}
+
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	err = owner.WaitForConsumerIDs(ctx2, "co-0", "co-1", "co-2")
+	ce = nil
+	if !errors.As(err, &ce) || !errors.Is(err, ErrCoordinationTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitForConsumerIDs: %v, want *CoordinationError matching ErrCoordinationTimeout and DeadlineExceeded", err)
+	}
+	if strings.Join(ce.Missing, ",") != "co-1,co-2" || !strings.Contains(err.Error(), "co-1, co-2") {
+		t.Errorf("WaitForConsumerIDs error names %v (%q), want co-1 and co-2", ce.Missing, err)
+	}
+	if pos, ok := owner.ConsumerPosition("co-0"); !ok || pos != -1 {
+		t.Errorf("ConsumerPosition(co-0) = %d, %v; want -1, true", pos, ok)
+	}
+	owner.Close()
+	if res := c.result(t, 10*time.Second); res.Counts[0] != 0 {
+		t.Errorf("consumer saw %d events, want 0", res.Counts[0])
+	}
+}
