@@ -1,5 +1,6 @@
 // Command myelon runs, inspects and cleans up myelon rings.
 //
+//	myelon bench     measure the layers against the raw atomic reference and other transports
 //	myelon demo      stream events from a producer process to a consumer process
 //	myelon stat      print a ring's geometry, counters and consumers
 //	myelon ls        list the rings in /dev/shm
@@ -11,6 +12,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/myelon-go/myelon/bench/peers"
 )
 
 type command struct {
@@ -19,6 +22,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"bench", "measure round trips: layers vs raw atomic reference vs other transports", runBench},
 	{"demo", "stream events between two processes and print rate and latency", runDemo},
 	{"stat", "print a ring's geometry, counters and consumers", runStat},
 	{"ls", "list rings in /dev/shm", runLs},
@@ -26,6 +30,7 @@ var commands = []command{
 }
 
 func main() {
+	peers.MaybeRunChild() // an echo process of 'myelon bench' runs and exits here
 	if role := os.Getenv(roleEnv); role != "" {
 		os.Exit(runChild(role))
 	}

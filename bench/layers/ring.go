@@ -1,0 +1,172 @@
+package layers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Ring is the Layer 0 ping-pong: the initiator publishes each message into
+// one slot of the ping ring; the echo process reads it in place, checks it,
+// copies it into the pong ring and releases the ping slot; the initiator
+// copies the reply out. Both sides busy-spin unless Wait says otherwise.
+type Ring struct {
+	// Wait is the wait strategy of both sides. Zero: BusySpin.
+	Wait string
+}
+
+// RingName is the name the Ring peer registers under.
+const RingName = "myelon-ring"
+
+func init() {
+	if err := peers.Register(Ring{}); err != nil {
+		panic(err) // our own name clashing is a programming error
+	}
+}
+
+// Name implements peers.Peer.
+func (Ring) Name() string { return RingName }
+
+type ringLink struct {
+	Ping, Pong string
+	Wait       string
+	SlotSize   int
+	Capacity   int
+}
+
+// capacityFor keeps one ring's slots under 64 MiB, within [2, 4096].
+func capacityFor(slot int) int {
+	c := 4096
+	for c > 2 && c*slot > 64<<20 {
+		c /= 2
+	}
+	return c
+}
+
+func (r Ring) wait() string {
+	if r.Wait == "" {
+		return "spin"
+	}
+	return r.Wait
+}
+
+// Prepare creates the ping ring; the echo process creates pong.
+func (r Ring) Prepare(_ string, cfg peers.Config) (peers.Opener, peers.Link, error) {
+	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: r.wait(), SlotSize: (cfg.Size + 7) &^ 7}
+	l.Capacity = capacityFor(l.SlotSize)
+	ws, err := ring.ParseWaitStrategy(l.Wait)
+	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	ping, err := ring.CreateBytes(l.Ping, ring.Config{Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
+	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	addr, _ := json.Marshal(l)
+	return &ringOpener{link: l, ws: ws, ping: ping}, peers.Link{Addr: string(addr)}, nil
+}
+
+type ringOpener struct {
+	link ringLink
+	ws   ring.WaitStrategy
+	ping *ring.BytesProducer
+}
+
+func (o *ringOpener) Open(ctx context.Context) (peers.Initiator, error) {
+	pong, err := ring.AttachBytes(o.link.Pong, ring.ConsumerConfig{ID: "initiator", Wait: o.ws, SlotSize: o.link.SlotSize})
+	if err != nil {
+		return nil, err
+	}
+	if err := o.ping.WaitForConsumers(ctx, 1, ""); err != nil {
+		pong.Close()
+		return nil, err
+	}
+	return &ringInitiator{ctx: ctx, ping: o.ping, pong: pong}, nil
+}
+
+func (o *ringOpener) Close() error { return o.ping.Close() }
+
+type ringInitiator struct {
+	ctx  context.Context
+	ping *ring.BytesProducer
+	pong *ring.BytesConsumer
+}
+
+func (i *ringInitiator) RoundTrip(msg, reply []byte) error {
+	seq, err := i.ping.Claim(i.ctx, 1)
+	if err != nil {
+		return err
+	}
+	copy(i.ping.Slot(seq), msg)
+	i.ping.Commit()
+	lo, _, err := i.pong.Wait(i.ctx)
+	if err != nil {
+		return err
+	}
+	copy(reply, i.pong.Slot(lo))
+	i.pong.ReleaseThrough(lo)
+	return nil
+}
+
+func (i *ringInitiator) Close() error { return i.pong.Close() }
+
+// Serve attaches to ping and creates pong.
+func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
+	var l ringLink
+	if err := json.Unmarshal([]byte(link.Addr), &l); err != nil {
+		return nil, fmt.Errorf("layers: ring link %q: %w", link.Addr, err)
+	}
+	ws, err := ring.ParseWaitStrategy(l.Wait)
+	if err != nil {
+		return nil, err
+	}
+	ping, err := ring.AttachBytes(l.Ping, ring.ConsumerConfig{ID: "echo", Wait: ws, SlotSize: l.SlotSize})
+	if err != nil {
+		return nil, err
+	}
+	pong, err := ring.CreateBytes(l.Pong, ring.Config{Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
+	if err != nil {
+		ping.Close()
+		return nil, err
+	}
+	if err := ready(); err != nil {
+		ping.Close()
+		pong.Close()
+		return nil, err
+	}
+	return &ringEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong}, nil
+}
+
+type ringEchoer struct {
+	ctx  context.Context
+	size int
+	ping *ring.BytesConsumer
+	pong *ring.BytesProducer
+}
+
+func (e *ringEchoer) Echo(seq uint64) error {
+	lo, _, err := e.ping.Wait(e.ctx)
+	if err != nil {
+		return err
+	}
+	msg := e.ping.Slot(lo)[:e.size]
+	if err := peers.CheckSeq(msg, seq, e.size); err != nil {
+		return err
+	}
+	out, err := e.pong.Claim(e.ctx, 1)
+	if err != nil {
+		return err
+	}
+	copy(e.pong.Slot(out), msg)
+	e.ping.ReleaseThrough(lo)
+	e.pong.Commit()
+	return nil
+}
+
+func (e *ringEchoer) Close() error {
+	e.ping.Close()
+	return e.pong.Close()
+}

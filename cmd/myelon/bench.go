@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/myelon-go/myelon/bench/chart"
+	"github.com/myelon-go/myelon/bench/layers"
+	"github.com/myelon-go/myelon/bench/peers"
+)
+
+// The quick default: the layer ladder against the physical floor (raw
+// atomic ping-pong between the same two processes) and against Unix
+// sockets, at two payload sizes.
+var (
+	ladder       = []string{peers.RawAtomic, layers.RingName, peers.UnixSocket}
+	quickSizes   = []int{64, 4096}
+	sweepSizes   = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20}
+	sweepDefault = []string{peers.RawAtomic, layers.RingName, peers.UnixSocket}
+)
+
+type benchOpts struct {
+	peers  []string
+	sizes  []int
+	count  int
+	warmup int
+	rate   float64
+	json   bool
+	out    string
+}
+
+func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	o := def
+	peerList := fs.String("peers", strings.Join(def.peers, ","), "peers to run, comma-separated (have: "+strings.Join(peers.Names(), ", ")+")")
+	sizeList := fs.String("size", joinInts(def.sizes), "message sizes in bytes, comma-separated")
+	fs.IntVar(&o.count, "count", def.count, "measured round trips per run")
+	fs.IntVar(&o.warmup, "warmup", def.warmup, "unmeasured round trips first")
+	fs.Float64Var(&o.rate, "rate", 0, "fixed send rate (msgs/s), latency from the intended send time; 0: as fast as possible")
+	fs.BoolVar(&o.json, "json", false, "print results as JSON")
+	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.peers = strings.Split(*peerList, ",")
+	o.sizes = o.sizes[:0]
+	for _, s := range strings.Split(*sizeList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return o, fmt.Errorf("-size %q: %w", s, err)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	return o, nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// runBench: `myelon bench [flags]`, `myelon bench peers`, `myelon bench sweep`.
+func runBench(args []string) error {
+	mode := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		mode, args = args[0], args[1:]
+	}
+	var def benchOpts
+	switch mode {
+	case "":
+		def = benchOpts{peers: ladder, sizes: quickSizes, count: 20000, warmup: 2000}
+	case "peers":
+		def = benchOpts{peers: peers.Names(), sizes: []int{64}, count: 10000, warmup: 1000, out: "bench-results"}
+	case "sweep":
+		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
+	default:
+		return fmt.Errorf("unknown bench mode %q (want peers or sweep, or none)", mode)
+	}
+	o, err := parseBenchFlags(mode, args, def)
+	if err != nil {
+		return err
+	}
+	results, err := measure(o)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printTable(results)
+	if o.out != "" {
+		files, err := writeOutputs(o.out, results)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nwrote %s\n", strings.Join(files, ", "))
+	}
+	if mode == "" {
+		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong between the same two processes, measured in this run).")
+		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
+	}
+	return nil
+}
+
+// benchResult is one run plus its ratio to the reference at the same size.
+type benchResult struct {
+	peers.Result
+	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
+}
+
+func measure(o benchOpts) ([]benchResult, error) {
+	var out []benchResult
+	ctx := context.Background()
+	for _, size := range o.sizes {
+		var ref int64
+		run := o.peers
+		if !slices.Contains(run, peers.RawAtomic) {
+			run = append([]string{peers.RawAtomic}, run...) // the reference is always measured
+		}
+		for _, name := range run {
+			fmt.Fprintf(os.Stderr, "  %-12s %8d B ...\r", name, size)
+			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return out, err
+				}
+				fmt.Fprintf(os.Stderr, "myelon bench: %s at %d B: %v\n", name, size, err)
+				continue
+			}
+			br := benchResult{Result: r}
+			if name == peers.RawAtomic {
+				ref = r.Latency.P50
+			}
+			if ref > 0 {
+				br.RefRatio = float64(r.Latency.P50) / float64(ref)
+			}
+			out = append(out, br)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%40s\r", "")
+	return out, nil
+}
+
+func printTable(results []benchResult) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "peer\tsize\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\tround trips/s\tratio\t")
+	for _, r := range results {
+		l := r.Latency
+		ns := func(v int64) string { return time.Duration(v).String() }
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.2fx\t\n", r.Peer, chart.FormatBytes(float64(r.Size)),
+			ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.P9999), ns(l.Max), time.Duration(l.Mean).String(), l.Throughput, r.RefRatio)
+	}
+	w.Flush()
+}
+
+// writeOutputs writes results.json and latency/throughput charts (SVG).
+func writeOutputs(dir string, results []benchResult) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	js, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files := []string{filepath.Join(dir, "results.json")}
+	if err := os.WriteFile(files[0], js, 0o644); err != nil {
+		return nil, err
+	}
+	byPeer := map[string]*[2]chart.Series{}
+	var order []string
+	for _, r := range results {
+		s, ok := byPeer[r.Peer]
+		if !ok {
+			s = &[2]chart.Series{{Name: r.Peer}, {Name: r.Peer}}
+			byPeer[r.Peer] = s
+			order = append(order, r.Peer)
+		}
+		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: float64(r.Latency.P50)})
+		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Latency.Throughput})
+	}
+	lat := chart.Chart{Title: "Round-trip latency p50 vs payload", XLabel: "payload", YLabel: "p50 round trip",
+		XScale: chart.Log2, YScale: chart.Log10, XFormat: chart.FormatBytes, YFormat: chart.FormatNanos}
+	thr := chart.Chart{Title: "Ping-pong throughput vs payload (one message in flight)", XLabel: "payload", YLabel: "bytes/s one way",
+		XScale: chart.Log2, YScale: chart.Log10, XFormat: chart.FormatBytes, YFormat: chart.FormatBytes}
+	for _, p := range order {
+		lat.Series = append(lat.Series, byPeer[p][0])
+		thr.Series = append(thr.Series, byPeer[p][1])
+	}
+	for name, c := range map[string]chart.Chart{"latency.svg": lat, "throughput.svg": thr} {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			return files, err
+		}
+		err = c.WriteSVG(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return files, fmt.Errorf("%s: %w", path, err)
+		}
+		files = append(files, path)
+	}
+	return files, nil
+}
