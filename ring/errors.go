@@ -19,6 +19,12 @@ var (
 	ErrStale = errors.New("ring: stale segment (owner dead)")
 	// ErrNotFound: no segment with this name exists.
 	ErrNotFound = errors.New("ring: segment not found")
+	// ErrNotRegular: the name is a symbolic link or not a regular file.
+	// Links are never followed.
+	ErrNotRegular = errors.New("ring: segment is a symlink or not a regular file")
+	// ErrPermission: the segment's mode differs from the expected Perm
+	// (0600 unless set), or another user owns it.
+	ErrPermission = errors.New("ring: segment mode or owner not as expected")
 	// ErrNotReady: the segment did not become ready within the timeout.
 	ErrNotReady = errors.New("ring: segment not ready")
 	// ErrLayout: the segment's header is invalid or differs from what the

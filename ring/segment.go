@@ -184,16 +184,25 @@ func Reclaim(backend shm.Backend, name string) error {
 	return wrapShm(shm.Remove(backend, name))
 }
 
+// wrapShm gives an internal/shm error the ring sentinel callers match. An
+// error that already carries one (from checkStale) is returned as is.
 func wrapShm(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrExist), errors.Is(err, ErrInvalidConfig),
+		errors.Is(err, ErrNotRegular), errors.Is(err, ErrPermission):
+		return err
 	case errors.Is(err, shm.ErrNotExist):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.Is(err, shm.ErrExist):
 		return fmt.Errorf("%w: %w", ErrExist, err)
 	case errors.Is(err, shm.ErrInvalidName):
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	case errors.Is(err, shm.ErrNotRegular):
+		return fmt.Errorf("%w: %w", ErrNotRegular, err)
+	case errors.Is(err, shm.ErrMode), errors.Is(err, shm.ErrOwner):
+		return fmt.Errorf("%w: %w", ErrPermission, err)
 	}
 	return err
 }

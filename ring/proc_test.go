@@ -1,0 +1,700 @@
+package ring
+
+// Helpers of the multi-process tests (multiprocess_test.go): the test binary
+// re-executes itself with -test.run=^TestHelperProcess$ and the role and its
+// parameters as JSON in the environment (envProc), as golang/go's
+// os/exec tests do. A child speaks a line protocol on stdout: every line
+// the parent reads starts with protoPrefix ("@@ready", "@@result {...}");
+// anything else (a panic, a stray print) is kept for the failure log. The
+// parent sends commands ("go", "stop", "close", "exit") one per line on the
+// child's stdin; a child whose stdin reaches EOF exits at once, so a child
+// never outlives a parent that died, and every child also has a deadline.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	envProc     = "MYELON_RING_TEST_PROC"
+	protoPrefix = "@@"
+	// procTimeout bounds every wait of the parent for a child's line or
+	// exit; procDeadline bounds a child's whole life.
+	procTimeout  = 30 * time.Second
+	procDeadline = 90 * time.Second
+)
+
+// procEvent is the self-checking event of the multi-process tests: every
+// field is derived from the sequence, so a torn, stale or misplaced slot
+// shows without a reference copy.
+type procEvent struct {
+	Seq  int64
+	Hash uint64
+	Neg  int64
+	Tail [5]uint64
+}
+
+func procHash(seq int64) uint64 { return uint64(seq)*0x9e3779b97f4a7c15 ^ 0xdeadbeefcafef00d }
+
+func (e *procEvent) set(seq int64) {
+	h := procHash(seq)
+	e.Seq, e.Hash, e.Neg = seq, h, ^seq
+	for i := range e.Tail {
+		e.Tail[i] = h + uint64(i)*0x100000001b3
+	}
+}
+
+func (e *procEvent) valid(seq int64) bool {
+	h := procHash(seq)
+	if e.Seq != seq || e.Hash != h || e.Neg != ^seq {
+		return false
+	}
+	for i := range e.Tail {
+		if e.Tail[i] != h+uint64(i)*0x100000001b3 {
+			return false
+		}
+	}
+	return true
+}
+
+// procEventRenamed has procEvent's layout but other field names: attaching
+// with it must fail on the element type fingerprint.
+type procEventRenamed struct {
+	Seq  int64
+	Sum  uint64
+	Neg  int64
+	Tail [5]uint64
+}
+
+// procEventSmall has another size.
+type procEventSmall struct{ Seq int64 }
+
+// procArgs are a child's role and parameters.
+type procArgs struct {
+	Role     string // "produce", "consume"
+	Name     string
+	Backend  Backend
+	Capacity int
+	Liveness time.Duration
+	Perm     os.FileMode
+	Wait     string // wait strategy (ParseWaitStrategy)
+	// After says what to do when done: producer "close" (default), "hang"
+	// (wait for the "close" command, then close) or "exit" (exit without
+	// closing); consumer "close" (default), "exit" or "hang" (until
+	// killed).
+	After string
+
+	// Producer.
+	N         int64         // events to publish; -1: until the "stop" command
+	Batch     int           // > 0: publish in batches of this size
+	Consumers int           // wait for this many consumers before publishing
+	Pace      time.Duration // sleep this long after every 16 events
+	Announce  int64         // say "running" once this many events are out
+
+	// Consumer.
+	ID      string
+	Read    string        // "next" (default), "process", "lease", "all", "idle"
+	Stop    int64         // > 0: stop after this many events
+	Inspect bool          // read Stats().Published with Inspect before attaching
+	WaitGo  bool          // after attaching, wait for the "go" command
+	Timeout time.Duration // bounds the reading (idle: the idle wait)
+}
+
+// produceResult is what a producer child reports.
+type produceResult struct {
+	PID       int
+	Published int64
+	Stats     Stats
+	Err       string
+}
+
+// consumeResult is what a consumer child reports.
+type consumeResult struct {
+	PID         int
+	Before      int64 // Stats().Published seen by Inspect before Attach (-1: not asked)
+	Start       int64 // Position() right after Attach
+	First, Last int64 // first and last sequence read (-1: none)
+	Count       int64 // events read
+	Bad         int64 // events out of order or with wrong contents
+	BadMsg      string
+	Lapped      []LappedError
+	End         string // errName of the error that ended reading ("" if stopped at Stop)
+	EndMsg      string
+	EndAfter    time.Duration // from the last event to the end error
+	CPU         time.Duration // idle role: CPU time (user+system) of the idle wait
+	next        int64
+}
+
+// see checks the event read at seq.
+func (r *consumeResult) see(seq int64, e *procEvent) {
+	bad := func(format string, args ...any) {
+		if r.Bad == 0 {
+			r.BadMsg = fmt.Sprintf(format, args...)
+		}
+		r.Bad++
+	}
+	switch {
+	case r.next >= 0 && seq != r.next:
+		bad("read seq %d, want %d (after %d events)", seq, r.next, r.Count)
+	case !e.valid(seq):
+		bad("seq %d: bad contents %+v", seq, *e)
+	}
+	if r.Count == 0 {
+		r.First = seq
+	}
+	r.Count++
+	r.Last = seq
+	r.next = seq + 1
+}
+
+// errName classifies a child's error for the parent (errors do not cross
+// processes).
+func errName(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrEndOfStream):
+		return "end_of_stream"
+	case errors.Is(err, ErrProducerGone):
+		return "producer_gone"
+	case errors.Is(err, ErrLapped):
+		return "lapped"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	}
+	return "other"
+}
+
+// TestHelperProcess is the child side of the multi-process tests.
+func TestHelperProcess(t *testing.T) {
+	spec := os.Getenv(envProc)
+	if spec == "" {
+		t.Skip("helper process of the multi-process tests: runs only when re-executed by them")
+	}
+	var a procArgs
+	if err := json.Unmarshal([]byte(spec), &a); err != nil {
+		fmt.Fprintln(os.Stderr, "bad", envProc, err)
+		os.Exit(2)
+	}
+	time.AfterFunc(procDeadline, func() {
+		fmt.Fprintln(os.Stderr, "child: deadline passed")
+		os.Exit(4)
+	})
+	ch := &childSide{cmds: make(chan string, 16)}
+	go ch.readCommands()
+	switch a.Role {
+	case "produce":
+		ch.produce(a)
+	case "consume":
+		ch.consume(a)
+	default:
+		fmt.Fprintln(os.Stderr, "unknown role", a.Role)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+type childSide struct {
+	mu   sync.Mutex
+	cmds chan string
+}
+
+// say writes one protocol line.
+func (ch *childSide) say(format string, args ...any) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	fmt.Fprintf(os.Stdout, protoPrefix+format+"\n", args...)
+}
+
+func (ch *childSide) result(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	ch.say("result %s", b)
+}
+
+// readCommands forwards stdin lines to cmds and exits the process at EOF:
+// the parent is gone (or gave up on us).
+func (ch *childSide) readCommands() {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		ch.cmds <- sc.Text()
+	}
+	os.Exit(3)
+}
+
+// await waits for the command want, ignoring others.
+func (ch *childSide) await(want string) {
+	for c := range ch.cmds {
+		if c == want {
+			return
+		}
+	}
+}
+
+// stopRequested reports, without waiting, whether "stop" arrived.
+func (ch *childSide) stopRequested() bool {
+	select {
+	case c := <-ch.cmds:
+		return c == "stop"
+	default:
+		return false
+	}
+}
+
+func (ch *childSide) fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	os.Exit(1)
+}
+
+func (ch *childSide) produce(a procArgs) {
+	w, err := ParseWaitStrategy(a.Wait)
+	if err != nil {
+		ch.fail("%v", err)
+	}
+	p, err := Create[procEvent](a.Name, Config{Backend: a.Backend, Capacity: a.Capacity, LivenessInterval: a.Liveness, Perm: a.Perm, Wait: w})
+	if err != nil {
+		ch.result(produceResult{PID: os.Getpid(), Err: err.Error()})
+		os.Exit(1)
+	}
+	ch.say("created %d", os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+	defer cancel()
+	if a.Consumers > 0 {
+		if err := p.WaitForConsumers(ctx, a.Consumers, ""); err != nil {
+			ch.fail("WaitForConsumers: %v", err)
+		}
+	}
+	ch.say("consumers")
+	var n, cur int64 // n: events published; cur: the one being filled
+	announced := false
+	fillOne := func(e *procEvent) { e.set(cur) }
+	fillBatch := func(i int, e *procEvent) { e.set(cur + int64(i)) }
+	for a.N < 0 || n < a.N {
+		if a.N < 0 && ch.stopRequested() {
+			break
+		}
+		cur = n
+		if k := int64(a.Batch); k > 0 {
+			if a.N >= 0 {
+				k = min(k, a.N-n)
+			}
+			hi, err := p.PublishBatchContext(ctx, int(k), fillBatch)
+			if err != nil || hi != n+k-1 {
+				ch.fail("PublishBatch at %d: seq %d, %v", n, hi, err)
+			}
+			n += k
+		} else {
+			seq, err := p.PublishContext(ctx, fillOne)
+			if err != nil || seq != n {
+				ch.fail("Publish at %d: seq %d, %v", n, seq, err)
+			}
+			n++
+		}
+		if a.Announce > 0 && n >= a.Announce && !announced {
+			announced = true
+			ch.say("running")
+		}
+		if a.Pace > 0 && n%16 == 0 {
+			time.Sleep(a.Pace)
+		}
+	}
+	ch.say("published %d", n)
+	res := produceResult{PID: os.Getpid(), Published: n, Stats: p.Stats()}
+	switch a.After {
+	case "exit":
+		ch.result(res)
+		os.Exit(0)
+	case "hang":
+		ch.await("close")
+	}
+	if err := p.Close(); err != nil {
+		res.Err = err.Error()
+	}
+	ch.result(res)
+}
+
+func (ch *childSide) consume(a procArgs) {
+	w, err := ParseWaitStrategy(a.Wait)
+	if err != nil {
+		ch.fail("%v", err)
+	}
+	r := consumeResult{PID: os.Getpid(), Before: -1, First: -1, Last: -1, next: -1}
+	if a.Inspect {
+		_, st, err := Inspect(a.Backend, a.Name)
+		if err != nil {
+			ch.fail("Inspect: %v", err)
+		}
+		r.Before = st.Published
+	}
+	c, err := Attach[procEvent](a.Name, ConsumerConfig{Backend: a.Backend, ID: a.ID, Wait: w, LivenessInterval: a.Liveness})
+	if err != nil {
+		ch.fail("Attach: %v", err)
+	}
+	r.Start = c.Position()
+	ch.say("attached %d", r.Start)
+	if a.WaitGo {
+		ch.await("go")
+	}
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = procTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	if a.Read == "idle" {
+		// Wait for an event that never comes, and measure what it costs.
+		before := cpuTime()
+		_, err := c.Next(ctx)
+		r.CPU = cpuTime() - before
+		r.End, r.EndMsg = errName(err), fmt.Sprint(err)
+		ch.say("waited")
+		ch.result(r)
+		ch.await("exit")
+		c.Close()
+		return
+	}
+
+	var end error
+	var lastAt time.Time
+	for a.Stop <= 0 || r.Count < a.Stop {
+		var err error
+		switch a.Read {
+		case "", "next":
+			var e procEvent
+			if e, err = c.Next(ctx); err == nil {
+				r.see(e.Seq, &e)
+				if c.Position() != e.Seq {
+					r.Bad++
+					r.BadMsg = fmt.Sprintf("Position %d after reading seq %d", c.Position(), e.Seq)
+				}
+			}
+		case "lease":
+			var e *procEvent
+			var seq int64
+			if e, seq, err = c.Lease(ctx); err == nil {
+				r.see(seq, e)
+				c.Release()
+			}
+		case "process":
+			limit := 0
+			if a.Stop > 0 {
+				limit = int(a.Stop - r.Count)
+			}
+			ends := 0
+			var k int
+			k, err = c.Process(ctx, limit, func(e *procEvent, seq int64, endOfBatch bool) error {
+				if ends != 0 {
+					r.Bad++
+					r.BadMsg = fmt.Sprintf("seq %d after an endOfBatch", seq)
+				}
+				if endOfBatch {
+					ends++
+				}
+				r.see(seq, e)
+				return nil
+			})
+			if err == nil && (k < 1 || ends != 1) {
+				r.Bad++
+				r.BadMsg = fmt.Sprintf("Process returned %d events with %d endOfBatch flags", k, ends)
+			}
+		case "all":
+			stopped := false
+			for seq, e := range c.All(ctx) {
+				r.see(seq, &e)
+				if a.Stop > 0 && r.Count >= a.Stop {
+					stopped = true
+					break
+				}
+			}
+			if err = c.Err(); err == nil && !stopped {
+				err = ErrEndOfStream
+			}
+		default:
+			ch.fail("unknown read method %q", a.Read)
+		}
+		if err == nil {
+			lastAt = time.Now()
+			continue
+		}
+		if le := (*LappedError)(nil); errors.As(err, &le) {
+			r.Lapped = append(r.Lapped, *le)
+			r.next = le.ResumeAt
+			continue
+		}
+		end = err
+		break
+	}
+	if !lastAt.IsZero() {
+		r.EndAfter = time.Since(lastAt)
+	}
+	if end != nil {
+		r.End, r.EndMsg = errName(end), end.Error()
+		if r.End == "end_of_stream" {
+			// The end is sticky.
+			if _, err := c.TryNext(); !errors.Is(err, ErrEndOfStream) {
+				r.Bad++
+				r.BadMsg = fmt.Sprintf("TryNext after the end: %v", err)
+			}
+		}
+	}
+	ch.say("pos %d", c.Position())
+	switch a.After {
+	case "exit":
+		ch.result(r)
+		os.Exit(0)
+	case "hang":
+		ch.result(r)
+		ch.await("never")
+	}
+	if err := c.Close(); err != nil {
+		r.Bad++
+		r.BadMsg = fmt.Sprintf("Close: %v", err)
+	}
+	ch.result(r)
+}
+
+// cpuTime is the CPU time (user and system, every thread) this process used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// child is the parent's handle on a child process.
+type child struct {
+	t     *testing.T
+	role  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string // protocol lines, prefix stripped; closed at stdout EOF
+	done  chan struct{}
+
+	mu     sync.Mutex
+	other  bytes.Buffer // non-protocol stdout and stderr
+	exited error        // cmd.Wait's error, once done is closed
+}
+
+type lockedWriter struct{ c *child }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	return w.c.other.Write(b)
+}
+
+// spawn starts a child in role a. It is killed (if still running) when the
+// test ends, and its stray output is logged if the test failed.
+func spawn(t *testing.T, a procArgs) *child {
+	t.Helper()
+	spec, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envProc+"="+string(spec))
+	c := &child{t: t, role: a.Role + " " + a.ID, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
+	cmd.Stderr = lockedWriter{c}
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(sc.Text(), protoPrefix); ok {
+				c.lines <- line
+			} else {
+				lockedWriter{c}.Write([]byte(sc.Text() + "\n"))
+			}
+		}
+		io.Copy(io.Discard, stdout)
+		close(c.lines)
+		err := cmd.Wait()
+		c.mu.Lock()
+		c.exited = err
+		c.mu.Unlock()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		c.kill()
+		if t.Failed() {
+			c.mu.Lock()
+			if c.other.Len() > 0 {
+				t.Logf("child %s (pid %d) output:\n%s", c.role, cmd.Process.Pid, c.other.String())
+			}
+			c.mu.Unlock()
+		}
+	})
+	return c
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// expect waits for the next protocol line starting with prefix (lines
+// before it are skipped) and returns the rest of it.
+func (c *child) expect(prefix string) string {
+	c.t.Helper()
+	timer := time.NewTimer(procTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				<-c.done
+				c.t.Fatalf("child %s (pid %d) exited (%v) before saying %q; output:\n%s", c.role, c.pid(), c.exitErr(), prefix, c.output())
+			}
+			if rest, ok := strings.CutPrefix(line, prefix); ok {
+				return strings.TrimSpace(rest)
+			}
+		case <-timer.C:
+			c.t.Fatalf("child %s (pid %d) did not say %q within %v; output:\n%s", c.role, c.pid(), prefix, procTimeout, c.output())
+		}
+	}
+}
+
+// expectInt is expect for a line "prefix <int>".
+func (c *child) expectInt(prefix string) int64 {
+	c.t.Helper()
+	s := c.expect(prefix)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		c.t.Fatalf("child %s: %q after %q: %v", c.role, s, prefix, err)
+	}
+	return v
+}
+
+// result waits for the child's result line and decodes it into v.
+func (c *child) result(v any) {
+	c.t.Helper()
+	s := c.expect("result ")
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		c.t.Fatalf("child %s: bad result %q: %v", c.role, s, err)
+	}
+}
+
+// send writes a command line to the child's stdin.
+func (c *child) send(cmd string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
+		c.t.Fatalf("child %s: send %q: %v", c.role, cmd, err)
+	}
+}
+
+// wait waits for the child to exit and fails the test unless it exited 0.
+func (c *child) wait() *os.ProcessState {
+	c.t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(procTimeout):
+		c.t.Fatalf("child %s (pid %d) did not exit within %v; output:\n%s", c.role, c.pid(), procTimeout, c.output())
+	}
+	if err := c.exitErr(); err != nil {
+		c.t.Fatalf("child %s (pid %d): %v; output:\n%s", c.role, c.pid(), err, c.output())
+	}
+	return c.cmd.ProcessState
+}
+
+// kill sends SIGKILL (unless the child already exited) and waits until the
+// kernel has reaped it, so its liveness locks are released on return.
+func (c *child) kill() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-c.done:
+	case <-time.After(procTimeout):
+		c.t.Errorf("child %s (pid %d) survived SIGKILL for %v", c.role, c.pid(), procTimeout)
+	}
+}
+
+func (c *child) exitErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.exited
+}
+
+func (c *child) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.other.String()
+}
+
+// segName returns a fresh segment name for backend b (a path under the
+// test's temporary directory for File) and removes the segment when the
+// test ends if a killed or failing participant left it behind.
+func segName(t *testing.T, b Backend, prefix string) string {
+	name := PortableName(prefix)
+	if b == File {
+		return filepath.Join(t.TempDir(), name)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove("/dev/shm/" + name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("cleanup of segment %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// waitFor polls cond every millisecond until it holds, failing the test
+// after procTimeout.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out after %v waiting for %s", procTimeout, what)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// procCPU reads a process's CPU time (utime+stime) from /proc/<pid>/stat,
+// in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func procCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the ")" closing the command name: state is field 3,
+	// utime 14, stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	utime, err1 := strconv.ParseInt(f[14-3], 10, 64)
+	stime, err2 := strconv.ParseInt(f[15-3], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("parse /proc/%d/stat: %v %v", pid, err1, err2)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
