@@ -32,7 +32,8 @@ type consumer struct {
 	id      string
 	leased  bool
 	closed  bool
-	missed  int64 // events lost at join, reported by the first read
+	missed  int64     // events lost at join, reported by the first read
+	probed  time.Time // last liveness probe on the Try path
 	unblock time.Duration
 	stuck   struct {
 		seq   int64 // multi-producer: sequence we found unpublished...
@@ -169,6 +170,14 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 		}
 		addCounter(c.counter.empty, 1)
 		if try {
+			// A polling consumer must learn of a dead producer too; probe
+			// (a syscall) at most once per liveness interval.
+			if now := time.Now(); now.Sub(c.probed) >= c.s.liveness {
+				c.probed = now
+				if err := c.endOfStream(true); err != nil {
+					return -1, err
+				}
+			}
 			return -1, ErrEmpty
 		}
 		if err := c.waitData(ctx); err != nil {

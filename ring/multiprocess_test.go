@@ -652,10 +652,9 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 			t.Fatalf("attach with the segment's mode: %v", err)
 		}
 		c.Close()
-		// Creating over it is refused either way: with another mode the
-		// mode is what the existing segment is found to be wrong in.
+		// Creating over a live segment is refused whatever mode either has.
 		_, err = Create[procEvent](name, Config{Capacity: 64, ReclaimStale: true})
-		wantIs(t, err, ErrPermission)
+		wantIs(t, err, ErrExist)
 		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o640, ReclaimStale: true})
 		wantIs(t, err, ErrExist)
 		// Once the owner is dead, a creator passing the mode reclaims it.

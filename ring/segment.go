@@ -145,6 +145,8 @@ func headerChecksum(b []byte) uint64 {
 // checkStale decides whether an existing segment's owner is alive. It
 // returns ErrExist (owner alive), a *StaleError, or an open error.
 func checkStale(b shm.Backend, name string, opts shm.Options) error {
+	// Whatever its mode, a segment in the way is live or stale.
+	opts.AnyPerm = true
 	m, err := shm.Open(b, name, opts)
 	if err != nil {
 		if errors.Is(err, shm.ErrEmpty) {
@@ -211,6 +213,7 @@ func wrapShm(err error) error {
 type attachOptions struct {
 	backend      shm.Backend
 	perm         os.FileMode
+	anyPerm      bool // inspection: accept any mode
 	readyTimeout time.Duration
 	waitCreate   bool
 	liveness     time.Duration
@@ -244,7 +247,7 @@ func attachSegment(name string, o attachOptions, check func(geometry) error) (*s
 var errNotReadyYet = errors.New("ring: segment initialising")
 
 func tryAttach(name string, o attachOptions) (*segment, error) {
-	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm})
+	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm, AnyPerm: o.anyPerm})
 	if err != nil {
 		if errors.Is(err, shm.ErrEmpty) {
 			return nil, fmt.Errorf("%w: %w", errNotReadyYet, err)

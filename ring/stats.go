@@ -107,9 +107,9 @@ func (s *segment) stats() Stats {
 }
 
 // Inspect reads a ring's description and counters without joining it. It
-// works when the owner is dead. The segment must have mode perm (0: 0600).
+// works when the owner is dead, and on segments of any mode.
 func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
-	s, err := tryAttach(name, attachOptions{backend: backend, liveness: DefaultLivenessInterval})
+	s, err := tryAttach(name, attachOptions{backend: backend, anyPerm: true, liveness: DefaultLivenessInterval})
 	if err != nil {
 		return RingInfo{}, Stats{}, err
 	}

@@ -49,6 +49,9 @@ type Options struct {
 	// Perm is the permission of a created segment, and the permission an
 	// opener insists on. Zero means 0600.
 	Perm os.FileMode
+	// AnyPerm makes Open accept any permission bits (the owner check
+	// stays): for tools that inspect or remove segments of any mode.
+	AnyPerm bool
 	// Populate pre-faults the mapping (MAP_POPULATE) so the first touches do
 	// not page-fault on the hot path.
 	Populate bool

@@ -102,7 +102,7 @@ func checkStat(path string, st *unix.Stat_t, o Options) error {
 	if uid := uint32(os.Geteuid()); st.Uid != uid {
 		return fmt.Errorf("%w: %s has uid %d, we are %d", ErrOwner, path, st.Uid, uid)
 	}
-	if got, want := os.FileMode(st.Mode).Perm(), o.perm(); got != want {
+	if got, want := os.FileMode(st.Mode).Perm(), o.perm(); got != want && !o.AnyPerm {
 		return fmt.Errorf("%w: %s has mode %#o, want %#o", ErrMode, path, got, want)
 	}
 	return nil

@@ -1,0 +1,323 @@
+// Package workload runs the one-way workloads of `myelon bench`, each truly
+// multi-process (the binary re-executes itself for every consumer):
+//
+//   - broadcast: one producer, N consumer processes, every consumer reads
+//     every event; reports each consumer's one-way latency, the worst
+//     consumer and the throughput.
+//   - signal: 64-byte events to one consumer with no acknowledgement: the
+//     pipelined ceiling of the ring.
+//
+// Latency is one-way, from the send time stamped in the event (the intended
+// send time in fixed-rate mode, which corrects coordinated omission) to the
+// moment the consumer reads it, on CLOCK_MONOTONIC, which all processes of
+// a host share. Payloads are stamped by the producer and verified by every
+// consumer (see bench/peers.Fill), so both sides touch every cache line.
+package workload
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myelon-go/myelon/bench/hist"
+	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Workload names.
+const (
+	Broadcast = "broadcast"
+	Signal    = "signal"
+)
+
+// Config is one run. Zero fields take the defaults noted.
+type Config struct {
+	Workload  string        `json:"workload"`           // Broadcast or Signal
+	Size      int           `json:"size"`               // event bytes, >= 64: 64
+	Count     int           `json:"count"`              // measured events: 1,000,000
+	Warmup    int           `json:"warmup"`             // events before measuring
+	Consumers int           `json:"consumers"`          // broadcast only: 2
+	Rate      float64       `json:"rate,omitempty"`     // fixed rate, events/s; 0: max throughput
+	Wait      string        `json:"wait"`               // wait strategy of every side: block
+	Backend   string        `json:"backend"`            // shm or mmap: shm
+	Capacity  int           `json:"capacity,omitempty"` // ring slots: 4096
+	Timeout   time.Duration `json:"timeout,omitempty"`  // whole run: 5 min
+}
+
+// ConsumerResult is one consumer's view of a run.
+type ConsumerResult struct {
+	Latency hist.Summary `json:"latency_stats"`
+	Events  int64        `json:"events"`
+}
+
+// Result is one run. JSON names follow the seed's result schema.
+type Result struct {
+	Config     Config           `json:"config"`
+	Mode       string           `json:"measurement_mode"`
+	Throughput float64          `json:"throughput"`        // events/s published
+	Fanout     float64          `json:"fanout_throughput"` // events/s delivered, all consumers
+	Bytes      float64          `json:"bytes_per_sec"`     // one-way payload bytes/s
+	Worst      hist.Summary     `json:"latency_stats"`     // the consumer with the highest p99
+	Consumers  []ConsumerResult `json:"consumers"`
+	Verified   bool             `json:"verification_passed"`
+}
+
+const childEnv = "MYELON_BENCH_WORKLOAD_CHILD"
+
+type childSpec struct {
+	Config Config `json:"config"`
+	Ring   string `json:"ring"`
+	ID     string `json:"id"`
+}
+
+func (c Config) withDefaults() (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Workload == "" {
+		c.Workload = Broadcast
+	}
+	def(&c.Size, 64)
+	def(&c.Count, 1_000_000)
+	def(&c.Capacity, 4096)
+	if c.Workload == Signal {
+		c.Consumers = 1
+	}
+	def(&c.Consumers, 2)
+	if c.Wait == "" {
+		c.Wait = "block"
+	}
+	if c.Backend == "" {
+		c.Backend = "shm"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Minute
+	}
+	switch {
+	case c.Workload != Broadcast && c.Workload != Signal:
+		return c, fmt.Errorf("workload: unknown workload %q (want broadcast or signal)", c.Workload)
+	case c.Size < 64 || c.Size > 64<<20:
+		return c, fmt.Errorf("workload: size=%d: want 64 B..64 MiB", c.Size)
+	case c.Count <= 0 || c.Warmup < 0 || c.Consumers < 1 || c.Consumers > 64:
+		return c, fmt.Errorf("workload: count=%d warmup=%d consumers=%d out of range", c.Count, c.Warmup, c.Consumers)
+	case c.Rate < 0:
+		return c, fmt.Errorf("workload: rate=%v must not be negative", c.Rate)
+	}
+	if _, err := ring.ParseWaitStrategy(c.Wait); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Event layout: bytes 0..7 the sequence (peers.Fill), 8..15 the send time
+// used for latency (the intended time in fixed-rate mode), the rest
+// stamped by peers.Fill.
+const offSent = 8
+
+func monoNs() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// MaybeRunChild runs a consumer role and exits if this process is one.
+// Call it at the start of main (and TestMain).
+func MaybeRunChild() {
+	spec, ok := os.LookupEnv(childEnv)
+	if !ok {
+		return
+	}
+	if err := runConsumer(spec); err != nil {
+		fmt.Fprintln(os.Stderr, "workload consumer:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func backendOf(name string) (ring.Backend, string, error) {
+	switch name {
+	case "shm":
+		return ring.Shm, "", nil
+	case "mmap":
+		return ring.File, os.TempDir(), nil
+	}
+	return 0, "", fmt.Errorf("workload: backend %q: want shm or mmap", name)
+}
+
+// Run runs one workload: it creates the ring, starts the consumer
+// processes, publishes, and gathers their results.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	backend, dir, err := backendOf(cfg.Backend)
+	if err != nil {
+		return Result{}, err
+	}
+	ws, _ := ring.ParseWaitStrategy(cfg.Wait)
+	name := ring.PortableName("bcast")
+	if dir != "" {
+		name = dir + "/" + name
+	}
+	p, err := ring.CreateBytes(name, ring.Config{Backend: backend, Capacity: cfg.Capacity, SlotSize: cfg.Size, MaxConsumers: cfg.Consumers + 1, Wait: ws, Populate: true})
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.Close()
+
+	self, err := os.Executable()
+	if err != nil {
+		return Result{}, err
+	}
+	type child struct {
+		cmd *exec.Cmd
+		out strings.Builder
+	}
+	children := make([]*child, cfg.Consumers)
+	for i := range children {
+		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: name, ID: fmt.Sprintf("c%d", i)})
+		ch := &child{cmd: exec.CommandContext(ctx, self)}
+		ch.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+		ch.cmd.Stdout, ch.cmd.Stderr = &ch.out, os.Stderr
+		if err := ch.cmd.Start(); err != nil {
+			return Result{}, err
+		}
+		defer ch.cmd.Process.Kill()
+		children[i] = ch
+	}
+	if err := p.WaitForConsumers(ctx, cfg.Consumers, ""); err != nil {
+		return Result{}, err
+	}
+
+	total := cfg.Warmup + cfg.Count
+	var sched hist.Schedule
+	if cfg.Rate > 0 {
+		if sched, err = hist.NewSchedule(cfg.Rate, time.Now()); err != nil {
+			return Result{}, err
+		}
+	}
+	base := monoNs() - time.Now().UnixNano() // monotonic = wall + base, for the schedule
+	var start time.Time
+	for i := 0; i < total; i++ {
+		if i == cfg.Warmup {
+			start = time.Now()
+		}
+		var sent int64
+		if cfg.Rate > 0 {
+			due := sched.Intended(int64(i))
+			hist.SleepUntil(due)
+			sent = due.UnixNano() + base
+		}
+		seq, err := p.Claim(ctx, 1)
+		if err != nil {
+			return Result{}, fmt.Errorf("publish %d: %w", i, err)
+		}
+		slot := p.Slot(seq)[:cfg.Size]
+		peers.Fill(slot, uint64(seq))
+		if sent == 0 {
+			sent = monoNs()
+		}
+		binary.LittleEndian.PutUint64(slot[offSent:], uint64(sent))
+		p.Commit()
+	}
+	elapsed := time.Since(start)
+	p.Close()
+
+	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true}
+	if cfg.Rate > 0 {
+		res.Mode = peers.ModeFixedRate
+	}
+	res.Throughput = float64(cfg.Count) / elapsed.Seconds()
+	for i, ch := range children {
+		if err := ch.cmd.Wait(); err != nil {
+			return Result{}, fmt.Errorf("consumer %d: %w", i, err)
+		}
+		var cr ConsumerResult
+		if err := json.Unmarshal([]byte(ch.out.String()), &cr); err != nil {
+			return Result{}, fmt.Errorf("consumer %d output %q: %w", i, ch.out.String(), err)
+		}
+		if cr.Events != int64(cfg.Count) {
+			return Result{}, fmt.Errorf("consumer %d measured %d of %d events", i, cr.Events, cfg.Count)
+		}
+		res.Consumers = append(res.Consumers, cr)
+		if cr.Latency.P99 >= res.Worst.P99 {
+			res.Worst = cr.Latency
+		}
+		res.Fanout += cr.Latency.Throughput
+	}
+	res.Bytes = res.Throughput * float64(cfg.Size)
+	return res, nil
+}
+
+func runConsumer(specJSON string) error {
+	var spec childSpec
+	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
+		return err
+	}
+	cfg := spec.Config
+	backend, _, err := backendOf(cfg.Backend)
+	if err != nil {
+		return err
+	}
+	ws, err := ring.ParseWaitStrategy(cfg.Wait)
+	if err != nil {
+		return err
+	}
+	c, err := ring.AttachBytes(spec.Ring, ring.ConsumerConfig{Backend: backend, ID: spec.ID, Wait: ws, Start: ring.StartAt(0)})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rec := hist.New()
+	ctx := context.Background()
+	var first, last time.Time
+	want := int64(0)
+	for {
+		lo, hi, err := c.Wait(ctx)
+		if errors.Is(err, ring.ErrEndOfStream) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for seq := lo; seq <= hi; seq++ {
+			slot := c.Slot(seq)[:cfg.Size]
+			now := monoNs()
+			if seq != want {
+				return fmt.Errorf("event %d arrived when %d was expected", seq, want)
+			}
+			// Fill never stamps bytes 8..15 of a slot of 64 bytes or more,
+			// so the send time there does not disturb Verify.
+			if err := peers.Verify(slot, uint64(seq)); err != nil {
+				return err
+			}
+			if seq >= int64(cfg.Warmup) {
+				if seq == int64(cfg.Warmup) {
+					first = time.Now()
+				}
+				rec.Record(now - int64(binary.LittleEndian.Uint64(slot[offSent:])))
+			}
+			want++
+		}
+		c.ReleaseThrough(hi)
+		last = time.Now()
+	}
+	sum, err := rec.Summary(last.Sub(first))
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(ConsumerResult{Latency: sum, Events: rec.Count()})
+}

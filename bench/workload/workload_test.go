@@ -1,0 +1,49 @@
+package workload
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	MaybeRunChild()
+	os.Exit(m.Run())
+}
+
+// TestRun_Smoke runs each workload across processes and checks that every
+// consumer measured every event and the numbers are consistent.
+func TestRun_Smoke(t *testing.T) {
+	for _, cfg := range []Config{
+		{Workload: Broadcast, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "block"},
+		{Workload: Broadcast, Consumers: 2, Count: 2000, Size: 4096, Wait: "yield", Backend: "mmap"},
+		{Workload: Signal, Count: 50000, Wait: "block"},
+		{Workload: Signal, Count: 2000, Rate: 100000, Wait: "block"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		res, err := Run(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		want := cfg.Consumers
+		if cfg.Workload == Signal {
+			want = 1
+		}
+		if len(res.Consumers) != want || !res.Verified || res.Throughput <= 0 || res.Worst.Count != int64(cfg.Count) || res.Worst.P50 > res.Worst.Max {
+			t.Fatalf("%+v: implausible result %+v", cfg, res)
+		}
+		if (cfg.Rate > 0) != (res.Mode == "fixed_rate") {
+			t.Fatalf("mode %q for rate %v", res.Mode, cfg.Rate)
+		}
+	}
+}
+
+func TestConfig_Rejects(t *testing.T) {
+	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}} {
+		if _, err := c.withDefaults(); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+}
