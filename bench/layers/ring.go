@@ -12,10 +12,35 @@ import (
 // Ring is the Layer 0 ping-pong: the initiator publishes each message into
 // one slot of the ping ring; the echo process reads it in place, checks it,
 // copies it into the pong ring and releases the ping slot; the initiator
-// copies the reply out. Both sides busy-spin unless Wait says otherwise.
-type Ring struct {
-	// Wait is the wait strategy of both sides. Zero: BusySpin.
-	Wait string
+// copies the reply out. Both sides use the wait strategy and backend set
+// by Configure (busy-spin on shm by default).
+type Ring struct{}
+
+var options = struct{ wait, backend string }{"spin", "shm"}
+
+// Configure sets the wait strategy ("spin", "yield", "sleep", "block") and
+// backend ("shm", "mmap") of later runs of the myelon peers. Call it in the
+// measuring process; the echo process takes them from the link.
+func Configure(wait, backend string) error {
+	if _, err := ring.ParseWaitStrategy(wait); err != nil {
+		return err
+	}
+	if _, err := shmBackend(backend); err != nil {
+		return err
+	}
+	options.wait, options.backend = wait, backend
+	return nil
+}
+
+// shmBackend maps a backend name to the ring backend.
+func shmBackend(name string) (ring.Backend, error) {
+	switch name {
+	case "shm", "":
+		return ring.Shm, nil
+	case "mmap":
+		return ring.File, nil
+	}
+	return 0, fmt.Errorf("layers: backend %q: want shm or mmap", name)
 }
 
 // RingName is the name the Ring peer registers under.
@@ -33,6 +58,7 @@ func (Ring) Name() string { return RingName }
 type ringLink struct {
 	Ping, Pong string
 	Wait       string
+	Backend    string
 	SlotSize   int
 	Capacity   int
 }
@@ -46,37 +72,39 @@ func capacityFor(slot int) int {
 	return c
 }
 
-func (r Ring) wait() string {
-	if r.Wait == "" {
-		return "spin"
+// Prepare creates the ping ring; the echo process creates pong. With the
+// mmap backend both live as files in dir.
+func (Ring) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
+	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: options.wait, Backend: options.backend, SlotSize: (cfg.Size + 7) &^ 7}
+	if l.Backend == "mmap" {
+		l.Ping, l.Pong = dir+"/ping", dir+"/pong"
 	}
-	return r.Wait
-}
-
-// Prepare creates the ping ring; the echo process creates pong.
-func (r Ring) Prepare(_ string, cfg peers.Config) (peers.Opener, peers.Link, error) {
-	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: r.wait(), SlotSize: (cfg.Size + 7) &^ 7}
 	l.Capacity = capacityFor(l.SlotSize)
 	ws, err := ring.ParseWaitStrategy(l.Wait)
 	if err != nil {
 		return nil, peers.Link{}, err
 	}
-	ping, err := ring.CreateBytes(l.Ping, ring.Config{Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
+	b, err := shmBackend(l.Backend)
+	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	ping, err := ring.CreateBytes(l.Ping, ring.Config{Backend: b, Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
 	if err != nil {
 		return nil, peers.Link{}, err
 	}
 	addr, _ := json.Marshal(l)
-	return &ringOpener{link: l, ws: ws, ping: ping}, peers.Link{Addr: string(addr)}, nil
+	return &ringOpener{link: l, ws: ws, backend: b, ping: ping}, peers.Link{Addr: string(addr)}, nil
 }
 
 type ringOpener struct {
-	link ringLink
-	ws   ring.WaitStrategy
-	ping *ring.BytesProducer
+	link    ringLink
+	ws      ring.WaitStrategy
+	backend ring.Backend
+	ping    *ring.BytesProducer
 }
 
 func (o *ringOpener) Open(ctx context.Context) (peers.Initiator, error) {
-	pong, err := ring.AttachBytes(o.link.Pong, ring.ConsumerConfig{ID: "initiator", Wait: o.ws, SlotSize: o.link.SlotSize})
+	pong, err := ring.AttachBytes(o.link.Pong, ring.ConsumerConfig{Backend: o.backend, ID: "initiator", Wait: o.ws, SlotSize: o.link.SlotSize})
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +151,15 @@ func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready 
 	if err != nil {
 		return nil, err
 	}
-	ping, err := ring.AttachBytes(l.Ping, ring.ConsumerConfig{ID: "echo", Wait: ws, SlotSize: l.SlotSize})
+	b, err := shmBackend(l.Backend)
 	if err != nil {
 		return nil, err
 	}
-	pong, err := ring.CreateBytes(l.Pong, ring.Config{Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
+	ping, err := ring.AttachBytes(l.Ping, ring.ConsumerConfig{Backend: b, ID: "echo", Wait: ws, SlotSize: l.SlotSize})
+	if err != nil {
+		return nil, err
+	}
+	pong, err := ring.CreateBytes(l.Pong, ring.Config{Backend: b, Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
 	if err != nil {
 		ping.Close()
 		return nil, err

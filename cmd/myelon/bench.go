@@ -17,6 +17,7 @@ import (
 	"github.com/myelon-go/myelon/bench/chart"
 	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/bench/workload"
 )
 
 // The quick default: the layer ladder against the physical floor (raw
@@ -30,13 +31,17 @@ var (
 )
 
 type benchOpts struct {
-	peers  []string
-	sizes  []int
-	count  int
-	warmup int
-	rate   float64
-	json   bool
-	out    string
+	peers     []string
+	sizes     []int
+	count     int
+	warmup    int
+	rate      float64
+	json      bool
+	out       string
+	wait      string
+	backend   string
+	consumers int
+	layer     string
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -49,7 +54,14 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.Float64Var(&o.rate, "rate", 0, "fixed send rate (msgs/s), latency from the intended send time; 0: as fast as possible")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
+	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
+	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or mmap")
+	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
+	fs.StringVar(&o.layer, "layer", "raw", "layer for broadcast and signal: raw (Layer 0)")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
 	}
 	o.peers = strings.Split(*peerList, ",")
@@ -86,12 +98,17 @@ func runBench(args []string) error {
 		def = benchOpts{peers: peers.Names(), sizes: []int{64}, count: 10000, warmup: 1000, out: "bench-results"}
 	case "sweep":
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
+	case workload.Broadcast, workload.Signal:
+		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
 	default:
-		return fmt.Errorf("unknown bench mode %q (want peers or sweep, or none)", mode)
+		return fmt.Errorf("unknown bench mode %q (want peers, sweep, broadcast or signal, or none)", mode)
 	}
 	o, err := parseBenchFlags(mode, args, def)
 	if err != nil {
 		return err
+	}
+	if mode == workload.Broadcast || mode == workload.Signal {
+		return runWorkload(mode, o)
 	}
 	results, err := measure(o)
 	if err != nil {
@@ -114,6 +131,42 @@ func runBench(args []string) error {
 		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong between the same two processes, measured in this run).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
+	return nil
+}
+
+// runWorkload runs broadcast or signal once per size.
+func runWorkload(mode string, o benchOpts) error {
+	if o.layer != "raw" {
+		return fmt.Errorf("-layer %q: broadcast and signal run on the raw layer", o.layer)
+	}
+	var results []workload.Result
+	for _, size := range o.sizes {
+		wait := o.wait
+		if wait == "spin" && (mode == workload.Broadcast && o.consumers > 1) {
+			wait = "yield" // more spinners than cores would measure the scheduler
+		}
+		r, err := workload.Run(context.Background(), workload.Config{Workload: mode, Size: size, Count: o.count, Warmup: o.warmup,
+			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend})
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if o.json {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "workload	size	consumers	wait	mode	events/s	bytes/s	worst p50	p99	p99.9	max	")
+	for _, r := range results {
+		l := r.Worst
+		ns := func(v int64) string { return time.Duration(v).String() }
+		fmt.Fprintf(w, "%s	%s	%d	%s	%s	%.0f	%s	%s	%s	%s	%s	\n", r.Config.Workload, chart.FormatBytes(float64(r.Config.Size)), len(r.Consumers),
+			r.Config.Wait, r.Mode, r.Throughput, chart.FormatBytes(r.Bytes), ns(l.P50), ns(l.P99), ns(l.P999), ns(l.Max))
+	}
+	w.Flush()
+	fmt.Println("\nlatency is one-way (send stamp to read) of the worst consumer; in max-throughput mode it includes queueing in a full ring.")
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/bench/workload"
 )
 
 type command struct {
@@ -30,7 +31,8 @@ var commands = []command{
 }
 
 func main() {
-	peers.MaybeRunChild() // an echo process of 'myelon bench' runs and exits here
+	peers.MaybeRunChild()    // an echo process of 'myelon bench' runs and exits here
+	workload.MaybeRunChild() // so does a consumer process of its one-way workloads
 	if role := os.Getenv(roleEnv); role != "" {
 		os.Exit(runChild(role))
 	}
