@@ -102,8 +102,12 @@ func (s *segment) join(req joinRequest) (joinResult, error) {
 	// A new id: a free entry, else one whose holder closed or died.
 	for _, want := range []uint32{centFree, centDetached, centActive, centClaiming} {
 		for i := 0; i < int(s.g.maxConsumers); i++ {
-			if atomic.LoadUint32(s.u32(s.consumerOff(i)+centState)) != want {
+			off := s.consumerOff(i)
+			if atomic.LoadUint32(s.u32(off+centState)) != want {
 				continue
+			}
+			if want != centFree && atomic.LoadUint32(s.u32(off+centFlags))&flagRequired != 0 {
+				continue // a required consumer's place is kept for its rejoin
 			}
 			ok, err := s.m.TryLock(lockConsumers + int64(i))
 			if err != nil {
