@@ -331,7 +331,7 @@ func (c *child) closePipes() {
 func (c *child) exitError(err error) *EchoError {
 	select {
 	case <-c.done:
-		if c.waitErr != nil {
+		if c.waitErr != nil && err != c.waitErr {
 			err = fmt.Errorf("%w (%v)", err, c.waitErr)
 		}
 	case <-time.After(100 * time.Millisecond): // still running: report what we have

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/shmipc-go"
@@ -33,6 +34,9 @@ const shmipcSetupTimeout = 10 * time.Second
 const shmipcLevelNoPrint = 5
 
 var quietShmipc sync.Once
+
+// shmipcRuns numbers the initiator's sessions.
+var shmipcRuns atomic.Uint64
 
 // shmipcConfig sizes the session for messages of cfg.Size bytes.
 func shmipcConfig(cfg Config) (*shmipc.Config, error) {
@@ -75,6 +79,9 @@ func (o *shmipcOpener) Open(ctx context.Context) (Initiator, error) {
 	if err != nil {
 		return nil, err
 	}
+	// shmipc keeps buffer managers in a process-wide map by name and would
+	// hand a later run the previous run's slice sizes: name each run anew.
+	c.ShareMemoryPathPrefix = fmt.Sprintf("/dev/shm/myelon-shmipc-%d", shmipcRuns.Add(1))
 	conf := shmipc.DefaultSessionManagerConfig()
 	conf.Config = c
 	conf.Network, conf.Address = "unix", o.addr

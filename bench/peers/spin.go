@@ -9,11 +9,12 @@ import (
 // Spin budget of spinUntil, in loop iterations (a load and a compare each,
 // about a nanosecond): spin flat out for the first ~16 µs, so a prompt peer
 // is seen at once; then yield to other goroutines now and then; after about
-// a millisecond also yield the core to other processes, which only matters
-// when the machine has more runnable threads than cores.
+// 65 µs also yield the core to other processes. A peer that has not
+// answered by then is not running, which happens when the machine has more
+// runnable threads than cores: spinning on would only delay it further.
 const (
 	spinTight      = 1 << 14
-	spinOSYield    = 1 << 20
+	spinOSYield    = 1 << 16
 	spinYieldEvery = 128
 	spinCheckEvery = 4096
 )
