@@ -60,7 +60,8 @@
 // cannot start processes without end.
 //
 // Every wait is bounded: [Config.Timeout] bounds the run, the echo process
-// inherits the same deadline, and it also holds the read end of a lifeline
+// inherits the deadline (plus a short grace, so the initiator notices first
+// and reports ErrTimeout), and it also holds the read end of a lifeline
 // pipe whose write end only the initiator holds, so it stops when the
 // initiator ends or dies. The echo process is killed and reaped on every
 // error path, and its standard error is returned in an *[EchoError].

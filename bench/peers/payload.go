@@ -25,8 +25,15 @@ func stampByte(seq uint64, i int) byte {
 	return byte((seq*mix+1)>>(8*(i&7))) ^ byte(i/lineSize)
 }
 
-// Fill stamps msg as message seq. len(msg) must be at least 8.
+// Fill stamps msg as message seq. A msg shorter than MinSize cannot carry
+// the sequence: Fill writes the bytes that fit, and Verify rejects it.
 func Fill(msg []byte, seq uint64) {
+	if len(msg) < MinSize {
+		for i := range msg {
+			msg[i] = byte(seq >> (8 * i))
+		}
+		return
+	}
 	binary.LittleEndian.PutUint64(msg, seq)
 	n := len(msg)
 	for off := lineSize; off+8 <= n; off += lineSize {
@@ -38,9 +45,12 @@ func Fill(msg []byte, seq uint64) {
 }
 
 // Verify checks every stamp Fill(msg, seq) wrote and returns a *PayloadError
-// at the first wrong one. len(msg) must be at least 8.
+// at the first wrong one.
 func Verify(msg []byte, seq uint64) error {
 	n := len(msg)
+	if n < MinSize {
+		return &PayloadError{Seq: seq, Offset: -1, Len: n, Want: MinSize, Got: uint64(n)}
+	}
 	if got := binary.LittleEndian.Uint64(msg); got != seq {
 		return &PayloadError{Seq: seq, Offset: 0, Len: n, Want: seq, Got: got}
 	}
@@ -60,7 +70,7 @@ func Verify(msg []byte, seq uint64) error {
 // CheckSeq checks that msg is size bytes long and carries sequence number
 // seq. The echo side calls it on every message it receives.
 func CheckSeq(msg []byte, seq uint64, size int) error {
-	if len(msg) != size {
+	if len(msg) != size || size < MinSize {
 		return &PayloadError{Seq: seq, Offset: -1, Len: len(msg), Want: uint64(size), Got: uint64(len(msg))}
 	}
 	if got := binary.LittleEndian.Uint64(msg); got != seq {

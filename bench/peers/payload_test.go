@@ -54,3 +54,16 @@ func TestFillVerify_NoAllocs(t *testing.T) {
 		t.Fatalf("Fill+Verify allocate %v times", n)
 	}
 }
+
+func TestFillVerify_ShortMessages(t *testing.T) {
+	for n := range MinSize {
+		msg := make([]byte, n)
+		Fill(msg, 0x0102030405060708) // must not panic
+		if err := Verify(msg, 1); !errors.Is(err, ErrPayload) {
+			t.Errorf("Verify of %d bytes: err = %v", n, err)
+		}
+		if err := CheckSeq(msg, 1, n); !errors.Is(err, ErrPayload) {
+			t.Errorf("CheckSeq of %d bytes: err = %v", n, err)
+		}
+	}
+}

@@ -183,8 +183,12 @@ var registry = struct {
 }
 
 // Register adds a peer. It fails with ErrDuplicatePeer when the name is
-// taken (the built-in names included) and ErrBadConfig when it is empty.
+// taken (the built-in names included) and ErrBadConfig for a nil peer or an
+// empty name.
 func Register(p Peer) error {
+	if p == nil {
+		return &ConfigError{"Peer", nil, "nil"}
+	}
 	name := p.Name()
 	if name == "" {
 		return &ConfigError{"Name", `""`, "a peer needs a name"}

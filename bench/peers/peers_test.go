@@ -136,6 +136,9 @@ func TestRun_BadInput(t *testing.T) {
 	if err := Register(streamPeer{}); !errors.Is(err, ErrBadConfig) {
 		t.Errorf("nameless Register err = %v", err)
 	}
+	if err := Register(nil); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("Register(nil) err = %v", err)
+	}
 	t.Setenv(childEnv, "{}")
 	if _, err := Run(ctx, UnixSocket, Config{}); !errors.Is(err, ErrNested) {
 		t.Errorf("Run inside an echo process: err = %v", err)
