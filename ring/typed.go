@@ -254,6 +254,7 @@ func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E
 // (nil for a normal end of stream).
 func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 	return func(yield func(int64, E) bool) {
+		c.c.iterErr = nil // Err reports this loop, not an earlier one
 		for {
 			if _, err := c.c.ready(ctx, false); err != nil {
 				c.c.iterErr = err

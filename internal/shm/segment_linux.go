@@ -187,6 +187,8 @@ func openErr(op, path string, err error) error {
 		return fmt.Errorf("%w: %s %s: %w", ErrNotExist, op, path, fs.ErrNotExist)
 	case errors.Is(err, unix.ELOOP):
 		return fmt.Errorf("%w: %s %s is a symlink", ErrNotRegular, op, path)
+	case errors.Is(err, unix.EISDIR):
+		return fmt.Errorf("%w: %s %s is a directory", ErrNotRegular, op, path)
 	}
 	return fmt.Errorf("shm: %s %s: %w", op, path, err)
 }

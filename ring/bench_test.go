@@ -1,0 +1,189 @@
+package ring
+
+// In-process benchmarks. Legend: SP = the single producer, SC = one
+// consumer goroutine; the wait strategy names the side that waits. The
+// cross-process round trip and its raw-atomic reference are in
+// pingpong_test.go. Run with
+//
+//	go test -run XXX -bench . ./ring/
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+	"unsafe"
+)
+
+// benchEvent is one 64-byte cache line.
+type benchEvent struct {
+	Seq  int64
+	Data [7]int64
+}
+
+const benchEventSize = int64(unsafe.Sizeof(benchEvent{}))
+
+func benchRing(b *testing.B, capacity int, w WaitStrategy, consumers int) (*Producer[benchEvent], []*Consumer[benchEvent]) {
+	b.Helper()
+	name := PortableName("bench")
+	p, err := Create[benchEvent](name, Config{Capacity: capacity, Wait: w, Populate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	var cs []*Consumer[benchEvent]
+	for i := 0; i < consumers; i++ {
+		c, err := Attach[benchEvent](name, ConsumerConfig{Wait: w})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	return p, cs
+}
+
+// drain reads n events with Process (one commit per batch) and reports the
+// first error or sequence gap.
+func drain(c *Consumer[benchEvent], n int64, done chan<- error) {
+	ctx := context.Background()
+	next := int64(0)
+	for next < n {
+		_, err := c.Process(ctx, 0, func(ev *benchEvent, seq int64, _ bool) error {
+			if ev.Seq != next {
+				return errors.New("bench: out of order event " + strconv.FormatInt(ev.Seq, 10))
+			}
+			next++
+			return nil
+		})
+		if err != nil {
+			done <- err
+			return
+		}
+	}
+	done <- nil
+}
+
+// BenchmarkPublish: one event per Publish, on the Shm backend.
+func BenchmarkPublish(b *testing.B) {
+	b.Run("SP_no_consumer", func(b *testing.B) {
+		p, _ := benchRing(b, 1024, Block, 0)
+		b.SetBytes(benchEventSize)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			p.Publish(func(e *benchEvent) { e.Seq = int64(i) })
+		}
+	})
+	for _, w := range []WaitStrategy{BusySpin, Block} {
+		b.Run("SPSC_"+w.String(), func(b *testing.B) {
+			p, cs := benchRing(b, 1024, w, 1)
+			done := make(chan error, 1)
+			b.SetBytes(benchEventSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			go drain(cs[0], int64(b.N), done)
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Publish(func(e *benchEvent) { e.Seq = int64(i) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkPublishBatch: events published n at a time, one cursor store per
+// batch; reported per event.
+func BenchmarkPublishBatch(b *testing.B) {
+	for _, n := range []int{16, 128} {
+		b.Run("SP_no_consumer/batch="+strconv.Itoa(n), func(b *testing.B) {
+			p, _ := benchRing(b, 1024, Block, 0)
+			b.SetBytes(benchEventSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += n {
+				k := min(n, b.N-i)
+				p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) })
+			}
+		})
+		b.Run("SPSC_spin/batch="+strconv.Itoa(n), func(b *testing.B) {
+			p, cs := benchRing(b, 1024, BusySpin, 1)
+			done := make(chan error, 1)
+			b.SetBytes(benchEventSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			go drain(cs[0], int64(b.N), done)
+			for i := 0; i < b.N; i += n {
+				k := min(n, b.N-i)
+				if _, err := p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkConsume: the consumer side, per event, with a producer goroutine
+// publishing in batches of 64 so it is rarely the bottleneck.
+func BenchmarkConsume(b *testing.B) {
+	modes := []struct {
+		name string
+		read func(b *testing.B, c *Consumer[benchEvent], n int64)
+	}{
+		{"Next", func(b *testing.B, c *Consumer[benchEvent], n int64) {
+			ctx := context.Background()
+			for i := int64(0); i < n; i++ {
+				ev, err := c.Next(ctx)
+				if err != nil || ev.Seq != i {
+					b.Fatal(ev.Seq, err)
+				}
+			}
+		}},
+		{"Lease", func(b *testing.B, c *Consumer[benchEvent], n int64) {
+			ctx := context.Background()
+			for i := int64(0); i < n; i++ {
+				ev, _, err := c.Lease(ctx)
+				if err != nil || ev.Seq != i {
+					b.Fatal(err)
+				}
+				c.Release()
+			}
+		}},
+		{"Process", func(b *testing.B, c *Consumer[benchEvent], n int64) {
+			done := make(chan error, 1)
+			drain(c, n, done)
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+		}},
+	}
+	for _, m := range modes {
+		b.Run(m.name+"_spin", func(b *testing.B) {
+			p, cs := benchRing(b, 1024, BusySpin, 1)
+			perr := make(chan error, 1)
+			b.SetBytes(benchEventSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			go func() {
+				for i := 0; i < b.N; i += 64 {
+					k := min(64, b.N-i)
+					if _, err := p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
+						perr <- err
+						return
+					}
+				}
+				perr <- nil
+			}()
+			m.read(b, cs[0], int64(b.N))
+			if err := <-perr; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
