@@ -220,14 +220,15 @@ func lookup(name string) (Peer, error) {
 	return nil, fmt.Errorf("%w: %q (have %v)", ErrUnknownPeer, name, registry.names)
 }
 
-// runMu serialises runs: two at once would measure each other.
-var runMu sync.Mutex
+// runSlot serialises runs: two at once would measure each other.
+var runSlot = make(chan struct{}, 1)
 
 // Run measures the named peer. It starts the echo process (except for the
 // in-process Chan peer), waits for it, runs cfg.Warmup and then cfg.Count
 // round trips, stops the echo process and returns the statistics. It
 // returns early, having killed the echo process, when ctx is done, the
-// timeout passes, the echo process fails, or a reply is wrong.
+// timeout passes, the echo process fails, or a reply is wrong. Concurrent
+// calls wait for each other (within their own ctx and timeout).
 func Run(ctx context.Context, peer string, cfg Config) (Result, error) {
 	if _, ok := os.LookupEnv(childEnv); ok {
 		return Result{}, ErrNested
@@ -242,10 +243,14 @@ func Run(ctx context.Context, peer string, cfg Config) (Result, error) {
 			return Result{}, err
 		}
 	}
-	runMu.Lock()
-	defer runMu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, cfg.Timeout, fmt.Errorf("%w after %v", ErrTimeout, cfg.Timeout))
 	defer cancel()
+	select {
+	case runSlot <- struct{}{}:
+		defer func() { <-runSlot }()
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("peers: %s: waiting for another run: %w", peer, context.Cause(ctx))
+	}
 	var res Result
 	if p == nil {
 		res, err = runChan(ctx, cfg)

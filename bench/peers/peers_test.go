@@ -252,3 +252,20 @@ func (f *faultEcho) Echo(seq uint64) error {
 	}
 	return f.streamEcho.Echo(seq)
 }
+
+func TestRun_Serialised(t *testing.T) {
+	// A second run waits for the first; one whose timeout passes while
+	// waiting gives up with ErrTimeout.
+	first := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), "fault-hang", Config{Count: 10, Timeout: time.Second})
+		first <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := Run(context.Background(), Chan, Config{Count: 10, Timeout: 100 * time.Millisecond}); !errors.Is(err, ErrTimeout) {
+		t.Errorf("second run err = %v, want ErrTimeout while waiting", err)
+	}
+	if err := <-first; !errors.Is(err, ErrTimeout) {
+		t.Errorf("first run err = %v, want ErrTimeout", err)
+	}
+}

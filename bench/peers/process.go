@@ -108,11 +108,14 @@ func runChild(specJSON string) error {
 		return fmt.Errorf("peers: %s echo setup: %w", spec.Peer, err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = e.Close() })
-	defer stop()
-	if err := echoAll(ctx, e, cfg); err != nil {
+	err = echoAll(ctx, e, cfg)
+	// After a full run the echo closes its end itself, on this goroutine,
+	// once the initiator says it is done: no interrupt is needed.
+	stop()
+	if err != nil {
 		if context.Cause(ctx) == errInitiatorDone {
-			// The initiator has finished and judged the run: an error
-			// here is only the closing connection racing the last echo.
+			// The initiator has given up and judges the run itself; an
+			// error here is only the consequence.
 			return nil
 		}
 		return fmt.Errorf("peers: %s echo: %w", spec.Peer, err)
@@ -177,11 +180,14 @@ func runProcess(ctx context.Context, p Peer, cfg Config) (Result, error) {
 	stop := context.AfterFunc(ctx, func() { _ = ini.Close() })
 	res, err := measure(ctx, ini, cfg)
 	stop()
-	_ = ini.Close()
 	if err != nil {
+		_ = ini.Close()
 		return Result{}, ch.explain(err)
 	}
-	return res, ch.finish()
+	// Let the echo process close its end first, while this side is idle.
+	err = ch.finish()
+	_ = ini.Close()
+	return res, err
 }
 
 // deathGrace is how long a failed run waits to see whether the echo process

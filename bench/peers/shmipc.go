@@ -126,8 +126,17 @@ func (s *shmipcInitiator) RoundTrip(msg, reply []byte) error {
 	}
 	copy(reply, b)
 	r.ReleasePreviousRead()
+	fence(s.st)
 	return nil
 }
+
+// fence orders this goroutine's use of the stream before anything the
+// session's event goroutine does later. shmipc-go recycles a stream's
+// buffers on that goroutine when the peer disconnects, under the session's
+// stream lock but without ordering against the user's earlier writes (a
+// data race in v0.2.0); taking the same lock here supplies the missing
+// happens-before edge. It costs one uncontended read lock per message.
+func fence(st *shmipc.Stream) { _ = st.Session().GetActiveStreamCount() }
 
 func (s *shmipcInitiator) Close() error { return s.c.close() }
 
@@ -189,7 +198,9 @@ func (s *shmipcEcho) Echo(seq uint64) error {
 		return fmt.Errorf("shmipc: wrote %d of %d bytes", n, len(b))
 	}
 	r.ReleasePreviousRead()
-	return s.st.Flush(false)
+	err = s.st.Flush(false)
+	fence(s.st)
+	return err
 }
 
 func (s *shmipcEcho) Close() error {
