@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/bench/workload"
+	"github.com/myelon-go/myelon/ring"
+)
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runChild(role))
+	}
+	peers.MaybeRunChild()
+	workload.MaybeRunChild()
+	os.Exit(m.Run())
+}
+
+// capture runs f with os.Stdout redirected and returns what it printed.
+func capture(t *testing.T, f func() error) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	out := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		out <- string(b)
+	}()
+	ferr := f()
+	os.Stdout = old
+	w.Close()
+	s := <-out
+	if ferr != nil {
+		t.Fatalf("%v\noutput:\n%s", ferr, s)
+	}
+	return s
+}
+
+func TestBench_JSONHasPercentilesAndRatio(t *testing.T) {
+	out := capture(t, func() error {
+		return runBench([]string{"-count", "300", "-warmup", "30", "-size", "64", "-json"})
+	})
+	var results []struct {
+		Adapter string  `json:"adapter"`
+		Size    int     `json:"message_size"`
+		Ratio   float64 `json:"ratio_to_raw_atomic_p50"`
+		Stats   struct {
+			Count                    int64
+			P50, P90, P99, P999, Max int64
+			Mean, Throughput         float64
+		} `json:"latency_stats"`
+		Verified bool `json:"verification_passed"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("bench -json output does not parse: %v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, r := range results {
+		seen[r.Adapter] = true
+		s := r.Stats
+		if !r.Verified || r.Size != 64 || s.Count != 300 || s.P50 <= 0 || s.P50 > s.P99 || s.P99 > s.Max || s.Throughput <= 0 || r.Ratio <= 0 {
+			t.Errorf("implausible result %+v", r)
+		}
+	}
+	for _, want := range ladder {
+		if !seen[want] {
+			t.Errorf("no result for %s in %s", want, out)
+		}
+	}
+}
+
+func TestBench_SweepWritesJSONAndCharts(t *testing.T) {
+	dir := t.TempDir()
+	capture(t, func() error {
+		return runBench([]string{"sweep", "-count", "100", "-warmup", "10", "-size", "64,1024", "-peers", "myelon-ring", "-out", dir})
+	})
+	for _, f := range []string{"results.json", "latency.svg", "throughput.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".svg") {
+			if err := xml.Unmarshal(b, new(struct{ XMLName xml.Name })); err != nil {
+				t.Errorf("%s is not XML: %v", f, err)
+			}
+			if !strings.Contains(string(b), "myelon-ring") || !strings.Contains(string(b), "raw-atomic") {
+				t.Errorf("%s lacks a series", f)
+			}
+		}
+	}
+}
+
+func TestBench_SignalAndBroadcast(t *testing.T) {
+	for _, mode := range []string{"signal", "broadcast"} {
+		out := capture(t, func() error {
+			return runBench([]string{mode, "-count", "5000", "-warmup", "100", "-wait", "block", "-json"})
+		})
+		var res []workload.Result
+		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || res[0].Worst.Count != 5000 {
+			t.Fatalf("%s: %v %s", mode, err, out)
+		}
+	}
+}
+
+func TestDemo_StreamsBetweenProcesses(t *testing.T) {
+	out := capture(t, func() error { return runDemo([]string{"-count", "20000", "-wait", "block"}) })
+	if !strings.Contains(out, "consumed  20000 events") || !strings.Contains(out, "p50") {
+		t.Fatalf("demo output:\n%s", out)
+	}
+}
+
+func TestStat_LiveRing(t *testing.T) {
+	name := ring.PortableName("stat")
+	p, err := ring.Create[struct{ A, B int64 }](name, ring.Config{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := ring.Attach[struct{ A, B int64 }](name, ring.ConsumerConfig{ID: "watcher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := capture(t, func() error { return runStat([]string{name}) })
+	if !strings.Contains(out, "capacity 8") || !strings.Contains(out, "watcher") || !strings.Contains(out, "alive: true") {
+		t.Fatalf("stat output:\n%s", out)
+	}
+	js := capture(t, func() error { return runStat([]string{"-json", name}) })
+	var v struct {
+		Stats ring.Stats `json:"stats"`
+	}
+	if err := json.Unmarshal([]byte(js), &v); err != nil || len(v.Stats.Consumers) != 1 {
+		t.Fatalf("stat -json: %v\n%s", err, js)
+	}
+	if ls := capture(t, func() error { return runLs(nil) }); !strings.Contains(ls, name) {
+		t.Fatalf("ls does not list %s:\n%s", name, ls)
+	}
+}
