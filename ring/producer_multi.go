@@ -76,6 +76,10 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 			p.refreshMulti(h)
 			if h+n > p.limit {
 				addCounter(s.counter(cntFullWaits), 1)
+				// Withdraw an announcement left by a failed CAS: it covers
+				// sequences another producer took, and would make consumers
+				// wait on us should that producer die.
+				atomic.StoreInt64(hi, -1)
 				return -1, ErrFull
 			}
 		}
@@ -196,33 +200,40 @@ func (s *segment) claimSettled(lo, hi int64) bool {
 // claim covering it belongs to a dead process. It marks the whole dead
 // claim at once and reports whether seq is now abandoned.
 func (s *segment) unblock(seq int64) bool {
-	covered := false
+	// Load the claim word before reading the entries: every producer that
+	// took a sequence up to top announced it before its CAS, so its entry
+	// covers that sequence in the scan below until it publishes.
+	top := atomic.LoadInt64(s.claim)
+	if seq > top {
+		return false // not claimed yet
+	}
+	end := seq
 	for i := 0; i < int(s.g.maxProducers); i++ {
 		ent := s.producerOff(i)
 		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
 		if seq < lo || seq > hi {
 			continue
 		}
-		covered = true
 		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
 			return false // a live producer owns it: wait
 		}
-	}
-	if !covered && seq > atomic.LoadInt64(s.claim) {
-		return false // not claimed yet
-	}
-	// Dead (or unannounced, which no correct producer leaves): abandon
-	// every unpublished sequence from seq up to the end of the dead claims.
-	end := seq
-	for i := 0; i < int(s.g.maxProducers); i++ {
-		ent := s.producerOff(i)
-		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
-		if seq >= lo && seq <= hi && hi-seq < s.cap {
+		if hi-seq < s.cap {
 			end = max(end, hi)
 		}
 	}
+	// Dead (or unannounced, which no correct producer leaves): abandon seq
+	// and the unpublished rest of the dead claims that cover it, but stop
+	// at the claim word and at the first sequence some other entry covers:
+	// that one may be a live producer's, and only a claim whose owner is
+	// known dead may be abandoned (see the file comment). A dead entry may
+	// announce more than it took (it died between announcing and a failed
+	// CAS): the cap at top keeps that from reaching unclaimed sequences.
+	end = min(end, top)
 	n := uint64(0)
 	for q := seq; q <= end; q++ {
+		if q > seq && s.coveredOnlyAbove(q, seq) {
+			break
+		}
 		m := s.published(q)
 		old := atomic.LoadInt64(m)
 		if old < q && old != ^q && atomic.CompareAndSwapInt64(m, old, ^q) {
@@ -231,6 +242,19 @@ func (s *segment) unblock(seq int64) bool {
 	}
 	addCounter(s.counter(cntAbandoned), n)
 	return atomic.LoadInt64(s.published(seq)) == ^seq
+}
+
+// coveredOnlyAbove reports whether some producer entry announces a claim
+// that covers q but not seq (whose covering entries are known dead).
+func (s *segment) coveredOnlyAbove(q, seq int64) bool {
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		ent := s.producerOff(i)
+		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
+		if q >= lo && q <= hi && (seq < lo || seq > hi) {
+			return true
+		}
+	}
+	return false
 }
 
 // ProducerConfig describes a producer joining a multi-producer ring.
