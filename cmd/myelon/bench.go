@@ -254,8 +254,14 @@ func writeOutputs(dir string, results []benchResult) ([]string, error) {
 		lat.Series = append(lat.Series, byPeer[p][0])
 		thr.Series = append(thr.Series, byPeer[p][1])
 	}
-	for name, c := range map[string]chart.Chart{"latency.svg": lat, "throughput.svg": thr} {
-		path := filepath.Join(dir, name)
+	perSec := func(v float64) string { return chart.FormatBytes(v) + "/s" }
+	thr.YFormat = perSec
+	for _, out := range []struct {
+		name string
+		c    chart.Chart
+	}{{"latency.svg", lat}, {"throughput.svg", thr}} {
+		c := out.c
+		path := filepath.Join(dir, out.name)
 		f, err := os.Create(path)
 		if err != nil {
 			return files, err
