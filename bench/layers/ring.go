@@ -63,9 +63,12 @@ type ringLink struct {
 	Capacity   int
 }
 
-// capacityFor keeps one ring's slots under 64 MiB, within [2, 4096].
+// capacityFor is the ping-pong ring depth: 64 slots, fewer for slots over
+// 1 MiB (one ring stays under 64 MiB). One message is in flight, so depth
+// changes no semantics; a deeper ring only spreads the same traffic over
+// more cache lines (4096 slots of 64 B measured about 25% slower here).
 func capacityFor(slot int) int {
-	c := 4096
+	c := 64
 	for c > 2 && c*slot > 64<<20 {
 		c /= 2
 	}
