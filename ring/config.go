@@ -156,7 +156,8 @@ var StartLatest = Start{}
 
 // StartAt begins at sequence seq. If the events from seq on were already
 // overwritten, the first read reports *LappedError and continues from the
-// oldest event still in the ring.
+// oldest event still in the ring. A seq beyond the last published event
+// waits for it; the events before it are not read.
 func StartAt(seq int64) Start { return Start{explicit: true, seq: seq} }
 
 // ConsumerConfig describes how to attach a consumer. The zero value attaches

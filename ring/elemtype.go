@@ -13,9 +13,10 @@ type elemInfo struct {
 }
 
 // inspectType checks that t is fixed-size and pointer-free (recursively),
-// and computes its fingerprint: an FNV-1a hash over the type's name, size,
-// alignment and every field's name, offset and kind. Two processes agree on
-// the fingerprint exactly when they agree on the memory layout and names.
+// and computes its fingerprint: an FNV-1a hash over the type's kind, size,
+// alignment and every field's name, offset and kind, recursively. Two
+// processes agree on the fingerprint exactly when they agree on the memory
+// layout and the field names, whatever the types are called.
 func inspectType(t reflect.Type) (elemInfo, error) {
 	if t == nil {
 		return elemInfo{}, &TypeError{Type: "<nil>", Field: "<nil>", Kind: "interface"}
@@ -42,7 +43,9 @@ func walkType(t reflect.Type, root, path string, h hashWriter) error {
 			h.Write([]byte{0})
 		}
 	}
-	write(t.Name(), t.Kind().String(), strconv.FormatUint(uint64(t.Size()), 10), strconv.Itoa(t.Align()))
+	// Structure, not type names: two programs may declare the same event
+	// under different names (or packages); field names do count.
+	write(t.Kind().String(), strconv.FormatUint(uint64(t.Size()), 10), strconv.Itoa(t.Align()))
 	switch t.Kind() {
 	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,

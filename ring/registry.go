@@ -154,7 +154,9 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	default:
 		want = published
 	}
-	want = min(want, published) // a cursor past the producer is garbage
+	if resume {
+		want = min(want, published) // a saved cursor past the producer is garbage
+	}
 	// Become gating at the requested position, then look again. Any
 	// producer refresh that misses this entry computed its limit from
 	// cursors no greater than what it had published, and stored that limit

@@ -335,7 +335,7 @@ func validateHeader(b []byte) (geometry, regions, error) {
 	if g.elemSize > g.slotSize || (g.kind == kindTyped && g.elemSize == 0) {
 		return bad("elem_size", "zero or larger than the slot", g.elemSize)
 	}
-	if g.elemAlign > 8 && g.kind == kindTyped || g.elemAlign != 0 && bits.OnesCount32(g.elemAlign) != 1 {
+	if g.kind == kindTyped && (g.elemAlign == 0 || g.elemAlign > 8) || g.elemAlign != 0 && bits.OnesCount32(g.elemAlign) != 1 {
 		return bad("elem_align", "not a power of two up to 8", g.elemAlign)
 	}
 	r := g.place()

@@ -89,21 +89,20 @@ func ParseWaitStrategy(s string) (WaitStrategy, error) {
 }
 
 // Spin budget of Block before parking: enough to catch a peer that answers
-// within about a microsecond (a cross-core hand-off) without parking, small
-// enough that an idle waiter is asleep almost at once. Each round is a
-// procyield(spinPause) of roughly 10-40 ns.
+// within a couple of microseconds (a cross-core hand-off) without parking,
+// small enough that an idle waiter is asleep almost at once. Each round is
+// one PAUSE, 10-40 ns depending on the CPU (about 25 ns here), so the
+// budget is 1-5 µs.
 const (
 	blockSpinRounds = 100
-	spinPause       = 10
 	// spinCheckEvery is how many empty polls a spinning waiter makes between
 	// looks at the clock, its context and its peers' liveness.
 	spinCheckEvery = 1024
-	// busySpinPause is BusySpin's pause between polls: one PAUSE. Each PAUSE
-	// costs tens of cycles (more on recent Intel parts), and the wait between
-	// polls adds directly to hand-off latency: procyield(spinPause) made the
-	// cross-process round trip 2.9x the raw reference, one PAUSE 1.4x
-	// (BenchmarkPingPong).
-	busySpinPause = 1
+	// spinPause is the pause between polls of BusySpin and of Block's spin
+	// phase: one PAUSE. The wait between polls adds directly to hand-off
+	// latency: procyield(10) made the cross-process round trip 2.9x the raw
+	// reference, one PAUSE 1.4x (BenchmarkPingPong).
+	spinPause = 1
 )
 
 //go:linkname procyield runtime.procyield
@@ -114,9 +113,7 @@ func schedYield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 // pause is one poll's worth of waiting for the non-parking strategies.
 func (w WaitStrategy) pause() {
 	switch w.kind {
-	case waitSpin:
-		procyield(busySpinPause)
-	case waitBlock:
+	case waitSpin, waitBlock:
 		procyield(spinPause)
 	case waitYield:
 		schedYield()

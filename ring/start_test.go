@@ -1,0 +1,52 @@
+package ring
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestAttach_StartAtFutureSequenceWaitsForIt(t *testing.T) {
+	name := PortableName("fut")
+	p, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := Attach[testEvent](name, ConsumerConfig{Backend: Heap, Start: StartAt(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := int64(0); i < 10; i++ {
+		if _, err := p.PublishContext(ctx, fill(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for want := int64(5); want < 10; want++ {
+		ev, err := c.Next(ctx)
+		if err != nil || ev.Seq != want {
+			t.Fatalf("got %+v, %v; want seq %d", ev, err, want)
+		}
+	}
+}
+
+// The fingerprint is structural: a consumer may declare the event under
+// another type name, as long as layout and field names agree.
+func TestAttach_SameLayoutOtherTypeNameAccepted(t *testing.T) {
+	type producerSide struct{ Seq, Check int64 }
+	type consumerSide struct{ Seq, Check int64 }
+	name := PortableName("alias")
+	p, err := Create[producerSide](name, Config{Backend: Heap, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := Attach[consumerSide](name, ConsumerConfig{Backend: Heap})
+	if err != nil {
+		t.Fatalf("attach with an identically laid out type: %v", err)
+	}
+	c.Close()
+}
