@@ -1,0 +1,278 @@
+package frame
+
+// Frame geometry: the configuration structs and the ring metadata that
+// carries the geometry from the creator to every attacher.
+//
+// Ring metadata, version 1: the 64 bytes stored through ring.Config.Meta in
+// the segment header (covered by the ring's header checksum). Little-endian.
+//
+//	off  size  field
+//	  0     8  magic "MYELONFR"
+//	  8     4  version (1)
+//	 12     4  frame header size (32)
+//	 16     4  payload offset in the slot (32)
+//	 20     4  payload capacity C: bytes per frame, >= 1
+//	 24     4  flags: bit 0 aligned; other bits zero
+//	 28     4  reserved (0)
+//	 32     8  maximum message size, <= 2^32-1
+//	 40    24  reserved (0)
+//
+// Attach validates it as a ladder (magic, version, sizes, flags, capacity
+// against the ring's slot size, maximum message size, reserved bytes), each
+// failure a *GeometryError naming its field; the result is kept in a
+// process-local geometry that bounds every frame read afterwards.
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Defaults applied to zero config fields.
+const (
+	// DefaultPayloadCapacity makes 4 KiB slots.
+	DefaultPayloadCapacity = 4096 - HeaderSize
+	// DefaultMaxMessageSize is 16 MiB (on a multi-producer ring, at most
+	// what the ring holds).
+	DefaultMaxMessageSize = 16 << 20
+	// MaxMessageLimit is the largest maximum message size (the header's
+	// message length is 32 bits).
+	MaxMessageLimit = 1<<32 - 1
+	// MaxPayloadCapacity keeps a slot within the ring's 1 GiB limit.
+	MaxPayloadCapacity = 1<<30 - HeaderSize
+)
+
+const (
+	metaMagic       = "MYELONFR"
+	metaVersion     = 1
+	metaOffMagic    = 0
+	metaOffVersion  = 8
+	metaOffHdrSize  = 12
+	metaOffPayload  = 16
+	metaOffCapacity = 20
+	metaOffFlags    = 24
+	metaOffRes1     = 28
+	metaOffMaxMsg   = 32
+	metaOffRes2     = 40
+
+	metaFlagAligned = 1 << 0
+)
+
+// Config describes a frame ring to create. The zero value is a usable
+// single-producer ring on the Shm backend with the defaults above.
+type Config struct {
+	// Ring configures the ring below. Its SlotSize and Meta must be zero:
+	// frame sets them from the fields here.
+	Ring ring.Config
+	// PayloadCapacity is the payload bytes one frame (one slot) carries.
+	// The slot size is HeaderSize + PayloadCapacity rounded up to 8 (16
+	// when Aligned). Zero: DefaultPayloadCapacity.
+	PayloadCapacity int
+	// Aligned rounds the slot size up to a multiple of 16 so every payload
+	// starts on a 16-byte boundary (for Layer 3, which reads serialized
+	// data in place). Without it payloads are 8-byte aligned.
+	Aligned bool
+	// MaxMessageSize bounds a message; Send rejects larger ones and
+	// consumers treat larger message lengths as garbage. On a
+	// multi-producer ring it may not exceed Ring.Capacity frames (see
+	// Producer). Zero: DefaultMaxMessageSize, capped so on a multi-producer
+	// ring.
+	MaxMessageSize int
+	// Timestamps stamps every message with its send time (one clock read
+	// per message), so consumers can report one-way latency.
+	Timestamps bool
+}
+
+// ConsumerConfig describes how to attach. The zero value attaches an
+// anonymous consumer on the Shm backend that accepts any frame geometry.
+type ConsumerConfig struct {
+	// Ring configures the ring consumer below (backend, id, start, wait
+	// strategy, ...).
+	Ring ring.ConsumerConfig
+	// PayloadCapacity, if non-zero, must equal the ring's.
+	PayloadCapacity int
+	// Aligned requires an aligned ring.
+	Aligned bool
+	// MaxMessageSize, if non-zero, is a local limit below the ring's: larger
+	// messages are skipped with a *ProtocolError (ReasonTooLarge). It bounds
+	// the reassembly buffer.
+	MaxMessageSize int
+	// ReceiveTimestamps stamps every message's receive time. Without it
+	// only messages that carry a send time get one.
+	ReceiveTimestamps bool
+}
+
+// Geometry describes a frame ring.
+type Geometry struct {
+	PayloadCapacity int  `json:"payload_capacity"`
+	MaxMessageSize  int  `json:"max_message_size"`
+	Aligned         bool `json:"aligned"`
+	SlotSize        int  `json:"slot_size"`
+	Capacity        int  `json:"capacity"` // slots in the ring
+	MultiProducer   bool `json:"multi_producer"`
+}
+
+// CheckHeader validates a frame header against g (see header.go). It
+// returns a *ProtocolError with Reason ReasonHeader naming the field.
+func (g Geometry) CheckHeader(h Header) error {
+	lg := geometry{cap: uint64(g.PayloadCapacity), maxMsg: uint64(g.MaxMessageSize), ringMax: uint64(g.MaxMessageSize)}
+	if lg.cap == 0 {
+		return fmt.Errorf("%w: PayloadCapacity=0", ErrInvalidConfig)
+	}
+	if v, ok := lg.check(&h); !ok {
+		return &ProtocolError{Reason: ReasonHeader, Field: v.field, Rule: v.rule, Want: v.want, Got: v.got, ID: h.ID, Seq: -1}
+	}
+	return nil
+}
+
+// geometry is the process-local copy of a ring's frame geometry; every
+// frame read is bounded by it, never by shared memory.
+type geometry struct {
+	cap      uint64 // payload capacity C
+	maxMsg   uint64 // largest message accepted: ringMax, or a consumer's lower limit
+	ringMax  uint64 // the ring's maximum message size (bounds msg_len in every header)
+	slotSize int
+	ringCap  int64
+	aligned  bool
+	multi    bool
+}
+
+func (g *geometry) public() Geometry {
+	return Geometry{
+		PayloadCapacity: int(g.cap), MaxMessageSize: int(g.ringMax), Aligned: g.aligned,
+		SlotSize: g.slotSize, Capacity: int(g.ringCap), MultiProducer: g.multi,
+	}
+}
+
+func invalid(field string, v any, want string) error {
+	return fmt.Errorf("%w: %s=%v: %s", ErrInvalidConfig, field, v, want)
+}
+
+// geometry validates c and computes the geometry and metadata of the ring
+// to create.
+func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
+	var meta [ring.UserMetaSize]byte
+	if c.Ring.SlotSize != 0 {
+		return geometry{}, meta, invalid("Ring.SlotSize", c.Ring.SlotSize, "must be zero: frame sets it from PayloadCapacity")
+	}
+	if c.Ring.Meta != nil {
+		return geometry{}, meta, invalid("Ring.Meta", len(c.Ring.Meta), "must be nil: frame stores its geometry there")
+	}
+	capacity := c.PayloadCapacity
+	if capacity == 0 {
+		capacity = DefaultPayloadCapacity
+	}
+	if capacity < 1 || capacity > MaxPayloadCapacity {
+		return geometry{}, meta, invalid("PayloadCapacity", c.PayloadCapacity, fmt.Sprintf("want [1, %d]", MaxPayloadCapacity))
+	}
+	ringCap := c.Ring.Capacity
+	if ringCap == 0 {
+		ringCap = ring.DefaultCapacity
+	}
+	multi := c.Ring.MaxProducers > 1
+	maxMsg := uint64(c.MaxMessageSize)
+	ringHolds := uint64(ringCap) * uint64(capacity)
+	switch {
+	case c.MaxMessageSize < 0 || c.MaxMessageSize > MaxMessageLimit:
+		return geometry{}, meta, invalid("MaxMessageSize", c.MaxMessageSize, fmt.Sprintf("want [0, %d]", uint64(MaxMessageLimit)))
+	case c.MaxMessageSize == 0:
+		maxMsg = DefaultMaxMessageSize
+		if multi {
+			maxMsg = min(maxMsg, ringHolds)
+		}
+	case multi && maxMsg > ringHolds:
+		return geometry{}, meta, invalid("MaxMessageSize", c.MaxMessageSize,
+			fmt.Sprintf("a multi-producer ring holds at most Ring.Capacity*PayloadCapacity=%d bytes per message", ringHolds))
+	}
+	align := 8
+	if c.Aligned {
+		align = 16
+	}
+	slot := (HeaderSize + capacity + align - 1) &^ (align - 1)
+	g := geometry{cap: uint64(capacity), maxMsg: maxMsg, ringMax: maxMsg, slotSize: slot, ringCap: int64(ringCap), aligned: c.Aligned, multi: multi}
+	le := binary.LittleEndian
+	copy(meta[metaOffMagic:], metaMagic)
+	le.PutUint32(meta[metaOffVersion:], metaVersion)
+	le.PutUint32(meta[metaOffHdrSize:], HeaderSize)
+	le.PutUint32(meta[metaOffPayload:], HeaderSize)
+	le.PutUint32(meta[metaOffCapacity:], uint32(capacity))
+	if c.Aligned {
+		le.PutUint32(meta[metaOffFlags:], metaFlagAligned)
+	}
+	le.PutUint64(meta[metaOffMaxMsg:], maxMsg)
+	return g, meta, nil
+}
+
+// parseMeta validates the metadata of a ring with the given slot size and
+// capacity, rung by rung, and returns its geometry.
+func parseMeta(meta [ring.UserMetaSize]byte, slotSize, ringCap, maxProducers int) (geometry, error) {
+	le := binary.LittleEndian
+	fail := func(field string, want, got any) (geometry, error) {
+		return geometry{}, &GeometryError{Field: field, Want: want, Got: got}
+	}
+	bad := func(field, reason string, got any) (geometry, error) {
+		return geometry{}, &GeometryError{Field: field, Reason: reason, Got: got}
+	}
+	if m := string(meta[metaOffMagic : metaOffMagic+8]); m != metaMagic {
+		return fail("magic", metaMagic, fmt.Sprintf("%q", m))
+	}
+	if v := le.Uint32(meta[metaOffVersion:]); v != metaVersion {
+		return fail("version", metaVersion, v)
+	}
+	if v := le.Uint32(meta[metaOffHdrSize:]); v != HeaderSize {
+		return fail("header_size", HeaderSize, v)
+	}
+	if v := le.Uint32(meta[metaOffPayload:]); v != HeaderSize {
+		return fail("payload_offset", HeaderSize, v)
+	}
+	flags := le.Uint32(meta[metaOffFlags:])
+	if flags&^metaFlagAligned != 0 {
+		return bad("flags", "unknown flag bits set", fmt.Sprintf("%#x", flags))
+	}
+	aligned := flags&metaFlagAligned != 0
+	capacity := uint64(le.Uint32(meta[metaOffCapacity:]))
+	if capacity == 0 || capacity > MaxPayloadCapacity {
+		return bad("payload_capacity", fmt.Sprintf("not in [1, %d]", MaxPayloadCapacity), capacity)
+	}
+	if HeaderSize+capacity > uint64(slotSize) {
+		return bad("payload_capacity", fmt.Sprintf("header plus payload larger than the ring's %d-byte slot", slotSize), capacity)
+	}
+	if aligned && slotSize%16 != 0 {
+		return bad("flags", fmt.Sprintf("aligned, but the slot size %d is not a multiple of 16", slotSize), "aligned")
+	}
+	maxMsg := le.Uint64(meta[metaOffMaxMsg:])
+	if maxMsg > MaxMessageLimit {
+		return bad("max_message_size", fmt.Sprintf("larger than %d", uint64(MaxMessageLimit)), maxMsg)
+	}
+	multi := maxProducers > 1
+	if multi && maxMsg > uint64(ringCap)*capacity {
+		return bad("max_message_size", "larger than a multi-producer ring holds", maxMsg)
+	}
+	if le.Uint32(meta[metaOffRes1:]) != 0 {
+		return bad("reserved", "not zero", le.Uint32(meta[metaOffRes1:]))
+	}
+	for i := metaOffRes2; i < ring.UserMetaSize; i++ {
+		if meta[i] != 0 {
+			return bad("reserved", fmt.Sprintf("byte %d not zero", i), meta[i])
+		}
+	}
+	return geometry{cap: capacity, maxMsg: maxMsg, ringMax: maxMsg, slotSize: slotSize, ringCap: int64(ringCap), aligned: aligned, multi: multi}, nil
+}
+
+// expect checks the attacher's expectations against the ring's geometry.
+func (c *ConsumerConfig) expect(g *geometry) error {
+	if c.PayloadCapacity != 0 && uint64(c.PayloadCapacity) != g.cap {
+		return &GeometryError{Field: "payload_capacity", Want: c.PayloadCapacity, Got: g.cap}
+	}
+	if c.Aligned && !g.aligned {
+		return &GeometryError{Field: "aligned", Want: true, Got: false}
+	}
+	if c.MaxMessageSize < 0 {
+		return invalid("MaxMessageSize", c.MaxMessageSize, "want >= 0")
+	}
+	if c.MaxMessageSize != 0 {
+		g.maxMsg = min(g.maxMsg, uint64(c.MaxMessageSize))
+	}
+	return nil
+}

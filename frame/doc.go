@@ -1,0 +1,66 @@
+// Package frame is Layer 1 of myelon: variable-length byte messages over a
+// ring of fixed-size byte slots (package ring), with fragmentation,
+// reassembly, per-producer message ids, kinds, flags and send timestamps.
+//
+// # Frames
+//
+// Every slot of a frame ring holds one frame: a 32-byte header (drawn byte
+// by byte in header.go) and up to PayloadCapacity payload bytes. The
+// payload capacity is chosen when the ring is created and stored, with a
+// magic and version, in the ring's header metadata; Attach reads it back
+// and refuses a ring without it or with a geometry other than the one asked
+// for (*GeometryError naming the field). In aligned mode (Config.Aligned)
+// every payload starts on a 16-byte boundary, so Layer 3 can read
+// serialized data in place.
+//
+//	p, _ := frame.Create("quotes", frame.Config{PayloadCapacity: 1024})
+//	p.Send(ctx, kindQuote, payload)
+//
+//	c, _ := frame.Attach("quotes", frame.ConsumerConfig{Ring: ring.ConsumerConfig{ID: "risk"}})
+//	err := c.Read(ctx, func(m frame.Meta, payload []byte) error { ... })
+//
+// # Fragmentation
+//
+// A message longer than one frame is split over consecutive slots, claimed
+// together with one claim and published with one commit, so the frames of
+// two messages never interleave, even on a multi-producer ring. A message
+// longer than the whole ring is sent in chunks (single-producer rings only;
+// nothing else can claim in between, so it is still contiguous) and
+// streams through the ring while the consumer reassembles it. Messages
+// longer than Config.MaxMessageSize are refused.
+//
+// # Receiving
+//
+// Owned: Recv copies into the caller's buffer (a *ShortBufferError, with
+// the size needed, leaves the message unread), RecvAppend appends to a
+// slice. Borrowed: Read hands a callback the payload in place (in the ring
+// slot for a single-frame message, in a reusable reassembly buffer for a
+// multi-frame one), valid until the callback returns. Process drains every
+// readable message with one release. All is an iterator. Each blocking
+// call takes a context and has Try (no wait) and, where it makes sense,
+// Timeout forms. Meta carries kind, id, flags, send and receive times and
+// one-way latency. The borrowed path and Recv with a buffer allocate
+// nothing.
+//
+// # Hostile input
+//
+// Every header field is read once and validated against the local
+// geometry before use, and the reassembler checks each fragment against
+// the first: an invalid header, a continuation without its first frame, a
+// wrong fragment index, a mismatched length, id or kind, or a message cut
+// short yields a *ProtocolError (matching ErrProtocol) with the reason and
+// field, is counted in Stats, and the consumer resynchronises at the next
+// message start. A consumer that attaches mid-message skips to the next
+// message start without error (counted in Stats.LateJoinFrames). No input
+// makes the consumer panic, slice out of range, or wait forever.
+//
+// # Multiple producers
+//
+// A ring created with Config.Ring.MaxProducers > 1 is a multi-producer
+// ring; its messages are capped at what the ring holds (Ring.Capacity
+// frames), because chunks of a larger message could interleave with other
+// producers' claims. Message ids are per producer handle, starting at 1.
+// Only the creator produces for now: package ring cannot yet join a byte
+// ring as a further producer. When it can, such a producer plugs into the
+// same claim/commit path (the claimer interface in producer.go) unchanged.
+package frame

@@ -1,0 +1,180 @@
+package frame
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Errors of Create and Attach.
+var (
+	// ErrInvalidConfig: a configuration value is out of range. The message
+	// names the field as name=value.
+	ErrInvalidConfig = errors.New("frame: invalid config")
+	// ErrGeometry: the ring's frame geometry is invalid or differs from what
+	// the attacher asked for. Match *GeometryError for the field.
+	ErrGeometry = errors.New("frame: geometry mismatch")
+	// ErrNotFramed: the ring exists but was not created by this package (its
+	// metadata does not start with the frame magic). A *GeometryError with
+	// Field "magic" matches both ErrNotFramed and ErrGeometry.
+	ErrNotFramed = errors.New("frame: not a frame ring")
+)
+
+// Errors of publishing.
+var (
+	// ErrMessageTooLarge: the message is larger than the ring's maximum
+	// message size (or, for TrySend and multi-producer rings, than the ring
+	// itself). Match *SizeError for the sizes.
+	ErrMessageTooLarge = errors.New("frame: message too large")
+	// ErrFull: TrySend found no room. It is ring.ErrFull.
+	ErrFull = ring.ErrFull
+	// ErrClosed: the handle was closed. It is ring.ErrClosed.
+	ErrClosed = ring.ErrClosed
+)
+
+// Errors of receiving.
+var (
+	// ErrEmpty: a Try call found no complete message. It is ring.ErrEmpty.
+	ErrEmpty = ring.ErrEmpty
+	// ErrEndOfStream: the producer closed the ring and every message has
+	// been read. It is ring.ErrEndOfStream.
+	ErrEndOfStream = ring.ErrEndOfStream
+	// ErrProducerGone: the producer died and every message it published has
+	// been read. It is ring.ErrProducerGone.
+	ErrProducerGone = ring.ErrProducerGone
+	// ErrLapped: the consumer was overtaken and lost frames (match
+	// *ring.LappedError); it resynchronises at the next message start. It is
+	// ring.ErrLapped.
+	ErrLapped = ring.ErrLapped
+	// ErrShortBuffer: the caller's buffer is smaller than the message, which
+	// stays unread. Match *ShortBufferError for the size needed.
+	ErrShortBuffer = errors.New("frame: buffer too short for message")
+	// ErrProtocol: the frames on the ring do not form a valid message. The
+	// consumer has counted it and resynchronises at the next message start.
+	// Match *ProtocolError for the reason, field and sequence.
+	ErrProtocol = errors.New("frame: protocol error")
+	// ErrTimeout: a ...Timeout receive found no message in time. It also
+	// matches context.DeadlineExceeded.
+	ErrTimeout error = timeoutError{}
+)
+
+// GeometryError names the frame-geometry field that failed validation at
+// Create or Attach. It matches ErrGeometry (and ErrNotFramed for "magic").
+type GeometryError struct {
+	Field     string
+	Want, Got any
+	Reason    string
+}
+
+func (e *GeometryError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("frame: geometry mismatch: %s: %s (got %v)", e.Field, e.Reason, e.Got)
+	}
+	return fmt.Sprintf("frame: geometry mismatch: %s: want %v, got %v", e.Field, e.Want, e.Got)
+}
+
+// Is reports ErrGeometry, and ErrNotFramed for a bad magic.
+func (e *GeometryError) Is(target error) bool {
+	return target == ErrGeometry || target == ErrNotFramed && e.Field == "magic"
+}
+
+// SizeError reports a message over a size limit. It matches
+// ErrMessageTooLarge.
+type SizeError struct {
+	Size, Max int
+	Limit     string // which limit: "max message size" or "ring"
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("frame: message too large: %d bytes, %s allows %d", e.Size, e.Limit, e.Max)
+}
+
+// Is reports ErrMessageTooLarge.
+func (e *SizeError) Is(target error) bool { return target == ErrMessageTooLarge }
+
+// ShortBufferError reports a buffer too small for the next message, which
+// stays unread: call again with at least Need bytes. It matches
+// ErrShortBuffer.
+type ShortBufferError struct {
+	Need, Have int
+}
+
+func (e *ShortBufferError) Error() string {
+	return fmt.Sprintf("frame: buffer too short for message: need %d bytes, have %d", e.Need, e.Have)
+}
+
+// Is reports ErrShortBuffer.
+func (e *ShortBufferError) Is(target error) bool { return target == ErrShortBuffer }
+
+// Reason classifies a protocol error.
+type Reason uint8
+
+// Protocol error reasons.
+const (
+	// ReasonHeader: a header field is invalid on its own (Field names it):
+	// reserved bits set, a length beyond the frame capacity or the maximum
+	// message size, a fragment index beyond the message's fragment count,
+	// first/last flags or frame length inconsistent with the index, id 0.
+	ReasonHeader Reason = iota + 1
+	// ReasonNoFirst: a continuation frame with no message in progress.
+	ReasonNoFirst
+	// ReasonIndex: a continuation frame with the wrong fragment index.
+	ReasonIndex
+	// ReasonMismatch: a continuation frame whose id, kind, flags, message
+	// length or send time differs from its first frame's (Field names it).
+	ReasonMismatch
+	// ReasonTruncated: a new message started before the one in progress was
+	// complete; the partial message is dropped and the new one is read next.
+	ReasonTruncated
+	// ReasonTooLarge: the message is larger than the consumer's own
+	// ConsumerConfig.MaxMessageSize; it is skipped.
+	ReasonTooLarge
+)
+
+var reasonNames = [...]string{
+	ReasonHeader:    "invalid header",
+	ReasonNoFirst:   "continuation without first frame",
+	ReasonIndex:     "wrong fragment index",
+	ReasonMismatch:  "fragment differs from first frame",
+	ReasonTruncated: "message truncated",
+	ReasonTooLarge:  "message larger than consumer limit",
+}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) && reasonNames[r] != "" {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("Reason(%d)", uint8(r))
+}
+
+// ProtocolError describes frames that do not form a valid message. It
+// matches ErrProtocol. Seq is the ring sequence of the offending frame, ID
+// the message id it carries (or, for ReasonTruncated, the id of the dropped
+// message).
+type ProtocolError struct {
+	Reason    Reason
+	Field     string // header field concerned, if any
+	Seq       int64
+	ID        uint64
+	Rule      string // how Got relates to Want: "exactly", "at most" or "at least"
+	Want, Got uint64 // expected and found values of Field
+}
+
+func (e *ProtocolError) Error() string {
+	s := fmt.Sprintf("frame: protocol error at seq %d (message id %d): %s", e.Seq, e.ID, e.Reason)
+	if e.Field != "" {
+		s += fmt.Sprintf(": %s: want %s %d, got %d", e.Field, e.Rule, e.Want, e.Got)
+	}
+	return s
+}
+
+// Is reports ErrProtocol.
+func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "frame: receive timed out" }
+
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }

@@ -1,0 +1,279 @@
+package frame
+
+// The framed producer.
+//
+// Invariants (P = this producer, R = the ring below):
+//
+//   - A message of n frames, n <= R's capacity, is claimed with one
+//     Claim(n): its frames take the consecutive sequences lo..lo+n-1, are
+//     written there, and become visible together with one Commit (one
+//     cursor store on a single-producer ring; on a multi-producer ring the
+//     claim is one CAS and the commit stores the per-slot markers in order).
+//     No other claim can take a sequence inside lo..lo+n-1, so frames of
+//     different messages, and of different producers, never interleave.
+//   - A message larger than R (n > capacity) cannot be claimed at once. On a
+//     single-producer ring P claims it in chunks of capacity/2 frames, each
+//     committed before the next is claimed. Nothing else claims on R, so no
+//     frame can land between two chunks: the message is still contiguous.
+//     Consumers may see its first chunks before the rest is written (they
+//     reassemble as frames arrive and release slots as they go, which is
+//     what lets the message pass through a smaller ring). If a chunk's
+//     claim fails (context done, ring closed) the chunks already published
+//     form a truncated message: consumers report ReasonTruncated when the
+//     next message starts; P counts it in Stats.Aborted.
+//     On a multi-producer ring chunks of different producers would
+//     interleave, so there the maximum message size is capped at what the
+//     ring holds (Config.MaxMessageSize).
+//   - P.id is the id of the last message P published, in full or in part.
+//     Ids are per producer handle: 1, 2, 3, ... A failed claim before any
+//     frame is published uses no id.
+//
+// Do not "simplify" the multi-frame path into one Claim(1)/Commit per
+// frame: on a multi-producer ring another producer's claim could then land
+// between two fragments, and on any ring consumers would see a message's
+// first fragments before its last is written even when it fits.
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	"github.com/myelon-go/myelon/ring"
+)
+
+// claimer is the part of a byte-ring producer that Producer needs: claim n
+// consecutive slots, fill them in place, publish them with one commit.
+// *ring.BytesProducer implements it for single- and multi-producer rings;
+// a producer joining a multi-producer ring (once ring can join byte rings)
+// plugs in here unchanged. Tests use it to inject failures.
+type claimer interface {
+	Claim(ctx context.Context, n int) (int64, error)
+	TryClaim(n int) (int64, error)
+	Slot(seq int64) []byte
+	Commit() int64
+}
+
+// Producer publishes variable-length messages on a frame ring.
+//
+// Only one goroutine may use a Producer at a time (Send, Stats and the
+// rest): its message id and counters are plain process-local fields.
+type Producer struct {
+	_     noCopy
+	r     claimer       // hot: the ring below
+	g     geometry      // read-only: local copy of the geometry
+	id    uint64        // hot: last message id published
+	stamp bool          // read-only: Config.Timestamps
+	stats ProducerStats // hot: process-local counters
+
+	rp *ring.BytesProducer // slow paths: close, coordination, ring stats
+}
+
+// Create creates the frame ring name: a byte ring whose slots are frames
+// of cfg's payload capacity, with the frame geometry in its metadata. It
+// returns the ring's (first) producer.
+func Create(name string, cfg Config) (*Producer, error) {
+	g, meta, err := cfg.geometry()
+	if err != nil {
+		return nil, err
+	}
+	rc := cfg.Ring
+	rc.SlotSize = g.slotSize
+	rc.Meta = meta[:]
+	rp, err := ring.CreateBytes(name, rc)
+	if err != nil {
+		return nil, err
+	}
+	if rp.SlotSize() != g.slotSize {
+		rp.Close()
+		return nil, &GeometryError{Field: "slot_size", Want: g.slotSize, Got: rp.SlotSize()}
+	}
+	if g.aligned {
+		if m := misalignment(rp.Slot(0)); m != 0 {
+			rp.Close()
+			return nil, &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
+		}
+	}
+	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+}
+
+// Send publishes payload as one message of the given kind, waiting for
+// room, and returns its id. A payload larger than the payload capacity is
+// fragmented over consecutive slots (see the package doc). The payload is
+// copied; the caller may reuse it when Send returns.
+func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (uint64, error) {
+	return p.send(ctx, false, kind, 0, payload)
+}
+
+// SendFlags is Send with application flags, delivered in Meta.Flags.
+func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (uint64, error) {
+	return p.send(ctx, false, kind, flags, payload)
+}
+
+// TrySend is Send that returns ErrFull instead of waiting. A message
+// larger than the ring cannot be sent without waiting: TrySend rejects it
+// with a *SizeError.
+func (p *Producer) TrySend(kind uint8, payload []byte) (uint64, error) {
+	return p.send(context.Background(), true, kind, 0, payload)
+}
+
+// TrySendFlags is TrySend with application flags.
+func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (uint64, error) {
+	return p.send(context.Background(), true, kind, flags, payload)
+}
+
+func (p *Producer) claim(ctx context.Context, try bool, n int) (int64, error) {
+	if try {
+		return p.r.TryClaim(n)
+	}
+	return p.r.Claim(ctx, n)
+}
+
+func (p *Producer) send(ctx context.Context, try bool, kind, flags uint8, payload []byte) (uint64, error) {
+	n := uint64(len(payload))
+	if n > p.g.cap || n > p.g.maxMsg {
+		return p.sendMulti(ctx, try, kind, flags, payload)
+	}
+	// One frame: claim, write header and payload in place, publish.
+	seq, err := p.claim(ctx, try, 1)
+	if err != nil {
+		return 0, err
+	}
+	p.id++
+	fl, sent := uint64(flagsSingle), int64(0)
+	if p.stamp {
+		fl |= FlagStamped
+		sent = time.Now().UnixNano()
+	}
+	// The header as four words (see header.go): lengths, index 0 and
+	// flags, id, send time.
+	slot := p.r.Slot(seq)
+	_ = slot[HeaderSize-1]
+	le := binary.LittleEndian
+	le.PutUint64(slot[0:], n|n<<32)
+	le.PutUint64(slot[8:], uint64(kind)<<32|fl<<40|uint64(flags)<<48)
+	le.PutUint64(slot[16:], p.id)
+	le.PutUint64(slot[24:], uint64(sent))
+	copy(slot[HeaderSize:], payload)
+	p.r.Commit()
+	p.stats.Messages++
+	p.stats.Fragments++
+	p.stats.Bytes += n
+	return p.id, nil
+}
+
+// sendMulti sends a message of more than one frame (or rejects an
+// oversized one).
+func (p *Producer) sendMulti(ctx context.Context, try bool, kind, flags uint8, payload []byte) (uint64, error) {
+	n := uint64(len(payload))
+	if n > p.g.maxMsg {
+		return 0, &SizeError{Size: len(payload), Max: int(p.g.maxMsg), Limit: "max message size"}
+	}
+	frames := int64(p.g.frames(n))
+	chunked := frames > p.g.ringCap
+	if chunked && (try || p.g.multi) {
+		limit := "ring (TrySend cannot wait for a message larger than the ring)"
+		if p.g.multi {
+			limit = "multi-producer ring"
+		}
+		return 0, &SizeError{Size: len(payload), Max: int(p.g.ringCap * int64(p.g.cap)), Limit: limit}
+	}
+	h := Header{MsgLen: uint32(n), Kind: kind, UserFlags: flags, ID: p.id + 1}
+	if p.stamp {
+		h.Flags = FlagStamped
+		h.Sent = time.Now().UnixNano()
+	}
+	if !chunked {
+		lo, err := p.claim(ctx, try, int(frames))
+		if err != nil {
+			return 0, err
+		}
+		p.fill(lo, 0, frames, &h, payload)
+		p.r.Commit()
+	} else {
+		chunk := max(p.g.ringCap/2, 1)
+		for i := int64(0); i < frames; i += chunk {
+			k := min(chunk, frames-i)
+			lo, err := p.r.Claim(ctx, int(k))
+			if err != nil {
+				if i > 0 {
+					p.id = h.ID // published in part: the id is used
+					p.stats.Aborted++
+				}
+				return 0, err
+			}
+			p.fill(lo, i, k, &h, payload)
+			p.r.Commit()
+		}
+		p.stats.Chunked++
+	}
+	p.id = h.ID
+	p.stats.Messages++
+	p.stats.MultiFrame++
+	p.stats.Fragments += uint64(frames)
+	p.stats.Bytes += n
+	return h.ID, nil
+}
+
+// fill writes fragments first..first+k-1 of payload into the claimed slots
+// lo..lo+k-1.
+func (p *Producer) fill(lo, first, k int64, h *Header, payload []byte) {
+	c := int64(p.g.cap)
+	n := int64(len(payload))
+	last := int64(p.g.frames(uint64(n))) - 1
+	stamped := h.Flags & FlagStamped
+	for j := int64(0); j < k; j++ {
+		idx := first + j
+		off := idx * c
+		end := min(off+c, n)
+		h.Index = uint32(idx)
+		h.FrameLen = uint32(end - off)
+		h.Flags = stamped
+		if idx == 0 {
+			h.Flags |= FlagFirst
+		}
+		if idx == last {
+			h.Flags |= FlagLast
+		}
+		slot := p.r.Slot(lo + j)
+		putHeader(slot, h)
+		copy(slot[HeaderSize:], payload[off:end])
+	}
+}
+
+// WaitForConsumers waits until at least n consumers whose ids start with
+// prefix are attached (see ring.BytesProducer.WaitForConsumers). Messages
+// sent before a consumer attaches are not delivered to it.
+func (p *Producer) WaitForConsumers(ctx context.Context, n int, prefix string) error {
+	return p.rp.WaitForConsumers(ctx, n, prefix)
+}
+
+// WaitForConsumerIDs waits until consumers with each of ids are attached.
+func (p *Producer) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
+	return p.rp.WaitForConsumerIDs(ctx, ids...)
+}
+
+// LastID returns the id of the last message published (0 before the
+// first).
+func (p *Producer) LastID() uint64 { return p.id }
+
+// Geometry describes the ring's frames.
+func (p *Producer) Geometry() Geometry { return p.g.public() }
+
+// Stats returns the producer's framing counters.
+func (p *Producer) Stats() ProducerStats { return p.stats }
+
+// RingInfo describes the ring below.
+func (p *Producer) RingInfo() ring.RingInfo { return p.rp.Info() }
+
+// RingStats reads the ring's shared counters (safe from any goroutine).
+func (p *Producer) RingStats() ring.Stats { return p.rp.Stats() }
+
+// Close closes the ring: consumers read what was published, then get
+// ErrEndOfStream. See ring.BytesProducer.Close.
+func (p *Producer) Close() error { return p.rp.Close() }
+
+// noCopy makes go vet's copylocks check flag copies of handles.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
