@@ -132,14 +132,21 @@ func AttachBytes(name string, cfg ConsumerConfig) (*BytesConsumer, error) {
 }
 
 // Wait waits until at least one slot is readable and returns the readable
-// range [lo, hi]. The slots stay reserved until ReleaseThrough.
+// range [lo, hi]. The slots stay reserved until ReleaseThrough. An
+// observer cannot reserve slots: it gets ErrObserverInPlace (use Next).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
+	if c.c.observer {
+		return c.c.next, -1, ErrObserverInPlace
+	}
 	hi, err = c.c.ready(ctx, false)
 	return c.c.next, hi, err
 }
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
+	if c.c.observer {
+		return c.c.next, -1, ErrObserverInPlace
+	}
 	hi, err = c.c.ready(context.Background(), true)
 	return c.c.next, hi, err
 }
@@ -157,13 +164,20 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 }
 
 // Next waits for the next slot and copies it into dst (up to len(dst)),
-// returning the sequence.
+// returning the sequence. An observer gets a *LappedError instead when the
+// producer overtook it (dst then holds garbage).
 func (c *BytesConsumer) Next(ctx context.Context, dst []byte) (int64, error) {
 	if _, err := c.c.ready(ctx, false); err != nil {
 		return -1, err
 	}
 	seq := c.c.next
 	copy(dst, c.c.s.slotBytes(seq))
+	if c.c.observer {
+		if err := c.c.observed(seq); err != nil {
+			return -1, err
+		}
+		return seq, nil
+	}
 	c.c.advance(seq)
 	return seq, nil
 }

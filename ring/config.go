@@ -187,6 +187,15 @@ type ConsumerConfig struct {
 	// LivenessInterval bounds how long an idle consumer takes to notice that
 	// the producer died. Zero: 100 ms.
 	LivenessInterval time.Duration
+	// Observer joins without gating the producer: the producer never waits
+	// for an observer, and may overwrite events it has not read yet. An
+	// observer reads only by copy and checks each copy after taking it: an
+	// observer that falls a ring behind gets a *LappedError (ErrLapped) with
+	// the number of events it missed and continues from the oldest event
+	// still valid; it never receives a torn event. Its Lease and Process
+	// hand out validated copies; a byte consumer's Wait is refused
+	// (ErrObserverInPlace). See observer.go.
+	Observer bool
 	// UnblockTimeout (multi-producer rings) is how long a consumer waits at
 	// a claimed but unpublished sequence before checking whether its
 	// producer died; if so the sequence is skipped and counted. Zero: the

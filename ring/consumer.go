@@ -9,7 +9,9 @@ package ring
 // is below them and the entry is active: the producer never writes past
 // min(gating) + capacity. The consumer releases slots by storing its cursor
 // (commit); after that store the producer owns them again, so no reference
-// into a released slot may be kept.
+// into a released slot may be kept. An observer (ConsumerConfig.Observer)
+// has no such guarantee: it never gates, so it validates every copy after
+// taking it (observer.go).
 
 import (
 	"context"
@@ -40,7 +42,10 @@ type consumer struct {
 		since time.Time
 	}
 	iterErr error // what ended the last iterator loop
-	counter struct{ empty, parks, wakes, lapped, skipped *uint64 }
+	// observer: this consumer does not gate the producer and reads only by
+	// copy-then-validate (observer.go).
+	observer bool
+	counter  struct{ empty, parks, wakes, lapped, skipped *uint64 }
 }
 
 func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
@@ -52,6 +57,9 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 		return nil, err
 	}
 	o := cfg.attachOptions()
+	if cfg.Observer {
+		flags = flags&^flagGating | flagObserver
+	}
 	jr, err := s.join(joinRequest{id: id, flags: flags, start: cfg.Start, timeout: o.readyTimeout})
 	if err != nil {
 		return nil, err
@@ -65,6 +73,7 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 	c.counter.skipped = s.u64(off + centSkipped)
 	c.unblock = o.unblock
 	c.stuck.seq = -1
+	c.observer = cfg.Observer
 	if jr.missed > 0 {
 		addCounter(c.counter.lapped, uint64(jr.missed))
 	}
@@ -97,7 +106,9 @@ func (c *consumer) pollMulti() bool {
 	seq := c.avail + 1
 	for seq-c.next < s.cap {
 		m := atomic.LoadInt64(s.published(seq))
-		if m == seq {
+		if m == seq || c.observer && m > seq && (m-seq)&s.mask == 0 {
+			// Published; for an observer, possibly already overwritten by a
+			// later lap, which the copy's check reports (observer.go).
 			seq++
 			continue
 		}
@@ -184,7 +195,13 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 			return -1, err
 		}
 	}
-	if err := c.checkLap(); err != nil {
+	var err error
+	if c.observer {
+		err = c.observerLap()
+	} else {
+		err = c.checkLap()
+	}
+	if err != nil {
 		return -1, err
 	}
 	return c.avail, nil

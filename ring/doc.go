@@ -33,6 +33,14 @@
 // paths allocate nothing and make no system call unless the other side is
 // parked.
 //
+// # Observers
+//
+// A consumer attached with ConsumerConfig.Observer never gates the
+// producer. It reads copies and checks each one after taking it: when the
+// producer overtakes it, it gets a *LappedError (ErrLapped) with the number
+// of events it missed and continues from the oldest event still valid; it
+// never receives a torn event (observer.go explains the check).
+//
 // # Waiting
 //
 // BusySpin, Yield, Sleep(d) and Block (the default) decide how a side waits.

@@ -55,6 +55,9 @@ var (
 	// ErrLapped: the consumer was overtaken; match *LappedError for how many
 	// events it missed. The consumer continues from the oldest valid event.
 	ErrLapped = errors.New("ring: consumer lapped")
+	// ErrObserverInPlace: an observer cannot borrow slots in place (the
+	// producer may rewrite them meanwhile); read copies with Next.
+	ErrObserverInPlace = errors.New("ring: observers read by copy, not in place")
 	// ErrLeaseHeld: a lease is outstanding; Release it first.
 	ErrLeaseHeld = errors.New("ring: lease outstanding")
 	// ErrBatchTooLarge: a batch of more events than the capacity.

@@ -125,7 +125,9 @@ const (
 //
 //	off  size  field                                  written by
 //	  0     8  cursor: highest published sequence     producer (every publish)
-//	128     8  claim: highest claimed sequence        producers (multi only)
+//	128     8  claim: highest claimed sequence        producers (multi); the
+//	           last sequence of the latest batch claim  producer (single,
+//	           (batches of 2 or more), for observers   batches only)
 //	256     8  limit: highest sequence the producer    producer (once per lap)
 //	           may publish without re-reading gating
 //	384     4  data wake word (futex)                  producer, when readers park
@@ -179,7 +181,7 @@ const (
 //	 32     8  lapped: events skipped because the ring lapped us   (counter)
 //	 40     8  abandoned: sequences skipped, their producer died   (counter)
 //	128     4  state: 0 free, 1 claiming, 2 active, 3 detached
-//	132     4  flags: bit 0 gating, bit 1 required
+//	132     4  flags: bit 0 gating, bit 1 required, bit 2 observer
 //	136     4  pid
 //	140     4  generation: bumped on every join
 //	144     8  start sequence: cursor when this session joined
@@ -219,6 +221,7 @@ const (
 const (
 	flagGating   = 1 << 0
 	flagRequired = 1 << 1
+	flagObserver = 1 << 2 // non-gating reader (observer.go)
 )
 
 // Counters region, 256 bytes: ring-wide counters, one 8-byte slot each.

@@ -178,6 +178,8 @@ func TestMPX_Helper(t *testing.T) {
 		err = mpxProducerChild()
 	case "consumer":
 		res, err = mpxConsumerChild()
+	case "observer":
+		res, err = mpxObserverChild()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -268,6 +270,70 @@ func mpxConsumerChild() (mpxResult, error) {
 		}
 	}
 	return res, nil
+}
+
+var mpxSink int64
+
+// mpxObserverChild attaches to ring NAME as observer ID and reads until end
+// of stream, dawdling SLOW spins per event so that the producers lap it.
+// Every delivered event must be intact, each producer's events increasing,
+// and every gap announced by a *LappedError whose ResumeAt and Missed agree
+// with the observer's position. It reports events seen per producer and
+// each lap's Missed.
+func mpxObserverChild() (mpxResult, error) {
+	name, id := mpxParam("NAME"), mpxParam("ID")
+	producers, slow := int(mpxParamInt("PRODUCERS")), mpxParamInt("SLOW")
+	res := mpxResult{ID: id, Counts: make([]int64, producers)}
+	cfg := ConsumerConfig{ID: id, Observer: true, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](name, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	last := make([]int64, producers)
+	for i := range last {
+		last[i] = -1
+	}
+	var sink int64
+	for {
+		want := c.Position() + 1
+		e, err := c.Next(ctx)
+		var le *LappedError
+		switch {
+		case errors.Is(err, ErrEndOfStream):
+			for _, cs := range c.Stats().Consumers {
+				if cs.ID == id {
+					res.Skipped = cs.Skipped
+				}
+			}
+			mpxSink = sink // keep the dawdling loop
+			return res, nil
+		case errors.As(err, &le):
+			if le.Missed <= 0 || le.ResumeAt != want+le.Missed || c.Position() != le.ResumeAt-1 {
+				return res, fmt.Errorf("lap report %+v at sequence %d, position now %d", *le, want, c.Position())
+			}
+			res.Lapped = append(res.Lapped, le.Missed)
+			continue
+		case err != nil:
+			return res, fmt.Errorf("after %v events: %w", res.Counts, err)
+		}
+		if c.Position() != want {
+			return res, fmt.Errorf("delivered sequence %d, want %d", c.Position(), want)
+		}
+		if !mpxValid(&e, producers) {
+			return res, fmt.Errorf("torn or foreign event at sequence %d: %+v", want, e)
+		}
+		if e.Seq <= last[e.Producer] {
+			return res, fmt.Errorf("producer %d: event %d after %d", e.Producer, e.Seq, last[e.Producer])
+		}
+		last[e.Producer] = e.Seq
+		res.Counts[e.Producer]++
+		for k := int64(0); k < slow; k++ {
+			sink += k
+		}
+	}
 }
 
 // mpxRing creates a multi-producer ring owned by the test process; the
@@ -432,4 +498,53 @@ func TestMultiProducer_Processes_CoordinationTimeout(t *testing.T) {
 	if res := c.result(t, 10*time.Second); res.Counts[0] != 0 {
 		t.Errorf("consumer saw %d events, want 0", res.Counts[0])
 	}
+}
+
+// TestMultiProducer_Processes_LappedObserver: 2 producer processes publish
+// into a small ring gated by one broadcast consumer process, while a slow
+// observer process reads the same ring. The gating consumer gets every
+// event exactly once, in order; the observer never holds the producers
+// back, is lapped, and reports it: every event it delivers is intact and in
+// each producer's order, and delivered + missed (+ skipped) is every event.
+func TestMultiProducer_Processes_LappedObserver(t *testing.T) {
+	const producers = 2
+	per := mpxPerProducer() / 2
+	owner, name := mpxRing(t, 64)
+	gate := mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": "lo-gate", "PRODUCERS": "2"})
+	obs := mpxStart(t, "observer", map[string]string{"NAME": name, "ID": "lo-obs", "PRODUCERS": "2", "SLOW": "3000"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := owner.WaitForConsumerIDs(ctx, "lo-gate", "lo-obs"); err != nil {
+		t.Fatal(err)
+	}
+	var prods []*mpxChild
+	for i := range producers {
+		prods = append(prods, mpxStart(t, "producer", map[string]string{
+			"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "4"}))
+	}
+	for _, p := range prods {
+		p.result(t, 90*time.Second)
+	}
+	owner.Close()
+	g := gate.result(t, 30*time.Second)
+	for i, n := range g.Counts {
+		if n != per {
+			t.Errorf("gating consumer: %d events of producer %d, want %d", n, i, per)
+		}
+	}
+	o := obs.result(t, 30*time.Second)
+	var delivered, missed int64
+	for _, n := range o.Counts {
+		delivered += n
+	}
+	for _, m := range o.Lapped {
+		missed += m
+	}
+	if total := int64(producers) * per; delivered+missed+int64(o.Skipped) != total {
+		t.Errorf("observer: delivered %d + missed %d + skipped %d != %d events published", delivered, missed, o.Skipped, total)
+	}
+	if len(o.Lapped) == 0 {
+		t.Errorf("observer delivered %d events and was never lapped: it gated the producers, or the test is too gentle", delivered)
+	}
+	t.Logf("observer: delivered %d, missed %d in %d laps", delivered, missed, len(o.Lapped))
 }

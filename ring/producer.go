@@ -63,6 +63,7 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 // does not move p.next; commit does.
 func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) {
 	if p.next+n-1 <= p.limit && n > 0 && !p.multi {
+		p.announceBatch(n)
 		return p.next, nil
 	}
 	return p.claimSlow(ctx, n, try)
@@ -80,6 +81,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 	}
 	hi := p.next + n - 1
 	if p.refresh(); hi <= p.limit {
+		p.announceBatch(n)
 		return p.next, nil
 	}
 	addCounter(p.s.counter(cntFullWaits), 1)
@@ -89,6 +91,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 	if err := p.waitSpace(ctx, hi); err != nil {
 		return -1, err
 	}
+	p.announceBatch(n)
 	return p.next, nil
 }
 
@@ -100,7 +103,10 @@ func (p *producer) commit(hi int64) {
 	}
 	// Publish: the slot writes above happen before this store; a consumer
 	// that loads a cursor >= hi may read them (pairs with consumer.poll).
-	atomic.StoreInt64(p.s.cursor, hi)
+	// A swap, not a store: the same XCHG on amd64, and on arm64 it keeps
+	// the next event's slot writes from overtaking it, which observers
+	// rely on (observer.go, writeFront).
+	atomic.SwapInt64(p.s.cursor, hi)
 	p.next = hi + 1
 	// Only wake when someone may be parked. Do not "simplify" this into an
 	// unconditional wake (a syscall per event), nor move the load before the

@@ -51,6 +51,8 @@ type ConsumerStats struct {
 	// Skipped counts sequences this consumer skipped because the producer
 	// that claimed them died before publishing (multi-producer unblock).
 	Skipped uint64 `json:"skipped"`
+	// Observer: a non-gating consumer (ConsumerConfig.Observer).
+	Observer bool `json:"observer,omitempty"`
 }
 
 func (s *segment) info() RingInfo {
@@ -101,6 +103,7 @@ func (s *segment) stats() Stats {
 			Wakes:      atomic.LoadUint64(s.u64(off + centWakes)),
 			Lapped:     atomic.LoadUint64(s.u64(off + centLapped)),
 			Skipped:    atomic.LoadUint64(s.u64(off + centSkipped)),
+			Observer:   atomic.LoadUint32(s.u32(off+centFlags))&flagObserver != 0,
 		})
 	}
 	return st

@@ -132,8 +132,9 @@ func (p *Producer[E]) Close() error { return p.p.close() }
 //
 // Only one goroutine may use a Consumer at a time.
 type Consumer[E any] struct {
-	_ noCopy
-	c *consumer
+	_       noCopy
+	c       *consumer
+	scratch *E // observers: where Lease and Process copy events
 }
 
 // Attach joins ring name as a consumer of events of type E. The ring's
@@ -158,18 +159,37 @@ func Attach[E any](name string, cfg ConsumerConfig) (*Consumer[E], error) {
 		s.m.Close()
 		return nil, err
 	}
-	return &Consumer[E]{c: c}, nil
+	cons := &Consumer[E]{c: c}
+	if cfg.Observer {
+		cons.scratch = new(E)
+	}
+	return cons, nil
 }
 
-// Next waits for the next event and returns a copy of it.
+// take copies the next readable event into *dst and consumes it. For an
+// observer it then validates the copy: on a *LappedError *dst is garbage
+// and the observer has moved on (observer.go).
+func (c *Consumer[E]) take(dst *E) error {
+	seq := c.c.next
+	*dst = *(*E)(c.c.s.slot(seq))
+	if c.c.observer {
+		return c.c.observed(seq)
+	}
+	c.c.advance(seq)
+	return nil
+}
+
+// Next waits for the next event and returns a copy of it. An observer
+// gets a *LappedError instead when the producer overtook it.
 func (c *Consumer[E]) Next(ctx context.Context) (E, error) {
 	var ev E
 	if _, err := c.c.ready(ctx, false); err != nil {
 		return ev, err
 	}
-	seq := c.c.next
-	ev = *(*E)(c.c.s.slot(seq))
-	c.c.advance(seq)
+	if err := c.take(&ev); err != nil {
+		var zero E
+		return zero, err
+	}
 	return ev, nil
 }
 
@@ -179,37 +199,52 @@ func (c *Consumer[E]) TryNext() (E, error) {
 	if _, err := c.c.ready(context.Background(), true); err != nil {
 		return ev, err
 	}
-	seq := c.c.next
-	ev = *(*E)(c.c.s.slot(seq))
-	c.c.advance(seq)
+	if err := c.take(&ev); err != nil {
+		var zero E
+		return zero, err
+	}
 	return ev, nil
 }
 
 // Lease waits for the next event and returns a pointer into its slot (no
 // copy) and its sequence. The slot is reserved until Release: the pointer
 // must not be used after it. One lease at a time.
+//
+// An observer cannot reserve slots: its lease points to a validated copy
+// owned by the Consumer, valid until the next call on it; the event counts
+// as consumed at once.
 func (c *Consumer[E]) Lease(ctx context.Context) (*E, int64, error) {
-	if _, err := c.c.ready(ctx, false); err != nil {
-		return nil, -1, err
-	}
-	c.c.leased = true
-	return (*E)(c.c.s.slot(c.c.next)), c.c.next, nil
+	return c.lease(ctx, false)
 }
 
 // TryLease is Lease that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryLease() (*E, int64, error) {
-	if _, err := c.c.ready(context.Background(), true); err != nil {
+	return c.lease(context.Background(), true)
+}
+
+func (c *Consumer[E]) lease(ctx context.Context, try bool) (*E, int64, error) {
+	if _, err := c.c.ready(ctx, try); err != nil {
 		return nil, -1, err
 	}
+	seq := c.c.next
+	if c.c.observer {
+		if err := c.take(c.scratch); err != nil {
+			return nil, -1, err
+		}
+		c.c.leased = true
+		return c.scratch, seq, nil
+	}
 	c.c.leased = true
-	return (*E)(c.c.s.slot(c.c.next)), c.c.next, nil
+	return (*E)(c.c.s.slot(seq)), seq, nil
 }
 
 // Release ends the lease taken by Lease and consumes its event.
 func (c *Consumer[E]) Release() {
 	if c.c.leased {
 		c.c.leased = false
-		c.c.advance(c.c.next)
+		if !c.c.observer { // an observer's lease consumed its copy already
+			c.c.advance(c.c.next)
+		}
 	}
 }
 
@@ -219,6 +254,10 @@ func (c *Consumer[E]) Release() {
 // the batch. If fn returns an error, the events before the failing one are
 // consumed, the failing one is not, and Process returns the error. It
 // returns the number of events consumed.
+//
+// An observer's fn gets validated copies (valid only during the call), and
+// Process may also stop early with a *LappedError after the events it
+// delivered.
 func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
 	return c.process(ctx, false, max, fn)
 }
@@ -237,6 +276,9 @@ func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E
 	if max > 0 && hi-lo >= int64(max) {
 		hi = lo + int64(max) - 1
 	}
+	if c.c.observer {
+		return c.processCopies(lo, hi, fn)
+	}
 	for seq := lo; seq <= hi; seq++ {
 		if err := fn((*E)(c.c.s.slot(seq)), seq, seq == hi); err != nil {
 			if seq > lo {
@@ -249,9 +291,24 @@ func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E
 	return int(hi - lo + 1), nil
 }
 
+// processCopies is process for an observer: copy, validate, then call fn.
+func (c *Consumer[E]) processCopies(lo, hi int64, fn func(*E, int64, bool) error) (int, error) {
+	for seq := lo; seq <= hi; seq++ {
+		if err := c.take(c.scratch); err != nil {
+			return int(seq - lo), err
+		}
+		if err := fn(c.scratch, seq, seq == hi); err != nil {
+			c.c.unconsume(seq)
+			return int(seq - lo), err
+		}
+	}
+	return int(hi - lo + 1), nil
+}
+
 // All returns an iterator over copies of the events, waiting for each. It
 // ends when ctx is done, the ring ends, or any other error; Err tells which
-// (nil for a normal end of stream).
+// (nil for a normal end of stream). An observer's loop ends with a
+// *LappedError when the producer overtakes it; a new loop continues.
 func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 	return func(yield func(int64, E) bool) {
 		c.c.iterErr = nil // Err reports this loop, not an earlier one
@@ -261,8 +318,11 @@ func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 				return
 			}
 			seq := c.c.next
-			ev := *(*E)(c.c.s.slot(seq))
-			c.c.advance(seq)
+			var ev E
+			if err := c.take(&ev); err != nil {
+				c.c.iterErr = err
+				return
+			}
 			if !yield(seq, ev) {
 				return
 			}
