@@ -13,8 +13,9 @@ import (
 type BytesProducer struct {
 	_       noCopy
 	p       *producer
-	claimed int64 // slots claimed and not yet committed
-	lo      int64 // first claimed sequence
+	claimed int64     // slots claimed and not yet committed
+	lo      int64     // first claimed sequence
+	live    *liveness // nil unless EnableLiveness
 }
 
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
@@ -50,7 +51,7 @@ func (p *BytesProducer) TryClaim(n int) (int64, error) {
 
 func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, error) {
 	if p.claimed != 0 {
-		return -1, fmt.Errorf("ring: Claim with %d slots already claimed: Commit first", p.claimed)
+		return -1, errClaimPending(p.claimed)
 	}
 	lo, err := p.p.claim(ctx, int64(n), try)
 	if err != nil {
@@ -59,6 +60,10 @@ func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, erro
 	p.claimed = int64(n)
 	p.lo = lo
 	return lo, nil
+}
+
+func errClaimPending(n int64) error {
+	return fmt.Errorf("ring: Claim with %d slots already claimed: Commit first", n)
 }
 
 // Slot returns the slot of a claimed sequence.

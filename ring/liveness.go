@@ -154,12 +154,44 @@ func (c *LivenessConfig) withDefaults() (LivenessConfig, error) {
 // still wait for required consumers, without a policy: use the managed
 // calls.
 func (p *Producer[E]) EnableLiveness(cfg LivenessConfig) error {
+	l, err := newLiveness(cfg)
+	if err == nil {
+		p.live = l
+	}
+	return err
+}
+
+func newLiveness(cfg LivenessConfig) (*liveness, error) {
 	d, err := cfg.withDefaults()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.live = &liveness{cfg: d}
-	return nil
+	return &liveness{cfg: d}, nil
+}
+
+// EnableLiveness turns on required-consumer liveness for ClaimManaged;
+// see Producer.EnableLiveness.
+func (p *BytesProducer) EnableLiveness(cfg LivenessConfig) error {
+	l, err := newLiveness(cfg)
+	if err == nil {
+		p.live = l
+	}
+	return err
+}
+
+// ClaimManaged is Claim under the liveness policy (see LivenessConfig):
+// it waits for the required consumers at the first call and applies the
+// stall policy while blocked. Without EnableLiveness it is Claim.
+func (p *BytesProducer) ClaimManaged(ctx context.Context, n int) (int64, error) {
+	if p.claimed != 0 {
+		return -1, errClaimPending(p.claimed)
+	}
+	lo, err := p.p.claimManaged(ctx, p.live, int64(n))
+	if err != nil {
+		return -1, err
+	}
+	p.claimed, p.lo = int64(n), lo
+	return lo, nil
 }
 
 // PublishManaged is PublishContext under the liveness policy: it waits for

@@ -309,3 +309,13 @@ func joinProducer(name string, cfg ProducerConfig, check func(geometry) error) (
 	}
 	return &producer{s: s, limit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }
+
+// JoinBytesProducer attaches to a multi-producer byte-slot ring as one more
+// producer; see JoinProducer.
+func JoinBytesProducer(name string, cfg ProducerConfig) (*BytesProducer, error) {
+	p, err := joinProducer(name, cfg, func(g geometry) error { return checkGeometry(g, kindBytes, 0, 0) })
+	if err != nil {
+		return nil, err
+	}
+	return &BytesProducer{p: p}, nil
+}

@@ -50,12 +50,36 @@ type Config struct {
 	Backend   string        `json:"backend"`            // shm or mmap: shm
 	Capacity  int           `json:"capacity,omitempty"` // ring slots: 4096
 	Timeout   time.Duration `json:"timeout,omitempty"`  // whole run: 5 min
+	// SampleEvery stamps a send time on every n-th event only; latency
+	// percentiles are over those samples (every one of them: nothing is
+	// estimated). Zero: every event for broadcast, every 64th for signal,
+	// whose point is the ring's ceiling rather than the clock's cost.
+	SampleEvery int `json:"sample_every,omitempty"`
+	// CPUs pins the producer's publishing thread to CPUs[0] and consumer i's
+	// reading thread to CPUs[(i+1) % len(CPUs)] (best effort). Empty: no
+	// pinning.
+	CPUs []int `json:"cpus,omitempty"`
+}
+
+// pin pins the calling goroutine's thread to the k-th CPU of the list,
+// if any. Pinning is best effort: where it is refused, the run goes on
+// unpinned.
+func (c Config) pin(k int) func() {
+	if len(c.CPUs) == 0 {
+		return func() {}
+	}
+	release, err := ring.PinThread(c.CPUs[k%len(c.CPUs)])
+	if err != nil {
+		return func() {}
+	}
+	return release
 }
 
 // ConsumerResult is one consumer's view of a run.
 type ConsumerResult struct {
-	Latency hist.Summary `json:"latency_stats"`
-	Events  int64        `json:"events"`
+	Latency hist.Summary `json:"latency_stats"` // over the sampled events
+	Events  int64        `json:"events"`        // measured events read
+	Rate    float64      `json:"throughput"`    // measured events read per second
 }
 
 // Result is one run. JSON names follow the seed's result schema.
@@ -90,6 +114,10 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Size, 64)
 	def(&c.Count, 1_000_000)
 	def(&c.Capacity, 4096)
+	if c.Workload == Signal {
+		def(&c.SampleEvery, 64)
+	}
+	def(&c.SampleEvery, 1)
 	if c.Workload == Signal {
 		c.Consumers = 1
 	}
@@ -201,6 +229,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := p.WaitForConsumers(ctx, cfg.Consumers, ""); err != nil {
 		return Result{}, err
 	}
+	// Pin after the children started: they inherit the forking thread's
+	// affinity.
+	defer cfg.pin(0)()
 
 	total := cfg.Warmup + cfg.Count
 	var sched hist.Schedule
@@ -226,11 +257,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("publish %d: %w", i, err)
 		}
 		slot := p.Slot(seq)[:cfg.Size]
-		peers.Fill(slot, uint64(seq))
-		if sent == 0 {
+		if cfg.Workload == Signal {
+			binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
+		} else {
+			peers.Fill(slot, uint64(seq))
+		}
+		if sent == 0 && i%cfg.SampleEvery == 0 {
 			sent = monoNs()
 		}
-		binary.LittleEndian.PutUint64(slot[offSent:], uint64(sent))
+		binary.LittleEndian.PutUint64(slot[offSent:], uint64(sent)) // 0: not sampled
 		p.Commit()
 	}
 	elapsed := time.Since(start)
@@ -249,14 +284,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err := json.Unmarshal([]byte(ch.out.String()), &cr); err != nil {
 			return Result{}, fmt.Errorf("consumer %d output %q: %w", i, ch.out.String(), err)
 		}
-		if cr.Events != int64(cfg.Count) {
+		if cr.Events != int64(cfg.Count) || cr.Latency.Count == 0 {
 			return Result{}, fmt.Errorf("consumer %d measured %d of %d events", i, cr.Events, cfg.Count)
 		}
 		res.Consumers = append(res.Consumers, cr)
 		if cr.Latency.P99 >= res.Worst.P99 {
 			res.Worst = cr.Latency
 		}
-		res.Fanout += cr.Latency.Throughput
+		res.Fanout += cr.Rate
 	}
 	res.Bytes = res.Throughput * float64(cfg.Size)
 	return res, nil
@@ -283,7 +318,11 @@ func runConsumer(specJSON string) error {
 	defer c.Close()
 	rec := hist.New()
 	ctx := context.Background()
+	var idx int
+	fmt.Sscanf(spec.ID, "c%d", &idx)
+	defer cfg.pin(idx + 1)()
 	var first, last time.Time
+	var events int64
 	want := int64(0)
 	for {
 		lo, hi, err := c.Wait(ctx)
@@ -295,20 +334,26 @@ func runConsumer(specJSON string) error {
 		}
 		for seq := lo; seq <= hi; seq++ {
 			slot := c.Slot(seq)[:cfg.Size]
-			now := monoNs()
 			if seq != want {
 				return fmt.Errorf("event %d arrived when %d was expected", seq, want)
 			}
-			// Fill never stamps bytes 8..15 of a slot of 64 bytes or more,
-			// so the send time there does not disturb Verify.
-			if err := peers.Verify(slot, uint64(seq)); err != nil {
+			if cfg.Workload == Signal {
+				if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
+					return fmt.Errorf("event %d carries sequence %d", seq, got)
+				}
+			} else if err := peers.Verify(slot, uint64(seq)); err != nil {
+				// Fill never stamps bytes 8..15 of a slot of 64 bytes or
+				// more, so the send time there does not disturb Verify.
 				return err
 			}
 			if seq >= int64(cfg.Warmup) {
 				if seq == int64(cfg.Warmup) {
 					first = time.Now()
 				}
-				rec.Record(now - int64(binary.LittleEndian.Uint64(slot[offSent:])))
+				events++
+				if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
+					rec.Record(monoNs() - sent)
+				}
 			}
 			want++
 		}
@@ -319,5 +364,9 @@ func runConsumer(specJSON string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(ConsumerResult{Latency: sum, Events: rec.Count()})
+	cr := ConsumerResult{Latency: sum, Events: events}
+	if d := last.Sub(first).Seconds(); d > 0 {
+		cr.Rate = float64(events) / d
+	}
+	return json.NewEncoder(os.Stdout).Encode(cr)
 }

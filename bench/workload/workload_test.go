@@ -31,7 +31,12 @@ func TestRun_Smoke(t *testing.T) {
 		if cfg.Workload == Signal {
 			want = 1
 		}
-		if len(res.Consumers) != want || !res.Verified || res.Throughput <= 0 || res.Worst.Count != int64(cfg.Count) || res.Worst.P50 > res.Worst.Max {
+		sampled := int64(cfg.Count)
+		if cfg.Workload == Signal && cfg.Rate == 0 {
+			sampled = int64(cfg.Count+63) / 64 // every 64th event carries a send time
+		}
+		if len(res.Consumers) != want || !res.Verified || res.Throughput <= 0 || res.Consumers[0].Events != int64(cfg.Count) ||
+			res.Worst.Count < sampled-1 || res.Worst.Count > sampled+1 || res.Worst.P50 > res.Worst.Max {
 			t.Fatalf("%+v: implausible result %+v", cfg, res)
 		}
 		if (cfg.Rate > 0) != (res.Mode == "fixed_rate") {

@@ -42,6 +42,7 @@ type benchOpts struct {
 	backend   string
 	consumers int
 	layer     string
+	cpus      []int
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -58,8 +59,19 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or mmap")
 	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
 	fs.StringVar(&o.layer, "layer", "raw", "layer for broadcast and signal: raw (Layer 0)")
+	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	for _, s := range strings.Split(*cpuList, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("-cpus %q: want CPU numbers", *cpuList)
+		}
+		o.cpus = append(o.cpus, n)
 	}
 	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
@@ -146,7 +158,7 @@ func runWorkload(mode string, o benchOpts) error {
 			wait = "yield" // more spinners than cores would measure the scheduler
 		}
 		r, err := workload.Run(context.Background(), workload.Config{Workload: mode, Size: size, Count: o.count, Warmup: o.warmup,
-			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend})
+			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend, CPUs: o.cpus})
 		if err != nil {
 			return err
 		}

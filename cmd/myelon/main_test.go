@@ -107,7 +107,7 @@ func TestBench_SignalAndBroadcast(t *testing.T) {
 			return runBench([]string{mode, "-count", "5000", "-warmup", "100", "-wait", "block", "-json"})
 		})
 		var res []workload.Result
-		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || res[0].Worst.Count != 5000 {
+		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || len(res[0].Consumers) == 0 || res[0].Consumers[0].Events != 5000 || res[0].Worst.Count == 0 {
 			t.Fatalf("%s: %v %s", mode, err, out)
 		}
 	}
