@@ -29,6 +29,7 @@ type consumer struct {
 	cur     *int64   // this consumer's cursor in its entry (the gating sequence)
 	next    int64    // hot: next sequence to read
 	avail   int64    // hot: cached producer cursor; [next, avail] is readable
+	seen    int64    // highest producer cursor loaded (single producer)
 	wait    WaitStrategy
 	idx     int
 	id      string
@@ -65,7 +66,7 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 		return nil, err
 	}
 	off := s.consumerOff(jr.idx)
-	c := &consumer{s: s, cur: s.i64(off + centCursor), next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed}
+	c := &consumer{s: s, cur: s.i64(off + centCursor), next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
 	c.counter.empty = s.u64(off + centEmpty)
 	c.counter.parks = s.u64(off + centParks)
 	c.counter.wakes = s.u64(off + centWakes)
@@ -91,11 +92,31 @@ func (c *consumer) poll() bool {
 	}
 	// Pairs with the producer's cursor store in producer.commit.
 	p := atomic.LoadInt64(c.s.cursor)
+	c.seen = max(c.seen, p)
 	if p <= c.avail {
-		return false // nothing new (or a garbage cursor that went backwards)
+		return false // nothing new (checkBackwards catches a cursor that went back)
 	}
 	c.avail = p
 	return true
+}
+
+// checkBackwards (single producer) reports a producer cursor below one
+// this consumer already loaded: no correct producer moves it back, so a
+// peer scribbled on it. Without this check a garbage value far ahead,
+// followed by the real one, would leave the consumer waiting for a
+// sequence that never comes. The consumer resynchronises at the current
+// cursor.
+func (c *consumer) checkBackwards() error {
+	if c.s.multi() {
+		return nil
+	}
+	p := atomic.LoadInt64(c.s.cursor)
+	if p >= c.seen {
+		return nil
+	}
+	c.seen, c.avail, c.next = p, p, p+1
+	c.commit(p)
+	return &CorruptError{Word: "producer cursor (moved back)", Value: p}
 }
 
 // pollMulti extends the readable range over consecutive published markers
@@ -176,6 +197,9 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 		return -1, err
 	}
 	if !c.poll() {
+		if err := c.checkBackwards(); err != nil {
+			return -1, err
+		}
 		if err := c.endOfStream(false); err != nil {
 			return -1, err
 		}
@@ -242,6 +266,9 @@ func (c *consumer) waitData(ctx context.Context) error {
 		}
 		if i%every == 0 {
 			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := c.checkBackwards(); err != nil {
 				return err
 			}
 			probe := time.Since(lastProbe) >= s.liveness
