@@ -103,6 +103,25 @@ type ConsumerConfig struct {
 	ReceiveTimestamps bool
 }
 
+// JoinConfig describes how to join a multi-producer frame ring as one
+// more producer (JoinProducer). The zero value joins on the Shm backend,
+// accepts any frame geometry and does not stamp send times.
+type JoinConfig struct {
+	// Ring configures the ring producer below (backend, perm, wait
+	// strategy, ...).
+	Ring ring.ProducerConfig
+	// PayloadCapacity, if non-zero, must equal the ring's.
+	PayloadCapacity int
+	// Aligned requires an aligned ring.
+	Aligned bool
+	// MaxMessageSize, if non-zero, is a local limit below the ring's: Send
+	// refuses larger messages with a *SizeError.
+	MaxMessageSize int
+	// Timestamps stamps every message with its send time (see
+	// Config.Timestamps).
+	Timestamps bool
+}
+
 // Geometry describes a frame ring.
 type Geometry struct {
 	PayloadCapacity int  `json:"payload_capacity"`
@@ -262,17 +281,29 @@ func parseMeta(meta [ring.UserMetaSize]byte, slotSize, ringCap, maxProducers int
 
 // expect checks the attacher's expectations against the ring's geometry.
 func (c *ConsumerConfig) expect(g *geometry) error {
-	if c.PayloadCapacity != 0 && uint64(c.PayloadCapacity) != g.cap {
-		return &GeometryError{Field: "payload_capacity", Want: c.PayloadCapacity, Got: g.cap}
+	return expect(g, c.PayloadCapacity, c.Aligned, c.MaxMessageSize)
+}
+
+// expect checks a joining producer's expectations against the ring's
+// geometry.
+func (c *JoinConfig) expect(g *geometry) error {
+	return expect(g, c.PayloadCapacity, c.Aligned, c.MaxMessageSize)
+}
+
+// expect checks expectations (zero: any) against the ring's geometry and
+// applies a local maximum message size.
+func expect(g *geometry, payloadCapacity int, aligned bool, maxMsg int) error {
+	if payloadCapacity != 0 && uint64(payloadCapacity) != g.cap {
+		return &GeometryError{Field: "payload_capacity", Want: payloadCapacity, Got: g.cap}
 	}
-	if c.Aligned && !g.aligned {
+	if aligned && !g.aligned {
 		return &GeometryError{Field: "aligned", Want: true, Got: false}
 	}
-	if c.MaxMessageSize < 0 {
-		return invalid("MaxMessageSize", c.MaxMessageSize, "want >= 0")
+	if maxMsg < 0 {
+		return invalid("MaxMessageSize", maxMsg, "want >= 0")
 	}
-	if c.MaxMessageSize != 0 {
-		g.maxMsg = min(g.maxMsg, uint64(c.MaxMessageSize))
+	if maxMsg != 0 {
+		g.maxMsg = min(g.maxMsg, uint64(maxMsg))
 	}
 	return nil
 }

@@ -57,10 +57,17 @@
 // # Multiple producers
 //
 // A ring created with Config.Ring.MaxProducers > 1 is a multi-producer
-// ring; its messages are capped at what the ring holds (Ring.Capacity
-// frames), because chunks of a larger message could interleave with other
-// producers' claims. Message ids are per producer handle, starting at 1.
-// Only the creator produces for now: package ring cannot yet join a byte
-// ring as a further producer. When it can, such a producer plugs into the
-// same claim/commit path (the claimer interface in producer.go) unchanged.
+// ring: JoinProducer adds producers (in this process or others) up to that
+// number, each reading the frame geometry back from the ring's metadata
+// with the checks Attach makes. A message's frames are claimed with one
+// claim, which on a multi-producer ring is one CAS, so they take
+// consecutive sequences and never interleave with another producer's.
+// Messages are capped at what the ring holds (Ring.Capacity frames),
+// because chunks of a larger message could interleave with other
+// producers' claims. Message ids are per producer handle, starting at 1:
+// the header carries no producer identity, so consumers that must tell
+// producers apart put it in the kind or the payload.
+//
+//	p, _ := frame.Create("orders", frame.Config{Ring: ring.Config{MaxProducers: 4}})
+//	q, _ := frame.JoinProducer("orders", frame.JoinConfig{}) // in another process
 package frame

@@ -43,9 +43,9 @@ import (
 
 // claimer is the part of a byte-ring producer that Producer needs: claim n
 // consecutive slots, fill them in place, publish them with one commit.
-// *ring.BytesProducer implements it for single- and multi-producer rings;
-// a producer joining a multi-producer ring (once ring can join byte rings)
-// plugs in here unchanged. Tests use it to inject failures.
+// *ring.BytesProducer implements it for single- and multi-producer rings,
+// whether it created the ring (Create) or joined it (JoinProducer). Tests
+// use it to inject failures.
 type claimer interface {
 	Claim(ctx context.Context, n int) (int64, error)
 	TryClaim(n int) (int64, error)
@@ -92,6 +92,43 @@ func Create(name string, cfg Config) (*Producer, error) {
 			rp.Close()
 			return nil, &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
 		}
+	}
+	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+}
+
+// JoinProducer joins the multi-producer frame ring name (created by Create
+// with Config.Ring.MaxProducers > 1) as one more producer. The frame
+// geometry is read back from the ring's metadata and checked as Attach
+// does: a ring without frame metadata, or whose geometry differs from
+// cfg's expectations, is a *GeometryError naming the field; a
+// single-producer ring is refused by package ring (a *ring.LayoutError
+// naming producer_mode). A multi-producer claim of n slots is one CAS, so
+// the frames of a message are consecutive and never interleave with
+// another producer's. Message ids are per Producer handle: this one's
+// start at 1, like every other producer's. Closing it leaves the ring; the
+// stream ends when the creator closes.
+func JoinProducer(name string, cfg JoinConfig) (*Producer, error) {
+	rp, err := ring.JoinBytesProducer(name, cfg.Ring)
+	if err != nil {
+		return nil, err
+	}
+	info := rp.Info()
+	g, err := parseMeta(rp.Meta(), rp.SlotSize(), info.Capacity, info.MaxProducers)
+	if err == nil {
+		err = cfg.expect(&g)
+	}
+	if err == nil && !g.multi {
+		// ring refuses to join a single-producer ring; never trust it alone.
+		err = &GeometryError{Field: "max_producers", Reason: "not a multi-producer ring", Got: info.MaxProducers}
+	}
+	if err == nil && g.aligned {
+		if m := misalignment(rp.Slot(0)); m != 0 {
+			err = &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
+		}
+	}
+	if err != nil {
+		rp.Close()
+		return nil, err
 	}
 	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
 }
@@ -269,7 +306,8 @@ func (p *Producer) RingInfo() ring.RingInfo { return p.rp.Info() }
 func (p *Producer) RingStats() ring.Stats { return p.rp.Stats() }
 
 // Close closes the ring: consumers read what was published, then get
-// ErrEndOfStream. See ring.BytesProducer.Close.
+// ErrEndOfStream. A producer from JoinProducer only leaves the ring: the
+// stream goes on until the creator closes. See ring.BytesProducer.Close.
 func (p *Producer) Close() error { return p.rp.Close() }
 
 // noCopy makes go vet's copylocks check flag copies of handles.
