@@ -59,6 +59,7 @@ type fakeRing struct {
 	claimLo   int64
 	claimN    int64
 	failAt    int64 // Claim fails when it would claim this sequence (-1: never)
+	managed   []int // sizes of the managed claims, in order
 }
 
 func newFakeRing(slotSize int) *fakeRing {
@@ -78,6 +79,11 @@ func (f *fakeRing) Claim(ctx context.Context, n int) (int64, error) {
 }
 
 func (f *fakeRing) TryClaim(n int) (int64, error) { return f.Claim(context.Background(), n) }
+
+func (f *fakeRing) ClaimManaged(ctx context.Context, n int) (int64, error) {
+	f.managed = append(f.managed, n)
+	return f.Claim(ctx, n)
+}
 
 func (f *fakeRing) Slot(seq int64) []byte { return f.slots[seq] }
 
