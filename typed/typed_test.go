@@ -1,0 +1,547 @@
+package typed_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/myelon-go/myelon/codec/bincode"
+	"github.com/myelon-go/myelon/codec/raw"
+	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/typed"
+)
+
+// pair creates a heap frame ring of small frames (so records of the
+// helpers span several) and returns a typed producer and consumer on it.
+func pair[T any](t *testing.T, pc, cc typed.Codec[T], ccfg typed.ConsumerConfig) (*typed.Producer[T], *typed.Consumer[T]) {
+	t.Helper()
+	name := heapName(t)
+	p, err := typed.Create(name, pc, typed.Config{Frame: frame.Config{PayloadCapacity: 1024, Ring: ring.Config{Backend: ring.Heap, Capacity: 64}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ccfg.Frame.Ring.Backend = ring.Heap
+	ccfg.Frame.Ring.ID = "c"
+	c, err := typed.Attach(name, cc, ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return p, c
+}
+
+func viewPair[V any](t *testing.T, pc typed.Codec[tick], vc typed.ZeroCopyCodec[V], fcfg frame.Config, ccfg typed.ConsumerConfig) (*typed.Producer[tick], *typed.ViewConsumer[V]) {
+	t.Helper()
+	name := heapName(t)
+	fcfg.Ring = ring.Config{Backend: ring.Heap, Capacity: 64}
+	p, err := typed.Create(name, pc, typed.Config{Frame: fcfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ccfg.Frame.Ring.Backend = ring.Heap
+	ccfg.Frame.Ring.ID = "v"
+	c, err := typed.AttachView(name, vc, ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return p, c
+}
+
+var bg = context.Background()
+
+func TestSchema_Tag(t *testing.T) {
+	s := typed.Schema{Codec: "bincode", Name: "bench.TestPayload", Version: 1}
+	if s.Tag() == 0 || s.Tag() != s.Tag() {
+		t.Fatalf("tag %#x", s.Tag())
+	}
+	if s.String() != "bincode:bench.TestPayload@1" {
+		t.Fatalf("String %q", s)
+	}
+	// Different versions, names and codecs get different tags (for these
+	// inputs; in general with probability 254/255).
+	seen := map[uint8]typed.Schema{}
+	for _, o := range []typed.Schema{s, {"bincode", "bench.TestPayload", 2}, {"raw", "bench.TestPayload", 1}, {"bincode", "bench.Other", 1}} {
+		if prev, dup := seen[o.Tag()]; dup {
+			t.Fatalf("%v and %v share tag %#x", prev, o, o.Tag())
+		}
+		seen[o.Tag()] = o
+	}
+}
+
+// TestConsumer_RoundTrip sends records of one and of several frames and
+// receives them with Recv, TryRecv, RecvTimeout, Process and All.
+func TestConsumer_RoundTrip(t *testing.T) {
+	p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{})
+	var v, got testPayload
+	send := func(i uint64) {
+		t.Helper()
+		payloadFor(&v, i)
+		if _, err := p.SendKind(bg, uint8(i), &v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range uint64(14) {
+		send(i)
+		m, err := c.Recv(bg, &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkPayload(&got, i); err != nil {
+			t.Fatal(err)
+		}
+		if m.ID != i+1 || m.Kind != uint8(i) || m.Flags != p.Schema().Tag() {
+			t.Fatalf("record %d: meta %+v", i, m)
+		}
+	}
+	if _, err := c.TryRecv(&got); !errors.Is(err, frame.ErrEmpty) {
+		t.Fatalf("TryRecv on empty: %v", err)
+	}
+	if _, err := c.RecvTimeout(&got, time.Millisecond); !errors.Is(err, frame.ErrTimeout) {
+		t.Fatalf("RecvTimeout on empty: %v", err)
+	}
+	send(14)
+	if _, err := c.TryRecv(&got); err != nil || checkPayload(&got, 14) != nil {
+		t.Fatalf("TryRecv: %v", err)
+	}
+	send(15)
+	if _, err := c.RecvTimeout(&got, time.Second); err != nil || checkPayload(&got, 15) != nil {
+		t.Fatalf("RecvTimeout: %v", err)
+	}
+	for i := uint64(16); i < 30; i++ {
+		send(i)
+	}
+	next := uint64(16)
+	for next < 23 {
+		n, err := c.Process(bg, 7-int(next-16), func(m frame.Meta, v *testPayload) error {
+			if err := checkPayload(v, next); err != nil {
+				return err
+			}
+			next++
+			return nil
+		})
+		if err != nil || n == 0 {
+			t.Fatalf("Process: %d, %v", n, err)
+		}
+	}
+	p.Close()
+	for m, v := range c.All(bg) {
+		if err := checkPayload(v, next); err != nil || m.ID != next+1 {
+			t.Fatalf("All: %v, meta %+v", err, m)
+		}
+		next++
+	}
+	if next != 30 || c.Err() != nil {
+		t.Fatalf("All ended at %d: %v", next, c.Err())
+	}
+	if st := c.Stats(); st.Decoded != 30 || st.DecodeErrors != 0 || st.SchemaErrors != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if st := p.Stats(); st.Sent != 30 || st.Bytes == 0 {
+		t.Fatalf("producer stats %+v", st)
+	}
+}
+
+// TestConsumer_SchemaMismatch: a consumer with another codec, type or
+// version gets a *SchemaError for each message, which is consumed.
+func TestConsumer_SchemaMismatch(t *testing.T) {
+	p, c := pair(t, payloadCodec(), bincode.New[testPayload]("bench.TestPayload", 2), typed.ConsumerConfig{})
+	var v, got testPayload
+	for i := range uint64(2) {
+		payloadFor(&v, i)
+		p.Send(bg, &v)
+	}
+	for i := range uint64(2) {
+		_, err := c.Recv(bg, &got)
+		var se *typed.SchemaError
+		if !errors.Is(err, typed.ErrSchema) || !errors.As(err, &se) {
+			t.Fatalf("got %v, want a *SchemaError", err)
+		}
+		if se.ID != i+1 || se.GotTag != p.Schema().Tag() || se.WantTag != c.Schema().Tag() || se.Want.Version != 2 {
+			t.Fatalf("implausible %+v", se)
+		}
+	}
+	if _, err := c.TryRecv(&got); !errors.Is(err, frame.ErrEmpty) {
+		t.Fatalf("mismatched messages not consumed: %v", err)
+	}
+	if st := c.Stats(); st.SchemaErrors != 2 || st.Decoded != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestConsumer_Untagged: messages from a plain frame producer carry no
+// schema tag: refused, unless AcceptUntagged.
+func TestConsumer_Untagged(t *testing.T) {
+	for _, accept := range []bool{false, true} {
+		p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{AcceptUntagged: accept})
+		var v, got testPayload
+		payloadFor(&v, 5)
+		p.Frame().Send(bg, 0, bincode.Marshal(&v))
+		_, err := c.Recv(bg, &got)
+		if accept {
+			if err != nil || checkPayload(&got, 5) != nil {
+				t.Fatalf("AcceptUntagged: %v", err)
+			}
+			continue
+		}
+		var se *typed.SchemaError
+		if !errors.As(err, &se) || se.GotTag != 0 || !strings.Contains(err.Error(), "AcceptUntagged") {
+			t.Fatalf("untagged: got %v", err)
+		}
+	}
+}
+
+// TestConsumer_DecodeErrors: truncated and garbage payloads are
+// *DecodeErrors carrying the message id and length; the message is
+// consumed and the next one decodes.
+func TestConsumer_DecodeErrors(t *testing.T) {
+	p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{})
+	var v, got testPayload
+	payloadFor(&v, 3)
+	good := bincode.Marshal(&v)
+	bad := [][]byte{
+		nil,                // empty
+		good[:len(good)-1], // truncated
+		append(good[:8:8], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), // a huge length
+		append(append([]byte{}, good...), 0),                               // trailing byte
+	}
+	for i, b := range bad {
+		p.SendEncoded(bg, 0, b)
+		p.Send(bg, &v)
+		_, err := c.Recv(bg, &got)
+		var de *typed.DecodeError
+		var be *bincode.Error
+		if !errors.Is(err, typed.ErrDecode) || !errors.As(err, &de) || !errors.As(err, &be) {
+			t.Fatalf("bad payload %d: got %v, want a *DecodeError wrapping a *bincode.Error", i, err)
+		}
+		if de.ID != uint64(2*i+1) || de.Len != len(b) || de.Schema != c.Schema() {
+			t.Fatalf("bad payload %d: implausible %+v", i, de)
+		}
+		if _, err := c.Recv(bg, &got); err != nil || checkPayload(&got, 3) != nil {
+			t.Fatalf("after bad payload %d: %v", i, err)
+		}
+	}
+	if st := c.Stats(); st.DecodeErrors != uint64(len(bad)) || st.Decoded != uint64(len(bad)) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// panicky is a codec with a bug: it panics on short input.
+type panicky struct{}
+
+func (panicky) Schema() typed.Schema                         { return typed.Schema{Codec: "panicky", Name: "x", Version: 1} }
+func (panicky) Append(dst []byte, v *uint64) ([]byte, error) { return bincode.AppendU64(dst, *v), nil }
+func (panicky) Decode(src []byte, v *uint64) error {
+	*v = uint64(src[7]) // out of range on short input
+	return nil
+}
+func (panicky) View(src []byte) (uint64, error) { return uint64(src[7]), nil }
+
+// TestConsumer_CodecPanic: a panicking codec costs a *DecodeError wrapping
+// a *PanicError, not the process.
+func TestConsumer_CodecPanic(t *testing.T) {
+	p, c := pair[uint64](t, panicky{}, panicky{}, typed.ConsumerConfig{})
+	p.SendEncoded(bg, 0, []byte{1})
+	var got uint64
+	_, err := c.Recv(bg, &got)
+	var pe *typed.PanicError
+	if !errors.Is(err, typed.ErrDecode) || !errors.As(err, &pe) {
+		t.Fatalf("got %v, want a *DecodeError wrapping a *PanicError", err)
+	}
+}
+
+// failing refuses to encode odd values.
+type failing struct{ panicky }
+
+var errOdd = errors.New("odd")
+
+func (failing) Append(dst []byte, v *uint64) ([]byte, error) {
+	if *v%2 == 1 {
+		return dst, errOdd
+	}
+	return bincode.AppendU64(dst, *v), nil
+}
+
+// TestProducer_EncodeError: nothing is sent.
+func TestProducer_EncodeError(t *testing.T) {
+	p, c := pair[uint64](t, failing{}, failing{}, typed.ConsumerConfig{})
+	one := uint64(1)
+	if _, err := p.Send(bg, &one); !errors.Is(err, typed.ErrEncode) || !errors.Is(err, errOdd) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := p.TrySend(&one); !errors.Is(err, typed.ErrEncode) {
+		t.Fatalf("TrySend: got %v", err)
+	}
+	var got uint64
+	if _, err := c.TryRecv(&got); !errors.Is(err, frame.ErrEmpty) {
+		t.Fatalf("something was sent: %v", err)
+	}
+	if st := p.Stats(); st.EncodeErrors != 2 || st.Sent != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestConsumer_BatchDecodeErrors: Process and All stop at a decode error
+// (the message consumed) or, with SkipDecodeErrors, skip it.
+func TestConsumer_BatchDecodeErrors(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{SkipDecodeErrors: skip})
+		var v testPayload
+		sendAll := func() {
+			for i := range uint64(4) {
+				if i == 2 {
+					p.SendEncoded(bg, 0, []byte{1, 2, 3})
+					continue
+				}
+				payloadFor(&v, i)
+				p.Send(bg, &v)
+			}
+		}
+		var seen []uint64
+		collect := func(m frame.Meta, v *testPayload) error {
+			if err := checkPayload(v, v.ID); err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, v.ID)
+			return nil
+		}
+		sendAll()
+		n, err := c.Process(bg, 0, collect)
+		if !skip {
+			if n != 2 || !errors.Is(err, typed.ErrDecode) {
+				t.Fatalf("Process: %d, %v; want 2 and a decode error", n, err)
+			}
+			if n, err = c.Process(bg, 0, collect); n != 1 || err != nil {
+				t.Fatalf("Process after the error: %d, %v", n, err)
+			}
+		} else if n != 3 || err != nil || c.LastDecodeError() == nil || c.LastDecodeError().ID != 3 {
+			t.Fatalf("Process skipping: %d, %v, last %v", n, err, c.LastDecodeError())
+		}
+		if len(seen) != 3 || seen[2] != 3 {
+			t.Fatalf("Process saw %v", seen)
+		}
+
+		seen = seen[:0]
+		sendAll()
+		p.Close()
+		for m, v := range c.All(bg) {
+			collect(m, v)
+		}
+		if !skip {
+			if len(seen) != 2 || !errors.Is(c.Err(), typed.ErrDecode) {
+				t.Fatalf("All: saw %v, err %v", seen, c.Err())
+			}
+			for m, v := range c.All(bg) {
+				collect(m, v)
+			}
+		}
+		if len(seen) != 3 || c.Err() != nil {
+			t.Fatalf("All: saw %v, err %v", seen, c.Err())
+		}
+		if st := c.Stats(); st.DecodeErrors != 2 || st.Decoded != 6 {
+			t.Fatalf("stats %+v", st)
+		}
+	}
+}
+
+// TestConsumer_ProcessFnError: fn's error stops Process; that message was
+// delivered and consumed.
+func TestConsumer_ProcessFnError(t *testing.T) {
+	p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{})
+	var v testPayload
+	for i := range uint64(3) {
+		payloadFor(&v, i)
+		p.Send(bg, &v)
+	}
+	stop := errors.New("stop")
+	n, err := c.Process(bg, 0, func(m frame.Meta, v *testPayload) error { return stop })
+	if n != 1 || err != stop {
+		t.Fatalf("Process: %d, %v", n, err)
+	}
+	n, err = c.TryProcess(0, func(m frame.Meta, v *testPayload) error { return checkPayload(v, m.ID-1) })
+	if n != 2 || err != nil {
+		t.Fatalf("TryProcess: %d, %v", n, err)
+	}
+	if n, err = c.TryProcess(0, nil); n != 0 || !errors.Is(err, frame.ErrEmpty) {
+		t.Fatalf("TryProcess on empty: %d, %v", n, err)
+	}
+}
+
+// TestView_Raw: zero-copy views of single-frame messages (in the slot)
+// and of multi-frame ones (in the reassembly buffer), aligned and not.
+func TestView_Raw(t *testing.T) {
+	codec := raw.MustNew[tick]()
+	for _, fc := range []frame.Config{
+		{PayloadCapacity: 64},                // one frame, 8-byte aligned
+		{PayloadCapacity: 64, Aligned: true}, // one frame, 16-byte aligned
+		{PayloadCapacity: 16},                // three frames: reassembled
+		{PayloadCapacity: 8, Aligned: true},  // six frames
+	} {
+		p, c := viewPair(t, codec, codec, fc, typed.ConsumerConfig{})
+		for i := range uint64(5) {
+			v := tickFor(i)
+			p.Send(bg, &v)
+		}
+		next := uint64(0)
+		check := func(m frame.Meta, v *tick) error {
+			if *v != tickFor(next) {
+				t.Fatalf("capacity %d: view %+v, want %+v", fc.PayloadCapacity, *v, tickFor(next))
+			}
+			if uintptr(unsafe.Pointer(v))%8 != 0 {
+				t.Fatalf("view at %p", v)
+			}
+			next++
+			return nil
+		}
+		if err := c.Read(bg, check); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.TryRead(check); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ReadTimeout(time.Second, check); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.TryProcess(1, check); n != 1 || err != nil {
+			t.Fatal(n, err)
+		}
+		p.Close()
+		for m, v := range c.All(bg) {
+			check(m, v)
+		}
+		if next != 5 || c.Err() != nil || c.Stats().Decoded != 5 {
+			t.Fatalf("capacity %d: read %d, err %v, stats %+v", fc.PayloadCapacity, next, c.Err(), c.Stats())
+		}
+	}
+}
+
+// TestView_Errors: a wrong-sized payload is a *DecodeError and the
+// callback is not called; another schema is a *SchemaError.
+func TestView_Errors(t *testing.T) {
+	codec := raw.MustNew[tick]()
+	p, c := viewPair(t, codec, codec, frame.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
+	p.SendEncoded(bg, 0, make([]byte, 47)) // multi-frame, one byte short
+	called := false
+	err := c.Read(bg, func(m frame.Meta, v *tick) error { called = true; return nil })
+	var se *raw.SizeError
+	if called || !errors.Is(err, typed.ErrDecode) || !errors.As(err, &se) || se.Got != 47 {
+		t.Fatalf("short payload: called %v, err %v", called, err)
+	}
+	p.Frame().SendFlags(bg, 0, codec.Schema().Tag()+1, make([]byte, 48))
+	if err := c.Read(bg, func(m frame.Meta, v *tick) error { called = true; return nil }); called || !errors.Is(err, typed.ErrSchema) {
+		t.Fatalf("other tag: called %v, err %v", called, err)
+	}
+}
+
+// wide needs 16-byte alignment.
+type wide struct{ raw.Codec[tick] }
+
+func (wide) Alignment() int { return 16 }
+
+func TestAttachView_Alignment(t *testing.T) {
+	codec := raw.MustNew[tick]()
+	name := heapName(t)
+	p, err := typed.Create(name, codec, typed.Config{Frame: frame.Config{Ring: ring.Config{Backend: ring.Heap, Capacity: 8}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = typed.AttachView(name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	var ae *typed.AlignmentError
+	if !errors.Is(err, typed.ErrAlignment) || !errors.As(err, &ae) || ae.Need != 16 || ae.Have != 8 {
+		t.Fatalf("got %v, want an *AlignmentError", err)
+	}
+	name = heapName(t)
+	p2, err := typed.Create(name, codec, typed.Config{Frame: frame.Config{Aligned: true, Ring: ring.Config{Backend: ring.Heap, Capacity: 8}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	c, err := typed.AttachView(name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	if err != nil {
+		t.Fatalf("aligned ring: %v", err)
+	}
+	c.Close()
+}
+
+func TestNew_NilArguments(t *testing.T) {
+	if _, err := typed.Create[tick]("x", nil, typed.Config{}); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatal(err)
+	}
+	if _, err := typed.Attach[tick]("x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatal(err)
+	}
+	if _, err := typed.AttachView[*tick]("x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatal(err)
+	}
+	if _, err := typed.NewProducer[tick](nil, raw.MustNew[tick]()); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatal(err)
+	}
+}
+
+// TestAllocs: Send and Recv allocate nothing with codec/raw and
+// codec/bincode once buffers have grown (single- and multi-frame).
+func TestAllocs(t *testing.T) {
+	t.Run("bincode", func(t *testing.T) {
+		p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{})
+		v, got := new(testPayload), new(testPayload)
+		i := uint64(0)
+		payloadFor(v, 3) // 1024 tokens: five frames
+		allocs := testing.AllocsPerRun(500, func() {
+			payloadFor(v, i%14)
+			i++
+			if _, err := p.Send(bg, v); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Recv(bg, got); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("Send+Recv: %v allocs, want 0", allocs)
+		}
+		allocs = testing.AllocsPerRun(500, func() {
+			p.Send(bg, v)
+			p.Send(bg, v)
+			c.Process(bg, 0, func(m frame.Meta, v *testPayload) error { return nil })
+		})
+		if allocs != 0 {
+			t.Fatalf("Send+Process: %v allocs, want 0", allocs)
+		}
+	})
+	t.Run("raw", func(t *testing.T) {
+		codec := raw.MustNew[tick]()
+		p, c := pair(t, typed.Codec[tick](codec), typed.Codec[tick](codec), typed.ConsumerConfig{})
+		v, got := new(tick), new(tick)
+		allocs := testing.AllocsPerRun(1000, func() {
+			v.Seq++
+			p.Send(bg, v)
+			if _, err := c.Recv(bg, got); err != nil || *got != *v {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("Send+Recv: %v allocs, want 0", allocs)
+		}
+	})
+	t.Run("raw view", func(t *testing.T) {
+		codec := raw.MustNew[tick]()
+		p, c := viewPair(t, codec, codec, frame.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
+		v := new(tick)
+		var sum uint64
+		allocs := testing.AllocsPerRun(1000, func() {
+			v.Seq++
+			p.Send(bg, v)
+			c.Read(bg, func(m frame.Meta, t *tick) error { sum += t.Seq; return nil })
+		})
+		if allocs != 0 {
+			t.Fatalf("Send+Read of a three-frame view: %v allocs, want 0", allocs)
+		}
+	})
+}
