@@ -88,7 +88,10 @@ type Config struct {
 // anonymous consumer on the Shm backend that accepts any frame geometry.
 type ConsumerConfig struct {
 	// Ring configures the ring consumer below (backend, id, start, wait
-	// strategy, ...).
+	// strategy, ...). With Ring.Observer the consumer never gates the
+	// producer: it reads validated copies of each frame, and if the
+	// producer laps it, it reports ErrLapped and resynchronises at the next
+	// message start (see observer.go).
 	Ring ring.ConsumerConfig
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int

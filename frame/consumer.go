@@ -12,6 +12,11 @@ package frame
 // returns, and a message larger than the ring still flows, because every
 // slot behind pos is released before the consumer waits.
 //
+// An observer (ConsumerConfig.Ring.Observer) gets no such range: its
+// source copies one frame at a time out of the ring, validated, and the
+// readable range is that one copy (observer.go). Everything below holds
+// for it unchanged.
+//
 // Positions: released <= pos-1 <= hi. pos only moves forward except where
 // the ring says otherwise: after a lap (or any other jump) the ring's lo
 // differs from pos, and the consumer takes the ring's word and
@@ -35,8 +40,9 @@ import (
 )
 
 // source is the part of a byte-ring consumer that Consumer needs.
-// *ring.BytesConsumer implements it; tests use fakes to control exactly
-// which frames are visible when.
+// *ring.BytesConsumer implements it for gating consumers, observerSource
+// for observers; tests use fakes to control exactly which frames are
+// visible when.
 type source interface {
 	Wait(ctx context.Context) (lo, hi int64, err error)
 	TryWait() (lo, hi int64, err error)
@@ -82,6 +88,7 @@ type Consumer struct {
 	touchAt  int         // read-only: offset of the slot byte next touches early
 	touch    byte        // sink for that load
 	closed   bool
+	copies   bool // src copies frames out one at a time (an observer)
 	v        view // the message next found, until consumed
 	stats    ConsumerStats
 	iterErr  error // what ended the last All loop
@@ -94,7 +101,10 @@ type Consumer struct {
 // differs from cfg's expectations, is a *GeometryError naming the field.
 // A consumer that joins in the middle of a message (or resumes its id
 // there) starts at the next message start; the skipped frames are counted
-// in Stats.LateJoinFrames.
+// in Stats.LateJoinFrames. With cfg.Ring.Observer the consumer is an
+// observer: it never gates the producer, reads validated copies of the
+// frames, and when lapped reports ErrLapped and resynchronises at the next
+// message start (see the package doc).
 func Attach(name string, cfg ConsumerConfig) (*Consumer, error) {
 	rc, err := ring.AttachBytes(name, cfg.Ring)
 	if err != nil {
@@ -113,6 +123,11 @@ func Attach(name string, cfg ConsumerConfig) (*Consumer, error) {
 	if err != nil {
 		rc.Close()
 		return nil, err
+	}
+	if cfg.Ring.Observer {
+		c := newConsumer(newObserverSource(rc, g.slotSize), g, rc.Position(), cfg.ReceiveTimestamps, rc)
+		c.copies = true
+		return c, nil
 	}
 	return newConsumer(rc, g, rc.Position(), cfg.ReceiveTimestamps, rc), nil
 }
@@ -219,7 +234,12 @@ func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 	case modeTry:
 		lo, hi, err = c.src.TryWait()
 	default:
-		return ErrEmpty
+		if !c.copies {
+			return ErrEmpty
+		}
+		// An observer's source holds one frame at a time: a batch drain
+		// asks the ring for each next one without waiting.
+		lo, hi, err = c.src.TryWait()
 	}
 	if err != nil {
 		if errors.Is(err, ErrLapped) {

@@ -1,0 +1,74 @@
+package frame
+
+// Observers: consumers attached with ConsumerConfig.Ring.Observer. They
+// never gate the producer, so the producer may rewrite a slot while an
+// observer reads it; package ring therefore refuses them the in-place
+// range (BytesConsumer.Wait returns ring.ErrObserverInPlace) and hands
+// them one slot at a time through BytesConsumer.Next, which copies the
+// slot and then checks that no producer can have started rewriting it
+// during the copy. observerSource wraps that as a source whose readable
+// range is the one frame in its scratch slot, so the Consumer's
+// reassembly, validation and receive paths run unchanged on validated
+// copies:
+//
+//   - Every frame the reassembler sees is a whole, untorn copy of the frame
+//     published at its sequence; a copy that may be torn is discarded by
+//     ring, which reports a *ring.LappedError instead and moves the
+//     observer on. The Consumer counts the lap (Stats.Lapped), drops any
+//     message in progress and resynchronises at the next message start
+//     (the continuations before it are counted in Stats.SkippedFrames). A
+//     multi-frame message is therefore delivered only if all of its frames
+//     were copied intact, in sequence, with no lap between them.
+//   - A single-frame message handed out in place lies in the scratch slot,
+//     which is rewritten only when the Consumer asks for the next frame:
+//     after the callback returns (Read, Process, All) or the message was
+//     consumed. So borrowed payloads stay valid as documented.
+//   - ReleaseThrough is a no-op: an observer releases nothing (ring
+//     consumes each copy in Next).
+//
+// TryWait asks Next with an already-cancelled context: ring returns a
+// readable frame at once, and context.Canceled only when none is, which
+// becomes ErrEmpty. (The ring's own try path for byte observers does not
+// exist; this one does not probe whether the producer died: a Try loop on
+// an observer sees ErrProducerGone only from a waiting call.)
+
+import (
+	"context"
+	"errors"
+
+	"github.com/myelon-go/myelon/ring"
+)
+
+type observerSource struct {
+	rc      *ring.BytesConsumer
+	scratch []byte          // the frame copied last: one slot, 16-byte aligned
+	done    context.Context // cancelled: TryWait
+}
+
+func newObserverSource(rc *ring.BytesConsumer, slotSize int) *observerSource {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	return &observerSource{rc: rc, scratch: alignedBytes(slotSize), done: done}
+}
+
+// Wait copies the next frame into the scratch slot and returns its
+// sequence as the readable range.
+func (o *observerSource) Wait(ctx context.Context) (lo, hi int64, err error) {
+	seq, err := o.rc.Next(ctx, o.scratch)
+	return seq, seq, err
+}
+
+// TryWait is Wait without waiting.
+func (o *observerSource) TryWait() (lo, hi int64, err error) {
+	seq, err := o.rc.Next(o.done, o.scratch)
+	if errors.Is(err, context.Canceled) {
+		err = ErrEmpty
+	}
+	return seq, seq, err
+}
+
+// Slot returns the scratch slot: the only sequence readable is the one the
+// last Wait returned.
+func (o *observerSource) Slot(int64) []byte { return o.scratch }
+
+func (o *observerSource) ReleaseThrough(int64) {}
