@@ -196,6 +196,15 @@ type ConsumerConfig struct {
 	// hand out validated copies; a byte consumer's Wait is refused
 	// (ErrObserverInPlace). See observer.go.
 	Observer bool
+	// Group makes the consumer a member of the named consumer group
+	// (1..MaxIDLen bytes; created by its first member): each event goes to
+	// one member of the group instead of to every consumer (competing
+	// consumers, a work queue). Members take one event at a time, in no
+	// order across members; a member that dies holding an event has it
+	// redelivered to another member or to its own id on rejoin, or counted
+	// as lost (GroupStats) if the ring no longer holds it. Start applies
+	// when the group is created. See group.go. Zero: a broadcast consumer.
+	Group string
 	// UnblockTimeout (multi-producer rings) is how long a consumer waits at
 	// a claimed but unpublished sequence before checking whether its
 	// producer died; if so the sequence is skipped and counted. Zero: the

@@ -46,7 +46,12 @@ type consumer struct {
 	// observer: this consumer does not gate the producer and reads only by
 	// copy-then-validate (observer.go).
 	observer bool
-	counter  struct{ empty, parks, wakes, lapped, skipped *uint64 }
+	// Group members only (group.go).
+	member  bool
+	holding bool   // holds a claim: next is the claimed sequence
+	group   uint64 // offset of the group's table entry
+	held    *int64 // this member's held word in its entry
+	counter struct{ empty, parks, wakes, lapped, skipped *uint64 }
 }
 
 func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
@@ -61,7 +66,13 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 	if cfg.Observer {
 		flags = flags&^flagGating | flagObserver
 	}
-	jr, err := s.join(joinRequest{id: id, flags: flags, start: cfg.Start, timeout: o.readyTimeout})
+	if cfg.Group != "" {
+		if err := validateGroup(cfg); err != nil {
+			return nil, err
+		}
+		flags |= flagMember
+	}
+	jr, err := s.join(joinRequest{id: id, flags: flags, start: cfg.Start, timeout: o.readyTimeout, group: cfg.Group})
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +86,15 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 	c.unblock = o.unblock
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
+	if cfg.Group != "" {
+		// A member's cursor does not gate and its own lap does not count:
+		// its group's does (group.go).
+		c.member, c.missed = true, 0
+		c.held = s.i64(off + centHeld)
+		c.group = s.groupOff(jr.group)
+		c.joinGroup()
+		return c, nil
+	}
 	if jr.missed > 0 {
 		addCounter(c.counter.lapped, uint64(jr.missed))
 	}
@@ -86,6 +106,9 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 func (c *consumer) poll() bool {
 	if c.next <= c.avail {
 		return true
+	}
+	if c.member {
+		return c.pollMember()
 	}
 	if c.s.multi() {
 		return c.pollMulti()
@@ -158,7 +181,7 @@ func (c *consumer) checkStuck() {
 		return
 	}
 	if time.Since(c.stuck.since) >= c.unblock && s.unblock(c.next) {
-		c.pollMulti()
+		c.poll()
 	}
 }
 
@@ -237,6 +260,10 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 func (c *consumer) endOfStream(probe bool) error {
 	if probe {
 		c.checkStuck()
+		if c.member {
+			// An idle member returns the claims of dead members (group.go).
+			c.s.sweepDeadMembers(c.idx)
+		}
 	}
 	if c.s.closed() {
 		if c.poll() || c.s.head() >= c.next {
@@ -322,6 +349,10 @@ func (c *consumer) park(ctx context.Context) bool {
 
 // commit releases every sequence up to seq to the producer.
 func (c *consumer) commit(seq int64) {
+	if c.member {
+		c.memberDone(seq) // a member releases by its held word (group.go)
+		return
+	}
 	// Release: after this store the producer may overwrite the slots.
 	atomic.StoreInt64(c.cur, seq)
 	// Same store-then-load pairing as producer.commit, mirrored.
@@ -346,6 +377,10 @@ func (c *consumer) close() error {
 	c.closed = true
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
 	c.leased = false
+	if c.member {
+		// A claim we still hold goes back to the group (group.go).
+		c.s.deposit(c.s.consumerOff(c.idx), c.group)
+	}
 	c.s.leave(c.idx)
 	return c.s.m.Close()
 }

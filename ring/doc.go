@@ -41,6 +41,17 @@
 // of events it missed and continues from the oldest event still valid; it
 // never receives a torn event (observer.go explains the check).
 //
+// # Consumer groups
+//
+// Consumers attached with the same ConsumerConfig.Group share the events
+// instead of each seeing all of them: each event goes to one member (a work
+// queue, LMAX's WorkerPool), for single- and multi-producer rings. A member
+// claims one event at a time from the group's work sequence; a member that
+// stops asking holds nothing back. A member that dies holding an event has
+// it redelivered (at least once) to another member, or to its own id when
+// it rejoins first; an event the ring no longer holds is counted in
+// GroupStats.Lost, never dropped silently. group.go has the details.
+//
 // # Waiting
 //
 // BusySpin, Yield, Sleep(d) and Block (the default) decide how a side waits.

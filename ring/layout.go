@@ -1,6 +1,6 @@
 package ring
 
-// Segment layout, version 1. This file holds the layout and nothing else:
+// Segment layout, version 2 (2 added the group table). This file holds the layout and nothing else:
 // offsets, sizes and the arithmetic that places the regions. Producer,
 // consumer, Inspect and the CLI all read the segment through these constants.
 //
@@ -10,7 +10,9 @@ package ring
 // both sides do so, which gives sequentially consistent ordering on the
 // shared physical memory.
 //
-// Regions, in order (offsets of the variable ones are stored in the header):
+// Regions, in order (offsets of the variable ones are stored in the header,
+// except the group table's: it always follows the consumer table, and the
+// stored offsets after it pin it):
 //
 //	+------------------------------+ 0
 //	| header           512 B       |
@@ -20,6 +22,8 @@ package ring
 //	| producer table   P x 128 B   |  multi-producer rings only (P = max producers)
 //	+------------------------------+
 //	| consumer table   C x 256 B   |  C = max consumers
+//	+------------------------------+
+//	| group table      C x 256 B   |  consumer groups, one entry per consumer
 //	+------------------------------+
 //	| counters         256 B       |
 //	+------------------------------+
@@ -100,7 +104,7 @@ const (
 // layoutMagic opens every ring segment.
 var layoutMagic = [8]byte{'M', 'Y', 'E', 'L', 'O', 'N', 'R', 'G'}
 
-const layoutVersion = 1
+const layoutVersion = 2
 
 // Segment kinds.
 const (
@@ -180,14 +184,20 @@ const (
 //	 24     8  wakes: futex wakes issued to the producer           (counter)
 //	 32     8  lapped: events skipped because the ring lapped us   (counter)
 //	 40     8  abandoned: sequences skipped, their producer died   (counter)
+//	 48     8  held: a group member's claimed sequence + 1 (0: none)
 //	128     4  state: 0 free, 1 claiming, 2 active, 3 detached
-//	132     4  flags: bit 0 gating, bit 1 required, bit 2 observer
+//	132     4  flags: bit 0 gating, bit 1 required, bit 2 observer,
+//	           bit 3 group member
 //	136     4  pid
 //	140     4  generation: bumped on every join
 //	144     8  start sequence: cursor when this session joined
 //	152     8  join time, Unix ns
 //	160     4  id length
 //	164    60  id bytes
+//	224     4  group: group table index + 1 of a member (0: none)
+//
+// A group member gates with its group's words instead of its cursor (see
+// group.go): its cursor is only the last event it finished.
 const (
 	centCursor   = 0
 	centEmpty    = 8
@@ -203,6 +213,8 @@ const (
 	centJoinedNs = 152
 	centIDLen    = 160
 	centID       = 164
+	centGroup    = 224
+	centHeld     = 48
 	consumerSize = 256
 
 	// MaxIDLen is the longest consumer id.
@@ -222,6 +234,43 @@ const (
 	flagGating   = 1 << 0
 	flagRequired = 1 << 1
 	flagObserver = 1 << 2 // non-gating reader (observer.go)
+	flagMember   = 1 << 3 // consumer group member (group.go)
+)
+
+// Group table entry, 256 bytes, one per consumer entry (a group needs a
+// member to exist, so there are never more live groups than consumers).
+// The first line is the group's hot line, touched by its members on every
+// claim; the second is written when the group is created.
+//
+//	off  size  field
+//	  0     8  work: highest sequence claimed by a member (CAS)
+//	  8     8  pending: claims returned to the group, waiting in the slots
+//	 16    64  returned: 8 slots, each a returned claim's sequence + 1 (0 free)
+//	128     4  state: 0 free, 1 active
+//	132     4  name length
+//	136    60  name bytes
+//	200     8  lost: claimed events the group could not deliver      (counter)
+//	208     8  redelivered: returned claims taken up again           (counter)
+//	216     8  lapped: events skipped while the group had no member  (counter)
+const (
+	grpWork        = 0
+	grpPending     = 8
+	grpReturned    = 16
+	grpState       = 128
+	grpNameLen     = 132
+	grpName        = 136
+	grpLost        = 200
+	grpRedelivered = 208
+	grpLapped      = 216
+	groupSize      = 256
+
+	grpReturnedSlots = 8
+)
+
+// Group states.
+const (
+	groupFree   = 0
+	groupActive = 1
 )
 
 // Counters region, 256 bytes: ring-wide counters, one 8-byte slot each.
@@ -281,7 +330,7 @@ type geometry struct {
 
 // regions are the byte offsets derived from a geometry.
 type regions struct {
-	producer, producers, consumers, counters, published, slots, total uint64
+	producer, producers, consumers, groups, counters, published, slots, total uint64
 }
 
 // place lays the regions out in order from a running offset, so they cannot
@@ -292,6 +341,7 @@ func (g geometry) place() regions {
 	r.producer, off = off, off+producerBlockSize
 	r.producers, off = off, off+uint64(g.maxProducers)*producerSize
 	r.consumers, off = off, off+uint64(g.maxConsumers)*consumerSize
+	r.groups, off = off, off+uint64(g.maxConsumers)*groupSize
 	r.counters, off = off, off+countersSize
 	if g.mode == modeMulti {
 		r.published, off = off, off+uint64(g.capacity)*8

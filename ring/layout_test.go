@@ -166,6 +166,7 @@ func TestLayout_Offsets(t *testing.T) {
 			{"wakes", centWakes, 8},
 			{"lapped", centLapped, 8},
 			{"abandoned", centSkipped, 8},
+			{"held", centHeld, 8},
 			{"state", centState, 4},
 			{"flags", centFlags, 4},
 			{"pid", centPID, 4},
@@ -174,6 +175,18 @@ func TestLayout_Offsets(t *testing.T) {
 			{"join time", centJoinedNs, 8},
 			{"id length", centIDLen, 4},
 			{"id bytes", centID, MaxIDLen},
+			{"group", centGroup, 4},
+		}},
+		{"group table entry", groupSize, []wantField{
+			{"work", grpWork, 8},
+			{"pending", grpPending, 8},
+			{"returned", grpReturned, 8 * grpReturnedSlots},
+			{"state", grpState, 4},
+			{"name length", grpNameLen, 4},
+			{"name bytes", grpName, MaxIDLen},
+			{"lost", grpLost, 8},
+			{"redelivered", grpRedelivered, 8},
+			{"lapped", grpLapped, 8},
 		}},
 		{"counters", countersSize, []wantField{
 			{"full waits", cntFullWaits, 8},
@@ -226,6 +239,7 @@ func TestLayout_Offsets(t *testing.T) {
 			"producer block": fmt.Sprintf("%d B", producerBlockSize),
 			"producer table": fmt.Sprintf("P x %d B", producerSize),
 			"consumer table": fmt.Sprintf("C x %d B", consumerSize),
+			"group table":    fmt.Sprintf("C x %d B", groupSize),
 			"counters":       fmt.Sprintf("%d B", countersSize),
 			"published seqs": "N x 8 B",
 			"slots":          "N x S B",
@@ -286,7 +300,12 @@ func TestLayout_Offsets(t *testing.T) {
 				t.Errorf("consumer counter at %d is off the consumer's own line", off)
 			}
 		}
-		for name, size := range map[string]int{"header": headerSize, "producer block": producerBlockSize, "producer entry": producerSize, "consumer entry": consumerSize, "counters": countersSize} {
+		// A group's hot line (work, pending, returned claims) apart from its
+		// name and counters.
+		if grpReturned+8*grpReturnedSlots > 128 || grpState < 128 {
+			t.Errorf("group hot line [0, %d) and cold line at %d overlap", grpReturned+8*grpReturnedSlots, grpState)
+		}
+		for name, size := range map[string]int{"header": headerSize, "producer block": producerBlockSize, "producer entry": producerSize, "consumer entry": consumerSize, "group entry": groupSize, "counters": countersSize} {
 			if size%128 != 0 {
 				t.Errorf("%s size %d is not a multiple of 128", name, size)
 			}
@@ -315,7 +334,8 @@ func TestLayout_Place(t *testing.T) {
 			// By hand.
 			producers := uint64(headerSize + producerBlockSize)
 			consumers := producers + uint64(g.maxProducers)*producerSize
-			counters := consumers + uint64(g.maxConsumers)*consumerSize
+			groups := consumers + uint64(g.maxConsumers)*consumerSize
+			counters := groups + uint64(g.maxConsumers)*groupSize
 			end := counters + countersSize
 			var published uint64
 			if g.mode == modeMulti {
@@ -324,7 +344,7 @@ func TestLayout_Place(t *testing.T) {
 			}
 			slots := (end + pageSize - 1) / pageSize * pageSize
 			total := (slots + uint64(g.capacity)*uint64(g.slotSize) + pageSize - 1) / pageSize * pageSize
-			want := regions{producer: headerSize, producers: producers, consumers: consumers, counters: counters, published: published, slots: slots, total: total}
+			want := regions{producer: headerSize, producers: producers, consumers: consumers, groups: groups, counters: counters, published: published, slots: slots, total: total}
 			if r != want {
 				t.Fatalf("place() = %+v, want %+v", r, want)
 			}
@@ -337,6 +357,7 @@ func TestLayout_Place(t *testing.T) {
 				{"producer block", r.producer, r.producer + producerBlockSize},
 				{"producer table", r.producers, r.producers + uint64(g.maxProducers)*producerSize},
 				{"consumer table", r.consumers, r.consumers + uint64(g.maxConsumers)*consumerSize},
+				{"group table", r.groups, r.groups + uint64(g.maxConsumers)*groupSize},
 				{"counters", r.counters, r.counters + countersSize},
 			}
 			if g.mode == modeMulti {

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,6 +181,8 @@ func TestMPX_Helper(t *testing.T) {
 		res, err = mpxConsumerChild()
 	case "observer":
 		res, err = mpxObserverChild()
+	case "member":
+		res, err = mpxMemberChild()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -273,6 +276,89 @@ func mpxConsumerChild() (mpxResult, error) {
 }
 
 var mpxSink int64
+
+// mpxMemberChild joins group GROUP of ring NAME as member ID and reads
+// until end of stream, alternating Next and Lease, checking every event.
+// It appends each event it finished, as (producer, seq) int64 pairs, to
+// the file OUT. With KILL_AFTER=k it leases its (k+1)-th event and then
+// SIGKILLs itself: it dies holding a claimed, delivered, unfinished event.
+func mpxMemberChild() (mpxResult, error) {
+	name, id, group := mpxParam("NAME"), mpxParam("ID"), mpxParam("GROUP")
+	producers := int(mpxParamInt("PRODUCERS"))
+	res := mpxResult{ID: id, Counts: make([]int64, producers)}
+	f, err := os.Create(mpxParam("OUT"))
+	if err != nil {
+		return res, err
+	}
+	defer f.Close()
+	out := bufio.NewWriter(f)
+	defer out.Flush()
+	kill := int64(-1)
+	if s := mpxParam("KILL_AFTER"); s != "" {
+		kill = mpxParamInt("KILL_AFTER")
+	}
+	cfg := ConsumerConfig{ID: id, Group: group, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](name, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var rec [16]byte
+	for n := int64(0); ; n++ {
+		var e mpxEvent
+		var err error
+		if n%2 == 0 && n != kill {
+			e, err = c.Next(ctx)
+		} else {
+			var ep *mpxEvent
+			if ep, _, err = c.Lease(ctx); err == nil {
+				e = *ep
+				if n == kill {
+					out.Flush()
+					syscall.Kill(os.Getpid(), syscall.SIGKILL)
+					select {}
+				}
+				c.Release()
+			}
+		}
+		if errors.Is(err, ErrEndOfStream) {
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("after %v events: %w", res.Counts, err)
+		}
+		if !mpxValid(&e, producers) {
+			return res, fmt.Errorf("torn or foreign event %+v", e)
+		}
+		res.Counts[e.Producer]++
+		binary.LittleEndian.PutUint64(rec[:8], uint64(e.Producer))
+		binary.LittleEndian.PutUint64(rec[8:], uint64(e.Seq))
+		out.Write(rec[:])
+	}
+}
+
+// mpxFinished reads the (producer, seq) records of member output files and
+// returns how often each event, producer*per+seq, was finished.
+func mpxFinished(t *testing.T, files []string, producers int, per int64) []int {
+	t.Helper()
+	seen := make([]int, int64(producers)*per)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+16 <= len(b); i += 16 {
+			p, q := int64(binary.LittleEndian.Uint64(b[i:])), int64(binary.LittleEndian.Uint64(b[i+8:]))
+			if p < 0 || p >= int64(producers) || q < 0 || q >= per {
+				t.Fatalf("%s: record (%d, %d) out of range", f, p, q)
+			}
+			seen[p*per+q]++
+		}
+	}
+	return seen
+}
 
 // mpxObserverChild attaches to ring NAME as observer ID and reads until end
 // of stream, dawdling SLOW spins per event so that the producers lap it.
@@ -547,4 +633,144 @@ func TestMultiProducer_Processes_LappedObserver(t *testing.T) {
 		t.Errorf("observer delivered %d events and was never lapped: it gated the producers, or the test is too gentle", delivered)
 	}
 	t.Logf("observer: delivered %d, missed %d in %d laps", delivered, missed, len(o.Lapped))
+}
+
+// mpxGroupRun runs one group scenario: producers publish per events each
+// (producers == 1: the test process itself, on a single-producer ring;
+// else child processes on a multi-producer ring) to the members, child
+// processes of group "work" (ids from kills: "" for a survivor, else
+// KILL_AFTER). It returns how often each event was finished and the ring's
+// stats read just before the ring closed.
+func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []string) ([]int, Stats) {
+	t.Helper()
+	var owner *Producer[mpxEvent]
+	var name string
+	if producers == 1 {
+		name = PortableName("mpg")
+		var err error
+		if owner, err = Create[mpxEvent](name, Config{Capacity: capacity, MaxConsumers: 8, LivenessInterval: 50 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { owner.Close() })
+	} else {
+		owner, name = mpxRing(t, capacity)
+	}
+	dir := t.TempDir()
+	var files, ids []string
+	var members []*mpxChild
+	for i, k := range kills {
+		id := fmt.Sprintf("w%d", i)
+		params := map[string]string{"NAME": name, "ID": id, "GROUP": "work", "PRODUCERS": strconv.Itoa(producers), "OUT": fmt.Sprintf("%s/%s", dir, id)}
+		if k != "" {
+			params["KILL_AFTER"] = k
+		}
+		files, ids = append(files, params["OUT"]), append(ids, id)
+		members = append(members, mpxStart(t, "member", params))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := owner.WaitForConsumerIDs(ctx, ids...); err != nil {
+		t.Fatal(err)
+	}
+	if producers == 1 {
+		pctx, pcancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer pcancel()
+		for i := int64(0); i < per; {
+			n := min(1+i%7, per-i)
+			base := i
+			if _, err := owner.PublishBatchContext(pctx, int(n), func(j int, e *mpxEvent) { mpxFill(0, base+int64(j), e) }); err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+			i += n
+		}
+	} else {
+		var prods []*mpxChild
+		for i := range producers {
+			prods = append(prods, mpxStart(t, "producer", map[string]string{
+				"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "7"}))
+		}
+		for _, p := range prods {
+			p.result(t, 90*time.Second)
+		}
+	}
+	// Let the members drain before the stats are read.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := owner.Stats()
+		var g GroupStats
+		for _, gs := range st.Groups {
+			if gs.Name == "work" {
+				g = gs
+			}
+		}
+		if g.Position >= st.Published-1 && g.Pending == 0 && g.InDoubt == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := owner.Stats()
+	owner.Close()
+	for i, m := range members {
+		if kills[i] != "" {
+			m.wait(t, 30*time.Second)
+			if !m.killedBySIGKILL() {
+				t.Fatalf("member %d was not killed by SIGKILL: %v\n%s", i, m.err, m.stderr.String())
+			}
+			continue
+		}
+		res := m.result(t, 30*time.Second)
+		t.Logf("member %s finished %v events (per producer)", res.ID, res.Counts)
+	}
+	return mpxFinished(t, files, producers, per), st
+}
+
+// TestMultiProducer_Processes_GroupEachEventOnce: a 2-member consumer
+// group (two processes) reads what 1 producer (single-producer ring) or 3
+// producer processes (multi-producer ring) publish: every event is
+// finished by exactly one member, intact.
+func TestMultiProducer_Processes_GroupEachEventOnce(t *testing.T) {
+	for _, producers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("producers=%d", producers), func(t *testing.T) {
+			per := mpxPerProducer() / 2
+			if producers == 1 {
+				per = mpxPerProducer()
+			}
+			seen, st := mpxGroupRun(t, producers, per, 256, []string{"", ""})
+			for ev, n := range seen {
+				if n != 1 {
+					t.Fatalf("event %d of producer %d finished %d times by the group, want 1", int64(ev)%per, int64(ev)/per, n)
+				}
+			}
+			for _, g := range st.Groups {
+				if g.Lost != 0 || g.Lapped != 0 {
+					t.Errorf("group %+v: nothing should be lost or lapped", g)
+				}
+			}
+		})
+	}
+}
+
+// TestMultiProducer_Processes_GroupMemberKilledMidEvent: one of three
+// member processes is SIGKILLed holding a leased, unfinished event. The
+// others go on; the dead member's event is redelivered (the group counts
+// it) and, across the survivors and what the victim finished before, every
+// event is finished exactly once; nothing is lost.
+func TestMultiProducer_Processes_GroupMemberKilledMidEvent(t *testing.T) {
+	per := mpxPerProducer() / 4
+	seen, st := mpxGroupRun(t, 1, per, 64, []string{"", "", "1000"})
+	for ev, n := range seen {
+		if n != 1 {
+			t.Fatalf("event %d finished %d times by the group, want exactly once", ev, n)
+		}
+	}
+	var g GroupStats
+	for _, gs := range st.Groups {
+		if gs.Name == "work" {
+			g = gs
+		}
+	}
+	if g.Redelivered < 1 || g.Lost != 0 || g.InDoubt != 0 || g.Pending != 0 {
+		t.Errorf("group stats %+v: want the victim's event redelivered, nothing lost, in doubt or pending", g)
+	}
+	t.Logf("group stats %+v", g)
 }

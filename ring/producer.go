@@ -148,10 +148,16 @@ func (s *segment) minGating(head, floor int64) int64 {
 	m := published
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
-		if !gates(atomic.LoadUint32(s.u32(off+centState)), atomic.LoadUint32(s.u32(off+centFlags))) {
+		flags := atomic.LoadUint32(s.u32(off + centFlags))
+		if !gates(atomic.LoadUint32(s.u32(off+centState)), flags) {
 			continue
 		}
-		c := atomic.LoadInt64(s.i64(off + centCursor))
+		var c int64
+		if flags&flagMember != 0 {
+			c = s.memberGate(off) // a group member gates by its group (group.go)
+		} else {
+			c = atomic.LoadInt64(s.i64(off + centCursor))
+		}
 		c = max(min(c, published), floor)
 		m = min(m, c)
 	}

@@ -28,11 +28,14 @@ type joinRequest struct {
 	flags   uint32
 	start   Start
 	timeout time.Duration
+	group   string // consumer group name, "" for none (group.go)
+	gi      uint32 // set by join: group table index + 1
 }
 
 // joinResult is where a joined consumer begins.
 type joinResult struct {
 	idx     int
+	group   int   // group table index of a member
 	cursor  int64 // last sequence consumed; reading starts at cursor+1
 	missed  int64 // events lost before cursor (rejoin or explicit start that was lapped)
 	resumed bool
@@ -84,6 +87,13 @@ func (s *segment) join(req joinRequest) (joinResult, error) {
 	}
 	defer s.m.Unlock(lockRegistry)
 
+	if req.group != "" {
+		gi, err := s.groupFor(req.group, req.start)
+		if err != nil {
+			return joinResult{}, err
+		}
+		req.gi = uint32(gi + 1)
+	}
 	// Resume an entry that carries this id.
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		st := atomic.LoadUint32(s.u32(s.consumerOff(i) + centState))
@@ -126,8 +136,9 @@ func (s *segment) join(req joinRequest) (joinResult, error) {
 func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	off := s.consumerOff(i)
 	cur := s.i64(off + centCursor)
-	res := joinResult{idx: i, resumed: resume}
+	res := joinResult{idx: i, resumed: resume, group: int(req.gi) - 1}
 	if !resume {
+		s.salvageHeld(i) // a dead member's claim goes back to its group
 		atomic.StoreUint32(s.u32(off+centState), centClaiming)
 		b := s.m.Bytes()
 		clear(b[off : off+consumerSize])
@@ -143,6 +154,7 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 		flags |= atomic.LoadUint32(s.u32(off+centFlags)) & flagRequired
 	}
 	atomic.StoreUint32(s.u32(off+centFlags), flags)
+	s.setGroup(i, req.gi) // before the entry is active: members gate by group
 
 	published := s.head()
 	var want int64 // requested cursor (last consumed)
@@ -198,8 +210,8 @@ func (s *segment) reapDeadConsumers() int {
 	n := 0
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&flagRequired != 0 {
-			continue // required consumers are liveness.go's to judge
+		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&(flagRequired|flagMember) != 0 {
+			continue // required consumers are liveness.go's to judge; members below
 		}
 		held, err := s.m.HeldByOther(lockConsumers + int64(i))
 		if err != nil || held {
@@ -210,5 +222,6 @@ func (s *segment) reapDeadConsumers() int {
 			n++
 		}
 	}
-	return n
+	// Dead group members also hand their claims back (group.go).
+	return n + s.sweepDeadMembers(-1)
 }

@@ -33,6 +33,7 @@ type Stats struct {
 	DeadConsumers uint64          `json:"dead_consumers_detached"`
 	Abandoned     uint64          `json:"abandoned_sequences"`
 	Consumers     []ConsumerStats `json:"consumers"`
+	Groups        []GroupStats    `json:"groups,omitempty"`
 }
 
 // ConsumerStats describes one consumer entry.
@@ -53,6 +54,8 @@ type ConsumerStats struct {
 	Skipped uint64 `json:"skipped"`
 	// Observer: a non-gating consumer (ConsumerConfig.Observer).
 	Observer bool `json:"observer,omitempty"`
+	// Group: the consumer group of a member (ConsumerConfig.Group).
+	Group string `json:"group,omitempty"`
 }
 
 func (s *segment) info() RingInfo {
@@ -105,7 +108,12 @@ func (s *segment) stats() Stats {
 			Skipped:    atomic.LoadUint64(s.u64(off + centSkipped)),
 			Observer:   atomic.LoadUint32(s.u32(off+centFlags))&flagObserver != 0,
 		})
+		if g, ok := s.entryGroup(off); ok && atomic.LoadUint32(s.u32(off+centFlags))&flagMember != 0 {
+			last := &st.Consumers[len(st.Consumers)-1]
+			last.Group = s.groupName(int((g - s.r.groups) / groupSize))
+		}
 	}
+	st.Groups = s.groupStats()
 	return st
 }
 

@@ -1,0 +1,489 @@
+package ring
+
+// Consumer groups: competing consumers.
+//
+// Broadcast consumers each see every event. The members of a group
+// (ConsumerConfig.Group) share the group's events instead: each event goes
+// to one member. The scheme is the LMAX WorkerPool's. The group has a work
+// sequence in the group table (layout.go); a member that wants an event
+// claims the next one with a CAS on it, waits until that sequence is
+// published, processes it, and marks it done.
+//
+// Gating. A member does not gate with its cursor (which only records the
+// last event it finished) but with its group: the producer may not pass
+//
+//	min(work, held-1, returned-1)
+//
+// where work protects every event not yet claimed, held is the member's own
+// claim in its entry and returned the claims waiting in the group's
+// returned slots (below). So a member that stops asking for events does
+// not hold the ring back; a member holding an event does, as a broadcast
+// consumer does. A group without an active member gates nothing: events
+// published meanwhile may be overwritten, and the member that attaches next
+// gets a *LappedError with their number (GroupStats.Lapped).
+//
+// Claim order (pairs with memberGate, which loads work before held):
+//
+//	held = w+2              // protect w+1 before taking it...
+//	CAS(work, w, w+1)       // ...then take it; retry with a new w
+//	wait until w+1 is published, process it
+//	held = 0                // done: the producer may overwrite it
+//
+// Returned claims. A member that closes while it holds a claim (say it
+// claimed a sequence not yet published) puts the claim back into one of the
+// group's returned slots, and members take returned claims up before
+// claiming new work, so nothing is lost by a clean Close. A member that
+// holds an unpublished claim and sees a returned one that is published
+// swaps them, so an idle group never leaves returned events behind.
+//
+// What a member that dies mid-event guarantees: the event it held is
+// redelivered, at least once. Its entry's held word keeps protecting the
+// event until somebody notices the death: a blocked producer (it probes
+// liveness locks every LivenessInterval) or an idle member of any group
+// (same interval). Under the registry lock, so that it cannot race a
+// rejoin, that one moves the claim into the group's returned slots and
+// detaches the dead entry; the next member to ask for work gets the event
+// (GroupStats.Redelivered). A member that rejoins under the dead one's id
+// first gets its own held event back. The event may have been processed in
+// part by the dead member: processing must tolerate a repeat. If the event
+// can no longer be delivered (the returned slots are full, or the group had
+// no active member to protect it and the producer overwrote it) it is
+// counted in GroupStats.Lost, never dropped silently.
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// ErrNoFreeGroup: every group table entry holds a group with members.
+var ErrNoFreeGroup = errors.New("ring: group table full")
+
+// validateGroup checks the group settings of a consumer config.
+func validateGroup(cfg *ConsumerConfig) error {
+	if len(cfg.Group) > MaxIDLen {
+		return fmt.Errorf("%w: group %q has length %d, want 1..%d", ErrInvalidConfig, cfg.Group, len(cfg.Group), MaxIDLen)
+	}
+	if cfg.Observer {
+		return fmt.Errorf("%w: Group=%q with Observer: a group member must gate the producer", ErrInvalidConfig, cfg.Group)
+	}
+	return nil
+}
+
+func (s *segment) groupOff(i int) uint64 { return s.r.groups + uint64(i)*groupSize }
+
+func (s *segment) groupName(i int) string {
+	off := s.groupOff(i)
+	n := atomic.LoadUint32(s.u32(off + grpNameLen))
+	if n > MaxIDLen {
+		return ""
+	}
+	return string(s.m.Bytes()[off+grpName : off+grpName+uint64(n)])
+}
+
+// groupFor returns the index of the group name, creating it if it does
+// not exist; a new group starts at start. Called under the registry lock.
+func (s *segment) groupFor(name string, start Start) (int, error) {
+	free := -1
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		switch atomic.LoadUint32(s.u32(s.groupOff(i) + grpState)) {
+		case groupActive:
+			if s.groupName(i) == name {
+				return i, nil
+			}
+		case groupFree:
+			if free < 0 {
+				free = i
+			}
+		}
+	}
+	if free < 0 {
+		// Recycle a group nobody belongs to any more; its position and
+		// returned claims are forgotten.
+		for i := 0; i < int(s.g.maxConsumers) && free < 0; i++ {
+			if !s.groupInUse(i) {
+				free = i
+			}
+		}
+	}
+	if free < 0 {
+		return -1, fmt.Errorf("%w: all %d groups of %q have members", ErrNoFreeGroup, s.g.maxConsumers, s.name)
+	}
+	off := s.groupOff(free)
+	atomic.StoreUint32(s.u32(off+grpState), groupFree)
+	clear(s.m.Bytes()[off : off+groupSize])
+	copy(s.m.Bytes()[off+grpName:], name)
+	atomic.StoreUint32(s.u32(off+grpNameLen), uint32(len(name)))
+	work := s.head()
+	if start.explicit {
+		work = start.seq - 1
+	}
+	atomic.StoreInt64(s.i64(off+grpWork), work)
+	atomic.StoreUint32(s.u32(off+grpState), groupActive)
+	return free, nil
+}
+
+// groupInUse reports whether any consumer entry refers to group gi as an
+// active member or holds one of its claims.
+func (s *segment) groupInUse(gi int) bool {
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if atomic.LoadUint32(s.u32(off+centFlags))&flagMember == 0 || atomic.LoadUint32(s.u32(off+centGroup)) != uint32(gi+1) {
+			continue
+		}
+		st := atomic.LoadUint32(s.u32(off + centState))
+		if st == centActive || st == centClaiming || atomic.LoadInt64(s.i64(off+centHeld)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// entryGroup returns the group table offset of a member entry, and false
+// for a group index that no correct peer writes.
+func (s *segment) entryGroup(off uint64) (uint64, bool) {
+	gi := atomic.LoadUint32(s.u32(off + centGroup))
+	if gi == 0 || gi > s.g.maxConsumers {
+		return 0, false
+	}
+	return s.groupOff(int(gi - 1)), true
+}
+
+// memberGate is the gating sequence of the member entry at off (see the
+// file comment). held is read before and after the returned slots: a claim
+// moving from held to a slot (a deposit) or back (an adoption) is seen in
+// one place or the other.
+func (s *segment) memberGate(off uint64) int64 {
+	g, ok := s.entryGroup(off)
+	if !ok {
+		return atomic.LoadInt64(s.i64(off + centCursor))
+	}
+	m := atomic.LoadInt64(s.i64(g + grpWork))
+	held := s.i64(off + centHeld)
+	if h := atomic.LoadInt64(held); h > 0 {
+		m = min(m, h-2)
+	}
+	if atomic.LoadInt64(s.i64(g+grpPending)) != 0 {
+		for k := 0; k < grpReturnedSlots; k++ {
+			if v := atomic.LoadInt64(s.i64(g + grpReturned + uint64(k)*8)); v > 0 {
+				m = min(m, v-2)
+			}
+		}
+	}
+	if h := atomic.LoadInt64(held); h > 0 {
+		m = min(m, h-2)
+	}
+	return m
+}
+
+// deposit moves the claim in the held word at off into a returned slot of
+// group g. With every slot taken the claim is lost, and counted.
+func (s *segment) deposit(off, g uint64) {
+	if !s.tryDeposit(off, g) && atomic.LoadInt64(s.i64(off+centHeld)) > 0 {
+		addCounter(s.u64(g+grpLost), 1)
+		atomic.StoreInt64(s.i64(off+centHeld), 0)
+	}
+}
+
+// tryDeposit is deposit that leaves the claim held when every slot is
+// taken. The slot takes the claim before the held word lets go, so it is
+// protected throughout (as long as the group has an active member).
+func (s *segment) tryDeposit(off, g uint64) bool {
+	held := s.i64(off + centHeld)
+	v := atomic.LoadInt64(held)
+	if v <= 0 {
+		return true
+	}
+	for k := 0; k < grpReturnedSlots; k++ {
+		if atomic.CompareAndSwapInt64(s.i64(g+grpReturned+uint64(k)*8), 0, v) {
+			atomic.AddInt64(s.i64(g+grpPending), 1)
+			atomic.StoreInt64(held, 0)
+			return true
+		}
+	}
+	return false
+}
+
+// sweepDeadMembers detaches member entries whose process died (liveness
+// lock free) and returns their claims to their groups; it also returns
+// claims left in entries that were detached without it. self is the
+// caller's own entry (-1 for a producer). It works under the registry lock,
+// so that no rejoin under a dead member's id races it; when the lock is
+// busy it does nothing (the next sweep retries). Slow path: a syscall per
+// member entry that holds a claim.
+func (s *segment) sweepDeadMembers(self int) int {
+	if ok, err := s.m.TryLock(lockRegistry); err != nil || !ok {
+		return 0
+	}
+	defer s.m.Unlock(lockRegistry)
+	n := 0
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		off := s.consumerOff(i)
+		if i == self || atomic.LoadUint32(s.u32(off+centFlags))&(flagMember|flagRequired) != flagMember {
+			continue
+		}
+		st := atomic.LoadUint32(s.u32(off + centState))
+		if st != centActive && st != centDetached {
+			continue
+		}
+		if st == centDetached && atomic.LoadInt64(s.i64(off+centHeld)) == 0 {
+			continue
+		}
+		if held, err := s.m.HeldByOther(lockConsumers + int64(i)); err != nil || held {
+			continue
+		}
+		if g, ok := s.entryGroup(off); ok {
+			s.deposit(off, g)
+		} else {
+			atomic.StoreInt64(s.i64(off+centHeld), 0)
+		}
+		if st == centActive && atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached) {
+			addCounter(s.counter(cntDeadCons), 1)
+			n++
+		}
+	}
+	if n > 0 && atomic.LoadUint32(s.spaceWaiters) != 0 {
+		s.wake(s.spaceWake)
+	}
+	return n
+}
+
+// salvageHeld is called under the registry lock before entry i is reused
+// or joins another group: a member claim it still holds goes back to the
+// entry's group.
+func (s *segment) salvageHeld(i int) {
+	off := s.consumerOff(i)
+	if atomic.LoadInt64(s.i64(off+centHeld)) == 0 {
+		return
+	}
+	if g, ok := s.entryGroup(off); ok {
+		s.deposit(off, g)
+	}
+	atomic.StoreInt64(s.i64(off+centHeld), 0)
+}
+
+// setGroup links entry i to group gi+1 (0: none) before it becomes active;
+// called under the registry lock. A claim held for another group (or for
+// none) is salvaged first.
+func (s *segment) setGroup(i int, gi uint32) {
+	off := s.consumerOff(i)
+	if atomic.LoadUint32(s.u32(off+centGroup)) != gi {
+		s.salvageHeld(i)
+	}
+	atomic.StoreUint32(s.u32(off+centGroup), gi)
+}
+
+// joinGroup finishes a member's join: it takes back the claim its id held
+// (a rejoin), or makes sure the group's unclaimed events are still intact.
+// The entry is active, so the group gates the producer from here on; the
+// stored limit bounds what a producer may have written before it saw us
+// (registry.go, activate).
+func (c *consumer) joinGroup() {
+	s := c.s
+	c.avail = c.next - 1
+	limit := atomic.LoadInt64(s.limit)
+	if v := atomic.LoadInt64(c.held); v > 0 {
+		if seq := v - 1; seq+s.cap > limit {
+			c.next, c.avail, c.holding = seq, seq-1, true
+			addCounter(s.u64(c.group+grpRedelivered), 1)
+			return
+		}
+		addCounter(s.u64(c.group+grpLost), 1) // overwritten while nobody held it
+		atomic.StoreInt64(c.held, 0)
+	}
+	// Events after work are unclaimed; those up to limit-capacity may have
+	// been overwritten while the group had no active member: skip them.
+	oldest := limit - s.cap
+	for {
+		w := atomic.LoadInt64(s.i64(c.group + grpWork))
+		if w >= oldest {
+			break
+		}
+		if atomic.CompareAndSwapInt64(s.i64(c.group+grpWork), w, oldest) {
+			c.missed = oldest - w
+			c.next, c.avail = oldest+1, oldest
+			addCounter(c.counter.lapped, uint64(c.missed))
+			addCounter(s.u64(c.group+grpLapped), uint64(c.missed))
+			break
+		}
+	}
+}
+
+// pollMember (members only) claims an event if the member holds none and
+// reports whether the held one is published; see the file comment.
+func (c *consumer) pollMember() bool {
+	s := c.s
+	for {
+		if !c.holding {
+			c.claimNext()
+		}
+		seq := c.next
+		if s.multi() {
+			switch m := atomic.LoadInt64(s.published(seq)); m {
+			case seq:
+				c.avail = seq
+				return true
+			case ^seq:
+				// Abandoned by a dead producer: skip it, claim again.
+				addCounter(c.counter.skipped, 1)
+				c.advance(seq)
+				continue
+			}
+		} else if atomic.LoadInt64(s.cursor) >= seq {
+			c.avail = seq
+			return true
+		}
+		if c.swapReturned() {
+			continue
+		}
+		return false
+	}
+}
+
+// claimNext takes a returned claim if there is one, else the next
+// unclaimed event.
+func (c *consumer) claimNext() {
+	if c.adoptReturned(false) {
+		return
+	}
+	work := c.s.i64(c.group + grpWork)
+	for {
+		w := atomic.LoadInt64(work)
+		atomic.StoreInt64(c.held, w+2)                // protect w+1 (stored + 1)...
+		if atomic.CompareAndSwapInt64(work, w, w+1) { // ...then take it
+			c.next, c.avail, c.holding = w+1, w, true
+			return
+		}
+	}
+}
+
+// adoptReturned takes a claim from the group's returned slots (only a
+// published one if publishedOnly). The held word protects it before the
+// slot lets go. A claim that was unprotected for a while (no active member)
+// and overwritten meanwhile is counted lost instead.
+func (c *consumer) adoptReturned(publishedOnly bool) bool {
+	s := c.s
+	if atomic.LoadInt64(s.i64(c.group+grpPending)) <= 0 {
+		return false
+	}
+	for k := 0; k < grpReturnedSlots; k++ {
+		slot := s.i64(c.group + grpReturned + uint64(k)*8)
+		v := atomic.LoadInt64(slot)
+		if v <= 0 || publishedOnly && !s.isPublished(v-1) {
+			continue
+		}
+		atomic.StoreInt64(c.held, v)
+		if !atomic.CompareAndSwapInt64(slot, v, 0) {
+			atomic.StoreInt64(c.held, 0)
+			continue
+		}
+		atomic.AddInt64(s.i64(c.group+grpPending), -1)
+		seq := v - 1
+		if seq+s.cap <= atomic.LoadInt64(s.limit) {
+			addCounter(s.u64(c.group+grpLost), 1)
+			atomic.StoreInt64(c.held, 0)
+			continue
+		}
+		addCounter(s.u64(c.group+grpRedelivered), 1)
+		c.next, c.avail, c.holding = seq, seq-1, true
+		return true
+	}
+	return false
+}
+
+// swapReturned: the member holds an unpublished claim; if a returned claim
+// is published, put ours back and take that one instead.
+func (c *consumer) swapReturned() bool {
+	s := c.s
+	if atomic.LoadInt64(s.i64(c.group+grpPending)) <= 0 || !c.holding {
+		return false
+	}
+	found := false
+	for k := 0; k < grpReturnedSlots && !found; k++ {
+		v := atomic.LoadInt64(s.i64(c.group + grpReturned + uint64(k)*8))
+		found = v > 0 && s.isPublished(v-1)
+	}
+	if !found {
+		return false
+	}
+	if !s.tryDeposit(s.consumerOff(c.idx), c.group) {
+		return false
+	}
+	c.holding = false
+	if !c.adoptReturned(true) {
+		c.claimNext() // raced: take whatever is there, ours included
+	}
+	return true
+}
+
+// isPublished reports whether seq is published (and not since overwritten
+// on a multi-producer ring).
+func (s *segment) isPublished(seq int64) bool {
+	if s.multi() {
+		return atomic.LoadInt64(s.published(seq)) == seq
+	}
+	return atomic.LoadInt64(s.cursor) >= seq
+}
+
+// memberDone (members only) finishes the held event seq; consumer.commit
+// calls it for members.
+func (c *consumer) memberDone(seq int64) {
+	atomic.StoreInt64(c.cur, seq) // the last event this member finished
+	// Release: after this store the producer may overwrite seq.
+	atomic.StoreInt64(c.held, 0)
+	c.holding = false
+	c.avail = seq
+	// Same store-then-load pairing as consumer.commit.
+	if atomic.LoadUint32(c.s.spaceWaiters) != 0 {
+		addCounter(c.counter.wakes, 1)
+		c.s.wake(c.s.spaceWake)
+	}
+}
+
+// GroupStats describes one consumer group.
+type GroupStats struct {
+	Name     string `json:"name"`
+	Position int64  `json:"position"` // highest sequence claimed by a member
+	Members  int    `json:"members"`  // active members
+	Pending  int64  `json:"pending"`  // returned claims waiting for a member
+	// InDoubt counts claims still held in entries of members that closed or
+	// died, not yet returned to the group (a sweep will return them).
+	InDoubt     int    `json:"in_doubt"`
+	Redelivered uint64 `json:"redelivered"`
+	Lost        uint64 `json:"lost"`   // claimed events the group could not deliver
+	Lapped      uint64 `json:"lapped"` // events skipped while it had no member
+}
+
+func (s *segment) groupStats() []GroupStats {
+	var out []GroupStats
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		g := s.groupOff(i)
+		if atomic.LoadUint32(s.u32(g+grpState)) != groupActive {
+			continue
+		}
+		gs := GroupStats{
+			Name:        s.groupName(i),
+			Position:    atomic.LoadInt64(s.i64(g + grpWork)),
+			Pending:     atomic.LoadInt64(s.i64(g + grpPending)),
+			Redelivered: atomic.LoadUint64(s.u64(g + grpRedelivered)),
+			Lost:        atomic.LoadUint64(s.u64(g + grpLost)),
+			Lapped:      atomic.LoadUint64(s.u64(g + grpLapped)),
+		}
+		for j := 0; j < int(s.g.maxConsumers); j++ {
+			off := s.consumerOff(j)
+			if atomic.LoadUint32(s.u32(off+centFlags))&flagMember == 0 || atomic.LoadUint32(s.u32(off+centGroup)) != uint32(i+1) {
+				continue
+			}
+			switch atomic.LoadUint32(s.u32(off + centState)) {
+			case centActive:
+				gs.Members++
+			case centDetached:
+				if atomic.LoadInt64(s.i64(off+centHeld)) != 0 {
+					gs.InDoubt++
+				}
+			}
+		}
+		out = append(out, gs)
+	}
+	return out
+}
