@@ -392,14 +392,10 @@ func stallConsumer(t *testing.T, role string) {
 // TestSendManaged_Heap_MultiProducerBlockedLosesNothing: on a
 // multi-producer ring a managed send that blocks (or any send whose
 // context ends while it waits for room) must not disturb what is already
-// published. Skipped: package ring's multi-producer claim marks an
-// interrupted claim's sequences abandoned even where they still hold
-// unread frames (producer.abortClaim overwrites their published markers),
-// and ClaimManaged interrupts its claim every CheckInterval while blocked;
-// the consumer then skips published messages. Remove the skip once ring
-// is fixed.
+// published. ClaimManaged interrupts its wait every CheckInterval; ring
+// waits for room before taking a claim, so nothing claimed is ever given
+// up (a regression test for abandoning such claims).
 func TestSendManaged_Heap_MultiProducerBlockedLosesNothing(t *testing.T) {
-	t.Skip("ring bug: an interrupted multi-producer claim abandons sequences that still hold unread events (see the comment)")
 	p, name := managedPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8, MaxProducers: 2}}, ring.LivenessConfig{
 		RequiredIDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
 	})

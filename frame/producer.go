@@ -354,16 +354,6 @@ func (p *Producer) RingStats() ring.Stats { return p.rp.Stats() }
 // stream goes on until the creator closes. See ring.BytesProducer.Close.
 func (p *Producer) Close() error { return p.rp.Close() }
 
-// BUG(ring): On a multi-producer ring, a send that stops waiting for room
-// (its context ends while the ring is full; a blocked SendManaged does so
-// every LivenessConfig.CheckInterval) can make consumers skip messages
-// already published: package ring marks the interrupted claim's sequences
-// abandoned even where their slots still hold unread frames. Until ring
-// is fixed, do not interrupt sends on a full multi-producer ring, and use
-// SendManaged on single-producer rings.
-// TestSendManaged_Heap_MultiProducerBlockedLosesNothing is the regression
-// test (skipped).
-
 // noCopy makes go vet's copylocks check flag copies of handles.
 type noCopy struct{}
 

@@ -13,10 +13,15 @@ package ring
 // Claim protocol (one CAS per claim or per batch):
 //
 //	h := load(claim)
+//	if h+n > limit: wait for room (gating, as for a single producer), retry
 //	entry.claimLo, entry.claimHi = h+1, h+n   // announce first...
 //	CAS(claim, h, h+n)                        // ...then take; retry on failure
-//	wait until h+n <= limit (gating, as for a single producer)
 //	write slots; store markers; entry.claimHi = -1
+//
+// Room is checked before the claim is taken, never after: a claim that had
+// to wait could not be given up (on cancellation) without marking its
+// sequences abandoned, and their slots may still hold the previous lap's
+// unread events, whose markers that would destroy.
 //
 // Because the claim is announced in the producer's table entry before it is
 // taken, every claimed-but-unpublished sequence is covered by the entry of
@@ -70,21 +75,38 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 	}
 	ent := s.producerOff(p.slot)
 	lo, hi := s.i64(ent+pentClaimLo), s.i64(ent+pentClaimHi)
+	waited := false
 	for {
 		h := atomic.LoadInt64(s.claim)
-		if try && h+n > p.limit {
+		if h+n > p.limit {
 			p.refreshMulti(h)
-			if h+n > p.limit {
+		}
+		if h+n > p.limit {
+			// No room: wait before claiming, holding nothing. A claim is
+			// only ever taken with room for it, so it never has to be
+			// given up: abandoning claimed sequences whose slots still hold
+			// the previous lap's unread events would destroy those events'
+			// published markers.
+			// Withdraw an announcement left by a failed CAS: it covers
+			// sequences another producer took, and would make consumers
+			// wait on us should that producer die.
+			atomic.StoreInt64(hi, -1)
+			if !waited {
+				waited = true
 				addCounter(s.counter(cntFullWaits), 1)
-				// Withdraw an announcement left by a failed CAS: it covers
-				// sequences another producer took, and would make consumers
-				// wait on us should that producer die.
-				atomic.StoreInt64(hi, -1)
+			}
+			if try {
 				return -1, ErrFull
 			}
+			if err := p.waitSpace(ctx, h+n); err != nil {
+				return -1, err
+			}
+			continue
 		}
 		atomic.StoreInt64(lo, h+1)
 		atomic.StoreInt64(hi, h+n)
+		// Room for h+1..h+n was established against cursors that only
+		// grow, so it still holds if the CAS succeeds.
 		if atomic.CompareAndSwapInt64(s.claim, h, h+n) {
 			p.claimLo = h + 1
 			break
@@ -93,32 +115,7 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 	if testHookClaimed != nil {
 		testHookClaimed(p.claimLo)
 	}
-	top := p.claimLo + n - 1
-	if top > p.limit {
-		if p.refreshMulti(top); top > p.limit {
-			addCounter(s.counter(cntFullWaits), 1)
-			// The claim is ours now: a try waits too (the window between
-			// its check above and the CAS is tiny). If the wait fails the
-			// claim is abandoned so that no consumer waits for it.
-			if err := p.waitSpace(ctx, top); err != nil {
-				p.abortClaim()
-				return -1, err
-			}
-		}
-	}
 	return p.claimLo, nil
-}
-
-// abortClaim gives up a claim whose wait failed: publishing the slots as
-// abandoned keeps consumers from waiting for them.
-func (p *producer) abortClaim() {
-	ent := p.s.producerOff(p.slot)
-	hi := atomic.LoadInt64(p.s.i64(ent + pentClaimHi))
-	for seq := p.claimLo; seq <= hi; seq++ {
-		atomic.StoreInt64(p.s.published(seq), ^seq)
-	}
-	addCounter(p.s.counter(cntAbandoned), uint64(hi-p.claimLo+1))
-	atomic.StoreInt64(p.s.i64(ent+pentClaimHi), -1)
 }
 
 // refreshMulti recomputes the limit on a multi-producer ring. The stored
