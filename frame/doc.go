@@ -1,6 +1,10 @@
 // Package frame is Layer 1 of myelon: variable-length byte messages over a
 // ring of fixed-size byte slots (package ring), with fragmentation,
-// reassembly, per-producer message ids, kinds, flags and send timestamps.
+// reassembly, per-producer message ids, kinds, flags and send timestamps;
+// one or several producers (JoinProducer), broadcast to any number of
+// consumers, non-gating observers, and a managed publish that applies the
+// ring's required-consumer liveness policy (SendManaged). It uses only
+// package ring's public API.
 //
 // # Frames
 //
@@ -36,7 +40,8 @@
 // slice. Borrowed: Read hands a callback the payload in place (in the ring
 // slot for a single-frame message, in a reusable reassembly buffer for a
 // multi-frame one), valid until the callback returns. Process drains every
-// readable message with one release. All is an iterator. Each blocking
+// readable message with one release (an observer's, frame by frame). All
+// is an iterator. Each blocking
 // call takes a context and has Try (no wait) and, where it makes sense,
 // Timeout forms. Meta carries kind, id, flags, send and receive times and
 // one-way latency. The borrowed path and Recv with a buffer allocate
@@ -53,6 +58,55 @@
 // message start. A consumer that attaches mid-message skips to the next
 // message start without error (counted in Stats.LateJoinFrames). No input
 // makes the consumer panic, slice out of range, or wait forever.
+//
+// # Consumers, late join and laps
+//
+// Every consumer attached to a ring (observers aside) gates its producers
+// and receives every message published after it attached, exactly once and in order
+// (broadcast). A consumer that attaches, or resumes its id, in the middle
+// of a message starts at the next message start. A consumer that loses
+// frames (it started at an overwritten sequence, or was evicted by a
+// managed producer and then overtaken) gets ErrLapped (a *ring.LappedError
+// with the number of frames missed), counted in Stats.Lapped; any message
+// in progress is dropped and the consumer resynchronises at the next
+// message start, skipping the continuation frames before it (counted in
+// Stats.SkippedFrames).
+//
+// # Observers
+//
+// A consumer attached with ConsumerConfig.Ring.Observer is an observer: it
+// never gates the producers, which may overwrite frames it has not read.
+// It reads by copy: each frame is copied out of the ring into a scratch
+// slot and kept only if ring's check shows that no producer can have been
+// rewriting the slot meanwhile, so the reassembler only ever sees whole,
+// untorn frames. An observer that falls a ring behind gets ErrLapped and
+// resynchronises at the next message start, as above; a message is
+// delivered only if every one of its frames was copied intact, so an
+// observer never receives a torn or mixed message. The receive API is the
+// same (borrowed payloads lie in the scratch slot or the reassembly
+// buffer); the cost is one copy of every slot. Its Try calls do not notice
+// a dead producer (waiting calls do).
+//
+//	o, _ := frame.Attach("quotes", frame.ConsumerConfig{Ring: ring.ConsumerConfig{ID: "tap", Observer: true}})
+//
+// # Required consumers
+//
+// Producer.EnableLiveness sets the ring's required-consumer liveness
+// policy (ring.LivenessConfig) for SendManaged and SendFlagsManaged: the
+// first managed send waits for every required consumer to attach (else a
+// *ring.StartupError naming the missing ids), and a managed send blocked on
+// a full ring judges the required consumers and, after ProgressTimeout
+// plus GracePeriod without progress, returns a *ring.StallError (sticky),
+// also closes the ring, or evicts the consumer and carries on, as
+// configured. A message's frames are claimed with one managed claim, so a
+// failed managed send leaves nothing of the message on the ring (a message
+// larger than the ring is claimed, and can fail, chunk by chunk). Send,
+// TrySend and SendFlags are not managed. Managed sends work alike on a
+// multi-producer ring: ring waits for room before it takes a claim, so a
+// managed wait that gives up leaves the ring untouched.
+//
+//	p.EnableLiveness(ring.LivenessConfig{RequiredIDs: []string{"risk"}, Action: ring.Evict})
+//	_, err := p.SendManaged(ctx, kindQuote, payload)
 //
 // # Multiple producers
 //

@@ -45,8 +45,10 @@ var (
 	// been read. It is ring.ErrProducerGone.
 	ErrProducerGone = ring.ErrProducerGone
 	// ErrLapped: the consumer was overtaken and lost frames (match
-	// *ring.LappedError); it resynchronises at the next message start. It is
-	// ring.ErrLapped.
+	// *ring.LappedError for how many): an observer that fell a ring behind,
+	// or a consumer that started at an overwritten sequence or was evicted.
+	// Any message in progress is dropped and the consumer resynchronises at
+	// the next message start. It is ring.ErrLapped.
 	ErrLapped = ring.ErrLapped
 	// ErrShortBuffer: the caller's buffer is smaller than the message, which
 	// stays unread. Match *ShortBufferError for the size needed.

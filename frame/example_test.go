@@ -65,3 +65,90 @@ func Example() {
 	// All: id 3 kind 3 "bye"
 	// 3 messages, 5 fragments, 47 bytes, err <nil>
 }
+
+// Two producers on one multi-producer ring: the creator and one that
+// joined (usually in another process). Each numbers its messages from 1;
+// here the kind tells the consumer which producer sent a message.
+func ExampleJoinProducer() {
+	ctx := context.Background()
+	p, err := frame.Create("example-mp", frame.Config{
+		PayloadCapacity: 16,
+		Ring:            ring.Config{Backend: ring.Heap, Capacity: 16, MaxProducers: 2},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	c, err := frame.Attach("example-mp", frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	q, err := frame.JoinProducer("example-mp", frame.JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer q.Close()
+
+	p.Send(ctx, 'p', []byte("from the creator"))
+	q.Send(ctx, 'q', []byte("from the producer that joined: three frames"))
+	p.Send(ctx, 'p', []byte("creator again"))
+
+	for range 3 {
+		c.Read(ctx, func(m frame.Meta, payload []byte) error {
+			fmt.Printf("%c id %d seq %d: %q\n", m.Kind, m.ID, m.Seq, payload)
+			return nil
+		})
+	}
+	// Output:
+	// p id 1 seq 0: "from the creator"
+	// q id 1 seq 1: "from the producer that joined: three frames"
+	// p id 2 seq 4: "creator again"
+}
+
+// An observer does not hold the producer back: one that falls a ring
+// behind is told so, and goes on from the oldest message still intact.
+func ExampleAttach_observer() {
+	ctx := context.Background()
+	p, err := frame.Create("example-obs", frame.Config{
+		PayloadCapacity: 16,
+		Ring:            ring.Config{Backend: ring.Heap, Capacity: 4},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	o, err := frame.Attach("example-obs", frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Observer: true}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer o.Close()
+
+	for i := range 6 { // six messages through four slots: nothing waits
+		p.Send(ctx, 0, fmt.Appendf(nil, "message %d", i+1))
+	}
+	for {
+		err := o.TryRead(func(m frame.Meta, payload []byte) error {
+			fmt.Printf("id %d: %q\n", m.ID, payload)
+			return nil
+		})
+		if errors.Is(err, frame.ErrEmpty) {
+			break
+		}
+		if errors.Is(err, frame.ErrLapped) {
+			fmt.Println(err)
+		}
+	}
+	fmt.Printf("lapped %d time(s)\n", o.Stats().Lapped)
+	// Output:
+	// ring: consumer lapped: missed 3 events, resuming at 3
+	// id 4: "message 4"
+	// id 5: "message 5"
+	// id 6: "message 6"
+	// lapped 1 time(s)
+}
