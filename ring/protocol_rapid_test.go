@@ -29,7 +29,9 @@ type protoRecord struct {
 // from its start to the end, each once and in order, each carrying the
 // intact payload its producer wrote at that sequence (so per-producer order
 // holds and no event is torn), and that everyone ends with
-// ErrEndOfStream.
+// ErrEndOfStream. It also draws a consumer group of 0-3 members, some of
+// which leave mid-stream (perhaps holding a claim): across the members
+// every sequence is read exactly once, carrying the right event.
 func TestProtocol_Heap_Property(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		capacity := 1 << rapid.IntRange(1, 6).Draw(rt, "log2capacity")
@@ -59,6 +61,19 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		for i := range cmodes {
 			cmodes[i] = rapid.SampledFrom([]string{"next", "trynext", "lease", "process", "all"}).Draw(rt, fmt.Sprintf("cmode%d", i))
 		}
+		// A consumer group: its members share the events (member 0 stays to
+		// the end; the others may close after some events).
+		members := rapid.IntRange(0, 3).Draw(rt, "groupMembers")
+		mmodes := make([]string, members)
+		quits := make([]int, members)
+		for i := range mmodes {
+			mmodes[i] = rapid.SampledFrom([]string{"next", "trynext", "lease", "process", "all"}).Draw(rt, fmt.Sprintf("mmode%d", i))
+			if i > 0 {
+				quits[i] = rapid.IntRange(-1, 50).Draw(rt, fmt.Sprintf("mquit%d", i))
+			} else {
+				quits[i] = -1
+			}
+		}
 		lateAfter := rapid.IntRange(-1, 100).Draw(rt, "lateJoinAfter") // -1: no late consumer
 		maxProcess := rapid.IntRange(0, capacity).Draw(rt, "processMax")
 
@@ -72,6 +87,12 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		cons := make([]*Consumer[mpxEvent], consumers)
 		for i := range cons {
 			if cons[i], err = Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("c%d", i)}); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		mems := make([]*Consumer[mpxEvent], members)
+		for i := range mems {
+			if mems[i], err = Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("m%d", i), Group: "g", LivenessInterval: 20 * time.Millisecond}); err != nil {
 				rt.Fatal(err)
 			}
 		}
@@ -98,9 +119,9 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		}
 
 		// Consumers: each records what it read.
-		reads := make([][]protoRecord, consumers+1)
+		reads := make([][]protoRecord, consumers+1+members) // consumers, late, members
 		var cwg sync.WaitGroup
-		consume := func(k int, c *Consumer[mpxEvent], mode string) {
+		consume := func(k int, c *Consumer[mpxEvent], mode string, quit int) {
 			defer cwg.Done()
 			rec := func(seq int64, e *mpxEvent) bool {
 				if !mpxValid(e, producers) {
@@ -111,6 +132,15 @@ func TestProtocol_Heap_Property(t *testing.T) {
 				return true
 			}
 			for {
+				if quit >= 0 && len(reads[k]) >= quit {
+					// Leave mid-stream, maybe holding a claim (a member gives
+					// it back to its group).
+					if e, err := c.TryNext(); err == nil {
+						rec(c.Position(), &e)
+					}
+					c.Close()
+					return
+				}
 				var err error
 				switch mode {
 				case "next", "trynext":
@@ -163,7 +193,11 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		}
 		for k, c := range cons {
 			cwg.Add(1)
-			go consume(k, c, cmodes[k])
+			go consume(k, c, cmodes[k], -1)
+		}
+		for m, c := range mems {
+			cwg.Add(1)
+			go consume(consumers+1+m, c, mmodes[m], quits[m])
 		}
 
 		// Producers: each records the sequences it was given.
@@ -184,7 +218,7 @@ func TestProtocol_Heap_Property(t *testing.T) {
 						}
 						late, lateStart = c, c.Position()+1
 						cwg.Add(1) // before pwg.Done, so before cwg.Wait
-						go consume(consumers, late, "next")
+						go consume(consumers, late, "next", -1)
 					}
 					b := 1
 					if pl.mode == "batch" || pl.mode == "trybatch" {
@@ -233,6 +267,9 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		for _, c := range cons {
 			c.Close()
 		}
+		for _, c := range mems {
+			c.Close()
+		}
 		if late != nil {
 			late.Close()
 		}
@@ -270,6 +307,24 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		}
 		if late != nil {
 			check(consumers, lateStart, reads[consumers])
+		}
+		// The group: every sequence read by exactly one member, carrying
+		// the event its producer wrote there.
+		if members > 0 {
+			by := make([]int, total)
+			for m := range mems {
+				for _, r := range reads[consumers+1+m] {
+					if r.seq < 0 || r.seq >= total || r != bySeq[r.seq] {
+						rt.Fatalf("member %d read %+v, want %+v", m, r, bySeq[max(0, min(r.seq, total-1))])
+					}
+					by[r.seq]++
+				}
+			}
+			for seq, n := range by {
+				if n != 1 {
+					rt.Fatalf("sequence %d read by %d members of the group, want 1", seq, n)
+				}
+			}
 		}
 	})
 }
