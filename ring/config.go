@@ -203,7 +203,10 @@ type ConsumerConfig struct {
 	// order across members; a member that dies holding an event has it
 	// redelivered to another member or to its own id on rejoin, or counted
 	// as lost (GroupStats) if the ring no longer holds it. Start applies
-	// when the group is created. See group.go. Zero: a broadcast consumer.
+	// when the group is created. On a byte ring a member takes one slot at a
+	// time, so a group suits messages that fit a slot (framed messages of
+	// several fragments need a broadcast consumer). See group.go. Zero: a
+	// broadcast consumer.
 	Group string
 	// UnblockTimeout (multi-producer rings) is how long a consumer waits at
 	// a claimed but unpublished sequence before checking whether its
