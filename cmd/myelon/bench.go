@@ -24,10 +24,10 @@ import (
 // atomic ping-pong between the same two processes) and against Unix
 // sockets, at two payload sizes.
 var (
-	ladder       = []string{peers.RawAtomic, layers.RingName, peers.UnixSocket}
+	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
 	quickSizes   = []int{64, 4096}
 	sweepSizes   = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20}
-	sweepDefault = []string{peers.RawAtomic, layers.RingName, peers.UnixSocket}
+	sweepDefault = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
 )
 
 type benchOpts struct {

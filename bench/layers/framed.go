@@ -1,0 +1,248 @@
+package layers
+
+// The framed peers: Layers 1, 2 and 3 on the ping-pong contract. All three
+// share the setup below: two frame rings (ping created by the initiator,
+// pong by the echo process), depth 64, one message in flight, frames
+// sized to the encoded message up to 64 KiB slots (larger messages are
+// fragmented, as in the seed's 128 KB case), wait strategy and backend
+// from Configure.
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Names the framed peers register under.
+const (
+	FramedName   = "myelon-framed"
+	TypedName    = "myelon-typed"
+	ZeroCopyName = "myelon-zerocopy"
+)
+
+func init() {
+	for _, p := range []peers.Peer{Framed{}, Typed{}, ZeroCopy{}} {
+		if err := peers.Register(p); err != nil {
+			panic(err) // our own name clashing is a programming error
+		}
+	}
+}
+
+// Frame geometry of the framed peers.
+const (
+	// frameDepth is the ring depth in frames (see capacityFor).
+	frameDepth = 64
+	// maxFrameSlot is the largest slot: a frame of 64 KiB - 32 payload
+	// bytes, like the seed's 64 KiB frames.
+	maxFrameSlot = 64 << 10
+)
+
+// frameCapacityFor is the payload capacity of a frame for messages of n
+// encoded bytes: n rounded up to 64, at most a 64 KiB slot.
+func frameCapacityFor(n int) int {
+	return min((n+63)&^63, maxFrameSlot-frame.HeaderSize)
+}
+
+// frameLink is what the echo process needs to reach the rings.
+type frameLink struct {
+	Ping, Pong      string
+	Wait, Backend   string
+	PayloadCapacity int
+	MaxMessageSize  int
+	Aligned         bool
+}
+
+// frameSetup holds the parsed options of a link.
+type frameSetup struct {
+	link    frameLink
+	ws      ring.WaitStrategy
+	backend ring.Backend
+}
+
+// newFrameLink makes the link for messages of encoded size n.
+func newFrameLink(dir string, n int, aligned bool) (frameSetup, error) {
+	l := frameLink{Ping: ring.PortableName("fping"), Pong: ring.PortableName("fpong"), Wait: options.wait, Backend: options.backend,
+		PayloadCapacity: frameCapacityFor(n), MaxMessageSize: max(n, frame.DefaultMaxMessageSize), Aligned: aligned}
+	if l.Backend == "mmap" {
+		l.Ping, l.Pong = dir+"/ping", dir+"/pong"
+	}
+	return parseFrameLink(l)
+}
+
+func parseFrameLink(l frameLink) (frameSetup, error) {
+	ws, err := ring.ParseWaitStrategy(l.Wait)
+	if err != nil {
+		return frameSetup{}, err
+	}
+	b, err := shmBackend(l.Backend)
+	if err != nil {
+		return frameSetup{}, err
+	}
+	return frameSetup{link: l, ws: ws, backend: b}, nil
+}
+
+func decodeFrameLink(link peers.Link) (frameSetup, error) {
+	var l frameLink
+	if err := json.Unmarshal([]byte(link.Addr), &l); err != nil {
+		return frameSetup{}, fmt.Errorf("layers: frame link %q: %w", link.Addr, err)
+	}
+	return parseFrameLink(l)
+}
+
+func (s *frameSetup) addr() peers.Link {
+	b, _ := json.Marshal(s.link)
+	return peers.Link{Addr: string(b)}
+}
+
+// config is the frame.Config of either ring.
+func (s *frameSetup) config() frame.Config {
+	return frame.Config{
+		PayloadCapacity: s.link.PayloadCapacity, MaxMessageSize: s.link.MaxMessageSize, Aligned: s.link.Aligned,
+		Ring: ring.Config{Backend: s.backend, Capacity: frameDepth, Wait: s.ws, Populate: true},
+	}
+}
+
+// consumerConfig attaches to either ring under id.
+func (s *frameSetup) consumerConfig(id string) frame.ConsumerConfig {
+	return frame.ConsumerConfig{
+		PayloadCapacity: s.link.PayloadCapacity, Aligned: s.link.Aligned,
+		Ring: ring.ConsumerConfig{Backend: s.backend, ID: id, Wait: s.ws},
+	}
+}
+
+// attachPong attaches the initiator to the echo's pong ring and waits for
+// the echo to attach to ping.
+func (s *frameSetup) attachPong(ctx context.Context, ping *frame.Producer) (*frame.Consumer, error) {
+	pong, err := frame.Attach(s.link.Pong, s.consumerConfig("initiator"))
+	if err != nil {
+		return nil, err
+	}
+	if err := ping.WaitForConsumers(ctx, 1, ""); err != nil {
+		pong.Close()
+		return nil, err
+	}
+	return pong, nil
+}
+
+// serveRings attaches the echo to ping and creates pong.
+func (s *frameSetup) serveRings(ready func() error) (*frame.Consumer, *frame.Producer, error) {
+	ping, err := frame.Attach(s.link.Ping, s.consumerConfig("echo"))
+	if err != nil {
+		return nil, nil, err
+	}
+	pong, err := frame.Create(s.link.Pong, s.config())
+	if err != nil {
+		ping.Close()
+		return nil, nil, err
+	}
+	if err := ready(); err != nil {
+		ping.Close()
+		pong.Close()
+		return nil, nil, err
+	}
+	return ping, pong, nil
+}
+
+// Framed is the Layer 1 ping-pong: the initiator sends each message as
+// one frame message (fragmented above 64 KiB); the echo process reads it
+// borrowed (in the slot, or in the reassembly buffer), checks it and sends
+// the same bytes back from there; the initiator receives the reply into
+// its buffer (Recv: one copy).
+type Framed struct{}
+
+// Name implements peers.Peer.
+func (Framed) Name() string { return FramedName }
+
+// Prepare creates the ping ring.
+func (Framed) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
+	s, err := newFrameLink(dir, cfg.Size, false)
+	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	ping, err := frame.Create(s.link.Ping, s.config())
+	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	return &framedOpener{s: s, ping: ping}, s.addr(), nil
+}
+
+type framedOpener struct {
+	s    frameSetup
+	ping *frame.Producer
+}
+
+func (o *framedOpener) Open(ctx context.Context) (peers.Initiator, error) {
+	pong, err := o.s.attachPong(ctx, o.ping)
+	if err != nil {
+		return nil, err
+	}
+	return &framedInitiator{ctx: ctx, ping: o.ping, pong: pong}, nil
+}
+
+func (o *framedOpener) Close() error { return o.ping.Close() }
+
+type framedInitiator struct {
+	ctx  context.Context
+	ping *frame.Producer
+	pong *frame.Consumer
+}
+
+func (i *framedInitiator) RoundTrip(msg, reply []byte) error {
+	if _, err := i.ping.Send(i.ctx, 0, msg); err != nil {
+		return err
+	}
+	n, _, err := i.pong.Recv(i.ctx, reply)
+	if err == nil && n != len(reply) {
+		err = lengthError(msg, n)
+	}
+	return err
+}
+
+// lengthError reports a reply of n bytes to msg.
+func lengthError(msg []byte, n int) error {
+	return &peers.PayloadError{Seq: binary.LittleEndian.Uint64(msg), Offset: -1, Len: n, Want: uint64(len(msg)), Got: uint64(n)}
+}
+
+func (i *framedInitiator) Close() error { return i.pong.Close() }
+
+// Serve attaches to ping and creates pong.
+func (Framed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
+	s, err := decodeFrameLink(link)
+	if err != nil {
+		return nil, err
+	}
+	ping, pong, err := s.serveRings(ready)
+	if err != nil {
+		return nil, err
+	}
+	return &framedEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong}, nil
+}
+
+type framedEchoer struct {
+	ctx  context.Context
+	size int
+	ping *frame.Consumer
+	pong *frame.Producer
+}
+
+func (e *framedEchoer) Echo(seq uint64) error {
+	return e.ping.Read(e.ctx, func(m frame.Meta, p []byte) error {
+		if err := peers.CheckSeq(p, seq, e.size); err != nil {
+			return err
+		}
+		// The reply goes out before Read releases the ping slot: the
+		// release is off the critical path.
+		_, err := e.pong.Send(e.ctx, 0, p)
+		return err
+	})
+}
+
+func (e *framedEchoer) Close() error {
+	e.ping.Close()
+	return e.pong.Close()
+}
