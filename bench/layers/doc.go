@@ -7,13 +7,13 @@
 //	myelon-typed     Layer 2: struct {seq, data} in bincode, encoded and decoded both ways
 //	myelon-zerocopy  Layer 3: flatbuffers Echo {seq, data}, verified and read in place
 //
-// The framed peers use rings of 64 frames whose payload capacity is the
-// encoded message rounded up to 64 bytes, at most a 64 KiB slot; larger
-// messages are fragmented (and reassembled on the receiving side, where
-// the borrowed and zero-copy reads then see the reassembly buffer). The
-// typed and zero-copy peers carry the message inside a codec's encoding,
-// so their frames hold 16 (bincode) or about 40 (flatbuffers) bytes more
-// than the message size reported.
+// The framed peers use rings of 64 frames whose slots hold the frame
+// header and the encoded message in whole cache lines, at most 64 KiB;
+// larger messages are fragmented (and reassembled on the receiving side,
+// where the borrowed and zero-copy reads then see the reassembly buffer).
+// The typed and zero-copy peers carry the message inside a codec's
+// encoding, so their frames hold 16 (bincode) or about 40 (flatbuffers) bytes
+// more than the message size reported.
 //
 // Import it for its side effect in both the measuring and the echo
 // process (the CLI's main does) before peers.MaybeRunChild.

@@ -3,7 +3,7 @@ package layers
 // The framed peers: Layers 1, 2 and 3 on the ping-pong contract. All three
 // share the setup below: two frame rings (ping created by the initiator,
 // pong by the echo process), depth 64, one message in flight, frames
-// sized to the encoded message up to 64 KiB slots (larger messages are
+// sized to the encoded message (whole cache lines) up to 64 KiB slots (larger messages are
 // fragmented, as in the seed's 128 KB case), wait strategy and backend
 // from Configure.
 
@@ -43,9 +43,12 @@ const (
 )
 
 // frameCapacityFor is the payload capacity of a frame for messages of n
-// encoded bytes: n rounded up to 64, at most a 64 KiB slot.
+// encoded bytes: the slot (header and payload) rounded up to whole 64-byte
+// cache lines, so every slot starts on a line and a message touches no
+// more lines than it must; at most a 64 KiB slot.
 func frameCapacityFor(n int) int {
-	return min((n+63)&^63, maxFrameSlot-frame.HeaderSize)
+	slot := min((frame.HeaderSize+n+63)&^63, maxFrameSlot)
+	return slot - frame.HeaderSize
 }
 
 // frameLink is what the echo process needs to reach the rings.

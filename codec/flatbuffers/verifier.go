@@ -92,40 +92,34 @@ func (v *Verifier) Root() (Table, error) {
 // table verifies the table at pos; kind and slot (-1: none) name it in
 // errors.
 func (v *Verifier) table(kind string, slot int, pos uint64, depth int) (Table, error) {
-	what := func() string {
-		if slot < 0 {
-			return kind + " table"
-		}
-		return fieldName(kind, slot)
-	}
 	if depth > MaxDepth {
-		return Table{}, bad(what(), pos, "nesting deeper than %d", MaxDepth)
+		return Table{}, bad(tableName(kind, slot), pos, "nesting deeper than %d", MaxDepth)
 	}
 	if v.tables++; v.tables > MaxTables {
-		return Table{}, bad(what(), pos, "more than %d tables", MaxTables)
+		return Table{}, bad(tableName(kind, slot), pos, "more than %d tables", MaxTables)
 	}
 	if !v.has(pos, 4) {
-		return Table{}, bad(what(), pos, "table header past the end (%d bytes)", len(v.buf))
+		return Table{}, bad(tableName(kind, slot), pos, "table header past the end (%d bytes)", len(v.buf))
 	}
 	vt := int64(pos) - int64(int32(le.Uint32(v.buf[pos:])))
 	if vt < 0 || !v.has(uint64(vt), 4) {
-		return Table{}, bad("vtable of "+what(), pos, "vtable at %d outside the buffer", vt)
+		return Table{}, bad("vtable of "+tableName(kind, slot), pos, "vtable at %d outside the buffer", vt)
 	}
 	t := Table{v: v, pos: pos, vt: uint64(vt), depth: depth}
 	t.vtSize = uint64(le.Uint16(v.buf[vt:]))
 	t.tblSize = uint64(le.Uint16(v.buf[vt+2:]))
 	switch {
 	case t.vtSize < 4 || t.vtSize%2 != 0 || !v.has(t.vt, t.vtSize):
-		return Table{}, bad("vtable of "+what(), t.vt, "vtable size %d", t.vtSize)
+		return Table{}, bad("vtable of "+tableName(kind, slot), t.vt, "vtable size %d", t.vtSize)
 	case t.tblSize < 4 || !v.has(pos, t.tblSize):
-		return Table{}, bad(what(), pos, "inline size %d past the end", t.tblSize)
+		return Table{}, bad(tableName(kind, slot), pos, "inline size %d past the end", t.tblSize)
 	}
 	return t, nil
 }
 
 // field returns the offset of field slot (0-based, in schema order) inside
 // the table, or ok false if it is absent.
-func (t Table) field(slot int) (off uint64, ok bool) {
+func (t *Table) field(slot int) (off uint64, ok bool) {
 	voff := uint64(4 + 2*slot)
 	if voff+2 > t.vtSize {
 		return 0, false
@@ -136,7 +130,7 @@ func (t Table) field(slot int) (off uint64, ok bool) {
 
 // Scalar verifies that field slot, if present, holds size bytes inside
 // the table.
-func (t Table) Scalar(slot, size int) error {
+func (t *Table) Scalar(slot, size int) error {
 	off, ok := t.field(slot)
 	if ok && (off < 4 || off+uint64(size) > t.tblSize) {
 		return bad(fmt.Sprintf("field %d", slot), t.pos+off, "%d-byte scalar outside the %d-byte table", size, t.tblSize)
@@ -145,7 +139,7 @@ func (t Table) Scalar(slot, size int) error {
 }
 
 // indirect verifies an offset field and returns its target position.
-func (t Table) indirect(slot int) (uint64, bool, error) {
+func (t *Table) indirect(slot int) (uint64, bool, error) {
 	off, ok := t.field(slot)
 	if !ok {
 		return 0, false, nil
@@ -161,7 +155,7 @@ func (t Table) indirect(slot int) (uint64, bool, error) {
 // extra bytes after them) and returns its length and data start. kind and
 // slot name it in errors (built only then: the success path allocates
 // nothing).
-func (t Table) vector(kind string, slot int, pos uint64, elemSize, extra uint64) (n, data uint64, err error) {
+func (t *Table) vector(kind string, slot int, pos uint64, elemSize, extra uint64) (n, data uint64, err error) {
 	if !t.v.has(pos, 4) {
 		return 0, 0, bad(fieldName(kind, slot), pos, "length past the end")
 	}
@@ -174,9 +168,16 @@ func (t Table) vector(kind string, slot int, pos uint64, elemSize, extra uint64)
 
 func fieldName(kind string, slot int) string { return fmt.Sprintf("%s field %d", kind, slot) }
 
+func tableName(kind string, slot int) string {
+	if slot < 0 {
+		return kind + " table"
+	}
+	return fieldName(kind, slot)
+}
+
 // Vector verifies that field slot, if present, is a vector of scalars (or
 // structs) of elemSize bytes, and returns its length.
-func (t Table) Vector(slot, elemSize int) (int, error) {
+func (t *Table) Vector(slot, elemSize int) (int, error) {
 	pos, ok, err := t.indirect(slot)
 	if !ok || err != nil {
 		return 0, err
@@ -187,7 +188,7 @@ func (t Table) Vector(slot, elemSize int) (int, error) {
 
 // String verifies that field slot, if present, is a string (length,
 // bytes and the terminating 0). It does not check UTF-8.
-func (t Table) String(slot int) error {
+func (t *Table) String(slot int) error {
 	pos, ok, err := t.indirect(slot)
 	if !ok || err != nil {
 		return err
@@ -200,7 +201,7 @@ func (t Table) String(slot int) error {
 }
 
 // Table verifies that field slot, if present, is a table and returns it.
-func (t Table) Table(slot int) (Table, bool, error) {
+func (t *Table) Table(slot int) (Table, bool, error) {
 	pos, ok, err := t.indirect(slot)
 	if !ok || err != nil {
 		return Table{}, false, err
@@ -218,10 +219,10 @@ type TableVector struct {
 }
 
 // Len returns the number of elements.
-func (tv TableVector) Len() int { return int(tv.n) }
+func (tv *TableVector) Len() int { return int(tv.n) }
 
 // At verifies element i (0 <= i < Len) and returns it.
-func (tv TableVector) At(i int) (Table, error) {
+func (tv *TableVector) At(i int) (Table, error) {
 	e := tv.data + 4*uint64(i)
 	return tv.t.v.table("table vector", tv.slot, e+uint64(le.Uint32(tv.t.v.buf[e:])), tv.t.depth+1)
 }
@@ -232,7 +233,7 @@ func (tv TableVector) At(i int) (Table, error) {
 //
 //	vec, err := t.Tables(0)
 //	for i := range vec.Len() { e, err := vec.At(i); ... }
-func (t Table) Tables(slot int) (TableVector, error) {
+func (t *Table) Tables(slot int) (TableVector, error) {
 	pos, ok, err := t.indirect(slot)
 	if !ok || err != nil {
 		return TableVector{}, err
@@ -241,5 +242,5 @@ func (t Table) Tables(slot int) (TableVector, error) {
 	if err != nil {
 		return TableVector{}, err
 	}
-	return TableVector{t: t, slot: slot, n: n, data: data}, nil
+	return TableVector{t: *t, slot: slot, n: n, data: data}, nil
 }
