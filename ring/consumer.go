@@ -218,6 +218,11 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.missed = 0
 		return -1, err
+	case !c.observer && atomic.LoadUint32(c.s.u32(c.s.consumerOff(c.idx)+centState)) != centActive:
+		// Evicted (liveness.go): no longer gating, so in-place reads are
+		// unsafe from now on; validate copies like an observer.
+		c.observer = true
+		return -1, ErrEvicted
 	}
 	if !c.poll() {
 		if err := c.checkBackwards(); err != nil {
@@ -382,7 +387,7 @@ func (c *consumer) close() error {
 		c.s.deposit(c.s.consumerOff(c.idx), c.group)
 	}
 	c.s.leave(c.idx)
-	return c.s.m.Close()
+	return c.s.unmap()
 }
 
 func (c *consumer) err() error {

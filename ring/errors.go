@@ -58,6 +58,13 @@ var (
 	// ErrObserverInPlace: an observer cannot borrow slots in place (the
 	// producer may rewrite them meanwhile); read copies with Next.
 	ErrObserverInPlace = errors.New("ring: observers read by copy, not in place")
+	// ErrEvicted: the liveness policy of the producer evicted this consumer
+	// (LivenessConfig.Action Evict): it no longer holds the producer back.
+	// Reported once; the consumer then goes on as an observer: validated
+	// copies, ErrLapped when overtaken, ErrObserverInPlace for in-place byte
+	// reads. Events it read in place before noticing may have been
+	// overwritten under it.
+	ErrEvicted = errors.New("ring: consumer evicted")
 	// ErrLeaseHeld: a lease is outstanding; Release it first.
 	ErrLeaseHeld = errors.New("ring: lease outstanding")
 	// ErrBatchTooLarge: a batch of more events than the capacity.

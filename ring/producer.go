@@ -254,7 +254,7 @@ func (p *producer) close() error {
 	}
 	if !p.owner {
 		// A joined producer leaves; the stream goes on.
-		return s.m.Close()
+		return s.unmap()
 	}
 	atomic.StoreUint32(s.state, stateClosed)
 	s.wake(s.dataWake)
@@ -262,7 +262,7 @@ func (p *producer) close() error {
 	if p.owner && !p.keep {
 		err = s.m.Unlink()
 	}
-	if cerr := s.m.Close(); err == nil {
+	if cerr := s.unmap(); err == nil {
 		err = cerr
 	}
 	return err

@@ -42,6 +42,9 @@ func TestScribble_LiveSegment(t *testing.T) {
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop); wg.Wait() }) }
+	defer halt() // before the mapping is closed, even when the test fails
 	wg.Add(1)
 	go func() { // the scribbler
 		defer wg.Done()
@@ -66,7 +69,7 @@ func TestScribble_LiveSegment(t *testing.T) {
 		}
 	}()
 	typed := func(err error) bool {
-		for _, e := range []error{ErrLapped, ErrCorrupt, ErrEndOfStream, ErrProducerGone, ErrFull, ErrEmpty, context.DeadlineExceeded} {
+		for _, e := range []error{ErrLapped, ErrCorrupt, ErrEvicted, ErrEndOfStream, ErrProducerGone, ErrFull, ErrEmpty, context.DeadlineExceeded} {
 			if errors.Is(err, e) {
 				return true
 			}
@@ -95,8 +98,7 @@ func TestScribble_LiveSegment(t *testing.T) {
 		}
 		cancel()
 	}
-	close(stop)
-	wg.Wait()
+	halt()
 	t.Logf("under scribbling: %d publishes, %d reads, %d typed errors", pubs, reads, errs)
 	if pubs == 0 {
 		t.Fatal("the producer made no progress at all")

@@ -36,6 +36,10 @@ type segment struct {
 	dataWake, dataWaiters   *uint32
 	spaceWake, spaceWaiters *uint32
 	liveness                time.Duration
+
+	// Set when the handle closes (stats.go, unmap).
+	final     *Stats
+	finalInfo *RingInfo
 }
 
 func newSegmentView(m *shm.Mapping, name string, g geometry, r regions) *segment {

@@ -50,3 +50,29 @@ func TestAttach_SameLayoutOtherTypeNameAccepted(t *testing.T) {
 	}
 	c.Close()
 }
+
+func TestHandles_StatsAfterCloseKeepLastSnapshot(t *testing.T) {
+	name := PortableName("final")
+	p, err := Create[testEvent](name, Config{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Attach[testEvent](name, ConsumerConfig{ID: "last"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(fill(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TryNext(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	p.Close()
+	if st := p.Stats(); st.State != "closed" || st.Published != 1 || p.Info().Capacity != 8 {
+		t.Fatalf("producer after Close: %+v", st)
+	}
+	if st := c.Stats(); st.Published != 1 || c.Info().Name != name {
+		t.Fatalf("consumer after Close: %+v", st)
+	}
+}

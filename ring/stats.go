@@ -58,7 +58,18 @@ type ConsumerStats struct {
 	Group string `json:"group,omitempty"`
 }
 
+// unmap closes the mapping of a handle being closed, keeping a last
+// snapshot of the counters for Stats and Info called afterwards.
+func (s *segment) unmap() error {
+	st, in := s.stats(), s.info()
+	s.final, s.finalInfo = &st, &in
+	return s.m.Close()
+}
+
 func (s *segment) info() RingInfo {
+	if s.finalInfo != nil {
+		return *s.finalInfo
+	}
 	b := s.m.Bytes()
 	le := binary.LittleEndian
 	kind := "typed"
@@ -77,6 +88,9 @@ func (s *segment) info() RingInfo {
 var entryStates = [...]string{centFree: "free", centClaiming: "claiming", centActive: "active", centDetached: "detached"}
 
 func (s *segment) stats() Stats {
+	if s.final != nil {
+		return *s.final // the handle is closed: its last snapshot
+	}
 	st := Stats{State: "ready"}
 	if s.closed() {
 		st.State = "closed"

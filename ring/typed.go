@@ -228,6 +228,9 @@ func (c *Consumer[E]) lease(ctx context.Context, try bool) (*E, int64, error) {
 	}
 	seq := c.c.next
 	if c.c.observer {
+		if c.scratch == nil {
+			c.scratch = new(E) // evicted: an observer from now on
+		}
 		if err := c.take(c.scratch); err != nil {
 			return nil, -1, err
 		}
@@ -293,6 +296,9 @@ func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E
 
 // processCopies is process for an observer: copy, validate, then call fn.
 func (c *Consumer[E]) processCopies(lo, hi int64, fn func(*E, int64, bool) error) (int, error) {
+	if c.scratch == nil {
+		c.scratch = new(E) // evicted: an observer from now on
+	}
 	for seq := lo; seq <= hi; seq++ {
 		if err := c.take(c.scratch); err != nil {
 			return int(seq - lo), err
