@@ -50,6 +50,11 @@ var (
 	// Any message in progress is dropped and the consumer resynchronises at
 	// the next message start. It is ring.ErrLapped.
 	ErrLapped = ring.ErrLapped
+	// ErrEvicted: the producer's liveness policy evicted this consumer
+	// (ring.Evict). Reported once; the consumer then reads validated copies,
+	// as an observer, and resynchronises at the next message start. It is
+	// ring.ErrEvicted.
+	ErrEvicted = ring.ErrEvicted
 	// ErrShortBuffer: the caller's buffer is smaller than the message, which
 	// stays unread. Match *ShortBufferError for the size needed.
 	ErrShortBuffer = errors.New("frame: buffer too short for message")

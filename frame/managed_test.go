@@ -250,8 +250,10 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 			t.Fatalf("slow still active after eviction: %+v", cs)
 		}
 	}
-	// The evicted consumer: a lap report, then only whole messages.
+	// The evicted consumer: told once, then a lap report, then only whole
+	// messages.
 	var lapped bool
+	evicted := 0
 	delivered := 0
 	for {
 		k, m, err := slow.TryRecv(dst)
@@ -260,6 +262,10 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 		}
 		if errors.Is(err, ErrLapped) {
 			lapped = true
+			continue
+		}
+		if errors.Is(err, ErrEvicted) {
+			evicted++
 			continue
 		}
 		if err != nil {
@@ -272,7 +278,7 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 		delivered++
 	}
 	st := slow.Stats()
-	if !lapped || st.Lapped != 1 || st.ReassemblyErrors != 0 || delivered == 0 || delivered >= n {
+	if evicted != 1 || !lapped || st.Lapped != 1 || st.ReassemblyErrors != 0 || delivered == 0 || delivered >= n {
 		t.Fatalf("evicted consumer: lapped %v, %d delivered, stats %+v", lapped, delivered, st)
 	}
 	t.Logf("evicted consumer: lapped, then %d whole messages (%d frames skipped to resynchronise)", delivered, st.SkippedFrames)
