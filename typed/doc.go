@@ -15,7 +15,7 @@
 //	codec/msgpack      reflective MessagePack, for convenience
 //
 //	c := bincode.New[Order]("app.Order", 1)
-//	p, _ := typed.Create("orders", c, typed.Config{})
+//	p, _ := typed.Create("orders", c, typed.Config{}) // or typed.Join a multi-producer ring
 //	p.Send(ctx, &order)
 //
 //	rc, _ := typed.Attach("orders", bincode.New[Order]("app.Order", 1), typed.ConsumerConfig{})
@@ -27,9 +27,10 @@
 // Every codec names its encoding with a Schema (codec, type name,
 // version). Frame keeps its geometry in the ring's 64-byte header
 // metadata and leaves no room there, so the schema travels as a one-byte
-// tag (Schema.Tag, never 0) in each message's frame user-flags byte (Meta.Flags). A
-// consumer compares it with its own codec's tag on every message (one
-// byte compare) and reports another schema with a *SchemaError; a plain
+// tag (Schema.Tag, never 0) in each message's frame user-flags byte
+// (Meta.Flags). A consumer compares it with its own codec's tag on every
+// message (one byte compare) and reports another schema with a
+// *SchemaError; a plain
 // frame producer's messages carry 0 and are refused unless
 // ConsumerConfig.AcceptUntagged. So a consumer with the wrong codec, type
 // or version learns it at the first message, not at attach, and with

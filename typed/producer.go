@@ -73,6 +73,21 @@ func Create[T any](name string, codec Codec[T], cfg Config) (*Producer[T], error
 	return p, nil
 }
 
+// Join joins the multi-producer frame ring name as one more producer
+// (frame.JoinProducer with cfg) of T values encoded with codec. Every
+// producer of a ring should use the same schema: consumers check each
+// message's tag.
+func Join[T any](name string, codec Codec[T], cfg frame.JoinConfig) (*Producer[T], error) {
+	if codec == nil {
+		return nil, invalid("nil codec")
+	}
+	fp, err := frame.JoinProducer(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewProducer(fp, codec)
+}
+
 // NewProducer wraps an existing frame producer (one from frame.Create, or
 // one that joined a multi-producer ring). Closing the typed producer
 // closes fp.

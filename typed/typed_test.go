@@ -601,3 +601,38 @@ func TestView_FlatbuffersMultiFrame(t *testing.T) {
 		t.Fatalf("read %d, err %v, frame stats %+v", n, c.Err(), c.Frame().Stats())
 	}
 }
+
+// TestJoin: a second producer joins a multi-producer ring; a consumer
+// receives both producers' values (ids are per producer).
+func TestJoin(t *testing.T) {
+	name := heapName(t)
+	p1, err := typed.Create(name, payloadCodec(), typed.Config{Frame: frame.Config{PayloadCapacity: 1024, Ring: ring.Config{Backend: ring.Heap, Capacity: 64, MaxProducers: 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Close()
+	p2, err := typed.Join(name, payloadCodec(), frame.JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	c, err := typed.Attach(name, payloadCodec(), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var v, got testPayload
+	payloadFor(&v, 1)
+	p1.Send(bg, &v)
+	payloadFor(&v, 2)
+	p2.Send(bg, &v)
+	for i := uint64(1); i <= 2; i++ {
+		m, err := c.Recv(bg, &got)
+		if err != nil || checkPayload(&got, i) != nil || m.ID != 1 {
+			t.Fatalf("value %d: meta %+v, %v", i, m, err)
+		}
+	}
+	if _, err := typed.Join[testPayload](name, nil, frame.JoinConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatal(err)
+	}
+}
