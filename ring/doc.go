@@ -33,6 +33,38 @@
 // paths allocate nothing and make no system call unless the other side is
 // parked.
 //
+// # Multiple producers
+//
+// A ring created with Config.MaxProducers > 1 takes several producers: the
+// creator plus any that JoinProducer (or JoinBytesProducer), in any
+// process. A claim of n slots is one compare-and-swap, so a batch (or a
+// framed message) is contiguous; each slot carries a published marker, so
+// consumers read only fully written slots, in sequence order. A producer
+// that dies between claim and publish does not stall the ring: after
+// ConsumerConfig.UnblockTimeout, once its liveness lock shows it dead, its
+// sequences are skipped and counted (ConsumerStats.Skipped,
+// Stats.Abandoned). producer_multi.go has the protocol.
+//
+// # Coordination and discovery
+//
+// Producer.WaitForConsumers waits for a number of consumers (optionally
+// with an id prefix), WaitForConsumerIDs for explicit ids; both return a
+// *CoordinationError naming what was missing when the context ends.
+// ConsumerIDs and ConsumerPosition read the consumer table; consumers may
+// attach and detach at any time and the producer always gates on exactly
+// the active gating consumers.
+//
+// # Required consumers
+//
+// EnableLiveness with a LivenessConfig makes the managed publish calls
+// (PublishManaged, PublishBatchManaged, BytesProducer.ClaimManaged) wait
+// for the required consumers at startup and, only while blocked on a full
+// ring, judge their progress: a stalled consumer raises the Alert hook,
+// may rejoin under its id within the grace period without losing anything,
+// and then meets the FailureAction (return the error, shut the ring down so
+// consumers see end of stream, or evict it; an evicted consumer is told
+// with ErrEvicted and goes on as an observer). liveness.go has the policy.
+//
 // # Observers
 //
 // A consumer attached with ConsumerConfig.Observer never gates the
@@ -55,7 +87,7 @@
 // # Waiting
 //
 // BusySpin, Yield, Sleep(d) and Block (the default) decide how a side waits.
-// Block spins about a microsecond, then parks on a futex word in the segment;
+// Block spins a few microseconds, then parks on a futex word in the segment;
 // the other side makes the wake system call only when the waiter count says
 // somebody is parked.
 //
@@ -71,6 +103,8 @@
 // from its position. Every value read from shared memory is validated
 // before use: a peer that writes garbage causes a typed error (ErrLayout,
 // ErrCorrupt, ErrLapped), never a panic, an out-of-range access or a hang.
+// (One hazard is outside any check: a peer that truncates the segment's
+// file makes the next access fault, as for any mapped file.)
 //
 // # Segment layout
 //
