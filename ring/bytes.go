@@ -21,17 +21,8 @@ type BytesProducer struct {
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
 // returns its single producer.
 func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
-	g, err := cfg.geometry(kindBytes, elemInfo{})
+	p, err := createProducer(name, &cfg, kindBytes, elemInfo{})
 	if err != nil {
-		return nil, err
-	}
-	s, err := createSegment(name, &cfg, g, cfg.Meta)
-	if err != nil {
-		return nil, err
-	}
-	p, err := newProducer(s, &cfg)
-	if err != nil {
-		s.m.Close()
 		return nil, err
 	}
 	return &BytesProducer{p: p}, nil

@@ -205,15 +205,7 @@ func (p *Producer[E]) PublishManaged(ctx context.Context, fill func(slot *E)) (i
 // PublishBatchManaged is PublishBatchContext under the liveness policy.
 func (p *Producer[E]) PublishBatchManaged(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
 	lo, err := p.p.claimManaged(ctx, p.live, int64(n))
-	if err != nil {
-		return -1, err
-	}
-	for i := 0; i < n; i++ {
-		fill(i, (*E)(p.p.s.slot(lo+int64(i))))
-	}
-	hi := lo + int64(n) - 1
-	p.p.commit(hi)
-	return hi, nil
+	return p.fillBatch(lo, err, n, fill)
 }
 
 // claimManaged claims n slots, applying the liveness policy while blocked.

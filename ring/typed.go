@@ -24,20 +24,29 @@ func Create[E any](name string, cfg Config) (*Producer[E], error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := cfg.geometry(kindTyped, info)
+	p, err := createProducer(name, &cfg, kindTyped, info)
 	if err != nil {
 		return nil, err
 	}
-	s, err := createSegment(name, &cfg, g, cfg.Meta)
+	return &Producer[E]{p: p}, nil
+}
+
+// createProducer creates a segment for cfg and returns its first producer.
+func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*producer, error) {
+	g, err := cfg.geometry(kind, elem)
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProducer(s, &cfg)
+	s, err := createSegment(name, cfg, g, cfg.Meta)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProducer(s, cfg)
 	if err != nil {
 		s.m.Close()
 		return nil, err
 	}
-	return &Producer[E]{p: p}, nil
+	return p, nil
 }
 
 // Publish claims the next slot, calls fill with it and publishes it,
@@ -91,20 +100,18 @@ func (p *Producer[E]) PublishBatch(n int, fill func(i int, slot *E)) (int64, err
 // PublishBatchContext is PublishBatch that gives up when ctx is done.
 func (p *Producer[E]) PublishBatchContext(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
 	lo, err := p.p.claim(ctx, int64(n), false)
-	if err != nil {
-		return -1, err
-	}
-	for i := 0; i < n; i++ {
-		fill(i, (*E)(p.p.s.slot(lo+int64(i))))
-	}
-	hi := lo + int64(n) - 1
-	p.p.commit(hi)
-	return hi, nil
+	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
 	lo, err := p.p.claim(context.Background(), int64(n), true)
+	return p.fillBatch(lo, err, n, fill)
+}
+
+// fillBatch fills and publishes the n slots claimed from lo (unless the
+// claim failed with err).
+func (p *Producer[E]) fillBatch(lo int64, err error, n int, fill func(i int, slot *E)) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
