@@ -34,6 +34,15 @@ func inspectType(t reflect.Type) (elemInfo, error) {
 	return elemInfo{size: uint32(t.Size()), align: uint32(t.Align()), fingerprint: h.Sum64()}, nil
 }
 
+// Fingerprint checks that t can live in shared memory (fixed size, no
+// pointers at any depth: otherwise a *TypeError naming the field) and
+// returns its structural fingerprint, the value a typed ring records in its
+// header. Codecs that copy raw memory between processes use it too.
+func Fingerprint(t reflect.Type) (uint64, error) {
+	info, err := inspectType(t)
+	return info.fingerprint, err
+}
+
 type hashWriter interface{ Write([]byte) (int, error) }
 
 func walkType(t reflect.Type, root, path string, h hashWriter) error {

@@ -198,7 +198,7 @@ func measure(o benchOpts) ([]benchResult, error) {
 			run = append([]string{peers.RawAtomic}, run...) // the reference is always measured
 		}
 		for _, name := range run {
-			fmt.Fprintf(os.Stderr, "  %-12s %8d B ...\r", name, size)
+			fmt.Fprintf(os.Stderr, "\r  %-16s %8d B ...%20s", name, size, "")
 			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
 			if err != nil {
 				if errors.Is(err, context.Canceled) {
@@ -217,7 +217,7 @@ func measure(o benchOpts) ([]benchResult, error) {
 			out = append(out, br)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%40s\r", "")
+	fmt.Fprintf(os.Stderr, "\r%60s\r", "")
 	return out, nil
 }
 

@@ -27,9 +27,7 @@ package raw
 
 import (
 	"fmt"
-	"hash/fnv"
 	"reflect"
-	"strconv"
 	"unsafe"
 
 	"github.com/myelon-go/myelon/ring"
@@ -46,19 +44,17 @@ type Codec[T any] struct {
 	schema      typed.Schema
 }
 
-// New returns the raw codec for T, or a *TypeError (matching
-// ring.ErrInvalidType) if T holds pointers or has no size.
+// New returns the raw codec for T, or a *ring.TypeError (matching
+// ring.ErrInvalidType) naming the field if T holds pointers or has no size:
+// the same check, and the same structural fingerprint, as a typed ring's.
 func New[T any]() (*Codec[T], error) {
 	t := reflect.TypeFor[T]()
-	h := fnv.New64a()
-	if err := walk(t, t.String(), t.String(), h); err != nil {
+	fp, err := ring.Fingerprint(t)
+	if err != nil {
 		return nil, err
 	}
-	if t.Size() == 0 {
-		return nil, &TypeError{Type: t.String(), Field: t.String(), Kind: "zero-size type"}
-	}
 	c := &Codec[T]{size: int(t.Size()), align: t.Align()}
-	c.schema = typed.Schema{Codec: CodecName, Name: fmt.Sprintf("layout-%016x-size-%d", h.Sum64(), t.Size()), Version: 1}
+	c.schema = typed.Schema{Codec: CodecName, Name: fmt.Sprintf("layout-%016x-size-%d", fp, t.Size()), Version: 1}
 	return c, nil
 }
 
@@ -107,50 +103,6 @@ func (c *Codec[T]) View(src []byte) (*T, error) {
 	}
 	return (*T)(p), nil
 }
-
-// walk checks that t is fixed-size and pointer-free and hashes its
-// structure (as package ring fingerprints element types).
-func walk(t reflect.Type, root, path string, h interface{ Write([]byte) (int, error) }) error {
-	write := func(parts ...string) {
-		for _, p := range parts {
-			h.Write([]byte(p))
-			h.Write([]byte{0})
-		}
-	}
-	write(t.Kind().String(), strconv.FormatUint(uint64(t.Size()), 10), strconv.Itoa(t.Align()))
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return nil
-	case reflect.Array:
-		write(strconv.Itoa(t.Len()))
-		return walk(t.Elem(), root, path+"[]", h)
-	case reflect.Struct:
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			write(f.Name, strconv.FormatUint(uint64(f.Offset), 10))
-			if err := walk(f.Type, root, path+"."+f.Name, h); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return &TypeError{Type: root, Field: path, Kind: t.Kind().String()}
-}
-
-// TypeError names the field of T that cannot be copied between processes.
-// It matches ring.ErrInvalidType.
-type TypeError struct {
-	Type, Field, Kind string
-}
-
-func (e *TypeError) Error() string {
-	return fmt.Sprintf("raw: invalid type %s: field %s is a %s (only fixed-size pointer-free types cross processes)", e.Type, e.Field, e.Kind)
-}
-
-// Is reports ring.ErrInvalidType.
-func (e *TypeError) Is(target error) bool { return target == ring.ErrInvalidType }
 
 // SizeError reports a payload whose length is not sizeof(T).
 type SizeError struct {

@@ -49,7 +49,7 @@ func TestNew_RejectsPointers(t *testing.T) {
 	}
 	check := func(name string, err error, field string) {
 		t.Helper()
-		var te *raw.TypeError
+		var te *ring.TypeError
 		if !errors.Is(err, ring.ErrInvalidType) || !errors.As(err, &te) || te.Field != field {
 			t.Fatalf("%s: got %v, want a *TypeError for field %s", name, err, field)
 		}
