@@ -43,6 +43,7 @@ type benchOpts struct {
 	consumers int
 	layer     string
 	cpus      []int
+	batch     int
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -58,6 +59,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or mmap")
 	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
+	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
 	fs.StringVar(&o.layer, "layer", "raw", "layer for broadcast and signal: raw (Layer 0)")
 	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
 	if err := fs.Parse(args); err != nil {
@@ -158,7 +160,7 @@ func runWorkload(mode string, o benchOpts) error {
 			wait = "yield" // more spinners than cores would measure the scheduler
 		}
 		r, err := workload.Run(context.Background(), workload.Config{Workload: mode, Size: size, Count: o.count, Warmup: o.warmup,
-			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend, CPUs: o.cpus})
+			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend, CPUs: o.cpus, Batch: o.batch})
 		if err != nil {
 			return err
 		}
