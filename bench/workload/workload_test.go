@@ -19,6 +19,7 @@ func TestRun_Smoke(t *testing.T) {
 		{Workload: Broadcast, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "block"},
 		{Workload: Broadcast, Consumers: 2, Count: 2000, Size: 4096, Wait: "yield", Backend: "mmap"},
 		{Workload: Signal, Count: 50000, Wait: "block"},
+		{Workload: Signal, Count: 50000, Batch: 64, Wait: "block"},
 		{Workload: Signal, Count: 2000, Rate: 100000, Wait: "block"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -46,7 +47,7 @@ func TestRun_Smoke(t *testing.T) {
 }
 
 func TestConfig_Rejects(t *testing.T) {
-	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}} {
+	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}

@@ -172,12 +172,12 @@ func runWorkload(mode string, o benchOpts) error {
 		return enc.Encode(results)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workload	size	consumers	wait	mode	events/s	bytes/s	worst p50	p99	p99.9	max	")
+	fmt.Fprintln(w, "workload\tsize\tconsumers\tbatch\twait\tmode\tevents/s\tbytes/s\tworst p50\tp99\tp99.9\tmax\t")
 	for _, r := range results {
 		l := r.Worst
 		ns := func(v int64) string { return time.Duration(v).String() }
-		fmt.Fprintf(w, "%s	%s	%d	%s	%s	%.0f	%s	%s	%s	%s	%s	\n", r.Config.Workload, chart.FormatBytes(float64(r.Config.Size)), len(r.Consumers),
-			r.Config.Wait, r.Mode, r.Throughput, chart.FormatBytes(r.Bytes), ns(l.P50), ns(l.P99), ns(l.P999), ns(l.Max))
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Config.Workload, chart.FormatBytes(float64(r.Config.Size)), len(r.Consumers),
+			r.Config.Batch, r.Config.Wait, r.Mode, r.Throughput, chart.FormatBytes(r.Bytes), ns(l.P50), ns(l.P99), ns(l.P999), ns(l.Max))
 	}
 	w.Flush()
 	fmt.Println("\nlatency is one-way (send stamp to read) of the worst consumer; in max-throughput mode it includes queueing in a full ring.")
