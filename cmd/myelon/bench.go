@@ -109,7 +109,7 @@ func runBench(args []string) error {
 	case "":
 		def = benchOpts{peers: ladder, sizes: quickSizes, count: 20000, warmup: 2000}
 	case "peers":
-		def = benchOpts{peers: peers.Names(), sizes: []int{64}, count: 10000, warmup: 1000, out: "bench-results"}
+		def = benchOpts{peers: peers.Names(), sizes: []int{64, 4096}, count: 10000, warmup: 1000, out: "bench-results"}
 	case "sweep":
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
 	case workload.Broadcast, workload.Signal:
