@@ -16,8 +16,10 @@ import (
 )
 
 // DefaultRetainBuffer is the largest encode buffer a producer keeps
-// between messages when Config.RetainBuffer is zero.
-const DefaultRetainBuffer = 1 << 20
+// between messages when Config.RetainBuffer is zero: frame's default
+// maximum message size, so that steady traffic never reallocates (with a
+// 1 MiB default every message of 1 MiB allocated a fresh buffer).
+const DefaultRetainBuffer = frame.DefaultMaxMessageSize
 
 // Config describes a typed ring to create. The zero value is a usable
 // frame ring with frame's defaults.
