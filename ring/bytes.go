@@ -113,15 +113,10 @@ type BytesConsumer struct {
 
 // AttachBytes joins the byte-slot ring name as a consumer.
 func AttachBytes(name string, cfg ConsumerConfig) (*BytesConsumer, error) {
-	s, err := attachSegment(name, cfg.attachOptions(), func(g geometry) error {
+	c, err := attachConsumer(name, &cfg, func(g geometry) error {
 		return checkGeometry(g, kindBytes, cfg.Capacity, cfg.SlotSize)
 	})
 	if err != nil {
-		return nil, err
-	}
-	c, err := newConsumer(s, &cfg, flagGating)
-	if err != nil {
-		s.m.Close()
 		return nil, err
 	}
 	return &BytesConsumer{c: c}, nil

@@ -152,18 +152,13 @@ func Attach[E any](name string, cfg ConsumerConfig) (*Consumer[E], error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := attachSegment(name, cfg.attachOptions(), func(g geometry) error {
+	c, err := attachConsumer(name, &cfg, func(g geometry) error {
 		if err := checkGeometry(g, kindTyped, cfg.Capacity, cfg.SlotSize); err != nil {
 			return err
 		}
 		return checkElem(g, info, reflect.TypeFor[E]().String())
 	})
 	if err != nil {
-		return nil, err
-	}
-	c, err := newConsumer(s, &cfg, flagGating)
-	if err != nil {
-		s.m.Close()
 		return nil, err
 	}
 	cons := &Consumer[E]{c: c}
@@ -369,6 +364,21 @@ type noCopy struct{}
 
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
+
+// attachConsumer attaches to a segment that passes check and joins its
+// consumer table.
+func attachConsumer(name string, cfg *ConsumerConfig, check func(geometry) error) (*consumer, error) {
+	s, err := attachSegment(name, cfg.attachOptions(), check)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConsumer(s, cfg, flagGating)
+	if err != nil {
+		s.m.Close()
+		return nil, err
+	}
+	return c, nil
+}
 
 // checkElem compares a typed ring's element with the attacher's type.
 func checkElem(g geometry, info elemInfo, name string) error {

@@ -132,6 +132,15 @@ func (s *frameSetup) attachPong(ctx context.Context, ping *frame.Producer) (*fra
 	return pong, nil
 }
 
+// serveLink is serveRings for the link the echo process received.
+func serveLink(link peers.Link, ready func() error) (*frame.Consumer, *frame.Producer, error) {
+	s, err := decodeFrameLink(link)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.serveRings(ready)
+}
+
 // serveRings attaches the echo to ping and creates pong.
 func (s *frameSetup) serveRings(ready func() error) (*frame.Consumer, *frame.Producer, error) {
 	ping, err := frame.Attach(s.link.Ping, s.consumerConfig("echo"))
@@ -215,11 +224,7 @@ func (i *framedInitiator) Close() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Framed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
-	s, err := decodeFrameLink(link)
-	if err != nil {
-		return nil, err
-	}
-	ping, pong, err := s.serveRings(ready)
+	ping, pong, err := serveLink(link, ready)
 	if err != nil {
 		return nil, err
 	}

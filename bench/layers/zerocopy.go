@@ -89,11 +89,7 @@ func (i *zeroCopyInitiator) Close() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (ZeroCopy) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
-	s, err := decodeFrameLink(link)
-	if err != nil {
-		return nil, err
-	}
-	fc, fp, err := s.serveRings(ready)
+	fc, fp, err := serveLink(link, ready)
 	if err != nil {
 		return nil, err
 	}
