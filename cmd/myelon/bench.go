@@ -184,6 +184,18 @@ func runWorkload(mode string, o benchOpts) error {
 	return nil
 }
 
+// progress shows what is running: rewritten in place on a terminal, one
+// line per step in a log. An empty format clears the terminal line.
+func progress(format string, args ...any) {
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		fmt.Fprintf(os.Stderr, "\r%-60s\r", fmt.Sprintf(format, args...))
+		return
+	}
+	if format != "" {
+		fmt.Fprintf(os.Stderr, "  "+format+"\n", args...)
+	}
+}
+
 // benchResult is one run plus its ratio to the reference at the same size.
 type benchResult struct {
 	peers.Result
@@ -200,7 +212,7 @@ func measure(o benchOpts) ([]benchResult, error) {
 			run = append([]string{peers.RawAtomic}, run...) // the reference is always measured
 		}
 		for _, name := range run {
-			fmt.Fprintf(os.Stderr, "\r  %-16s %8d B ...%20s", name, size, "")
+			progress("%-16s %8d B ...", name, size)
 			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
 			if err != nil {
 				if errors.Is(err, context.Canceled) {
@@ -219,7 +231,7 @@ func measure(o benchOpts) ([]benchResult, error) {
 			out = append(out, br)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "\r%60s\r", "")
+	progress("")
 	return out, nil
 }
 
