@@ -193,13 +193,13 @@ func (o *framedOpener) Open(ctx context.Context) (peers.Initiator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &framedInitiator{ctx: ctx, ping: o.ping, pong: pong}, nil
+	return &framedInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong}, nil
 }
 
 func (o *framedOpener) Close() error { return o.ping.Close() }
 
 type framedInitiator struct {
-	ctx  context.Context
+	stopper
 	ping *frame.Producer
 	pong *frame.Consumer
 }
@@ -220,7 +220,8 @@ func lengthError(msg []byte, n int) error {
 	return &peers.PayloadError{Seq: binary.LittleEndian.Uint64(msg), Offset: -1, Len: n, Want: uint64(len(msg)), Got: uint64(n)}
 }
 
-func (i *framedInitiator) Close() error { return i.pong.Close() }
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (i *framedInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Framed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
@@ -228,11 +229,11 @@ func (Framed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, read
 	if err != nil {
 		return nil, err
 	}
-	return &framedEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong}, nil
+	return &framedEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong}, nil
 }
 
 type framedEchoer struct {
-	ctx  context.Context
+	stopper
 	size int
 	ping *frame.Consumer
 	pong *frame.Producer
@@ -250,7 +251,8 @@ func (e *framedEchoer) Echo(seq uint64) error {
 	})
 }
 
-func (e *framedEchoer) Close() error {
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (e *framedEchoer) Release() error {
 	e.ping.Close()
 	return e.pong.Close()
 }

@@ -115,13 +115,13 @@ func (o *ringOpener) Open(ctx context.Context) (peers.Initiator, error) {
 		pong.Close()
 		return nil, err
 	}
-	return &ringInitiator{ctx: ctx, ping: o.ping, pong: pong}, nil
+	return &ringInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong}, nil
 }
 
 func (o *ringOpener) Close() error { return o.ping.Close() }
 
 type ringInitiator struct {
-	ctx  context.Context
+	stopper
 	ping *ring.BytesProducer
 	pong *ring.BytesConsumer
 }
@@ -142,7 +142,8 @@ func (i *ringInitiator) RoundTrip(msg, reply []byte) error {
 	return nil
 }
 
-func (i *ringInitiator) Close() error { return i.pong.Close() }
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (i *ringInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
@@ -172,11 +173,11 @@ func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready 
 		pong.Close()
 		return nil, err
 	}
-	return &ringEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong}, nil
+	return &ringEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong}, nil
 }
 
 type ringEchoer struct {
-	ctx  context.Context
+	stopper
 	size int
 	ping *ring.BytesConsumer
 	pong *ring.BytesProducer
@@ -201,7 +202,8 @@ func (e *ringEchoer) Echo(seq uint64) error {
 	return nil
 }
 
-func (e *ringEchoer) Close() error {
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (e *ringEchoer) Release() error {
 	e.ping.Close()
 	return e.pong.Close()
 }

@@ -74,13 +74,13 @@ func (o *typedOpener) Open(ctx context.Context) (peers.Initiator, error) {
 		fc.Close()
 		return nil, err
 	}
-	return &typedInitiator{ctx: ctx, ping: o.ping, pong: pong, out: new(echoMsg), in: new(echoMsg)}, nil
+	return &typedInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong, out: new(echoMsg), in: new(echoMsg)}, nil
 }
 
 func (o *typedOpener) Close() error { return o.ping.Close() }
 
 type typedInitiator struct {
-	ctx     context.Context
+	stopper
 	ping    *typed.Producer[echoMsg]
 	pong    *typed.Consumer[echoMsg]
 	out, in *echoMsg // reused
@@ -101,7 +101,8 @@ func (i *typedInitiator) RoundTrip(msg, reply []byte) error {
 	return nil
 }
 
-func (i *typedInitiator) Close() error { return i.pong.Close() }
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (i *typedInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Typed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
@@ -111,11 +112,11 @@ func (Typed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready
 	}
 	ping, _ := typed.NewConsumer(fc, echoCodec(), typed.ConsumerConfig{})
 	pong, _ := typed.NewProducer(fp, echoCodec())
-	return &typedEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong, m: new(echoMsg)}, nil
+	return &typedEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong, m: new(echoMsg)}, nil
 }
 
 type typedEchoer struct {
-	ctx  context.Context
+	stopper
 	size int
 	ping *typed.Consumer[echoMsg]
 	pong *typed.Producer[echoMsg]
@@ -136,7 +137,8 @@ func (e *typedEchoer) Echo(seq uint64) error {
 	return err
 }
 
-func (e *typedEchoer) Close() error {
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (e *typedEchoer) Release() error {
 	e.ping.Close()
 	return e.pong.Close()
 }

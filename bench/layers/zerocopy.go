@@ -58,13 +58,13 @@ func (o *zeroCopyOpener) Open(ctx context.Context) (peers.Initiator, error) {
 		fc.Close()
 		return nil, err
 	}
-	return &zeroCopyInitiator{ctx: ctx, ping: o.ping, pong: pong, b: flatbuffers.NewBuilder(o.s.link.PayloadCapacity)}, nil
+	return &zeroCopyInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong, b: flatbuffers.NewBuilder(o.s.link.PayloadCapacity)}, nil
 }
 
 func (o *zeroCopyOpener) Close() error { return o.ping.Close() }
 
 type zeroCopyInitiator struct {
-	ctx  context.Context
+	stopper
 	ping *typed.Producer[benchfb.EchoT]
 	pong *typed.ViewConsumer[*benchfb.Echo]
 	b    *flatbuffers.Builder // reused
@@ -85,7 +85,8 @@ func (i *zeroCopyInitiator) RoundTrip(msg, reply []byte) error {
 	})
 }
 
-func (i *zeroCopyInitiator) Close() error { return i.pong.Close() }
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (i *zeroCopyInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (ZeroCopy) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
@@ -100,11 +101,11 @@ func (ZeroCopy) Serve(ctx context.Context, link peers.Link, cfg peers.Config, re
 		return nil, err
 	}
 	pong, _ := typed.NewProducer(fp, benchfb.NewEchoCodec())
-	return &zeroCopyEchoer{ctx: ctx, size: cfg.Size, ping: ping, pong: pong}, nil
+	return &zeroCopyEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong}, nil
 }
 
 type zeroCopyEchoer struct {
-	ctx  context.Context
+	stopper
 	size int
 	ping *typed.ViewConsumer[*benchfb.Echo]
 	pong *typed.Producer[benchfb.EchoT]
@@ -124,7 +125,8 @@ func (e *zeroCopyEchoer) Echo(seq uint64) error {
 	})
 }
 
-func (e *zeroCopyEchoer) Close() error {
+// Release closes the rings, once no RoundTrip or Echo runs (peers.Releaser).
+func (e *zeroCopyEchoer) Release() error {
 	e.ping.Close()
 	return e.pong.Close()
 }

@@ -155,6 +155,21 @@ type Initiator interface {
 	Close() error
 }
 
+// Releaser is implemented by an Initiator or Echoer whose Close only
+// interrupts (it may run concurrently with RoundTrip or Echo, so it must
+// not free what they use). Run calls Release once, after the last
+// RoundTrip or Echo has returned, on every path.
+type Releaser interface {
+	Release() error
+}
+
+// releaseIfAny calls x's Release if it has one.
+func releaseIfAny(x any) {
+	if r, ok := x.(Releaser); ok {
+		_ = r.Release()
+	}
+}
+
 // Echoer is the echo process's end of a connection.
 type Echoer interface {
 	// Echo receives message seq, checks it with CheckSeq and sends the same

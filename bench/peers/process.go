@@ -107,6 +107,8 @@ func runChild(specJSON string) error {
 	if err != nil {
 		return fmt.Errorf("peers: %s echo setup: %w", spec.Peer, err)
 	}
+	defer releaseIfAny(e) // after every return below: Echo has returned by then
+	defer e.Close()
 	stop := context.AfterFunc(ctx, func() { _ = e.Close() })
 	err = echoAll(ctx, e, cfg)
 	// After a full run the echo closes its end itself, on this goroutine,
@@ -177,6 +179,7 @@ func runProcess(ctx context.Context, p Peer, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, roundTripError(ctx, 0, fmt.Errorf("open: %w", err))
 	}
+	defer releaseIfAny(ini) // measure has returned by then, on every path
 	stop := context.AfterFunc(ctx, func() { _ = ini.Close() })
 	res, err := measure(ctx, ini, cfg)
 	stop()
