@@ -49,8 +49,12 @@ func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 	return dst, err
 }
 
-// Decode implements typed.Codec. Bytes left after the value are an error.
+// Decode implements typed.Codec. Bytes left after the value are an error,
+// and so is nesting deeper than MaxDepth (*DepthError).
 func (c *Codec[T]) Decode(src []byte, v *T) error {
+	if err := checkDepth(src); err != nil {
+		return err
+	}
 	c.r.Reset(src)
 	c.dec.Reset(&c.r)
 	err := c.dec.Decode(v)
