@@ -457,8 +457,8 @@ func (c *Consumer) All(ctx context.Context) iter.Seq2[Meta, []byte] {
 		defer c.release()
 		for {
 			if err := c.next(ctx, modeWait); err != nil {
-				if errors.Is(err, ErrProtocol) || errors.Is(err, ErrLapped) {
-					continue
+				if (errors.Is(err, ErrProtocol) || errors.Is(err, ErrLapped)) && ctx.Err() == nil {
+					continue // a peer flooding garbage cannot hide cancellation
 				}
 				c.iterErr = err
 				return

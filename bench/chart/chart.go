@@ -219,6 +219,10 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 	drawAxis(bw, y, x)
 	for i, s := range c.Series {
 		color := palette[i%len(palette)]
+		dash := "" // a second round of the palette is dashed, so no two series look alike
+		if i >= len(palette) {
+			dash = ` stroke-dasharray="6 3"`
+		}
 		pts := slices.Clone(s.Points)
 		slices.SortStableFunc(pts, func(a, b Point) int { return cmp.Compare(a.X, b.X) })
 		var sb strings.Builder
@@ -228,8 +232,8 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 			}
 			fmt.Fprintf(&sb, "%.1f,%.1f", x.pos(p.X), y.pos(p.Y))
 		}
-		fmt.Fprintf(bw, `<g class="series-group"><polyline class="series" data-name="%s" fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n",
-			esc(s.Name), color, sb.String())
+		fmt.Fprintf(bw, `<g class="series-group"><polyline class="series" data-name="%s" fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`+"\n",
+			esc(s.Name), color, dash, sb.String())
 		for _, p := range pts {
 			fmt.Fprintf(bw, `<circle class="point" cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s: %s, %s</title></circle>`+"\n",
 				x.pos(p.X), y.pos(p.Y), color, esc(s.Name), esc(x.label1(p.X)), esc(y.label1(p.Y)))
@@ -237,7 +241,7 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 		fmt.Fprint(bw, "</g>\n")
 		ly := marginTop + 8 + 20*i
 		lx := width - marginRight + 16
-		fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>`+"\n", lx, ly, lx+24, ly, color)
+		fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"%s/>`+"\n", lx, ly, lx+24, ly, color, dash)
 		fmt.Fprintf(bw, `<text class="legend-entry" x="%d" y="%d">%s</text>`+"\n", lx+30, ly+4, esc(s.Name))
 	}
 	fmt.Fprint(bw, "</svg>\n")

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -116,7 +117,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.Size, 64)
 	def(&c.Count, 1_000_000)
-	def(&c.Capacity, 4096)
+	// Default depth 4096 slots, fewer for big events: one ring stays
+	// within 256 MiB of /dev/shm.
+	if c.Capacity == 0 {
+		c.Capacity = 4096
+		for c.Capacity > 2 && c.Capacity*c.Size > 256<<20 {
+			c.Capacity /= 2
+		}
+	}
 	if c.Workload == Signal {
 		def(&c.SampleEvery, 64)
 	}
@@ -197,6 +205,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	// A consumer that dies ends the run at once, with its exit status as
+	// the cause, instead of leaving the producer to wait out the timeout.
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
 	backend, dir, err := backendOf(cfg.Backend)
 	if err != nil {
 		return Result{}, err
@@ -217,23 +229,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	type child struct {
-		cmd *exec.Cmd
-		out strings.Builder
+		cmd  *exec.Cmd
+		out  strings.Builder
+		done chan error // the exit status, once
 	}
-	children := make([]*child, cfg.Consumers)
-	for i := range children {
+	var finished atomic.Bool // every event published: normal exits follow
+	children := make([]*child, 0, cfg.Consumers)
+	defer func() { // kill and reap whatever is still running, on every path
+		for _, ch := range children {
+			ch.cmd.Process.Kill()
+			<-ch.done
+		}
+	}()
+	for i := 0; i < cfg.Consumers; i++ {
 		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: name, ID: fmt.Sprintf("c%d", i)})
-		ch := &child{cmd: exec.CommandContext(ctx, self)}
+		ch := &child{cmd: exec.Command(self), done: make(chan error, 1)}
 		ch.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
 		ch.cmd.Stdout, ch.cmd.Stderr = &ch.out, os.Stderr
 		if err := ch.cmd.Start(); err != nil {
 			return Result{}, err
 		}
-		defer ch.cmd.Process.Kill()
-		children[i] = ch
+		children = append(children, ch)
+		go func() {
+			err := ch.cmd.Wait()
+			if err != nil || !finished.Load() {
+				abort(fmt.Errorf("workload: consumer %d exited early: %v", i, err))
+			}
+			ch.done <- err
+			close(ch.done)
+		}()
 	}
 	if err := p.WaitForConsumers(ctx, cfg.Consumers, ""); err != nil {
-		return Result{}, err
+		return Result{}, orCause(ctx, err)
 	}
 	// Pin after the children started: they inherit the forking thread's
 	// affinity.
@@ -261,7 +288,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		k := min(cfg.Batch, total-i)
 		lo, err := p.Claim(ctx, k)
 		if err != nil {
-			return Result{}, fmt.Errorf("publish %d: %w", i, err)
+			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
 		}
 		for seq := lo; seq < lo+int64(k); seq, i = seq+1, i+1 {
 			slot := p.Slot(seq)[:cfg.Size]
@@ -271,7 +298,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				peers.Fill(slot, uint64(seq))
 			}
 			stamp := sent
-			if stamp == 0 && i%cfg.SampleEvery == 0 {
+			if stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
 				stamp = monoNs()
 			}
 			binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
@@ -279,6 +306,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		p.Commit() // one cursor store for the batch
 	}
 	elapsed := time.Since(start)
+	finished.Store(true)
 	p.Close()
 
 	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true}
@@ -287,7 +315,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Throughput = float64(cfg.Count) / elapsed.Seconds()
 	for i, ch := range children {
-		if err := ch.cmd.Wait(); err != nil {
+		var err error
+		select {
+		case err = <-ch.done:
+		case <-ctx.Done():
+			return Result{}, fmt.Errorf("consumer %d: %w", i, context.Cause(ctx))
+		}
+		if err != nil {
 			return Result{}, fmt.Errorf("consumer %d: %w", i, err)
 		}
 		var cr ConsumerResult
@@ -305,6 +339,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Bytes = res.Throughput * float64(cfg.Size)
 	return res, nil
+}
+
+// orCause prefers the reason ctx was cancelled (a consumer's exit) to err.
+func orCause(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
 }
 
 func runConsumer(specJSON string) error {

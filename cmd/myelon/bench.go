@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/bench/chart"
+	"github.com/myelon-go/myelon/bench/hist"
 	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/workload"
 )
 
 // The quick default: the layer ladder against the physical floor (raw
-// atomic ping-pong between the same two processes) and against Unix
+// atomic ping-pong between a measuring and an echo process of this binary)
+// and against Unix
 // sockets, at two payload sizes.
 var (
 	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
@@ -79,7 +81,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 		return o, err
 	}
 	o.peers = strings.Split(*peerList, ",")
-	o.sizes = o.sizes[:0]
+	o.sizes = nil // not [:0]: that would write into the package defaults
 	for _, s := range strings.Split(*sizeList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -142,7 +144,7 @@ func runBench(args []string) error {
 		fmt.Printf("\nwrote %s\n", strings.Join(files, ", "))
 	}
 	if mode == "" {
-		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong between the same two processes, measured in this run).")
+		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong from this process to an echo process of this binary, measured in this run).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
 	return nil
@@ -196,6 +198,15 @@ func progress(format string, args ...any) {
 	}
 }
 
+// latencyOf is the latency a table shows: in fixed-rate mode, measured
+// from the intended send time (coordinated omission corrected).
+func latencyOf(r peers.Result) hist.Summary {
+	if r.Corrected != nil {
+		return *r.Corrected
+	}
+	return r.Latency
+}
+
 // benchResult is one run plus its ratio to the reference at the same size.
 type benchResult struct {
 	peers.Result
@@ -207,10 +218,9 @@ func measure(o benchOpts) ([]benchResult, error) {
 	ctx := context.Background()
 	for _, size := range o.sizes {
 		var ref int64
-		run := o.peers
-		if !slices.Contains(run, peers.RawAtomic) {
-			run = append([]string{peers.RawAtomic}, run...) // the reference is always measured
-		}
+		// The reference is always measured, and first, so that every row
+		// has its ratio.
+		run := append([]string{peers.RawAtomic}, slices.DeleteFunc(slices.Clone(o.peers), func(p string) bool { return p == peers.RawAtomic })...)
 		for _, name := range run {
 			progress("%-16s %8d B ...", name, size)
 			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
@@ -223,10 +233,10 @@ func measure(o benchOpts) ([]benchResult, error) {
 			}
 			br := benchResult{Result: r}
 			if name == peers.RawAtomic {
-				ref = r.Latency.P50
+				ref = latencyOf(r).P50
 			}
 			if ref > 0 {
-				br.RefRatio = float64(r.Latency.P50) / float64(ref)
+				br.RefRatio = float64(latencyOf(r).P50) / float64(ref)
 			}
 			out = append(out, br)
 		}
@@ -236,10 +246,13 @@ func measure(o benchOpts) ([]benchResult, error) {
 }
 
 func printTable(results []benchResult) {
+	if len(results) > 0 && results[0].Corrected != nil {
+		fmt.Printf("fixed rate %.0f msgs/s: latency from each message's intended send time (coordinated omission corrected); round trips/s is the achieved rate\n\n", results[0].TargetRate)
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "peer\tsize\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\tround trips/s\tratio\t")
 	for _, r := range results {
-		l := r.Latency
+		l := latencyOf(r.Result)
 		ns := func(v int64) string { return time.Duration(v).String() }
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.2fx\t\n", r.Peer, chart.FormatBytes(float64(r.Size)),
 			ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.P9999), ns(l.Max), time.Duration(l.Mean).String(), l.Throughput, r.RefRatio)
@@ -269,7 +282,7 @@ func writeOutputs(dir string, results []benchResult) ([]string, error) {
 			byPeer[r.Peer] = s
 			order = append(order, r.Peer)
 		}
-		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: float64(r.Latency.P50)})
+		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: float64(latencyOf(r.Result).P50)})
 		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Latency.Throughput})
 	}
 	lat := chart.Chart{Title: "Round-trip latency p50 vs payload", XLabel: "payload", YLabel: "p50 round trip",
