@@ -271,7 +271,7 @@ func (c *consumer) endOfStream(probe bool) error {
 		}
 	}
 	if c.s.closed() {
-		if c.poll() || c.s.head() >= c.next {
+		if c.poll() || c.s.head() >= c.next || c.s.multi() && c.s.claimInFlight(c.next) {
 			return nil // more to read, or a claim still in flight
 		}
 		return ErrEndOfStream

@@ -62,8 +62,8 @@ var (
 	// (LivenessConfig.Action Evict): it no longer holds the producer back.
 	// Reported once; the consumer then goes on as an observer: validated
 	// copies, ErrLapped when overtaken, ErrObserverInPlace for in-place byte
-	// reads. Events it read in place before noticing may have been
-	// overwritten under it.
+	// reads. Events it held in place when it was evicted (a lease, a
+	// Process batch, a byte range) may have been overwritten under it.
 	ErrEvicted = errors.New("ring: consumer evicted")
 	// ErrLeaseHeld: a lease is outstanding; Release it first.
 	ErrLeaseHeld = errors.New("ring: lease outstanding")

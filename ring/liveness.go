@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -303,6 +304,7 @@ func (l *liveness) evaluate(p *producer, now time.Time) error {
 		case Shutdown:
 			atomic.StoreUint32(s.state, stateClosed)
 			s.wake(s.dataWake)
+			p.limit = math.MinInt64 // plain publishes take the slow path and see closed
 		}
 		l.terminal = err
 		return err
@@ -332,8 +334,16 @@ func (s *segment) setRequired(id string, on bool) {
 }
 
 // evict detaches the entry holding id: it stops gating. A live consumer
-// so evicted finds out when the producer laps it (ErrLapped).
+// so evicted finds out at its next read (ErrEvicted); an event it holds in
+// place at that moment (a lease, a Process batch, a byte range) is no
+// longer protected and may be overwritten under it.
 func (s *segment) evict(id string) {
+	// Under the registry lock, so that a rejoin under the id does not
+	// interleave with the eviction.
+	if err := s.lockRegistry(time.Second); err != nil {
+		return // the next evaluation retries
+	}
+	defer s.m.Unlock(lockRegistry)
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
 		if s.entryID(i) == id {

@@ -40,9 +40,10 @@ type producer struct {
 	closed bool
 
 	// Multi-producer rings only (producer_multi.go).
-	multi   bool
-	slot    int   // this producer's entry in the producer table
-	claimLo int64 // first sequence of the current claim
+	multi     bool
+	slot      int    // this producer's entry in the producer table
+	claimLo   int64  // first sequence of the current claim
+	published uint64 // events published, flushed to the entry on slow paths
 }
 
 func newProducer(s *segment, cfg *Config) (*producer, error) {
@@ -73,7 +74,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 	if p.multi {
 		return p.claimMulti(ctx, n, try)
 	}
-	if p.closed {
+	if p.closed || p.s.closed() { // closed by us, or shut down by liveness
 		return -1, ErrClosed
 	}
 	if n <= 0 || n > p.s.cap {
@@ -248,6 +249,7 @@ func (p *producer) close() error {
 	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
 	s := p.s
 	if p.multi {
+		p.flushCount()
 		ent := s.producerOff(p.slot)
 		atomic.StoreUint32(s.u32(ent+pentState), 0)
 		s.m.Unlock(lockProducers + int64(p.slot))

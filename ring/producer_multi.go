@@ -105,6 +105,15 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 		}
 		atomic.StoreInt64(lo, h+1)
 		atomic.StoreInt64(hi, h+n)
+		// Announce, then look at the state, then take: a consumer that saw
+		// the ring closed and no announcement covering its next sequence
+		// (claimInFlight) may report end of stream, and then this load sees
+		// closed. So no claim is taken, and no publish acknowledged, after
+		// a consumer was told the stream ended.
+		if s.closed() {
+			atomic.StoreInt64(hi, -1)
+			return -1, ErrClosed
+		}
 		// Room for h+1..h+n was established against cursors that only
 		// grow, so it still holds if the CAS succeeds.
 		if atomic.CompareAndSwapInt64(s.claim, h, h+n) {
@@ -118,10 +127,33 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 	return p.claimLo, nil
 }
 
+// flushCount stores this producer's events-published counter in its
+// table entry: on slow paths only (refresh, close), not per publish.
+func (p *producer) flushCount() {
+	atomic.StoreUint64(p.s.u64(p.s.producerOff(p.slot)+pentEvents), p.published)
+}
+
+// claimInFlight reports whether a live producer has announced a claim that
+// reaches seq (multi-producer rings): a consumer at seq must not report
+// end of stream before it settles. Syscalls: slow paths only.
+func (s *segment) claimInFlight(seq int64) bool {
+	for i := 0; i < int(s.g.maxProducers); i++ {
+		ent := s.producerOff(i)
+		if atomic.LoadInt64(s.i64(ent+pentClaimHi)) < seq {
+			continue
+		}
+		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
+			return true
+		}
+	}
+	return false
+}
+
 // refreshMulti recomputes the limit on a multi-producer ring. The stored
 // limit only grows (several producers store it; joiners need the furthest
 // any producer may write).
 func (p *producer) refreshMulti(head int64) {
+	p.flushCount()
 	limit := p.s.minGating(head, math.MinInt64) + p.s.cap
 	for {
 		old := atomic.LoadInt64(p.s.limit)
@@ -144,7 +176,7 @@ func (p *producer) commitMulti(hi int64) {
 		atomic.StoreInt64(s.published(seq), seq)
 	}
 	atomic.StoreInt64(s.i64(s.producerOff(p.slot)+pentClaimHi), -1)
-	atomic.AddUint64(s.u64(s.producerOff(p.slot)+pentEvents), uint64(hi-p.claimLo+1))
+	p.published += uint64(hi - p.claimLo + 1) // flushed on slow paths (flushCount)
 	// Same store-then-load pairing as producer.commit.
 	if atomic.LoadUint32(s.dataWaiters) != 0 {
 		s.wakeReaders()

@@ -207,6 +207,18 @@ func (s *segment) leave(i int) {
 // their process died. It is a syscall per active entry, so only a blocked
 // producer calls it, once per liveness interval.
 func (s *segment) reapDeadConsumers() int {
+	return s.reapDetach() + s.sweepDeadMembers(-1) // dead group members: group.go
+}
+
+// reapDetach detaches dead non-member entries. It works under the registry
+// lock, or not at all (the next probe retries): between its probe of an
+// entry's lock and its state change, a process rejoining under the dead
+// consumer's id would otherwise be detached while alive.
+func (s *segment) reapDetach() int {
+	if ok, err := s.m.TryLock(lockRegistry); err != nil || !ok {
+		return 0
+	}
+	defer s.m.Unlock(lockRegistry)
 	n := 0
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
@@ -222,6 +234,5 @@ func (s *segment) reapDeadConsumers() int {
 			n++
 		}
 	}
-	// Dead group members also hand their claims back (group.go).
-	return n + s.sweepDeadMembers(-1)
+	return n
 }
