@@ -18,8 +18,6 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
-
-	"github.com/myelon-go/myelon/internal/shm"
 )
 
 // consumer is the engine behind Consumer[E] and BytesConsumer. Only one
@@ -318,8 +316,17 @@ func (c *consumer) waitData(ctx context.Context) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			lastProbe = time.Now()
-			if err := c.endOfStream(true); err != nil || c.next <= c.avail {
+			probe := time.Since(lastProbe) >= s.liveness // not per wake-up: syscalls
+			if probe {
+				lastProbe = time.Now()
+				// A peer may have scribbled on our cursor while we slept;
+				// store it again so the producer is not gated by garbage.
+				// (A member's cursor does not gate: group.go.)
+				if !c.member && !c.observer {
+					atomic.StoreInt64(c.cur, c.next-1)
+				}
+			}
+			if err := c.endOfStream(probe); err != nil || c.next <= c.avail {
 				return err
 			}
 		} else {
@@ -346,9 +353,7 @@ func (c *consumer) park(ctx context.Context) bool {
 		return c.next <= c.avail
 	}
 	addCounter(c.counter.parks, 1)
-	stop := context.AfterFunc(ctx, func() { s.wake(s.dataWake) })
-	shm.FutexWait(s.dataWake, w, s.liveness)
-	stop()
+	s.parkOn(ctx, s.dataWake, w)
 	return c.poll()
 }
 

@@ -196,8 +196,10 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			s.reapDeadConsumers()
-			lastProbe = time.Now()
+			if time.Since(lastProbe) >= s.liveness { // not per wake-up: a syscall per entry
+				s.reapDeadConsumers()
+				lastProbe = time.Now()
+			}
 		} else {
 			p.wait.pause()
 		}
@@ -221,11 +223,28 @@ func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
 		return true
 	}
 	addCounter(s.counter(cntParks), 1)
-	stop := context.AfterFunc(ctx, func() { s.wake(s.spaceWake) })
-	shm.FutexWait(s.spaceWake, w, s.liveness)
-	stop()
+	s.parkOn(ctx, s.spaceWake, w)
 	p.refresh()
 	return hi <= p.limit
+}
+
+// parkOn sleeps on word while it holds w, for at most the liveness
+// interval; cancelling ctx wakes it. It returns only once the wake-up
+// callback cannot run any more, since the callback touches the mapping and
+// the caller may unmap it next.
+func (s *segment) parkOn(ctx context.Context, word *uint32, w uint32) {
+	var done chan struct{}
+	if ctx.Done() != nil {
+		done = make(chan struct{})
+	}
+	stop := context.AfterFunc(ctx, func() {
+		s.wake(word)
+		close(done)
+	})
+	shm.FutexWait(word, w, s.liveness)
+	if !stop() && done != nil {
+		<-done // the callback started: let it finish
+	}
 }
 
 // wake bumps a wake word and wakes every sleeper on it.
