@@ -57,7 +57,8 @@ func errClaimPending(n int64) error {
 	return fmt.Errorf("ring: Claim with %d slots already claimed: Commit first", n)
 }
 
-// Slot returns the slot of a claimed sequence.
+// Slot returns the slot of a claimed sequence. It must not be used after
+// Close.
 func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 
 // Commit publishes every claimed slot with one cursor store and returns the
@@ -65,6 +66,10 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 func (p *BytesProducer) Commit() int64 {
 	if p.claimed == 0 {
 		return p.lo - 1
+	}
+	if p.p.closed { // closed with a claim pending: nothing to publish into
+		p.claimed = 0
+		return -1
 	}
 	hi := p.lo + p.claimed - 1
 	p.claimed = 0

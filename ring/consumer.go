@@ -15,6 +15,7 @@ package ring
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,9 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 	}
 	if err := validateID(id); err != nil {
 		return nil, err
+	}
+	if cfg.Start.explicit && cfg.Start.seq < 0 {
+		return nil, fmt.Errorf("%w: StartAt(%d): sequences start at 0", ErrInvalidConfig, cfg.Start.seq)
 	}
 	o := cfg.attachOptions()
 	if cfg.Observer {
@@ -148,9 +152,10 @@ func (c *consumer) pollMulti() bool {
 	seq := c.avail + 1
 	for seq-c.next < s.cap {
 		m := atomic.LoadInt64(s.published(seq))
-		if m == seq || c.observer && m > seq && (m-seq)&s.mask == 0 {
+		if m == seq || c.observer && (m > seq && (m-seq)&s.mask == 0 || m < 0 && ^m > seq && (^m-seq)&s.mask == 0) {
 			// Published; for an observer, possibly already overwritten by a
-			// later lap, which the copy's check reports (observer.go).
+			// later lap (published or abandoned), which the copy's check
+			// reports (observer.go).
 			seq++
 			continue
 		}
@@ -171,7 +176,9 @@ func (c *consumer) pollMulti() bool {
 // unpublished and, after UnblockTimeout, asks whether its producer died.
 func (c *consumer) checkStuck() {
 	s := c.s
-	if !s.multi() || s.head() < c.next {
+	// An observer never unblocks: it may be laps behind, where a marker
+	// it would rewrite belongs to a later lap.
+	if !s.multi() || c.observer || s.head() < c.next {
 		return
 	}
 	if c.stuck.seq != c.next {

@@ -45,6 +45,9 @@ const coordinationPoll = time.Millisecond
 // activeIDs returns the ids of the active gating consumers (those with the
 // prefix, if non-empty).
 func (s *segment) activeIDs(prefix string) []string {
+	if s.unmapped() {
+		return nil
+	}
 	var ids []string
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
@@ -63,6 +66,9 @@ func (s *segment) waitConsumers(ctx context.Context, done func([]string) bool) (
 	t := time.NewTicker(coordinationPoll)
 	defer t.Stop()
 	for {
+		if s.unmapped() {
+			return nil, ErrClosed
+		}
 		ids := s.activeIDs("")
 		if done(ids) {
 			return ids, nil
@@ -116,6 +122,9 @@ func (s *segment) waitForIDs(ctx context.Context, want []string) error {
 // consumerPosition returns the last sequence consumed by the consumer with
 // this id (active or detached) and whether it is known.
 func (s *segment) consumerPosition(id string) (int64, bool) {
+	if s.unmapped() {
+		return 0, false
+	}
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
 		if st := atomic.LoadUint32(s.u32(off + centState)); st == centFree || s.entryID(i) != id {

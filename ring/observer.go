@@ -63,7 +63,10 @@ func (s *segment) writeFront() int64 {
 	if s.multi() {
 		return min(atomic.LoadInt64(s.claim), atomic.LoadInt64(s.limit))
 	}
-	return max(atomic.LoadInt64(s.cursor)+1, atomic.LoadInt64(s.claim))
+	// The claim word is at most one batch (< capacity) ahead of the cursor;
+	// a larger value is garbage and must not throw the observer a lap away.
+	c := atomic.LoadInt64(s.cursor)
+	return max(c+1, min(atomic.LoadInt64(s.claim), c+s.cap))
 }
 
 // observed (observers only) checks the copy of seq just taken and consumes

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -74,5 +75,35 @@ func TestHandles_StatsAfterCloseKeepLastSnapshot(t *testing.T) {
 	}
 	if st := c.Stats(); st.Published != 1 || c.Info().Name != name {
 		t.Fatalf("consumer after Close: %+v", st)
+	}
+}
+
+func TestAttach_StartAtNegativeIsInvalid(t *testing.T) {
+	name := PortableName("neg")
+	p, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := Attach[testEvent](name, ConsumerConfig{Backend: Heap, Start: StartAt(-5)}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("StartAt(-5): %v, want ErrInvalidConfig", err)
+	}
+}
+
+func TestDiscovery_AfterCloseIsSafe(t *testing.T) {
+	name := PortableName("shut")
+	p, err := Create[testEvent](name, Config{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if ids := p.ConsumerIDs(""); ids != nil {
+		t.Fatalf("ConsumerIDs after Close: %v", ids)
+	}
+	if _, ok := p.ConsumerPosition("x"); ok {
+		t.Fatal("ConsumerPosition after Close found an id")
+	}
+	if err := p.WaitForConsumers(context.Background(), 1, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WaitForConsumers after Close: %v, want ErrClosed", err)
 	}
 }

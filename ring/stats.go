@@ -58,6 +58,9 @@ type ConsumerStats struct {
 	Group string `json:"group,omitempty"`
 }
 
+// unmapped reports whether this handle's mapping is gone (closed).
+func (s *segment) unmapped() bool { return s.final != nil }
+
 // unmap closes the mapping of a handle being closed, keeping a last
 // snapshot of the counters for Stats and Info called afterwards.
 func (s *segment) unmap() error {
