@@ -1,5 +1,7 @@
 package ring
 
+import "github.com/myelon-go/myelon/internal/shm"
+
 // Segment layout, version 2 (2 added the group table). This file holds the layout and nothing else:
 // offsets, sizes and the arithmetic that places the regions. Producer,
 // consumer, Inspect and the CLI all read the segment through these constants.
@@ -296,7 +298,7 @@ const (
 // lockProducer; registry changes hold lockRegistry; producer table entry i
 // holds lockProducers+i and consumer entry i holds lockConsumers+i.
 const (
-	lockProducer  = 0
+	lockProducer  = shm.OwnerSlot // taken by shm.Create before the file is sized
 	lockRegistry  = 1
 	lockProducers = 1 << 10
 	lockConsumers = 1 << 16

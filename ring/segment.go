@@ -154,10 +154,16 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	m, err := shm.Open(b, name, opts)
 	if err != nil {
 		if errors.Is(err, shm.ErrEmpty) {
-			// Exists but empty: a creator is initialising it, or died
-			// before sizing it. Only a live creator holds the lock, but an
-			// empty file cannot be mapped to ask; report it as existing.
-			return fmt.Errorf("%w: %q (being created)", ErrExist, name)
+			// Exists but empty: a creator is sizing it (it holds the owner
+			// lock from the start), or died before it could.
+			alive, perr := shm.OwnerAlive(b, name)
+			if perr != nil {
+				return wrapShm(perr)
+			}
+			if alive {
+				return fmt.Errorf("%w: %q (being created)", ErrExist, name)
+			}
+			return &StaleError{Name: name}
 		}
 		return wrapShm(err)
 	}

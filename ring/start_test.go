@@ -3,8 +3,11 @@ package ring
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/shm"
 )
 
 func TestAttach_StartAtFutureSequenceWaitsForIt(t *testing.T) {
@@ -106,4 +109,24 @@ func TestDiscovery_AfterCloseIsSafe(t *testing.T) {
 	if err := p.WaitForConsumers(context.Background(), 1, ""); !errors.Is(err, ErrClosed) {
 		t.Fatalf("WaitForConsumers after Close: %v, want ErrClosed", err)
 	}
+}
+
+// A creator that died before sizing its segment leaves an empty file: it
+// is stale (its owner lock is gone) and can be reclaimed, not "being
+// created" forever.
+func TestCreate_EmptyFileOfDeadCreatorIsStale(t *testing.T) {
+	name := PortableName("empty")
+	path := shm.Path(Shm, name)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(path)
+	if _, err := Create[testEvent](name, Config{Capacity: 8}); !errors.Is(err, ErrStale) {
+		t.Fatalf("Create over an empty file nobody holds: %v, want ErrStale", err)
+	}
+	p, err := Create[testEvent](name, Config{Capacity: 8, ReclaimStale: true})
+	if err != nil {
+		t.Fatalf("ReclaimStale over an empty file: %v", err)
+	}
+	p.Close()
 }

@@ -76,6 +76,10 @@ func Path(b Backend, name string) string {
 	return ""
 }
 
+// OwnerSlot is the liveness lock slot Create takes for the creator before
+// the new file has a size.
+const OwnerSlot = 0
+
 // lockBase is the byte offset of lock slot 0. It lies far beyond any
 // segment's end so locks never overlap data a reader might also lock.
 const lockBase = 1 << 40

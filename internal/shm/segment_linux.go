@@ -37,6 +37,13 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 		unix.Unlink(path)
 		return nil, err
 	}
+	// The creator's liveness lock (slot OwnerSlot), taken before the file
+	// has a size: from its first moment, a segment whose creator is alive
+	// is never taken for stale (see OwnerAlive).
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fail(fmt.Errorf("shm: lock new %s: %w", path, err))
+	}
 	// Set the mode explicitly so the umask cannot widen or narrow it.
 	if err := unix.Fchmod(fd, uint32(o.perm())); err != nil {
 		return fail(fmt.Errorf("shm: fchmod %s: %w", path, err))
@@ -106,6 +113,30 @@ func checkStat(path string, st *unix.Stat_t, o Options) error {
 		return fmt.Errorf("%w: %s has mode %#o, want %#o", ErrMode, path, got, want)
 	}
 	return nil
+}
+
+// OwnerAlive reports whether the creator of a named segment still holds its
+// liveness lock (slot OwnerSlot). Unlike Open it needs no mapping, so it
+// also answers for a segment whose creator died before sizing it.
+func OwnerAlive(b Backend, name string) (bool, error) {
+	if err := ValidateName(b, name); err != nil {
+		return false, err
+	}
+	if b == Heap {
+		_, err := heapOpen(name)
+		return err == nil, err
+	}
+	path := Path(b, name)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false, openErr("open", path, err)
+	}
+	defer unix.Close(fd)
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("shm: probe owner of %s: %w", path, err)
+	}
+	return lk.Type != unix.F_UNLCK, nil
 }
 
 // Stat reports the size and permission bits of a named segment without
