@@ -152,6 +152,8 @@ type Start struct {
 
 // StartLatest (the zero Start) begins after the last event published when
 // the consumer joins: it sees every event published after Attach returns.
+// (On a multi-producer ring it begins after the last event claimed: an
+// event claimed before the join and published after it is not seen.)
 var StartLatest = Start{}
 
 // StartAt begins at sequence seq. If the events from seq on were already

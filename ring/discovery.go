@@ -138,7 +138,9 @@ func (s *segment) consumerPosition(id string) (int64, bool) {
 // WaitForConsumers waits until at least n consumers whose id starts with
 // prefix ("" for any) are attached. It returns a *CoordinationError when
 // ctx ends first. Use it before publishing so that no early event is
-// dropped for want of a reader.
+// dropped for want of a reader. Every attached entry counts: observers
+// and group members too, and a consumer that died until a blocked
+// producer's liveness probe detaches it.
 func (p *Producer[E]) WaitForConsumers(ctx context.Context, n int, prefix string) error {
 	return p.p.s.waitForCount(ctx, n, prefix)
 }
