@@ -66,17 +66,13 @@ type Config struct {
 }
 
 // pin pins the calling goroutine's thread to the k-th CPU of the list,
-// if any. Pinning is best effort: where it is refused, the run goes on
-// unpinned.
-func (c Config) pin(k int) func() {
+// if any. A pin the system refuses fails the run: a result must not claim
+// a placement it did not get.
+func (c Config) pin(k int) (func(), error) {
 	if len(c.CPUs) == 0 {
-		return func() {}
+		return func() {}, nil
 	}
-	release, err := ring.PinThread(c.CPUs[k%len(c.CPUs)])
-	if err != nil {
-		return func() {}
-	}
-	return release
+	return ring.PinThread(c.CPUs[k%len(c.CPUs)])
 }
 
 // ConsumerResult is one consumer's view of a run.
@@ -264,7 +260,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	// Pin after the children started: they inherit the forking thread's
 	// affinity.
-	defer cfg.pin(0)()
+	unpin, err := cfg.pin(0)
+	if err != nil {
+		return Result{}, fmt.Errorf("workload: producer: %w", err)
+	}
+	defer unpin()
 
 	total := cfg.Warmup + cfg.Count
 	var sched hist.Schedule
@@ -372,7 +372,11 @@ func runConsumer(specJSON string) error {
 	ctx := context.Background()
 	var idx int
 	fmt.Sscanf(spec.ID, "c%d", &idx)
-	defer cfg.pin(idx + 1)()
+	unpin, err := cfg.pin(idx + 1)
+	if err != nil {
+		return err
+	}
+	defer unpin()
 	var first, last time.Time
 	var events int64
 	want := int64(0)

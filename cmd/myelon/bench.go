@@ -21,6 +21,9 @@ import (
 	"github.com/myelon-go/myelon/bench/workload"
 )
 
+// layerPeers maps -layer to the peer measuring that layer.
+var layerPeers = map[string]string{"raw": layers.RingName, "framed": layers.FramedName, "typed": layers.TypedName, "zerocopy": layers.ZeroCopyName}
+
 // The quick default: the layer ladder against the physical floor (raw
 // atomic ping-pong between a measuring and an echo process of this binary)
 // and against Unix
@@ -62,7 +65,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or mmap")
 	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
-	fs.StringVar(&o.layer, "layer", "raw", "layer for broadcast and signal: raw (Layer 0)")
+	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")
 	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -100,7 +103,8 @@ func joinInts(v []int) string {
 	return strings.Join(s, ",")
 }
 
-// runBench: `myelon bench [flags]`, `myelon bench peers`, `myelon bench sweep`.
+// runBench: `myelon bench [pingpong] [flags]`, `myelon bench peers`,
+// `myelon bench sweep`, `myelon bench broadcast`, `myelon bench signal`.
 func runBench(args []string) error {
 	mode := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -108,7 +112,7 @@ func runBench(args []string) error {
 	}
 	var def benchOpts
 	switch mode {
-	case "":
+	case "", "pingpong":
 		def = benchOpts{peers: ladder, sizes: quickSizes, count: 20000, warmup: 2000}
 	case "peers":
 		def = benchOpts{peers: peers.Names(), sizes: []int{64, 4096}, count: 10000, warmup: 1000, out: "bench-results"}
@@ -117,7 +121,7 @@ func runBench(args []string) error {
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
 	default:
-		return fmt.Errorf("unknown bench mode %q (want peers, sweep, broadcast or signal, or none)", mode)
+		return fmt.Errorf("unknown bench mode %q (want pingpong, peers, sweep, broadcast or signal)", mode)
 	}
 	o, err := parseBenchFlags(mode, args, def)
 	if err != nil {
@@ -125,6 +129,13 @@ func runBench(args []string) error {
 	}
 	if mode == workload.Broadcast || mode == workload.Signal {
 		return runWorkload(mode, o)
+	}
+	if o.layer != "" {
+		p, ok := layerPeers[o.layer]
+		if !ok {
+			return fmt.Errorf("-layer %q: want raw, framed, typed or zerocopy", o.layer)
+		}
+		o.peers = []string{p}
 	}
 	results, err := measure(o)
 	if err != nil {
@@ -152,8 +163,8 @@ func runBench(args []string) error {
 
 // runWorkload runs broadcast or signal once per size.
 func runWorkload(mode string, o benchOpts) error {
-	if o.layer != "raw" {
-		return fmt.Errorf("-layer %q: broadcast and signal run on the raw layer", o.layer)
+	if o.layer != "" && o.layer != "raw" {
+		return fmt.Errorf("-layer %q: broadcast and signal run on the raw layer only", o.layer)
 	}
 	var results []workload.Result
 	for _, size := range o.sizes {
