@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 	_ "unsafe" // for go:linkname
-
-	"golang.org/x/sys/unix"
 )
 
 // WaitStrategy says how a side that must wait (a consumer on an empty ring,
@@ -107,8 +105,6 @@ const (
 
 //go:linkname procyield runtime.procyield
 func procyield(cycles uint32)
-
-func schedYield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // pause is one poll's worth of waiting for the non-parking strategies.
 func (w WaitStrategy) pause() {
