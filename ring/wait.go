@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 	_ "unsafe" // for go:linkname
 )
@@ -35,8 +36,9 @@ var (
 	// BusySpin polls in a tight loop with a PAUSE hint: the lowest latency,
 	// one full core per waiter. Never run more busy-spinners than cores.
 	BusySpin = WaitStrategy{kind: waitSpin}
-	// Yield polls and calls sched_yield between polls: gives the core to
-	// other runnable threads, but still shows as 100% CPU when idle.
+	// Yield polls and, between polls, lets other goroutines run and calls
+	// sched_yield: gives the core to other runnable threads and processes,
+	// but still shows as 100% CPU when idle.
 	Yield = WaitStrategy{kind: waitYield}
 )
 
@@ -112,6 +114,10 @@ func (w WaitStrategy) pause() {
 	case waitSpin, waitBlock:
 		procyield(spinPause)
 	case waitYield:
+		// Other goroutines first (sched_yield does not reschedule them:
+		// with one P a peer goroutine would wait for preemption), then
+		// other threads and processes.
+		runtime.Gosched()
 		schedYield()
 	case waitSleep:
 		time.Sleep(w.d)

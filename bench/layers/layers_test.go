@@ -57,10 +57,16 @@ func TestFramedLayers_NoAllocs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer e.Close()
 				echoErr := make(chan error, 1)
+				echoDone := make(chan struct{})
+				defer func() { // interrupt, wait for the echo loop, then free
+					e.Close()
+					<-echoDone
+					e.(peers.Releaser).Release()
+				}()
 				const rounds = 300
 				go func() {
+					defer close(echoDone)
 					for seq := uint64(0); seq < rounds+1; seq++ {
 						if err := e.Echo(seq); err != nil {
 							echoErr <- err
@@ -73,6 +79,7 @@ func TestFramedLayers_NoAllocs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer ini.(peers.Releaser).Release() // after Close: no RoundTrip runs then
 				defer ini.Close()
 				msg, reply := make([]byte, size), make([]byte, size)
 				var seq uint64
