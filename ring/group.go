@@ -349,6 +349,14 @@ func (c *consumer) claimNext() {
 	work := c.s.i64(c.group + grpWork)
 	for {
 		w := atomic.LoadInt64(work)
+		// Claims beyond the head are held by members or parked in the
+		// returned slots, so a work word further out than that (plus a lap,
+		// to be generous) is garbage from a peer: pull it back to the head
+		// rather than wait for a sequence that never comes.
+		if head := c.s.head(); w > head+c.s.cap+int64(c.s.g.maxConsumers)+grpReturnedSlots {
+			atomic.CompareAndSwapInt64(work, w, head)
+			continue
+		}
 		atomic.StoreInt64(c.held, w+2)                // protect w+1 (stored + 1)...
 		if atomic.CompareAndSwapInt64(work, w, w+1) { // ...then take it
 			c.next, c.avail, c.holding = w+1, w, true
