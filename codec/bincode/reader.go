@@ -84,34 +84,25 @@ func (r *Reader) U8() uint8 {
 
 // U16 reads a u16.
 func (r *Reader) U16() uint16 {
-	if r.err == nil && len(r.b)-r.off >= 2 {
-		v := le.Uint16(r.b[r.off:])
-		r.off += 2
-		return v
+	if p := r.take(2, "u16"); p != nil {
+		return le.Uint16(p)
 	}
-	r.short("u16", 2)
 	return 0
 }
 
 // U32 reads a u32.
 func (r *Reader) U32() uint32 {
-	if r.err == nil && len(r.b)-r.off >= 4 {
-		v := le.Uint32(r.b[r.off:])
-		r.off += 4
-		return v
+	if p := r.take(4, "u32"); p != nil {
+		return le.Uint32(p)
 	}
-	r.short("u32", 4)
 	return 0
 }
 
 // U64 reads a u64.
 func (r *Reader) U64() uint64 {
-	if r.err == nil && len(r.b)-r.off >= 8 {
-		v := le.Uint64(r.b[r.off:])
-		r.off += 8
-		return v
+	if p := r.take(8, "u64"); p != nil {
+		return le.Uint64(p)
 	}
-	r.short("u64", 8)
 	return 0
 }
 
