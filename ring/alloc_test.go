@@ -27,7 +27,7 @@ func allocRing(t *testing.T, withConsumer bool) (*Producer[allocEvent], *Consume
 	if !withConsumer {
 		return p, nil
 	}
-	c, err := Attach[allocEvent](name, ConsumerConfig{Backend: Heap})
+	c, err := Attach[allocEvent](context.Background(), name, ConsumerConfig{Backend: Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestAllocs_Producer(t *testing.T) {
 		var i int64
 		assertNoAllocs(t, "Publish", func() {
 			i++
-			if _, err := p.Publish(func(e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.Publish(context.Background(), func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -70,7 +70,7 @@ func TestAllocs_Producer(t *testing.T) {
 		var i int64
 		assertNoAllocs(t, "PublishBatch", func() {
 			i++
-			if _, err := p.PublishBatch(8, func(k int, e *allocEvent) { e.Seq = i + int64(k) }); err != nil {
+			if _, err := p.PublishBatch(context.Background(), 8, func(k int, e *allocEvent) { e.Seq = i + int64(k) }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -80,10 +80,10 @@ func TestAllocs_Producer(t *testing.T) {
 		var i int64
 		assertNoAllocs(t, "PublishContext+Next", func() {
 			i++
-			if _, err := p.PublishContext(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.Publish(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
-			if ev, err := c.Next(ctx); err != nil || ev.Seq != i {
+			if ev, err := c.Recv(ctx); err != nil || ev.Seq != i {
 				t.Fatal(ev, err)
 			}
 		})
@@ -96,7 +96,7 @@ func TestAllocs_Producer(t *testing.T) {
 			if _, err := p.TryPublish(func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
-			if ev, err := c.TryNext(); err != nil || ev.Seq != i {
+			if ev, err := c.TryRecv(); err != nil || ev.Seq != i {
 				t.Fatal(ev, err)
 			}
 		})
@@ -109,7 +109,7 @@ func TestAllocs_Producer(t *testing.T) {
 			if _, err := p.Send(ctx, &ev); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := c.Next(ctx); err != nil || got.Seq != ev.Seq {
+			if got, err := c.Recv(ctx); err != nil || got.Seq != ev.Seq {
 				t.Fatal(got, err)
 			}
 		})
@@ -118,33 +118,32 @@ func TestAllocs_Producer(t *testing.T) {
 
 func TestAllocs_Consumer(t *testing.T) {
 	ctx := context.Background()
-	t.Run("Lease_Release", func(t *testing.T) {
+	t.Run("Read", func(t *testing.T) {
 		p, c := allocRing(t, true)
-		var i int64
-		assertNoAllocs(t, "Publish+Lease+Release", func() {
+		var i, got int64
+		read := func(ev *allocEvent) error { got = ev.Seq; return nil }
+		assertNoAllocs(t, "Publish+Read", func() {
 			i++
-			if _, err := p.Publish(func(e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.Publish(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
-			ev, _, err := c.Lease(ctx)
-			if err != nil || ev.Seq != i {
+			if err := c.Read(ctx, read); err != nil || got != i {
 				t.Fatal(err)
 			}
-			c.Release()
 		})
 	})
-	t.Run("TryLease_Release", func(t *testing.T) {
+	t.Run("TryRead", func(t *testing.T) {
 		p, c := allocRing(t, true)
-		var i int64
-		assertNoAllocs(t, "Publish+TryLease+Release", func() {
+		var i, got int64
+		read := func(ev *allocEvent) error { got = ev.Seq; return nil }
+		assertNoAllocs(t, "Publish+TryRead", func() {
 			i++
-			if _, err := p.Publish(func(e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.Publish(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := c.TryLease(); err != nil {
+			if err := c.TryRead(read); err != nil || got != i {
 				t.Fatal(err)
 			}
-			c.Release()
 		})
 	})
 	t.Run("PublishBatch_Process", func(t *testing.T) {
@@ -152,7 +151,7 @@ func TestAllocs_Consumer(t *testing.T) {
 		var i, sum int64
 		assertNoAllocs(t, "PublishBatch+Process", func() {
 			i++
-			if _, err := p.PublishBatch(8, func(k int, e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.PublishBatch(context.Background(), 8, func(k int, e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
 			n, err := c.Process(ctx, 0, func(ev *allocEvent, seq int64, end bool) error {
@@ -169,7 +168,7 @@ func TestAllocs_Consumer(t *testing.T) {
 		var i int64
 		assertNoAllocs(t, "Publish+All", func() {
 			i++
-			if _, err := p.Publish(func(e *allocEvent) { e.Seq = i }); err != nil {
+			if _, err := p.Publish(context.Background(), func(e *allocEvent) { e.Seq = i }); err != nil {
 				t.Fatal(err)
 			}
 			for _, ev := range c.All(ctx) {
@@ -190,7 +189,7 @@ func TestAllocs_Bytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := AttachBytes(name, ConsumerConfig{Backend: Heap})
+	c, err := AttachBytes(context.Background(), name, ConsumerConfig{Backend: Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,10 +227,10 @@ func TestAllocs_Bytes(t *testing.T) {
 		}
 	})
 	assertNoAllocs(t, "Publish+Next", func() {
-		if _, err := p.Publish(ctx, msg); err != nil {
+		if _, err := p.Send(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Next(ctx, dst); err != nil {
+		if _, err := c.Recv(ctx, dst); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -62,7 +62,7 @@ func apiCreate(t *testing.T, cfg Config) (*Producer[apiEvent], string) {
 func apiAttach(t *testing.T, name string, cc ConsumerConfig) *Consumer[apiEvent] {
 	t.Helper()
 	cc.Backend = Heap
-	c, err := Attach[apiEvent](name, cc)
+	c, err := Attach[apiEvent](context.Background(), name, cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func apiAttach(t *testing.T, name string, cc ConsumerConfig) *Consumer[apiEvent]
 func publishSeqs(t *testing.T, p *Producer[apiEvent], n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		if _, err := p.Publish(func(e *apiEvent) { e.set(p.p.next) }); err != nil {
+		if _, err := p.Publish(context.Background(), func(e *apiEvent) { e.set(p.p.next) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,7 +82,7 @@ func publishSeqs(t *testing.T, p *Producer[apiEvent], n int) {
 
 func expectNext(t *testing.T, c *Consumer[apiEvent], seq int64) {
 	t.Helper()
-	ev, err := c.Next(apiCtx(t))
+	ev, err := c.Recv(apiCtx(t))
 	if err != nil {
 		t.Fatalf("Next (want %d): %v", seq, err)
 	}
@@ -145,13 +145,14 @@ func TestProducer_PublishBatch_OneCursorStore(t *testing.T) {
 	c := apiAttach(t, name, ConsumerConfig{})
 	publishSeqs(t, p, 3)
 	before := p.Stats().Published
-	hi, err := p.PublishBatch(5, func(i int, e *apiEvent) {
-		// Nothing of the batch is visible until the single store at its end.
+	hi, err := p.PublishBatch(context.Background(), 5, func(i int, e *apiEvent) {
+
 		if cur := atomic.LoadInt64(p.p.s.cursor); cur != 2 {
 			t.Errorf("fill %d: cursor moved to %d mid-batch", i, cur)
 		}
 		e.set(3 + int64(i))
 	})
+
 	if err != nil || hi != 7 {
 		t.Fatalf("PublishBatch = %d, %v; want 7", hi, err)
 	}
@@ -162,11 +163,11 @@ func TestProducer_PublishBatch_OneCursorStore(t *testing.T) {
 		expectNext(t, c, i)
 	}
 	// A batch of exactly the capacity fits an empty ring.
-	if hi, err := p.PublishBatch(16, func(i int, e *apiEvent) { e.set(8 + int64(i)) }); err != nil || hi != 23 {
+	if hi, err := p.PublishBatch(context.Background(), 16, func(i int, e *apiEvent) { e.set(8 + int64(i)) }); err != nil || hi != 23 {
 		t.Fatalf("PublishBatch(capacity) = %d, %v", hi, err)
 	}
 	for _, n := range []int{17, 0, -1} {
-		if _, err := p.PublishBatch(n, func(int, *apiEvent) { t.Error("fill called") }); !errors.Is(err, ErrBatchTooLarge) {
+		if _, err := p.PublishBatch(context.Background(), n, func(int, *apiEvent) { t.Error("fill called") }); !errors.Is(err, ErrBatchTooLarge) {
 			t.Errorf("PublishBatch(%d) = %v, want ErrBatchTooLarge", n, err)
 		}
 		if _, err := p.TryPublishBatch(n, func(int, *apiEvent) { t.Error("fill called") }); !errors.Is(err, ErrBatchTooLarge) {
@@ -192,63 +193,53 @@ func TestProducer_Send(t *testing.T) {
 	expectNext(t, c, 0)
 }
 
-func TestConsumer_Lease(t *testing.T) {
+func TestConsumer_Read(t *testing.T) {
 	p, name := apiCreate(t, Config{Capacity: 2})
 	c := apiAttach(t, name, ConsumerConfig{})
 	ctx := apiCtx(t)
 	publishSeqs(t, p, 1)
-	ev, seq, err := c.Lease(ctx)
-	if err != nil || seq != 0 {
-		t.Fatalf("Lease = %d, %v", seq, err)
+	err := c.Read(ctx, func(ev *apiEvent) error {
+		// In place: the pointer is the slot itself, no copy.
+		if unsafe.Pointer(ev) != p.p.s.slot(0) || unsafe.Pointer(ev) != c.c.s.slot(0) {
+			t.Fatalf("lent pointer %p is not slot 0 (%p)", ev, p.p.s.slot(0))
+		}
+		if err := ev.check(0); err != nil {
+			t.Fatal(err)
+		}
+		// The lent slot is reserved: the producer can fill the other
+		// slot, then is gated by the read in progress.
+		publishSeqs(t, p, 1)
+		if _, err := p.TryPublish(func(*apiEvent) {}); !errors.Is(err, ErrFull) {
+			t.Fatalf("TryPublish over a lent slot = %v, want ErrFull", err)
+		}
+		if c.Position() != -1 {
+			t.Errorf("Position during Read %d, want -1", c.Position())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
 	}
-	// In place: the pointer is the slot itself, no copy.
-	if unsafe.Pointer(ev) != p.p.s.slot(0) || unsafe.Pointer(ev) != c.c.s.slot(0) {
-		t.Fatalf("leased pointer %p is not slot 0 (%p)", ev, p.p.s.slot(0))
-	}
-	if err := ev.check(0); err != nil {
-		t.Fatal(err)
-	}
-	// One lease at a time, and no other read while it is out.
-	if _, _, err := c.Lease(ctx); !errors.Is(err, ErrLeaseHeld) {
-		t.Errorf("second Lease = %v, want ErrLeaseHeld", err)
-	}
-	if _, _, err := c.TryLease(); !errors.Is(err, ErrLeaseHeld) {
-		t.Errorf("TryLease = %v, want ErrLeaseHeld", err)
-	}
-	if _, err := c.Next(ctx); !errors.Is(err, ErrLeaseHeld) {
-		t.Errorf("Next = %v, want ErrLeaseHeld", err)
-	}
-	if _, err := c.TryNext(); !errors.Is(err, ErrLeaseHeld) {
-		t.Errorf("TryNext = %v, want ErrLeaseHeld", err)
-	}
-	// The leased slot is reserved: the producer can fill the other slot,
-	// then is gated by the lease.
-	publishSeqs(t, p, 1)
-	if _, err := p.TryPublish(func(*apiEvent) {}); !errors.Is(err, ErrFull) {
-		t.Fatalf("TryPublish over a leased slot = %v, want ErrFull", err)
-	}
-	if c.Position() != -1 {
-		t.Errorf("Position during lease %d, want -1", c.Position())
-	}
-	c.Release()
 	if c.Position() != 0 {
-		t.Errorf("Position after Release %d, want 0", c.Position())
-	}
-	c.Release() // no lease: no effect
-	if c.Position() != 0 {
-		t.Errorf("second Release moved Position to %d", c.Position())
+		t.Errorf("Position after Read %d, want 0", c.Position())
 	}
 	if _, err := p.TryPublish(func(e *apiEvent) { e.set(2) }); err != nil {
-		t.Fatalf("TryPublish after Release: %v", err)
+		t.Fatalf("TryPublish after Read: %v", err)
 	}
-	ev, seq, err = c.TryLease()
-	if err != nil || seq != 1 || ev.check(1) != nil {
-		t.Fatalf("TryLease = %v, %d, %v", ev, seq, err)
+	// fn's error is returned and the event is consumed all the same.
+	boom := errors.New("boom")
+	err = c.TryRead(func(ev *apiEvent) error {
+		if err := ev.check(1); err != nil {
+			t.Fatal(err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || c.Position() != 1 {
+		t.Fatalf("TryRead = %v at position %d, want boom at 1", err, c.Position())
 	}
-	c.Release()
 	expectNext(t, c, 2)
-	if _, _, err := c.TryLease(); !errors.Is(err, ErrEmpty) {
-		t.Errorf("TryLease on empty = %v, want ErrEmpty", err)
+	if err := c.TryRead(func(*apiEvent) error { return nil }); !errors.Is(err, ErrEmpty) {
+		t.Errorf("TryRead on empty = %v, want ErrEmpty", err)
 	}
 }
 
@@ -338,7 +329,7 @@ func TestConsumer_All(t *testing.T) {
 		if got != 5 || c.Err() != nil {
 			t.Fatalf("All ended after %d events with Err %v; want 5, nil", got, c.Err())
 		}
-		if _, err := c.Next(apiCtx(t)); !errors.Is(err, ErrEndOfStream) {
+		if _, err := c.Recv(apiCtx(t)); !errors.Is(err, ErrEndOfStream) {
 			t.Fatalf("Next after drain = %v", err)
 		}
 	})
@@ -374,14 +365,14 @@ func TestConsumer_All(t *testing.T) {
 func TestConsumer_TryNext_Empty(t *testing.T) {
 	p, name := apiCreate(t, Config{Capacity: 4})
 	c := apiAttach(t, name, ConsumerConfig{ID: "empty"})
-	if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("TryNext = %v, want ErrEmpty", err)
 	}
 	publishSeqs(t, p, 1)
-	if ev, err := c.TryNext(); err != nil || ev.check(0) != nil {
+	if ev, err := c.TryRecv(); err != nil || ev.check(0) != nil {
 		t.Fatalf("TryNext = %+v, %v", ev, err)
 	}
-	if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("TryNext = %v, want ErrEmpty", err)
 	}
 	if cs := p.Stats().Consumers; len(cs) != 1 || cs[0].EmptyWaits != 2 {
@@ -401,7 +392,7 @@ func TestConsumer_Next_ContextCancel(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 			defer cancel()
 			within(t, apiTimeout, "Next on cancellation", func() {
-				if _, err := c.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				if _, err := c.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("Next = %v, want DeadlineExceeded", err)
 				}
 			})
@@ -412,8 +403,8 @@ func TestConsumer_Next_ContextCancel(t *testing.T) {
 			// the event is there, no wait happens.
 			ctx2, cancel2 := context.WithCancel(context.Background())
 			cancel2()
-			if _, _, err := c.Lease(ctx2); !errors.Is(err, context.Canceled) {
-				t.Errorf("Lease with a cancelled context on an empty ring = %v", err)
+			if err := c.Read(ctx2, func(*apiEvent) error { return nil }); !errors.Is(err, context.Canceled) {
+				t.Errorf("Read with a cancelled context on an empty ring = %v", err)
 			}
 		})
 	}
@@ -429,10 +420,10 @@ func TestProducer_Publish_ContextCancel(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 			defer cancel()
 			within(t, apiTimeout, "PublishContext on cancellation", func() {
-				if _, err := p.PublishContext(ctx, func(*apiEvent) { t.Error("fill called") }); !errors.Is(err, context.DeadlineExceeded) {
+				if _, err := p.Publish(ctx, func(*apiEvent) { t.Error("fill called") }); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("PublishContext = %v, want DeadlineExceeded", err)
 				}
-				if _, err := p.PublishBatchContext(ctx, 2, func(int, *apiEvent) { t.Error("fill called") }); !errors.Is(err, context.DeadlineExceeded) {
+				if _, err := p.PublishBatch(ctx, 2, func(int, *apiEvent) { t.Error("fill called") }); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("PublishBatchContext = %v, want DeadlineExceeded", err)
 				}
 			})
@@ -459,7 +450,7 @@ func TestConsumer_Close_StopsGating(t *testing.T) {
 	publishSeqs(t, p, 2)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := p.PublishContext(apiCtx(t), func(e *apiEvent) { e.set(2) })
+		_, err := p.Publish(apiCtx(t), func(e *apiEvent) { e.set(2) })
 		errc <- err
 	}()
 	time.Sleep(20 * time.Millisecond) // let it park (not required for correctness)
@@ -477,7 +468,7 @@ func TestConsumer_Close_StopsGating(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close = %v", err)
 	}
-	if _, err := c.TryNext(); !errors.Is(err, ErrClosed) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrClosed) {
 		t.Errorf("TryNext after Close = %v, want ErrClosed", err)
 	}
 	if st := p.Stats(); len(st.Consumers) != 1 || st.Consumers[0].State != "detached" {
@@ -498,11 +489,11 @@ func TestProducer_Close(t *testing.T) {
 	if _, err := p.TryPublish(func(*apiEvent) {}); !errors.Is(err, ErrClosed) {
 		t.Errorf("TryPublish after Close = %v, want ErrClosed", err)
 	}
-	if _, err := p.Publish(func(*apiEvent) {}); !errors.Is(err, ErrClosed) {
+	if _, err := p.Publish(context.Background(), func(*apiEvent) {}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Publish after Close = %v, want ErrClosed", err)
 	}
 	// The owner unlinked the segment: nobody new can attach.
-	if _, err := Attach[apiEvent](name, ConsumerConfig{Backend: Heap}); !errors.Is(err, ErrNotFound) {
+	if _, err := Attach[apiEvent](timeoutCtx(t, 20*time.Millisecond), name, ConsumerConfig{Backend: Heap}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Attach after owner Close = %v, want ErrNotFound", err)
 	}
 	expectNext(t, c, 0)
@@ -510,10 +501,10 @@ func TestProducer_Close(t *testing.T) {
 	if c.Stats().State != "closed" {
 		t.Errorf("State %q, want closed", c.Stats().State)
 	}
-	if _, err := c.Next(apiCtx(t)); !errors.Is(err, ErrEndOfStream) {
+	if _, err := c.Recv(apiCtx(t)); !errors.Is(err, ErrEndOfStream) {
 		t.Errorf("Next after drain = %v, want ErrEndOfStream", err)
 	}
-	if _, err := c.TryNext(); !errors.Is(err, ErrEndOfStream) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrEndOfStream) {
 		t.Errorf("TryNext after drain = %v, want ErrEndOfStream", err)
 	}
 }
@@ -521,7 +512,7 @@ func TestProducer_Close(t *testing.T) {
 func TestConsumer_IDInUse(t *testing.T) {
 	p, name := apiCreate(t, Config{Capacity: 8})
 	c := apiAttach(t, name, ConsumerConfig{ID: "dup"})
-	_, err := Attach[apiEvent](name, ConsumerConfig{Backend: Heap, ID: "dup"})
+	_, err := Attach[apiEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "dup"})
 	if !errors.Is(err, ErrIDInUse) {
 		t.Fatalf("second Attach under %q = %v, want ErrIDInUse", "dup", err)
 	}
@@ -538,12 +529,12 @@ func TestConsumer_TableFull(t *testing.T) {
 	_, name := apiCreate(t, Config{Capacity: 8, MaxConsumers: 2})
 	a := apiAttach(t, name, ConsumerConfig{ID: "a"})
 	apiAttach(t, name, ConsumerConfig{ID: "b"})
-	if _, err := Attach[apiEvent](name, ConsumerConfig{Backend: Heap, ID: "c"}); !errors.Is(err, ErrNoFreeConsumer) {
+	if _, err := Attach[apiEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "c"}); !errors.Is(err, ErrNoFreeConsumer) {
 		t.Fatalf("third Attach = %v, want ErrNoFreeConsumer", err)
 	}
 	a.Close()
 	apiAttach(t, name, ConsumerConfig{ID: "c"}) // reuses a's entry
-	if _, err := Attach[apiEvent](name, ConsumerConfig{Backend: Heap, ID: "a"}); !errors.Is(err, ErrNoFreeConsumer) {
+	if _, err := Attach[apiEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "a"}); !errors.Is(err, ErrNoFreeConsumer) {
 		t.Fatalf("a after its entry was reused = %v, want ErrNoFreeConsumer", err)
 	}
 }
@@ -553,7 +544,7 @@ func TestConsumer_Start(t *testing.T) {
 		p, name := apiCreate(t, Config{Capacity: 16})
 		publishSeqs(t, p, 10)
 		c := apiAttach(t, name, ConsumerConfig{})
-		if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+		if _, err := c.TryRecv(); !errors.Is(err, ErrEmpty) {
 			t.Fatalf("late joiner read old events: %v", err)
 		}
 		if c.Position() != 9 {
@@ -574,7 +565,7 @@ func TestConsumer_Start(t *testing.T) {
 		p, name := apiCreate(t, Config{Capacity: 4})
 		publishSeqs(t, p, 10) // nobody gates: 0..5 are overwritten or may be
 		c := apiAttach(t, name, ConsumerConfig{Start: StartAt(0)})
-		_, err := c.Next(apiCtx(t))
+		_, err := c.Recv(apiCtx(t))
 		var le *LappedError
 		if !errors.As(err, &le) || !errors.Is(err, ErrLapped) {
 			t.Fatalf("first read from an overwritten start = %v, want *LappedError", err)
@@ -598,7 +589,7 @@ func TestBytes_ClaimCommitWaitRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := AttachBytes(name, ConsumerConfig{Backend: Heap, ID: "b"})
+	c, err := AttachBytes(context.Background(), name, ConsumerConfig{Backend: Heap, ID: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -661,14 +652,14 @@ func TestBytes_ClaimCommitWaitRelease(t *testing.T) {
 	}
 	c.ReleaseThrough(2)
 	// Publish/Next copy forms, and bounds.
-	if _, err := p.Publish(ctx, make([]byte, 33)); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := p.Send(ctx, make([]byte, 33)); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("Publish of 33 bytes into 32 = %v", err)
 	}
-	if seq, err := p.Publish(ctx, []byte("hello")); err != nil || seq != 3 {
+	if seq, err := p.Send(ctx, []byte("hello")); err != nil || seq != 3 {
 		t.Fatalf("Publish = %d, %v", seq, err)
 	}
 	dst := make([]byte, 5)
-	if seq, err := c.Next(ctx, dst); err != nil || seq != 3 || string(dst) != "hello" {
+	if seq, err := c.Recv(ctx, dst); err != nil || seq != 3 || string(dst) != "hello" {
 		t.Fatalf("Next = %d, %q, %v", seq, dst, err)
 	}
 	if _, err := p.TryClaim(9); !errors.Is(err, ErrBatchTooLarge) {
@@ -695,7 +686,7 @@ func TestBytes_ClaimCommitWaitRelease(t *testing.T) {
 func TestStats_AndInfo(t *testing.T) {
 	p, name := apiCreate(t, Config{Capacity: 8, MaxConsumers: 4})
 	c := apiAttach(t, name, ConsumerConfig{ID: "stats"})
-	if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrEmpty) {
 		t.Fatal(err)
 	}
 	publishSeqs(t, p, 5)
@@ -758,7 +749,7 @@ func TestWaitStrategies_Stream(t *testing.T) {
 			errc := make(chan error, 1)
 			go func() {
 				for i := int64(0); i < n; i++ {
-					if _, err := p.PublishContext(ctx, func(e *apiEvent) { e.set(i) }); err != nil {
+					if _, err := p.Publish(ctx, func(e *apiEvent) { e.set(i) }); err != nil {
 						errc <- err
 						return
 					}
@@ -766,7 +757,7 @@ func TestWaitStrategies_Stream(t *testing.T) {
 				errc <- p.Close()
 			}()
 			for i := int64(0); i < n; i++ {
-				ev, err := c.Next(ctx)
+				ev, err := c.Recv(ctx)
 				if err != nil {
 					t.Fatalf("Next %d: %v", i, err)
 				}
@@ -777,7 +768,7 @@ func TestWaitStrategies_Stream(t *testing.T) {
 			if err := <-errc; err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.Next(ctx); !errors.Is(err, ErrEndOfStream) {
+			if _, err := c.Recv(ctx); !errors.Is(err, ErrEndOfStream) {
 				t.Fatalf("after the stream: %v", err)
 			}
 		})
@@ -828,7 +819,7 @@ func TestBlock_ParkWakeStress(t *testing.T) {
 		for _, b := range plan {
 			time.Sleep(b.prodGap)
 			for j := 0; j < b.n; j++ {
-				if _, err := p.PublishContext(ctx, func(e *apiEvent) { e.set(seq) }); err != nil {
+				if _, err := p.Publish(ctx, func(e *apiEvent) { e.set(seq) }); err != nil {
 					errc <- fmt.Errorf("publish %d (lost wake-up?): %w", seq, err)
 					return
 				}
@@ -843,7 +834,7 @@ func TestBlock_ParkWakeStress(t *testing.T) {
 			time.Sleep(b.cGap)
 		}
 		for j := 0; j < b.n; j++ {
-			ev, err := c.Next(ctx)
+			ev, err := c.Recv(ctx)
 			if err != nil {
 				t.Fatalf("Next %d of %d (lost wake-up?): %v", seq, total, err)
 			}

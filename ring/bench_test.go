@@ -33,7 +33,7 @@ func benchRing(b *testing.B, capacity int, w WaitStrategy, consumers int) (*Prod
 	b.Cleanup(func() { p.Close() })
 	var cs []*Consumer[benchEvent]
 	for i := 0; i < consumers; i++ {
-		c, err := Attach[benchEvent](name, ConsumerConfig{Wait: w})
+		c, err := Attach[benchEvent](context.Background(), name, ConsumerConfig{Wait: w})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			p.Publish(func(e *benchEvent) { e.Seq = int64(i) })
+			p.Publish(context.Background(), func(e *benchEvent) { e.Seq = int64(i) })
 		}
 	})
 	for _, w := range []WaitStrategy{BusySpin, Block} {
@@ -84,7 +84,7 @@ func BenchmarkPublish(b *testing.B) {
 			b.ResetTimer()
 			go drain(cs[0], int64(b.N), done)
 			for i := 0; i < b.N; i++ {
-				if _, err := p.Publish(func(e *benchEvent) { e.Seq = int64(i) }); err != nil {
+				if _, err := p.Publish(context.Background(), func(e *benchEvent) { e.Seq = int64(i) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -106,7 +106,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i += n {
 				k := min(n, b.N-i)
-				p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) })
+				p.PublishBatch(context.Background(), k, func(j int, e *benchEvent) { e.Seq = int64(i + j) })
 			}
 		})
 		b.Run("SPSC_spin/batch="+strconv.Itoa(n), func(b *testing.B) {
@@ -118,7 +118,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 			go drain(cs[0], int64(b.N), done)
 			for i := 0; i < b.N; i += n {
 				k := min(n, b.N-i)
-				if _, err := p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
+				if _, err := p.PublishBatch(context.Background(), k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -139,20 +139,20 @@ func BenchmarkConsume(b *testing.B) {
 		{"Next", func(b *testing.B, c *Consumer[benchEvent], n int64) {
 			ctx := context.Background()
 			for i := int64(0); i < n; i++ {
-				ev, err := c.Next(ctx)
+				ev, err := c.Recv(ctx)
 				if err != nil || ev.Seq != i {
 					b.Fatal(ev.Seq, err)
 				}
 			}
 		}},
-		{"Lease", func(b *testing.B, c *Consumer[benchEvent], n int64) {
+		{"Read", func(b *testing.B, c *Consumer[benchEvent], n int64) {
 			ctx := context.Background()
+			var got int64
+			read := func(ev *benchEvent) error { got = ev.Seq; return nil }
 			for i := int64(0); i < n; i++ {
-				ev, _, err := c.Lease(ctx)
-				if err != nil || ev.Seq != i {
-					b.Fatal(err)
+				if err := c.Read(ctx, read); err != nil || got != i {
+					b.Fatal(got, err)
 				}
-				c.Release()
 			}
 		}},
 		{"Process", func(b *testing.B, c *Consumer[benchEvent], n int64) {
@@ -173,7 +173,7 @@ func BenchmarkConsume(b *testing.B) {
 			go func() {
 				for i := 0; i < b.N; i += 64 {
 					k := min(64, b.N-i)
-					if _, err := p.PublishBatch(k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
+					if _, err := p.PublishBatch(context.Background(), k, func(j int, e *benchEvent) { e.Seq = int64(i + j) }); err != nil {
 						perr <- err
 						return
 					}

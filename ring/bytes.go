@@ -13,9 +13,8 @@ import (
 type BytesProducer struct {
 	_       noCopy
 	p       *producer
-	claimed int64     // slots claimed and not yet committed
-	lo      int64     // first claimed sequence
-	live    *liveness // nil unless EnableLiveness
+	claimed int64 // slots claimed and not yet committed
+	lo      int64 // first claimed sequence
 }
 
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
@@ -29,8 +28,8 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 }
 
 // Claim reserves n consecutive slots (1 <= n <= capacity), waiting for
-// space, and returns the first sequence. Fill them through Slot, then
-// Commit. A second Claim before Commit is an error.
+// space until ctx is done, and returns the first sequence. Fill them
+// through Slot, then Commit. A second Claim before Commit is an error.
 func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
 	return p.claim(ctx, n, false)
 }
@@ -44,7 +43,7 @@ func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, erro
 	if p.claimed != 0 {
 		return -1, errClaimPending(p.claimed)
 	}
-	lo, err := p.p.claim(ctx, int64(n), try)
+	lo, err := p.p.acquire(ctx, int64(n), try)
 	if err != nil {
 		return -1, err
 	}
@@ -77,13 +76,23 @@ func (p *BytesProducer) Commit() int64 {
 	return hi
 }
 
-// Publish copies b (at most the slot size) into the next slot and publishes
-// it. Bytes of the slot beyond len(b) keep old contents.
-func (p *BytesProducer) Publish(ctx context.Context, b []byte) (int64, error) {
+// Send copies b (at most the slot size) into the next slot and publishes
+// it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
+// keep old contents.
+func (p *BytesProducer) Send(ctx context.Context, b []byte) (int64, error) {
+	return p.send(ctx, b, false)
+}
+
+// TrySend is Send that returns ErrFull instead of waiting.
+func (p *BytesProducer) TrySend(b []byte) (int64, error) {
+	return p.send(context.Background(), b, true)
+}
+
+func (p *BytesProducer) send(ctx context.Context, b []byte, try bool) (int64, error) {
 	if len(b) > int(p.p.s.slotSize) {
 		return -1, fmt.Errorf("%w: %d bytes into a %d-byte slot", ErrInvalidConfig, len(b), p.p.s.slotSize)
 	}
-	seq, err := p.Claim(ctx, 1)
+	seq, err := p.claim(ctx, 1, try)
 	if err != nil {
 		return -1, err
 	}
@@ -106,7 +115,7 @@ func (p *BytesProducer) Stats() Stats { return p.p.s.stats() }
 // Close marks the ring closed and (as owner) removes it; see Producer.Close.
 func (p *BytesProducer) Close() error { return p.p.close() }
 
-// BytesConsumer reads a byte-slot ring. Besides one-at-a-time leases it
+// BytesConsumer reads a byte-slot ring. Besides copies (Recv) it
 // exposes the readable range, so Layer 1 can look at several slots before
 // releasing them.
 //
@@ -116,9 +125,10 @@ type BytesConsumer struct {
 	c *consumer
 }
 
-// AttachBytes joins the byte-slot ring name as a consumer.
-func AttachBytes(name string, cfg ConsumerConfig) (*BytesConsumer, error) {
-	c, err := attachConsumer(name, &cfg, func(g geometry) error {
+// AttachBytes joins the byte-slot ring name as a consumer, waiting for it
+// as Attach does.
+func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesConsumer, error) {
+	c, err := attachConsumer(ctx, name, &cfg, func(g geometry) error {
 		return checkGeometry(g, kindBytes, cfg.Capacity, cfg.SlotSize)
 	})
 	if err != nil {
@@ -127,9 +137,10 @@ func AttachBytes(name string, cfg ConsumerConfig) (*BytesConsumer, error) {
 	return &BytesConsumer{c: c}, nil
 }
 
-// Wait waits until at least one slot is readable and returns the readable
-// range [lo, hi]. The slots stay reserved until ReleaseThrough. An
-// observer cannot reserve slots: it gets ErrObserverInPlace (use Next).
+// Wait waits until at least one slot is readable (or ctx is done) and
+// returns the readable range [lo, hi]. The slots stay reserved until
+// ReleaseThrough. An observer cannot reserve slots: it gets
+// ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
@@ -159,11 +170,21 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 	}
 }
 
-// Next waits for the next slot and copies it into dst (up to len(dst)),
-// returning the sequence. An observer gets a *LappedError instead when the
-// producer overtook it (dst then holds garbage).
-func (c *BytesConsumer) Next(ctx context.Context, dst []byte) (int64, error) {
-	if _, err := c.c.ready(ctx, false); err != nil {
+// Recv waits for the next slot until ctx is done and copies it into dst
+// (up to len(dst)), returning the sequence. An observer gets a
+// *LappedError instead when the producer overtook it (dst then holds
+// garbage).
+func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (int64, error) {
+	return c.recv(ctx, dst, false)
+}
+
+// TryRecv is Recv that returns ErrEmpty instead of waiting.
+func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
+	return c.recv(context.Background(), dst, true)
+}
+
+func (c *BytesConsumer) recv(ctx context.Context, dst []byte, try bool) (int64, error) {
+	if _, err := c.c.ready(ctx, try); err != nil {
 		return -1, err
 	}
 	seq := c.c.next

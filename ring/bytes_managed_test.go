@@ -15,40 +15,38 @@ func TestBytes_JoinProducerAndManagedClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close()
-	if err := owner.EnableLiveness(LivenessConfig{RequiredIDs: []string{"r"}, StartupTimeout: 20 * time.Millisecond}); err != nil {
+	if err := owner.Require(RequiredConfig{IDs: []string{"r"}, StartupTimeout: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := owner.ClaimManaged(ctx, 1); !errors.Is(err, ErrStartupTimeout) {
+	if _, err := owner.Claim(ctx, 1); !errors.Is(err, ErrStartupTimeout) {
 		t.Fatalf("managed claim without the required consumer: %v, want ErrStartupTimeout", err)
 	}
-	c, err := AttachBytes(name, ConsumerConfig{Backend: Heap, ID: "r"})
+	c, err := AttachBytes(context.Background(), name, ConsumerConfig{Backend: Heap, ID: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	joined, err := JoinBytesProducer(name, ProducerConfig{Backend: Heap})
+	joined, err := JoinBytes(context.Background(), name, ProducerConfig{Backend: Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer joined.Close()
-	put := func(p *BytesProducer, v uint64, managed bool) {
+	// The owner's claims are managed (Require), the joined producer's are
+	// plain.
+	put := func(p *BytesProducer, v uint64) {
 		t.Helper()
-		claim := p.Claim
-		if managed {
-			claim = p.ClaimManaged
-		}
-		seq, err := claim(ctx, 1)
+		seq, err := p.Claim(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		binary.LittleEndian.PutUint64(p.Slot(seq), v)
 		p.Commit()
 	}
-	put(owner, 1, true)
-	put(joined, 2, false)
-	put(owner, 3, true)
+	put(owner, 1)
+	put(joined, 2)
+	put(owner, 3)
 	for _, want := range []uint64{1, 2, 3} {
 		lo, _, err := c.Wait(ctx)
 		if err != nil {
@@ -59,7 +57,7 @@ func TestBytes_JoinProducerAndManagedClaim(t *testing.T) {
 		}
 		c.ReleaseThrough(lo)
 	}
-	if _, err := JoinBytesProducer(name, ProducerConfig{Backend: Heap}); !errors.Is(err, ErrNoFreeProducer) {
+	if _, err := JoinBytes(context.Background(), name, ProducerConfig{Backend: Heap}); !errors.Is(err, ErrNoFreeProducer) {
 		t.Fatalf("third producer on a 2-producer ring: %v, want ErrNoFreeProducer", err)
 	}
 }

@@ -33,7 +33,6 @@ const (
 	DefaultSlotSize         = 256
 	DefaultMaxConsumers     = 16
 	DefaultLivenessInterval = 100 * time.Millisecond
-	DefaultReadyTimeout     = 5 * time.Second
 )
 
 // Config describes a ring to create. The zero value is a usable
@@ -65,9 +64,14 @@ type Config struct {
 	// KeepOnClose leaves the segment in place when the producer closes
 	// (normally the owner unlinks it).
 	KeepOnClose bool
-	// ReclaimStale replaces an existing segment whose owner is dead. A
-	// segment with a live owner is never replaced.
-	ReclaimStale bool
+	// KeepStale makes Create fail with a *StaleError when a segment of this
+	// name exists whose owner died (crash, SIGKILL, an unhandled Ctrl-C),
+	// instead of replacing it, which is the default so that a restarted
+	// producer comes back without manual steps. A segment whose owner is
+	// alive is never replaced. Consumers still attached to a replaced
+	// segment drain it and get ErrProducerGone; they attach again to reach
+	// the new one.
+	KeepStale bool
 	// Populate pre-faults the mapping.
 	Populate bool
 	// Meta is up to UserMetaSize bytes of upper-layer metadata stored in the
@@ -180,12 +184,6 @@ type ConsumerConfig struct {
 	Capacity, SlotSize int
 	// Perm must match the segment's mode. Zero: 0600.
 	Perm os.FileMode
-	// ReadyTimeout bounds the wait for an initialising segment (and, with
-	// WaitCreate, for one not yet created). Zero: 5 s.
-	ReadyTimeout time.Duration
-	// WaitCreate waits for a missing segment to appear instead of
-	// returning ErrNotFound at once.
-	WaitCreate bool
 	// LivenessInterval bounds how long an idle consumer takes to notice that
 	// the producer died. Zero: 100 ms.
 	LivenessInterval time.Duration
@@ -218,10 +216,7 @@ type ConsumerConfig struct {
 }
 
 func (c *ConsumerConfig) attachOptions() attachOptions {
-	o := attachOptions{backend: c.Backend, perm: c.Perm, readyTimeout: c.ReadyTimeout, waitCreate: c.WaitCreate, liveness: c.LivenessInterval}
-	if o.readyTimeout <= 0 {
-		o.readyTimeout = DefaultReadyTimeout
-	}
+	o := attachOptions{backend: c.Backend, perm: c.Perm, liveness: c.LivenessInterval}
 	if o.liveness <= 0 {
 		o.liveness = DefaultLivenessInterval
 	}

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -28,7 +29,7 @@ func TestCreate_InvalidConfig(t *testing.T) {
 		{"max_producers_negative", Config{MaxProducers: -2}, "MaxProducers=-2"},
 		{"max_producers_too_large", Config{MaxProducers: maxProducers + 1}, "MaxProducers=1025"},
 		{"multi_capacity_1", Config{Capacity: 1, MaxProducers: 2}, "Capacity=1"},
-		{"meta_too_long", Config{Meta: make([]byte, UserMetaSize+1)}, "Meta=65"},
+		{"meta_too_long", Config{Meta: make([]byte, UserMetaSize+1)}, "Meta=241"},
 		{"backend_unknown", Config{Backend: Heap + 1}, "Backend="},
 	}
 	for _, tc := range cases {
@@ -79,7 +80,7 @@ func TestCreate_InvalidName(t *testing.T) {
 			if !strings.Contains(err.Error(), strconv.Quote(tc.seg)) {
 				t.Errorf("message %q does not quote the name", err)
 			}
-			_, err = Attach[cfgEvent](tc.seg, ConsumerConfig{Backend: tc.backend, ReadyTimeout: 50 * time.Millisecond})
+			_, err = Attach[cfgEvent](timeoutCtx(t, 50*time.Millisecond), tc.seg, ConsumerConfig{Backend: tc.backend})
 			if !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("Attach(%q) = %v, want ErrInvalidConfig", tc.seg, err)
 			}
@@ -103,11 +104,11 @@ func TestAttach_InvalidConsumerID(t *testing.T) {
 	}
 	defer p.Close()
 	long := strings.Repeat("x", MaxIDLen+1)
-	_, err = Attach[cfgEvent](name, ConsumerConfig{Backend: Heap, ID: long})
+	_, err = Attach[cfgEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: long})
 	if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "61") {
 		t.Fatalf("Attach with a %d-byte id = %v, want ErrInvalidConfig naming the length", len(long), err)
 	}
-	c, err := Attach[cfgEvent](name, ConsumerConfig{Backend: Heap, ID: long[:MaxIDLen]})
+	c, err := Attach[cfgEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: long[:MaxIDLen]})
 	if err != nil {
 		t.Fatalf("Attach with a %d-byte id: %v", MaxIDLen, err)
 	}

@@ -32,7 +32,6 @@ type consumer struct {
 	wait    WaitStrategy
 	idx     int
 	id      string
-	leased  bool
 	closed  bool
 	missed  int64     // events lost at join, reported by the first read
 	probed  time.Time // last liveness probe on the Try path
@@ -53,7 +52,7 @@ type consumer struct {
 	counter struct{ empty, parks, wakes, lapped, skipped *uint64 }
 }
 
-func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
+func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
 	id := cfg.ID
 	if id == "" {
 		id = anonymousID()
@@ -74,7 +73,7 @@ func newConsumer(s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, erro
 		}
 		flags |= flagMember
 	}
-	jr, err := s.join(joinRequest{id: id, flags: flags, start: cfg.Start, timeout: o.readyTimeout, group: cfg.Group})
+	jr, err := s.join(ctx, joinRequest{id: id, flags: flags, start: cfg.Start, group: cfg.Group})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +206,7 @@ func (c *consumer) checkLap() error {
 // ready waits (unless try) until at least one event is readable and returns
 // the highest readable sequence.
 func (c *consumer) ready(ctx context.Context, try bool) (int64, error) {
-	if c.next <= c.avail && c.missed == 0 && !c.leased {
+	if c.next <= c.avail && c.missed == 0 {
 		return c.avail, nil
 	}
 	return c.readySlow(ctx, try)
@@ -217,8 +216,6 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 	switch {
 	case c.closed:
 		return -1, ErrClosed
-	case c.leased:
-		return -1, ErrLeaseHeld
 	case c.missed > 0:
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.missed = 0
@@ -393,7 +390,6 @@ func (c *consumer) close() error {
 	}
 	c.closed = true
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
-	c.leased = false
 	if c.member {
 		// A claim we still hold goes back to the group (group.go).
 		c.s.deposit(c.s.consumerOff(c.idx), c.group)

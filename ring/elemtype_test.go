@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
@@ -118,7 +119,7 @@ func TestCreate_RejectsInvalidElement(t *testing.T) {
 	if !errors.As(err, &te) || !strings.HasSuffix(te.Field, ".Mid.Arr[].V") {
 		t.Fatalf("Create = %v, want TypeError at .Mid.Arr[].V", err)
 	}
-	_, err = Attach[nestRoot[map[string]int]](PortableName("badelem"), ConsumerConfig{Backend: Heap})
+	_, err = Attach[nestRoot[map[string]int]](context.Background(), PortableName("badelem"), ConsumerConfig{Backend: Heap})
 	if !errors.Is(err, ErrInvalidType) {
 		t.Fatalf("Attach = %v, want ErrInvalidType before looking for the segment", err)
 	}
@@ -192,7 +193,9 @@ func createTickA(name string) (func() error, error) {
 
 func attachTickB(name string) error {
 	type tick struct{ Price, Size int64 }
-	c, err := Attach[tick](name, ConsumerConfig{Backend: Heap, ReadyTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	c, err := Attach[tick](ctx, name, ConsumerConfig{Backend: Heap})
 	if err == nil {
 		c.Close()
 	}

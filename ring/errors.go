@@ -14,10 +14,11 @@ var (
 	ErrInvalidType = errors.New("ring: invalid element type")
 	// ErrExist: a live segment with this name exists.
 	ErrExist = errors.New("ring: segment exists and its owner is alive")
-	// ErrStale: a segment with this name exists but its owner is dead.
-	// Remove it with Reclaim, or create with Config.ReclaimStale.
+	// ErrStale: a segment with this name exists but its owner is dead, and
+	// Config.KeepStale kept Create from replacing it. Remove it with Reclaim.
 	ErrStale = errors.New("ring: stale segment (owner dead)")
-	// ErrNotFound: no segment with this name exists.
+	// ErrNotFound: no segment with this name exists (Attach: none was
+	// created before its context ended).
 	ErrNotFound = errors.New("ring: segment not found")
 	// ErrNotRegular: the name is a symbolic link or not a regular file.
 	// Links are never followed.
@@ -25,7 +26,8 @@ var (
 	// ErrPermission: the segment's mode differs from the expected Perm
 	// (0600 unless set), or another user owns it.
 	ErrPermission = errors.New("ring: segment mode or owner not as expected")
-	// ErrNotReady: the segment did not become ready within the timeout.
+	// ErrNotReady: the segment exists but its creator had not finished
+	// initialising it when the attacher's context ended.
 	ErrNotReady = errors.New("ring: segment not ready")
 	// ErrLayout: the segment's header is invalid or differs from what the
 	// attacher expects. Match *LayoutError with errors.As for the field.
@@ -65,8 +67,6 @@ var (
 	// reads. Events it held in place when it was evicted (a lease, a
 	// Process batch, a byte range) may have been overwritten under it.
 	ErrEvicted = errors.New("ring: consumer evicted")
-	// ErrLeaseHeld: a lease is outstanding; Release it first.
-	ErrLeaseHeld = errors.New("ring: lease outstanding")
 	// ErrBatchTooLarge: a batch of more events than the capacity.
 	ErrBatchTooLarge = errors.New("ring: batch larger than capacity")
 	// ErrCorrupt: a shared word holds a value no correct peer writes.
@@ -138,7 +138,7 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	return fmt.Sprintf("ring: stale segment %q (owner pid %d created it at %s and is gone); reclaim it with ring.Reclaim or Config.ReclaimStale", e.Name, e.OwnerPID, e.Created.Format(time.RFC3339))
+	return fmt.Sprintf("ring: stale segment %q (owner pid %d created it at %s and is gone); remove it with ring.Reclaim, or create without Config.KeepStale to replace it", e.Name, e.OwnerPID, e.Created.Format(time.RFC3339))
 }
 
 // Is reports ErrStale.

@@ -23,22 +23,23 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	c, err := ring.Attach[Tick]("ticks-example", ring.ConsumerConfig{Backend: ring.Heap, ID: "risk"})
+	c, err := ring.Attach[Tick](context.Background(), "ticks-example", ring.ConsumerConfig{Backend: ring.Heap, ID: "risk"})
 	if err != nil {
 		panic(err)
 	}
 	defer c.Close()
 
 	for i := 0; i < 3; i++ {
-		p.Publish(func(t *Tick) { // fill the slot in place
+		p.Publish(context.Background(), func(t *Tick) {
 			t.Seq, t.Price, t.Qty = int64(i), 100+float64(i)/4, int32(10*(i+1))
 		})
+
 	}
 	p.Close() // consumers drain what was published, then see the end
 
 	ctx := context.Background()
 	for {
-		t, err := c.Next(ctx)
+		t, err := c.Recv(ctx)
 		if err != nil {
 			fmt.Println(err)
 			break
@@ -52,25 +53,26 @@ func Example() {
 	// ring: end of stream
 }
 
-// Lease reads an event in place, without copying it; the slot stays
-// reserved (the producer cannot overwrite it) until Release.
-func ExampleConsumer_Lease() {
+// Read lends an event in place, without copying it; the slot stays
+// reserved (the producer cannot overwrite it) until the callback returns.
+func ExampleConsumer_Read() {
 	p, _ := ring.Create[Tick]("lease-example", ring.Config{Backend: ring.Heap, Capacity: 4})
 	defer p.Close()
-	c, _ := ring.Attach[Tick]("lease-example", ring.ConsumerConfig{Backend: ring.Heap})
+	c, _ := ring.Attach[Tick](context.Background(), "lease-example", ring.ConsumerConfig{Backend: ring.Heap})
 	defer c.Close()
 
-	p.Publish(func(t *Tick) { t.Seq, t.Price = 0, 99.5 })
+	p.Publish(context.Background(), func(t *Tick) { t.Seq, t.Price = 0, 99.5 })
 
-	t, seq, err := c.Lease(context.Background())
+	err := c.Read(context.Background(), func(t *Tick) error {
+		fmt.Println("read", t.Seq, t.Price) // t must not be kept
+		return nil
+	})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("leased", seq, t.Price)
-	c.Release() // t must not be used after this
 	fmt.Println("position", c.Position())
 	// Output:
-	// leased 0 99.5
+	// read 0 99.5
 	// position 0
 }
 
@@ -80,10 +82,10 @@ func ExampleConsumer_Lease() {
 func ExampleConsumer_Process() {
 	p, _ := ring.Create[Tick]("process-example", ring.Config{Backend: ring.Heap, Capacity: 16})
 	defer p.Close()
-	c, _ := ring.Attach[Tick]("process-example", ring.ConsumerConfig{Backend: ring.Heap})
+	c, _ := ring.Attach[Tick](context.Background(), "process-example", ring.ConsumerConfig{Backend: ring.Heap})
 	defer c.Close()
 
-	p.PublishBatch(4, func(i int, t *Tick) { t.Seq, t.Qty = int64(i), int32(i*i) })
+	p.PublishBatch(context.Background(), 4, func(i int, t *Tick) { t.Seq, t.Qty = int64(i), int32(i*i) })
 
 	var total int32
 	n, err := c.Process(context.Background(), 0, func(t *Tick, seq int64, endOfBatch bool) error {
@@ -103,11 +105,11 @@ func ExampleConsumer_Process() {
 // stream, and Err says whether anything else ended it.
 func ExampleConsumer_All() {
 	p, _ := ring.Create[Tick]("all-example", ring.Config{Backend: ring.Heap, Capacity: 4})
-	c, _ := ring.Attach[Tick]("all-example", ring.ConsumerConfig{Backend: ring.Heap})
+	c, _ := ring.Attach[Tick](context.Background(), "all-example", ring.ConsumerConfig{Backend: ring.Heap})
 	defer c.Close()
 
 	for i := range 3 {
-		p.Publish(func(t *Tick) { t.Seq = int64(i) })
+		p.Publish(context.Background(), func(t *Tick) { t.Seq = int64(i) })
 	}
 	p.Close()
 
@@ -127,7 +129,7 @@ func ExampleConsumer_All() {
 func ExampleBytesProducer_Claim() {
 	p, _ := ring.CreateBytes("bytes-example", ring.Config{Backend: ring.Heap, Capacity: 8, SlotSize: 16})
 	defer p.Close()
-	c, _ := ring.AttachBytes("bytes-example", ring.ConsumerConfig{Backend: ring.Heap})
+	c, _ := ring.AttachBytes(context.Background(), "bytes-example", ring.ConsumerConfig{Backend: ring.Heap})
 	defer c.Close()
 
 	ctx := context.Background()

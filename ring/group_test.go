@@ -25,7 +25,7 @@ func groupRing(t *testing.T, capacity, producers int) (string, []*Producer[mpxEv
 	t.Cleanup(func() { p.Close() })
 	ps := []*Producer[mpxEvent]{p}
 	for i := 1; i < producers; i++ {
-		j, err := JoinProducer[mpxEvent](name, ProducerConfig{Backend: Heap, LivenessInterval: 20 * time.Millisecond})
+		j, err := Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap, LivenessInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func groupRing(t *testing.T, capacity, producers int) (string, []*Producer[mpxEv
 
 func member(t *testing.T, name, group, id string) *Consumer[mpxEvent] {
 	t.Helper()
-	c, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: id, Group: group, LivenessInterval: 20 * time.Millisecond})
+	c, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: id, Group: group, LivenessInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestGroup_Heap_EachEventOnceAcrossMembers(t *testing.T) {
 		t.Run(fmt.Sprintf("producers=%d", producers), func(t *testing.T) {
 			const per = 5000
 			name, ps := groupRing(t, 32, producers)
-			bc, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "bc"})
+			bc, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "bc"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestGroup_Heap_EachEventOnceAcrossMembers(t *testing.T) {
 				go func() {
 					defer pwg.Done()
 					for k := int64(0); k < per; k++ {
-						if _, err := p.PublishContext(ctx, func(e *mpxEvent) { mpxFill(int64(i), k, e) }); err != nil {
+						if _, err := p.Publish(ctx, func(e *mpxEvent) { mpxFill(int64(i), k, e) }); err != nil {
 							t.Error(err)
 							return
 						}
@@ -106,15 +106,11 @@ func TestGroup_Heap_EachEventOnceAcrossMembers(t *testing.T) {
 						switch k % 3 {
 						case 0:
 							var e mpxEvent
-							if e, err = c.Next(ctx); err == nil {
+							if e, err = c.Recv(ctx); err == nil {
 								err = see(&e)
 							}
 						case 1:
-							var e *mpxEvent
-							if e, _, err = c.Lease(ctx); err == nil {
-								err = see(e)
-								c.Release()
-							}
+							err = c.Read(ctx, see)
 						case 2:
 							_, err = c.Process(ctx, 0, func(e *mpxEvent, _ int64, _ bool) error { return see(e) })
 						}
@@ -130,7 +126,7 @@ func TestGroup_Heap_EachEventOnceAcrossMembers(t *testing.T) {
 			}
 			var next [3]int64
 			for n := 0; n < producers*per; n++ {
-				e, err := bc.Next(ctx)
+				e, err := bc.Recv(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -167,15 +163,15 @@ func TestGroup_Heap_IdleMemberDoesNotGate(t *testing.T) {
 	name, ps := groupRing(t, capacity, 1)
 	a, b := member(t, name, "g", "a"), member(t, name, "g", "b")
 	p := ps[0]
-	p.Publish(func(e *mpxEvent) { mpxFill(0, 0, e) })
-	if e, err := b.TryNext(); err != nil || e.Seq != 0 {
+	p.Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, 0, e) })
+	if e, err := b.TryRecv(); err != nil || e.Seq != 0 {
 		t.Fatalf("b: %+v %v", e, err)
 	}
 	for i := int64(1); i < 10*capacity; i++ {
 		if _, err := p.TryPublish(func(e *mpxEvent) { mpxFill(0, i, e) }); err != nil {
 			t.Fatalf("publish %d with b idle: %v", i, err)
 		}
-		if e, err := a.TryNext(); err != nil || e.Seq != i {
+		if e, err := a.TryRecv(); err != nil || e.Seq != i {
 			t.Fatalf("a at %d: %+v %v", i, e, err)
 		}
 	}
@@ -187,23 +183,23 @@ func TestGroup_Heap_IdleMemberDoesNotGate(t *testing.T) {
 func TestGroup_Heap_CloseReturnsClaim(t *testing.T) {
 	name, ps := groupRing(t, 16, 1)
 	a := member(t, name, "g", "a")
-	b, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "b", Group: "g"})
+	b, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "b", Group: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.TryNext(); !errors.Is(err, ErrEmpty) { // claims sequence 0
+	if _, err := b.TryRecv(); !errors.Is(err, ErrEmpty) { // claims sequence 0
 		t.Fatalf("b on an empty ring: %v", err)
 	}
-	if _, err := a.TryNext(); !errors.Is(err, ErrEmpty) { // claims sequence 1
+	if _, err := a.TryRecv(); !errors.Is(err, ErrEmpty) { // claims sequence 1
 		t.Fatalf("a on an empty ring: %v", err)
 	}
 	b.Close()
 	for i := int64(0); i < 4; i++ {
-		ps[0].Publish(func(e *mpxEvent) { mpxFill(0, i, e) })
+		ps[0].Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, i, e) })
 	}
 	var got []int64
 	for range 4 {
-		e, err := a.TryNext()
+		e, err := a.TryRecv()
 		if err != nil {
 			t.Fatalf("a after %v: %v", got, err)
 		}
@@ -226,15 +222,17 @@ func TestGroup_Heap_DeadMemberEventRedelivered(t *testing.T) {
 		t.Run(who, func(t *testing.T) {
 			name, ps := groupRing(t, 16, 1)
 			a := member(t, name, "g", "a")
-			b, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "b", Group: "g"})
+			b, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "b", Group: "g"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i := int64(0); i < 3; i++ {
-				ps[0].Publish(func(e *mpxEvent) { mpxFill(0, i, e) })
+				ps[0].Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, i, e) })
 			}
-			if e, _, err := b.TryLease(); err != nil || e.Seq != 0 {
-				t.Fatalf("b lease: %+v %v", e, err)
+			// b claims event 0 as Read does before calling back, and dies
+			// before it returns.
+			if _, err := b.c.ready(context.Background(), true); err != nil || (*mpxEvent)(b.c.s.slot(b.c.next)).Seq != 0 {
+				t.Fatalf("b claim: seq %d %v", b.c.next, err)
 			}
 			// b dies holding event 0: its process would lose the lock.
 			b.c.s.m.Unlock(lockConsumers + int64(b.c.idx))
@@ -243,14 +241,14 @@ func TestGroup_Heap_DeadMemberEventRedelivered(t *testing.T) {
 			want := []int64{1, 2, 0}
 			if who == "rejoin" {
 				b2 := member(t, name, "g", "b")
-				if e, err := b2.Next(ctx); err != nil || e.Seq != 0 {
+				if e, err := b2.Recv(ctx); err != nil || e.Seq != 0 {
 					t.Fatalf("rejoined b: %+v %v, want its held event 0", e, err)
 				}
 				want = []int64{1, 2}
 			}
 			var got []int64
 			for range want {
-				e, err := a.Next(ctx)
+				e, err := a.Recv(ctx)
 				if err != nil {
 					t.Fatalf("a after %v: %v", got, err)
 				}
@@ -272,7 +270,7 @@ func TestGroup_Heap_DeadMemberEventRedelivered(t *testing.T) {
 func TestGroup_Heap_LappedWithoutMembers(t *testing.T) {
 	const capacity = 8
 	name, ps := groupRing(t, capacity, 1)
-	a, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "a", Group: "g"})
+	a, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "a", Group: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,14 +281,14 @@ func TestGroup_Heap_LappedWithoutMembers(t *testing.T) {
 		}
 	}
 	b := member(t, name, "g", "b")
-	_, err = b.TryNext()
+	_, err = b.TryRecv()
 	var le *LappedError
 	if !errors.As(err, &le) || le.Missed <= 0 {
 		t.Fatalf("first read: %v, want *LappedError", err)
 	}
 	n := le.Missed
 	for {
-		e, err := b.TryNext()
+		e, err := b.TryRecv()
 		if errors.Is(err, ErrEmpty) {
 			break
 		}
@@ -318,7 +316,7 @@ func TestGroup_ConfigErrors(t *testing.T) {
 		{Backend: Heap, Group: string(make([]byte, MaxIDLen+1))},
 		{Backend: Heap, Group: "g", Observer: true},
 	} {
-		if _, err := Attach[mpxEvent](name, cfg); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := Attach[mpxEvent](context.Background(), name, cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("Attach(group %d bytes, observer %v): %v, want ErrInvalidConfig", len(cfg.Group), cfg.Observer, err)
 		}
 	}

@@ -2,7 +2,8 @@ package ring
 
 import "github.com/myelon-go/myelon/internal/shm"
 
-// Segment layout, version 2 (2 added the group table). This file holds the layout and nothing else:
+// Segment layout, version 3 (2 added the group table, 3 widened the
+// upper-layer metadata to 240 bytes for Layer 2's schema). This file holds the layout and nothing else:
 // offsets, sizes and the arithmetic that places the regions. Producer,
 // consumer, Inspect and the CLI all read the segment through these constants.
 //
@@ -35,11 +36,11 @@ import "github.com/myelon-go/myelon/internal/shm"
 //	+------------------------------+ total size
 //
 // Header (immutable after creation except state; the checksum covers bytes
-// [0, 200)):
+// [0, 376)):
 //
 //	off  size  field
 //	  0     8  magic "MYELONRG"
-//	  8     4  layout version (1)
+//	  8     4  layout version (3)
 //	 12     4  header size (512)
 //	 16     4  kind: 1 typed events, 2 byte slots
 //	 20     4  producer mode: 1 single, 2 multi
@@ -61,9 +62,9 @@ import "github.com/myelon-go/myelon/internal/shm"
 //	116     4  owner uid
 //	120     8  epoch: random, new for every creation
 //	128     8  creation time, Unix ns
-//	136    64  upper-layer metadata (Layer 1 geometry lives here)
-//	200     8  checksum: FNV-1a 64 of bytes [0, 200)
-//	256     4  state: 0 initialising, 1 ready, 2 closed     (atomic)
+//	136   240  upper-layer metadata (Layer 1 geometry, Layer 2 schema)
+//	376     8  checksum: FNV-1a 64 of bytes [0, 376)
+//	384     4  state: 0 initialising, 1 ready, 2 closed     (atomic)
 //
 // An attacher polls the state word. The creator fills every other field,
 // then stores state=ready (atomic store, after all plain writes): an
@@ -95,18 +96,18 @@ const (
 	hdrCreatedNs    = 128
 	hdrUserMeta     = 136
 	hdrChecksum     = hdrUserMeta + UserMetaSize
-	hdrState        = 256
+	hdrState        = 384
 
 	headerSize = 512
 
 	// UserMetaSize is the size of the upper-layer metadata field.
-	UserMetaSize = 64
+	UserMetaSize = 240
 )
 
 // layoutMagic opens every ring segment.
 var layoutMagic = [8]byte{'M', 'Y', 'E', 'L', 'O', 'N', 'R', 'G'}
 
-const layoutVersion = 2
+const layoutVersion = 3
 
 // Segment kinds.
 const (

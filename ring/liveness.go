@@ -3,16 +3,16 @@ package ring
 // Required-consumer liveness: a producer that must not run ahead of
 // particular consumers, and must not wait for them forever either.
 //
-// Policy. Some consumers are required (LivenessConfig.RequiredIDs). A
+// Policy. Some consumers are required (RequiredConfig.IDs). A
 // required consumer gates the producer even while it is detached or dead:
 // its position is kept, so if it rejoins under its id it resumes with
-// nothing lost. The producer judges required consumers only while a managed
+// nothing lost. The producer judges required consumers only while a
 // publish is blocked on a full ring, never on the free-running path: every
 // CheckInterval it reads their positions. A consumer that advanced, or that
 // has read everything, is healthy. One that has not advanced for
 // ProgressTimeout is stalled: the Alert hook is called once, and if it is
 // still stalled GracePeriod later the FailureAction applies: return the
-// error (sticky: every later managed publish returns it), shut the ring
+// error (sticky: every later publish returns it), shut the ring
 // down (consumers drain and see end of stream; publishing fails), or evict
 // the consumer (it stops gating and stops being required; publishing goes
 // on). Time to failure is therefore ProgressTimeout + GracePeriod after the
@@ -28,12 +28,12 @@ import (
 	"time"
 )
 
-// FailureAction is what a managed producer does about a required consumer
+// FailureAction is what a producer does about a required consumer
 // that stays stalled past the grace period.
 type FailureAction uint8
 
 const (
-	// ReturnError fails the blocked managed publish, and every later one,
+	// ReturnError fails the blocked publish, and every later one,
 	// with a *StallError. The default.
 	ReturnError FailureAction = iota
 	// Shutdown also closes the ring: consumers drain what was published,
@@ -54,11 +54,11 @@ func (a FailureAction) String() string {
 	return "return-error"
 }
 
-// LivenessConfig configures required-consumer liveness. Zero durations take
+// RequiredConfig configures required-consumer liveness. Zero durations take
 // the defaults shown.
-type LivenessConfig struct {
-	RequiredIDs     []string      // consumers that must attach and keep up
-	StartupTimeout  time.Duration // wait for every required id at the first managed publish: 5 s
+type RequiredConfig struct {
+	IDs             []string      // consumers that must attach and keep up
+	StartupTimeout  time.Duration // wait for every required id at the first publish: 5 s
 	ProgressTimeout time.Duration // no progress while blocked before a stall: 250 ms
 	CheckInterval   time.Duration // how often a blocked producer checks: 5 ms
 	GracePeriod     time.Duration // stall time allowed for a same-id rejoin: 1 s
@@ -73,7 +73,7 @@ type StallAlert struct {
 	StalledFor time.Duration
 }
 
-// Errors of managed publishing.
+// Errors of publishing with required consumers.
 var (
 	// ErrStartupTimeout: required consumers did not all attach in time.
 	ErrStartupTimeout = errors.New("ring: required consumers missing at startup")
@@ -82,7 +82,7 @@ var (
 )
 
 // StartupError names the required consumers missing at startup. It
-// matches ErrStartupTimeout. It is not sticky: the next managed publish
+// matches ErrStartupTimeout. It is not sticky: the next publish
 // waits again.
 type StartupError struct{ Missing []string }
 
@@ -116,18 +116,18 @@ type requiredState struct {
 }
 
 type liveness struct {
-	cfg      LivenessConfig
+	cfg      RequiredConfig
 	started  bool
 	req      []*requiredState
 	terminal error
 }
 
-func (c *LivenessConfig) withDefaults() (LivenessConfig, error) {
+func (c *RequiredConfig) withDefaults() (RequiredConfig, error) {
 	d := *c
-	if len(d.RequiredIDs) == 0 {
-		return d, fmt.Errorf("%w: LivenessConfig.RequiredIDs is empty", ErrInvalidConfig)
+	if len(d.IDs) == 0 {
+		return d, fmt.Errorf("%w: RequiredConfig.IDs is empty", ErrInvalidConfig)
 	}
-	for _, id := range d.RequiredIDs {
+	for _, id := range d.IDs {
 		if err := validateID(id); err != nil {
 			return d, err
 		}
@@ -145,24 +145,25 @@ func (c *LivenessConfig) withDefaults() (LivenessConfig, error) {
 	}
 	d.GracePeriod = max(d.GracePeriod, 0)
 	if d.Action > Evict {
-		return d, fmt.Errorf("%w: LivenessConfig.Action=%d", ErrInvalidConfig, d.Action)
+		return d, fmt.Errorf("%w: RequiredConfig.Action=%d", ErrInvalidConfig, d.Action)
 	}
 	return d, nil
 }
 
-// EnableLiveness turns on required-consumer liveness for the managed
-// publish calls (PublishManaged, PublishBatchManaged). Plain publishes
-// still wait for required consumers, without a policy: use the managed
-// calls.
-func (p *Producer[E]) EnableLiveness(cfg LivenessConfig) error {
+// Require makes the consumers cfg.IDs required (see RequiredConfig): from
+// now on every blocking publish (Publish, PublishBatch, Send) waits for
+// them to attach before its first event and applies the stall policy while
+// it waits for space; the Try forms fail with a *StartupError while one is
+// missing and with the policy's terminal error after a failure.
+func (p *Producer[E]) Require(cfg RequiredConfig) error {
 	l, err := newLiveness(cfg)
 	if err == nil {
-		p.live = l
+		p.p.live = l
 	}
 	return err
 }
 
-func newLiveness(cfg LivenessConfig) (*liveness, error) {
+func newLiveness(cfg RequiredConfig) (*liveness, error) {
 	d, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -170,59 +171,31 @@ func newLiveness(cfg LivenessConfig) (*liveness, error) {
 	return &liveness{cfg: d}, nil
 }
 
-// EnableLiveness turns on required-consumer liveness for ClaimManaged;
-// see Producer.EnableLiveness.
-func (p *BytesProducer) EnableLiveness(cfg LivenessConfig) error {
+// Require makes consumers required for Claim and Send; see
+// Producer.Require.
+func (p *BytesProducer) Require(cfg RequiredConfig) error {
 	l, err := newLiveness(cfg)
 	if err == nil {
-		p.live = l
+		p.p.live = l
 	}
 	return err
 }
 
-// ClaimManaged is Claim under the liveness policy (see LivenessConfig):
-// it waits for the required consumers at the first call and applies the
-// stall policy while blocked. Without EnableLiveness it is Claim.
-func (p *BytesProducer) ClaimManaged(ctx context.Context, n int) (int64, error) {
-	if p.claimed != 0 {
-		return -1, errClaimPending(p.claimed)
-	}
-	lo, err := p.p.claimManaged(ctx, p.live, int64(n))
-	if err != nil {
-		return -1, err
-	}
-	p.claimed, p.lo = int64(n), lo
-	return lo, nil
-}
-
-// PublishManaged is PublishContext under the liveness policy: it waits for
-// the required consumers at the first call, and while blocked applies the
-// stall policy (see LivenessConfig). Without EnableLiveness it is
-// PublishContext.
-func (p *Producer[E]) PublishManaged(ctx context.Context, fill func(slot *E)) (int64, error) {
-	return p.PublishBatchManaged(ctx, 1, func(_ int, e *E) { fill(e) })
-}
-
-// PublishBatchManaged is PublishBatchContext under the liveness policy.
-func (p *Producer[E]) PublishBatchManaged(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
-	lo, err := p.p.claimManaged(ctx, p.live, int64(n))
-	return p.fillBatch(lo, err, n, fill)
-}
-
-// claimManaged claims n slots, applying the liveness policy while blocked.
-func (p *producer) claimManaged(ctx context.Context, l *liveness, n int64) (int64, error) {
-	if l == nil {
-		return p.claim(ctx, n, false)
-	}
+// claimManaged claims n slots under the required-consumer policy: it
+// waits for the required consumers at the first call and applies the stall
+// policy while blocked. A try claim never waits: it reports the consumers
+// missing at startup, or ErrFull.
+func (p *producer) claimManaged(ctx context.Context, n int64, try bool) (int64, error) {
+	l := p.live
 	if l.terminal != nil {
 		return -1, l.terminal
 	}
 	if !l.started {
-		if err := l.startup(ctx, p.s); err != nil {
+		if err := l.startup(ctx, p.s, try); err != nil {
 			return -1, err
 		}
 	}
-	if lo, err := p.claim(ctx, n, true); !errors.Is(err, ErrFull) {
+	if lo, err := p.claim(ctx, n, true); try || !errors.Is(err, ErrFull) {
 		return lo, err
 	}
 	l.blocked(time.Now())
@@ -240,10 +213,13 @@ func (p *producer) claimManaged(ctx context.Context, l *liveness, n int64) (int6
 }
 
 // startup waits for every required id and marks their entries required.
-func (l *liveness) startup(ctx context.Context, s *segment) error {
+func (l *liveness) startup(ctx context.Context, s *segment, try bool) error {
 	sctx, cancel := context.WithTimeout(ctx, l.cfg.StartupTimeout)
 	defer cancel()
-	if err := s.waitForIDs(sctx, l.cfg.RequiredIDs); err != nil {
+	if try {
+		cancel() // look once
+	}
+	if err := s.waitForIDs(sctx, l.cfg.IDs); err != nil {
 		var ce *CoordinationError
 		if errors.As(err, &ce) && ctx.Err() == nil {
 			return &StartupError{Missing: ce.Missing}
@@ -251,7 +227,7 @@ func (l *liveness) startup(ctx context.Context, s *segment) error {
 		return err
 	}
 	l.req = l.req[:0]
-	for _, id := range l.cfg.RequiredIDs {
+	for _, id := range l.cfg.IDs {
 		s.setRequired(id, true)
 		l.req = append(l.req, &requiredState{id: id})
 	}
@@ -340,7 +316,9 @@ func (s *segment) setRequired(id string, on bool) {
 func (s *segment) evict(id string) {
 	// Under the registry lock, so that a rejoin under the id does not
 	// interleave with the eviction.
-	if err := s.lockRegistry(time.Second); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.lockRegistry(ctx); err != nil {
 		return // the next evaluation retries
 	}
 	defer s.m.Unlock(lockRegistry)

@@ -19,7 +19,7 @@ func managedPublisher(ctx context.Context, p *Producer[procEvent], n int64) <-ch
 		var cur int64
 		fill := func(e *procEvent) { e.set(cur) }
 		for ; cur < n; cur++ {
-			if _, err := p.PublishManaged(ctx, fill); err != nil {
+			if _, err := p.Publish(ctx, fill); err != nil {
 				done <- err
 				return
 			}
@@ -29,7 +29,7 @@ func managedPublisher(ctx context.Context, p *Producer[procEvent], n int64) <-ch
 	return done
 }
 
-func livenessRing(t *testing.T, prefix string, lc LivenessConfig) (*Producer[procEvent], string) {
+func livenessRing(t *testing.T, prefix string, lc RequiredConfig) (*Producer[procEvent], string) {
 	t.Helper()
 	name := segName(t, Shm, prefix)
 	p, err := Create[procEvent](name, Config{Capacity: 64, LivenessInterval: 20 * time.Millisecond})
@@ -37,7 +37,7 @@ func livenessRing(t *testing.T, prefix string, lc LivenessConfig) (*Producer[pro
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	if err := p.EnableLiveness(lc); err != nil {
+	if err := p.Require(lc); err != nil {
 		t.Fatal(err)
 	}
 	return p, name
@@ -55,10 +55,10 @@ func awaitPublisher(t *testing.T, done <-chan error) error {
 }
 
 func TestLivenessProcess_StartupTimeoutNamesMissing(t *testing.T) {
-	p, name := livenessRing(t, "lstart", LivenessConfig{RequiredIDs: []string{"a", "b"}, StartupTimeout: 200 * time.Millisecond})
+	p, name := livenessRing(t, "lstart", RequiredConfig{IDs: []string{"a", "b"}, StartupTimeout: 200 * time.Millisecond})
 	a := spawn(t, procArgs{Role: "consume", Name: name, ID: "a"})
 	a.expect("attached")
-	_, err := p.PublishManaged(context.Background(), func(*procEvent) {})
+	_, err := p.Publish(context.Background(), func(*procEvent) {})
 	var se *StartupError
 	if !errors.Is(err, ErrStartupTimeout) || !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"b"}) {
 		t.Fatalf("got %v, want a StartupError missing [b]", err)
@@ -69,7 +69,7 @@ func TestLivenessProcess_StartupTimeoutNamesMissing(t *testing.T) {
 func TestLivenessProcess_StalledConsumerFailsWithIDAndPosition(t *testing.T) {
 	const k = 100
 	alerts := make(chan StallAlert, 4)
-	p, name := livenessRing(t, "lstall", LivenessConfig{RequiredIDs: []string{"slow"}, ProgressTimeout: 100 * time.Millisecond,
+	p, name := livenessRing(t, "lstall", RequiredConfig{IDs: []string{"slow"}, ProgressTimeout: 100 * time.Millisecond,
 		GracePeriod: 100 * time.Millisecond, Alert: func(a StallAlert) { alerts <- a }})
 	slow := spawn(t, procArgs{Role: "consume", Name: name, ID: "slow", Stop: k, After: "hang"})
 	slow.expect("attached")
@@ -100,7 +100,7 @@ func TestLivenessProcess_StalledConsumerFailsWithIDAndPosition(t *testing.T) {
 // gating on the dead consumer's position and nothing is lost.
 func TestLivenessProcess_RejoinAfterKillWithinGraceLosesNothing(t *testing.T) {
 	const k, n = 300, 3000
-	p, name := livenessRing(t, "lrejoin", LivenessConfig{RequiredIDs: []string{"r"}, ProgressTimeout: 100 * time.Millisecond, GracePeriod: 20 * time.Second})
+	p, name := livenessRing(t, "lrejoin", RequiredConfig{IDs: []string{"r"}, ProgressTimeout: 100 * time.Millisecond, GracePeriod: 20 * time.Second})
 	first := spawn(t, procArgs{Role: "consume", Name: name, ID: "r", Stop: k, After: "hang"})
 	first.expect("attached")
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
@@ -130,7 +130,7 @@ func TestLivenessProcess_RejoinAfterKillWithinGraceLosesNothing(t *testing.T) {
 // grace period; publishing goes on and another consumer sees everything.
 func TestLivenessProcess_EvictStalledConsumerContinues(t *testing.T) {
 	const k, n = 100, 2000
-	p, name := livenessRing(t, "levict", LivenessConfig{RequiredIDs: []string{"stuck"}, ProgressTimeout: 50 * time.Millisecond, GracePeriod: 50 * time.Millisecond, Action: Evict})
+	p, name := livenessRing(t, "levict", RequiredConfig{IDs: []string{"stuck"}, ProgressTimeout: 50 * time.Millisecond, GracePeriod: 50 * time.Millisecond, Action: Evict})
 	stuck := spawn(t, procArgs{Role: "consume", Name: name, ID: "stuck", Stop: k, After: "hang"})
 	healthy := spawn(t, procArgs{Role: "consume", Name: name, ID: "healthy", Stop: n})
 	stuck.expect("attached")

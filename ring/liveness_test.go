@@ -10,7 +10,7 @@ import (
 
 type liveEvent struct{ Seq int64 }
 
-func liveRing(t *testing.T, lc LivenessConfig) (*Producer[liveEvent], string) {
+func liveRing(t *testing.T, lc RequiredConfig) (*Producer[liveEvent], string) {
 	t.Helper()
 	name := PortableName("live")
 	p, err := Create[liveEvent](name, Config{Backend: Heap, Capacity: 4, LivenessInterval: 10 * time.Millisecond})
@@ -18,7 +18,7 @@ func liveRing(t *testing.T, lc LivenessConfig) (*Producer[liveEvent], string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	if err := p.EnableLiveness(lc); err != nil {
+	if err := p.Require(lc); err != nil {
 		t.Fatal(err)
 	}
 	return p, name
@@ -26,7 +26,7 @@ func liveRing(t *testing.T, lc LivenessConfig) (*Producer[liveEvent], string) {
 
 func publishN(ctx context.Context, p *Producer[liveEvent], n int) error {
 	for i := 0; i < n; i++ {
-		if _, err := p.PublishManaged(ctx, func(e *liveEvent) { e.Seq = int64(i) }); err != nil {
+		if _, err := p.Publish(ctx, func(e *liveEvent) { e.Seq = int64(i) }); err != nil {
 			return err
 		}
 	}
@@ -34,13 +34,13 @@ func publishN(ctx context.Context, p *Producer[liveEvent], n int) error {
 }
 
 func TestLiveness_StartupTimeoutNamesMissing(t *testing.T) {
-	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"a", "b"}, StartupTimeout: 50 * time.Millisecond})
-	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "a"})
+	p, name := liveRing(t, RequiredConfig{IDs: []string{"a", "b"}, StartupTimeout: 50 * time.Millisecond})
+	c, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_, err = p.PublishManaged(context.Background(), func(e *liveEvent) {})
+	_, err = p.Publish(context.Background(), func(e *liveEvent) {})
 	var se *StartupError
 	if !errors.Is(err, ErrStartupTimeout) || !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"b"}) {
 		t.Fatalf("got %v, want StartupError missing [b]", err)
@@ -49,15 +49,15 @@ func TestLiveness_StartupTimeoutNamesMissing(t *testing.T) {
 
 func TestLiveness_StallReturnsErrorWithIDAndPosition(t *testing.T) {
 	var alerts []StallAlert
-	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"slow"}, ProgressTimeout: 30 * time.Millisecond, GracePeriod: 30 * time.Millisecond, Alert: func(a StallAlert) { alerts = append(alerts, a) }})
-	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "slow"})
+	p, name := liveRing(t, RequiredConfig{IDs: []string{"slow"}, ProgressTimeout: 30 * time.Millisecond, GracePeriod: 30 * time.Millisecond, Alert: func(a StallAlert) { alerts = append(alerts, a) }})
+	c, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "slow"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := c.TryNext(); !errors.Is(err, ErrEmpty) {
+	if _, err := c.TryRecv(); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("before any publish: %v, want ErrEmpty", err)
 	}
 	err = publishN(ctx, p, 10) // capacity 4, nobody reads
@@ -68,14 +68,14 @@ func TestLiveness_StallReturnsErrorWithIDAndPosition(t *testing.T) {
 	if len(alerts) != 1 || alerts[0].ID != "slow" {
 		t.Fatalf("alerts %v, want one for slow", alerts)
 	}
-	if _, err := p.PublishManaged(ctx, func(*liveEvent) {}); !errors.Is(err, ErrConsumerStalled) {
+	if _, err := p.Publish(ctx, func(*liveEvent) {}); !errors.Is(err, ErrConsumerStalled) {
 		t.Fatalf("after failure: %v, want the sticky StallError", err)
 	}
 }
 
 func TestLiveness_RejoinWithinGraceLosesNothing(t *testing.T) {
-	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 5 * time.Second})
-	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "r"})
+	p, name := liveRing(t, RequiredConfig{IDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 5 * time.Second})
+	c, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestLiveness_RejoinWithinGraceLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if _, err := c.Next(ctx); err != nil {
+		if _, err := c.Recv(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,13 +93,13 @@ func TestLiveness_RejoinWithinGraceLosesNothing(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- publishN(ctx, p, 20) }()
 	time.Sleep(100 * time.Millisecond) // producer blocks on the absent consumer
-	c2, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "r"})
+	c2, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c2.Close()
 	for want := int64(0); want < 20; want++ {
-		e, err := c2.Next(ctx)
+		e, err := c2.Recv(ctx)
 		if err != nil || e.Seq != want {
 			t.Fatalf("after rejoin: event %+v err %v, want seq %d", e, err, want)
 		}
@@ -110,8 +110,8 @@ func TestLiveness_RejoinWithinGraceLosesNothing(t *testing.T) {
 }
 
 func TestLiveness_EvictContinues(t *testing.T) {
-	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"e"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Evict})
-	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "e"})
+	p, name := liveRing(t, RequiredConfig{IDs: []string{"e"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Evict})
+	c, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "e"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,19 +121,19 @@ func TestLiveness_EvictContinues(t *testing.T) {
 	if err := publishN(ctx, p, 50); err != nil {
 		t.Fatalf("evict should let publishing continue: %v", err)
 	}
-	if _, err := c.Next(ctx); !errors.Is(err, ErrEvicted) {
+	if _, err := c.Recv(ctx); !errors.Is(err, ErrEvicted) {
 		t.Fatalf("evicted consumer: %v, want ErrEvicted", err)
 	}
 	// From then on it reads validated copies, as an observer: the producer
 	// lapped it, so it hears of the events it missed.
-	if _, err := c.Next(ctx); !errors.Is(err, ErrLapped) {
+	if _, err := c.Recv(ctx); !errors.Is(err, ErrLapped) {
 		t.Fatalf("evicted consumer, next read: %v, want ErrLapped", err)
 	}
 }
 
 func TestLiveness_ShutdownEndsStreamForConsumers(t *testing.T) {
-	p, name := liveRing(t, LivenessConfig{RequiredIDs: []string{"s"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Shutdown})
-	c, err := Attach[liveEvent](name, ConsumerConfig{Backend: Heap, ID: "s"})
+	p, name := liveRing(t, RequiredConfig{IDs: []string{"s"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond, Action: Shutdown})
+	c, err := Attach[liveEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +144,11 @@ func TestLiveness_ShutdownEndsStreamForConsumers(t *testing.T) {
 		t.Fatalf("got %v, want StallError", err)
 	}
 	for i := 0; i < 4; i++ {
-		if _, err := c.Next(ctx); err != nil {
+		if _, err := c.Recv(ctx); err != nil {
 			t.Fatalf("drain %d: %v", i, err)
 		}
 	}
-	if _, err := c.Next(ctx); !errors.Is(err, ErrEndOfStream) {
+	if _, err := c.Recv(ctx); !errors.Is(err, ErrEndOfStream) {
 		t.Fatalf("after drain: %v, want ErrEndOfStream", err)
 	}
 }

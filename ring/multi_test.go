@@ -28,7 +28,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 	defer cancel()
 	var cons [2]*Consumer[mpEvent]
 	for i := range cons {
-		if cons[i], err = Attach[mpEvent](name, ConsumerConfig{Backend: Heap}); err != nil {
+		if cons[i], err = Attach[mpEvent](context.Background(), name, ConsumerConfig{Backend: Heap}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,7 +37,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 	for id := 0; id < producers; id++ {
 		p := owner
 		if id > 0 {
-			if p, err = JoinProducer[mpEvent](name, ProducerConfig{Backend: Heap}); err != nil {
+			if p, err = Join[mpEvent](context.Background(), name, ProducerConfig{Backend: Heap}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -45,7 +45,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 		go func(id int64, p *Producer[mpEvent]) {
 			defer wg.Done()
 			for i := int64(0); i < perProducer; i++ {
-				if _, err := p.PublishContext(ctx, func(e *mpEvent) { e.Producer, e.Seq, e.Check = id, i, id*1e9+i }); err != nil {
+				if _, err := p.Publish(ctx, func(e *mpEvent) { e.Producer, e.Seq, e.Check = id, i, id*1e9+i }); err != nil {
 					errs <- err
 					return
 				}
@@ -62,7 +62,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 			defer cwg.Done()
 			var next [producers]int64
 			for n := 0; n < producers*perProducer; n++ {
-				e, err := c.Next(ctx)
+				e, err := c.Recv(ctx)
 				if err != nil {
 					errs <- err
 					return
@@ -83,7 +83,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cons {
-		if _, err := c.Next(ctx); !errors.Is(err, ErrEndOfStream) {
+		if _, err := c.Recv(ctx); !errors.Is(err, ErrEndOfStream) {
 			t.Fatalf("after all events: %v, want ErrEndOfStream", err)
 		}
 		c.Close()

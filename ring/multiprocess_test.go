@@ -300,7 +300,7 @@ func TestMultiProcess_ConsumerKilled_ProducerProceeds(t *testing.T) {
 		var cur int64
 		fill := func(e *procEvent) { e.set(cur) }
 		for ; cur < n; cur++ {
-			if _, err := p.PublishContext(ctx, fill); err != nil {
+			if _, err := p.Publish(ctx, fill); err != nil {
 				done <- pubDone{err, time.Now()}
 				return
 			}
@@ -363,7 +363,7 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 			name := segName(t, Shm, "pkill")
 			prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 1024, N: n, Consumers: 1, After: "hang"})
 			prod.expect("created")
-			c, err := Attach[procEvent](name, ConsumerConfig{ID: "orphan", LivenessInterval: liveness})
+			c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{ID: "orphan", LivenessInterval: liveness})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -376,7 +376,7 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 			drain := func() {
 				t.Helper()
 				for i := int64(0); i < n; i++ {
-					e, err := c.Next(ctx)
+					e, err := c.Recv(ctx)
 					if err != nil {
 						t.Fatalf("event %d: %v", i, err)
 					}
@@ -394,7 +394,7 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 			if blocked {
 				drain()
 				go func() {
-					_, err := c.Next(ctx)
+					_, err := c.Recv(ctx)
 					res <- nextDone{err, time.Now()}
 				}()
 				select {
@@ -408,7 +408,7 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 				killed = time.Now()
 				prod.kill()
 				drain()
-				_, err := c.Next(ctx)
+				_, err := c.Recv(ctx)
 				res <- nextDone{err, time.Now()}
 			}
 			var r nextDone
@@ -425,7 +425,7 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 			if bound := 40 * liveness; took > bound {
 				t.Errorf("consumer took %v to notice the dead producer, want < %v", took, bound)
 			}
-			if _, err := c.Next(ctx); !errors.Is(err, ErrProducerGone) {
+			if _, err := c.Recv(ctx); !errors.Is(err, ErrProducerGone) {
 				t.Errorf("Next after ErrProducerGone: %v, want ErrProducerGone again", err)
 			}
 		})
@@ -526,41 +526,42 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	owner.expect("published")
 
 	t.Run("capacity", func(t *testing.T) {
-		_, err := Attach[procEvent](name, ConsumerConfig{Capacity: 128})
+		_, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Capacity: 128})
 		wantLayout(t, err, "capacity")
 	})
 	t.Run("slot_size", func(t *testing.T) {
-		_, err := Attach[procEvent](name, ConsumerConfig{SlotSize: 128})
+		_, err := Attach[procEvent](context.Background(), name, ConsumerConfig{SlotSize: 128})
 		wantLayout(t, err, "slot_size")
 	})
 	t.Run("kind", func(t *testing.T) {
-		_, err := AttachBytes(name, ConsumerConfig{})
+		_, err := AttachBytes(context.Background(), name, ConsumerConfig{})
 		wantLayout(t, err, "kind")
 	})
 	t.Run("element_type", func(t *testing.T) {
-		_, err := Attach[procEventRenamed](name, ConsumerConfig{})
+		_, err := Attach[procEventRenamed](context.Background(), name, ConsumerConfig{})
 		wantLayout(t, err, "element_type")
 	})
 	t.Run("element_size", func(t *testing.T) {
-		_, err := Attach[procEventSmall](name, ConsumerConfig{})
+		_, err := Attach[procEventSmall](context.Background(), name, ConsumerConfig{})
 		wantLayout(t, err, "element_size")
 	})
 	t.Run("missing", func(t *testing.T) {
-		_, err := Attach[procEvent](PortableName("missing"), ConsumerConfig{})
+		// Attach waits for a missing ring until its context ends, then
+		// says it was never created.
+		_, err := Attach[procEvent](timeoutCtx(t, 50*time.Millisecond), PortableName("missing"), ConsumerConfig{})
 		wantIs(t, err, ErrNotFound)
-		_, err = Attach[procEvent](filepath.Join(t.TempDir(), "missing"), ConsumerConfig{Backend: File})
+		wantIs(t, err, context.DeadlineExceeded)
+		_, err = Attach[procEvent](timeoutCtx(t, 50*time.Millisecond), filepath.Join(t.TempDir(), "missing"), ConsumerConfig{Backend: File})
 		wantIs(t, err, ErrNotFound)
-		_, err = Attach[procEvent](PortableName("missing"), ConsumerConfig{WaitCreate: true, ReadyTimeout: 50 * time.Millisecond})
-		wantIs(t, err, ErrNotReady)
 	})
 	t.Run("exist_live_owner", func(t *testing.T) {
 		_, err := Create[procEvent](name, Config{Capacity: 64})
 		wantIs(t, err, ErrExist)
-		_, err = Create[procEvent](name, Config{Capacity: 64, ReclaimStale: true})
+		_, err = Create[procEvent](name, Config{Capacity: 64})
 		wantIs(t, err, ErrExist)
 		wantIs(t, Reclaim(Shm, name), ErrExist)
 		// Nothing was clobbered: the owner's ring still works.
-		c, err := Attach[procEvent](name, ConsumerConfig{Capacity: 64})
+		c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Capacity: 64})
 		if err != nil {
 			t.Fatalf("attach after the failed creates: %v", err)
 		}
@@ -580,7 +581,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	}
 	t.Run("stale_reclaim", func(t *testing.T) {
 		name, pid := staleRing(t)
-		_, err := Create[procEvent](name, Config{Capacity: 64})
+		_, err := Create[procEvent](name, Config{Capacity: 64, KeepStale: true})
 		var se *StaleError
 		if !errors.Is(err, ErrStale) || !errors.As(err, &se) || se.OwnerPID != uint32(pid) || se.Name != name {
 			t.Fatalf("create over a dead owner's ring: %v, want a *StaleError naming %q and pid %d", err, name, pid)
@@ -603,9 +604,9 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	})
 	t.Run("stale_config_reclaim", func(t *testing.T) {
 		name, _ := staleRing(t)
-		p, err := Create[procEvent](name, Config{Capacity: 64, ReclaimStale: true})
+		p, err := Create[procEvent](name, Config{Capacity: 64})
 		if err != nil {
-			t.Fatalf("create with ReclaimStale over a dead owner's ring: %v", err)
+			t.Fatalf("create over a dead owner's ring: %v", err)
 		}
 		if info := p.Info(); info.OwnerPID != uint32(os.Getpid()) {
 			t.Errorf("owner pid %d after reclaiming, want ours %d", info.OwnerPID, os.Getpid())
@@ -621,9 +622,9 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		if err := os.Symlink(real, link); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Attach[procEvent](link, ConsumerConfig{Backend: File})
+		_, err := Attach[procEvent](context.Background(), link, ConsumerConfig{Backend: File})
 		wantIs(t, err, ErrNotRegular)
-		_, err = Create[procEvent](link, Config{Backend: File, Capacity: 64, ReclaimStale: true})
+		_, err = Create[procEvent](link, Config{Backend: File, Capacity: 64})
 		wantIs(t, err, ErrNotRegular)
 		wantIs(t, Reclaim(File, link), ErrNotRegular)
 		if _, err := os.Lstat(real); err != nil {
@@ -635,7 +636,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		if err := os.Symlink("/dev/shm/"+name, "/dev/shm/"+link); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Attach[procEvent](link, ConsumerConfig{})
+		_, err := Attach[procEvent](context.Background(), link, ConsumerConfig{})
 		wantIs(t, err, ErrNotRegular)
 	})
 	t.Run("mode", func(t *testing.T) {
@@ -645,23 +646,23 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		if fi, err := os.Stat("/dev/shm/" + name); err != nil || fi.Mode().Perm() != 0o640 {
 			t.Fatalf("segment mode: %v, %v; want 0640", fi.Mode(), err)
 		}
-		_, err := Attach[procEvent](name, ConsumerConfig{})
+		_, err := Attach[procEvent](context.Background(), name, ConsumerConfig{})
 		wantIs(t, err, ErrPermission)
-		c, err := Attach[procEvent](name, ConsumerConfig{Perm: 0o640})
+		c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Perm: 0o640})
 		if err != nil {
 			t.Fatalf("attach with the segment's mode: %v", err)
 		}
 		c.Close()
 		// Creating over a live segment is refused whatever mode either has.
-		_, err = Create[procEvent](name, Config{Capacity: 64, ReclaimStale: true})
+		_, err = Create[procEvent](name, Config{Capacity: 64})
 		wantIs(t, err, ErrExist)
-		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o640, ReclaimStale: true})
+		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o640})
 		wantIs(t, err, ErrExist)
 		// Once the owner is dead, a creator passing the mode reclaims it.
 		creator.kill()
-		p, err := Create[procEvent](name, Config{Capacity: 64, Perm: 0o640, ReclaimStale: true})
+		p, err := Create[procEvent](name, Config{Capacity: 64, Perm: 0o640})
 		if err != nil {
-			t.Fatalf("create with ReclaimStale and the segment's mode over a dead owner's ring: %v", err)
+			t.Fatalf("create with the segment's mode over a dead owner's ring: %v", err)
 		}
 		p.Close()
 	})

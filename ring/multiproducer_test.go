@@ -211,7 +211,7 @@ func mpxProducerChild() error {
 			}
 		}
 	}
-	p, err := JoinProducer[mpxEvent](name, ProducerConfig{LivenessInterval: 50 * time.Millisecond})
+	p, err := Join[mpxEvent](context.Background(), name, ProducerConfig{LivenessInterval: 50 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func mpxProducerChild() error {
 	for i := int64(0); i < count; {
 		n := min(1+i%batch, count-i)
 		base := i
-		if _, err := p.PublishBatchContext(ctx, int(n), func(j int, e *mpxEvent) { mpxFill(idx, base+int64(j), e) }); err != nil {
+		if _, err := p.PublishBatch(ctx, int(n), func(j int, e *mpxEvent) { mpxFill(idx, base+int64(j), e) }); err != nil {
 			return fmt.Errorf("producer %d at event %d: %w", idx, i, err)
 		}
 		i += n
@@ -237,8 +237,8 @@ func mpxConsumerChild() (mpxResult, error) {
 	name, id := mpxParam("NAME"), mpxParam("ID")
 	producers := int(mpxParamInt("PRODUCERS"))
 	res := mpxResult{ID: id, Counts: make([]int64, producers)}
-	cfg := ConsumerConfig{ID: id, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
-	c, err := Attach[mpxEvent](name, cfg)
+	cfg := ConsumerConfig{ID: id, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](context.Background(), name, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -248,7 +248,7 @@ func mpxConsumerChild() (mpxResult, error) {
 	next := make([]int64, producers)
 	last := time.Now()
 	for {
-		e, err := c.Next(ctx)
+		e, err := c.Recv(ctx)
 		now := time.Now()
 		res.MaxGap = max(res.MaxGap, int64(now.Sub(last)))
 		last = now
@@ -297,8 +297,8 @@ func mpxMemberChild() (mpxResult, error) {
 	if s := mpxParam("KILL_AFTER"); s != "" {
 		kill = mpxParamInt("KILL_AFTER")
 	}
-	cfg := ConsumerConfig{ID: id, Group: group, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
-	c, err := Attach[mpxEvent](name, cfg)
+	cfg := ConsumerConfig{ID: id, Group: group, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](context.Background(), name, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -310,18 +310,17 @@ func mpxMemberChild() (mpxResult, error) {
 		var e mpxEvent
 		var err error
 		if n%2 == 0 && n != kill {
-			e, err = c.Next(ctx)
+			e, err = c.Recv(ctx)
 		} else {
-			var ep *mpxEvent
-			if ep, _, err = c.Lease(ctx); err == nil {
+			err = c.Read(ctx, func(ep *mpxEvent) error {
 				e = *ep
 				if n == kill {
 					out.Flush()
 					syscall.Kill(os.Getpid(), syscall.SIGKILL)
 					select {}
 				}
-				c.Release()
-			}
+				return nil
+			})
 		}
 		if errors.Is(err, ErrEndOfStream) {
 			return res, nil
@@ -370,8 +369,8 @@ func mpxObserverChild() (mpxResult, error) {
 	name, id := mpxParam("NAME"), mpxParam("ID")
 	producers, slow := int(mpxParamInt("PRODUCERS")), mpxParamInt("SLOW")
 	res := mpxResult{ID: id, Counts: make([]int64, producers)}
-	cfg := ConsumerConfig{ID: id, Observer: true, WaitCreate: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
-	c, err := Attach[mpxEvent](name, cfg)
+	cfg := ConsumerConfig{ID: id, Observer: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
+	c, err := Attach[mpxEvent](context.Background(), name, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -385,7 +384,7 @@ func mpxObserverChild() (mpxResult, error) {
 	var sink int64
 	for {
 		want := c.Position() + 1
-		e, err := c.Next(ctx)
+		e, err := c.Recv(ctx)
 		var le *LappedError
 		switch {
 		case errors.Is(err, ErrEndOfStream):
@@ -678,7 +677,7 @@ func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []s
 		for i := int64(0); i < per; {
 			n := min(1+i%7, per-i)
 			base := i
-			if _, err := owner.PublishBatchContext(pctx, int(n), func(j int, e *mpxEvent) { mpxFill(0, base+int64(j), e) }); err != nil {
+			if _, err := owner.PublishBatch(pctx, int(n), func(j int, e *mpxEvent) { mpxFill(0, base+int64(j), e) }); err != nil {
 				t.Fatalf("publish %d: %v", i, err)
 			}
 			i += n

@@ -81,7 +81,7 @@ func TestObserver_Heap_LappedCountsMissed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			o, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "obs", Observer: true})
+			o, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "obs", Observer: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestObserver_Heap_LappedCountsMissed(t *testing.T) {
 				}
 			}
 			var tally observerTally
-			_, err = o.TryNext()
+			_, err = o.TryRecv()
 			var le *LappedError
 			if !errors.As(err, &le) || le.Missed != tc.resume || le.ResumeAt != tc.resume {
 				t.Fatalf("first read: %v, want *LappedError missing %d, resuming at %d", err, tc.resume, tc.resume)
@@ -102,7 +102,7 @@ func TestObserver_Heap_LappedCountsMissed(t *testing.T) {
 				t.Fatal(err)
 			}
 			for {
-				e, err := o.TryNext()
+				e, err := o.TryRecv()
 				if errors.Is(err, ErrEmpty) {
 					break
 				}
@@ -137,12 +137,12 @@ func TestObserver_Heap_NeverGates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	g, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "gate"})
+	g, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "gate"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	o, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "obs", Observer: true})
+	o, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "obs", Observer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,24 +151,24 @@ func TestObserver_Heap_NeverGates(t *testing.T) {
 		if _, err := p.TryPublish(func(e *mpxEvent) { mpxFill(0, i, e) }); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
-		if e, err := g.TryNext(); err != nil || e.Seq != i {
+		if e, err := g.TryRecv(); err != nil || e.Seq != i {
 			t.Fatalf("gating consumer at %d: %+v, %v", i, e, err)
 		}
 	}
-	if _, err := o.TryNext(); !errors.Is(err, ErrLapped) {
+	if _, err := o.TryRecv(); !errors.Is(err, ErrLapped) {
 		t.Fatalf("idle observer: %v, want ErrLapped", err)
 	}
 	for i := 0; i < capacity-1; i++ {
-		if _, err := o.TryNext(); err != nil {
+		if _, err := o.TryRecv(); err != nil {
 			t.Fatalf("observer read %d: %v", i, err)
 		}
 	}
-	if _, err := o.TryNext(); !errors.Is(err, ErrEmpty) {
+	if _, err := o.TryRecv(); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("observer after the ring: %v, want ErrEmpty", err)
 	}
 }
 
-// TestObserver_Heap_CopiesNotLeases: an observer's Lease and Process hand
+// TestObserver_Heap_CopiesNotLeases: an observer's Read and Process hand
 // out validated copies, an observer's byte Wait is refused, and a Process
 // callback's error leaves its event unconsumed.
 func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
@@ -178,25 +178,26 @@ func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	o, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, Observer: true})
+	o, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, Observer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Close()
 	for i := int64(0); i < 4; i++ {
-		p.Publish(func(e *mpxEvent) { mpxFill(0, i, e) })
+		p.Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, i, e) })
 	}
-	e, seq, err := o.TryLease()
-	if err != nil || seq != 0 || e.Seq != 0 {
-		t.Fatalf("lease: %+v %d %v", e, seq, err)
+	err = o.TryRead(func(e *mpxEvent) error {
+		if e.Seq != 0 || o.Position() != 0 {
+			t.Errorf("read: %+v at position %d, want seq 0 consumed", e, o.Position())
+		}
+		if e == (*mpxEvent)(p.p.s.slot(0)) {
+			t.Error("an observer's Read points into the slot, want a copy")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read: %v", err)
 	}
-	if e == (*mpxEvent)(p.p.s.slot(0)) {
-		t.Error("an observer's lease points into the slot, want a copy")
-	}
-	if _, _, err := o.TryLease(); !errors.Is(err, ErrLeaseHeld) {
-		t.Errorf("second lease: %v, want ErrLeaseHeld", err)
-	}
-	o.Release()
 	stop := errors.New("stop")
 	var seen []int64
 	n, err := o.TryProcess(0, func(e *mpxEvent, seq int64, _ bool) error {
@@ -209,7 +210,7 @@ func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
 	if n != 1 || err != stop || len(seen) != 1 || seen[0] != 1 {
 		t.Fatalf("process: n=%d err=%v seen=%v, want 1 event (1) then stop", n, err, seen)
 	}
-	if e, err := o.TryNext(); err != nil || e.Seq != 2 {
+	if e, err := o.TryRecv(); err != nil || e.Seq != 2 {
 		t.Fatalf("after a refused event: %+v %v, want event 2 again", e, err)
 	}
 
@@ -219,7 +220,7 @@ func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bp.Close()
-	bo, err := AttachBytes(bname, ConsumerConfig{Backend: Heap, Observer: true})
+	bo, err := AttachBytes(context.Background(), bname, ConsumerConfig{Backend: Heap, Observer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +228,11 @@ func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
 	if _, _, err := bo.TryWait(); !errors.Is(err, ErrObserverInPlace) {
 		t.Errorf("observer TryWait: %v, want ErrObserverInPlace", err)
 	}
-	bp.Publish(context.Background(), []byte("hello"))
+	bp.Send(context.Background(), []byte("hello"))
 	buf := make([]byte, 64)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if seq, err := bo.Next(ctx, buf); err != nil || seq != 0 || string(buf[:5]) != "hello" {
+	if seq, err := bo.Recv(ctx, buf); err != nil || seq != 0 || string(buf[:5]) != "hello" {
 		t.Errorf("observer byte Next: %d %q %v", seq, buf[:5], err)
 	}
 }
@@ -243,7 +244,7 @@ func observeUntilEnd(ctx context.Context, o *Consumer[mpxEvent], producers int, 
 	var tally observerTally
 	tally.next = o.Position() + 1
 	for {
-		e, err := o.Next(ctx)
+		e, err := o.Recv(ctx)
 		switch {
 		case errors.Is(err, ErrEndOfStream):
 			return tally, nil
@@ -289,7 +290,7 @@ func TestObserver_Shm_ConcurrentNoTornEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := Attach[mpxEvent](name, ConsumerConfig{ID: "obs", Observer: true, Wait: Yield})
+			o, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{ID: "obs", Observer: true, Wait: Yield})
 			if err != nil {
 				p.Close()
 				t.Fatal(err)
@@ -306,7 +307,7 @@ func TestObserver_Shm_ConcurrentNoTornEvent(t *testing.T) {
 					for k := int64(0); k < (i/64)%512; k++ {
 						sink += k
 					}
-					if _, err := p.PublishBatch(int(b), func(j int, e *mpxEvent) { mpxFill(0, base+int64(j), e) }); err != nil {
+					if _, err := p.PublishBatch(context.Background(), int(b), func(j int, e *mpxEvent) { mpxFill(0, base+int64(j), e) }); err != nil {
 						done <- err
 						return
 					}

@@ -121,7 +121,9 @@ func ppEcho() error {
 	}
 	defer m.Close()
 	raw := ppRawView(m)
-	c, err := Attach[ppEvent](os.Getenv(ppEnvPing), ConsumerConfig{ID: "echo", Wait: BusySpin, WaitCreate: true, ReadyTimeout: 10 * time.Second})
+	attachCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Attach[ppEvent](attachCtx, os.Getenv(ppEnvPing), ConsumerConfig{ID: "echo", Wait: BusySpin})
 	if err != nil {
 		return err
 	}
@@ -144,16 +146,15 @@ func ppEcho() error {
 				atomic.StoreUint64(raw.pong, k)
 				continue
 			}
-			// Lease, publish the reply, then release: the release's cursor
-			// store is off the reply's critical path.
-			ev, _, err := c.Lease(ctx)
+			// Read in place and publish the reply inside the callback: the
+			// consumer's cursor store is off the reply's critical path.
+			err := c.Read(ctx, func(ev *ppEvent) error {
+				_, err := p.Publish(ctx, func(e *ppEvent) { *e = *ev })
+				return err
+			})
 			if err != nil {
 				return err
 			}
-			if _, err := p.Publish(func(e *ppEvent) { *e = *ev }); err != nil {
-				return err
-			}
-			c.Release()
 		}
 	}
 	return nil
@@ -210,7 +211,9 @@ func BenchmarkPingPong(b *testing.B) {
 	if release, err := PinThread(0); err == nil {
 		defer release()
 	}
-	c, err := Attach[ppEvent](pongName, ConsumerConfig{ID: "parent", Wait: BusySpin, WaitCreate: true, ReadyTimeout: 10 * time.Second})
+	attachCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Attach[ppEvent](attachCtx, pongName, ConsumerConfig{ID: "parent", Wait: BusySpin})
 	if err != nil {
 		fail(err)
 	}
@@ -234,10 +237,10 @@ func BenchmarkPingPong(b *testing.B) {
 					fail(err)
 				}
 			} else {
-				if _, err := p.Publish(func(e *ppEvent) { e.Seq = seq }); err != nil {
+				if _, err := p.Publish(context.Background(), func(e *ppEvent) { e.Seq = seq }); err != nil {
 					fail(err)
 				}
-				ev, err := c.Next(ctx)
+				ev, err := c.Recv(ctx)
 				if err != nil {
 					fail(err)
 				}

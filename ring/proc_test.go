@@ -294,13 +294,13 @@ func (ch *childSide) produce(a procArgs) {
 			if a.N >= 0 {
 				k = min(k, a.N-n)
 			}
-			hi, err := p.PublishBatchContext(ctx, int(k), fillBatch)
+			hi, err := p.PublishBatch(ctx, int(k), fillBatch)
 			if err != nil || hi != n+k-1 {
 				ch.fail("PublishBatch at %d: seq %d, %v", n, hi, err)
 			}
 			n += k
 		} else {
-			seq, err := p.PublishContext(ctx, fillOne)
+			seq, err := p.Publish(ctx, fillOne)
 			if err != nil || seq != n {
 				ch.fail("Publish at %d: seq %d, %v", n, seq, err)
 			}
@@ -342,7 +342,7 @@ func (ch *childSide) consume(a procArgs) {
 		}
 		r.Before = st.Published
 	}
-	c, err := Attach[procEvent](a.Name, ConsumerConfig{Backend: a.Backend, ID: a.ID, Wait: w, LivenessInterval: a.Liveness})
+	c, err := Attach[procEvent](context.Background(), a.Name, ConsumerConfig{Backend: a.Backend, ID: a.ID, Wait: w, LivenessInterval: a.Liveness})
 	if err != nil {
 		ch.fail("Attach: %v", err)
 	}
@@ -361,7 +361,7 @@ func (ch *childSide) consume(a procArgs) {
 	if a.Read == "idle" {
 		// Wait for an event that never comes, and measure what it costs.
 		before := cpuTime()
-		_, err := c.Next(ctx)
+		_, err := c.Recv(ctx)
 		r.CPU = cpuTime() - before
 		r.End, r.EndMsg = errName(err), fmt.Sprint(err)
 		ch.say("waited")
@@ -378,7 +378,7 @@ func (ch *childSide) consume(a procArgs) {
 		switch a.Read {
 		case "", "next":
 			var e procEvent
-			if e, err = c.Next(ctx); err == nil {
+			if e, err = c.Recv(ctx); err == nil {
 				r.see(e.Seq, &e)
 				if c.Position() != e.Seq {
 					r.Bad++
@@ -386,12 +386,10 @@ func (ch *childSide) consume(a procArgs) {
 				}
 			}
 		case "lease":
-			var e *procEvent
-			var seq int64
-			if e, seq, err = c.Lease(ctx); err == nil {
-				r.see(seq, e)
-				c.Release()
-			}
+			err = c.Read(ctx, func(e *procEvent) error {
+				r.see(c.Position()+1, e)
+				return nil
+			})
 		case "process":
 			limit := 0
 			if a.Stop > 0 {
@@ -448,7 +446,7 @@ func (ch *childSide) consume(a procArgs) {
 		r.End, r.EndMsg = errName(end), end.Error()
 		if r.End == "end_of_stream" {
 			// The end is sticky.
-			if _, err := c.TryNext(); !errors.Is(err, ErrEndOfStream) {
+			if _, err := c.TryRecv(); !errors.Is(err, ErrEndOfStream) {
 				r.Bad++
 				r.BadMsg = fmt.Sprintf("TryNext after the end: %v", err)
 			}

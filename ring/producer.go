@@ -38,6 +38,7 @@ type producer struct {
 	owner  bool
 	keep   bool
 	closed bool
+	live   *liveness // required consumers (liveness.go); nil: none
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -58,6 +59,15 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 		p.slot = slot
 	}
 	return p, nil
+}
+
+// acquire is the claim of every public publish: under the required-consumer
+// policy once Require was called, a plain claim otherwise.
+func (p *producer) acquire(ctx context.Context, n int64, try bool) (int64, error) {
+	if p.live != nil {
+		return p.claimManaged(ctx, n, try)
+	}
+	return p.claim(ctx, n, try)
 }
 
 // claim reserves n sequences starting at p.next and returns the first. It

@@ -294,21 +294,20 @@ type ProducerConfig struct {
 	Perm os.FileMode
 	// Wait is how the producer waits for space. Zero: Block.
 	Wait WaitStrategy
-	// ReadyTimeout bounds the wait for an initialising segment. Zero: 5 s.
-	ReadyTimeout time.Duration
 	// LivenessInterval: see Config. Zero: 100 ms.
 	LivenessInterval time.Duration
 }
 
-// JoinProducer attaches to a multi-producer ring (created with
-// Config.MaxProducers > 1) as one more producer of events of type E.
-// Closing it leaves the ring; only the creator's Close ends the stream.
-func JoinProducer[E any](name string, cfg ProducerConfig) (*Producer[E], error) {
+// Join attaches to a multi-producer ring (created with Config.MaxProducers
+// > 1) as one more producer of events of type E, waiting for the ring as
+// Attach does. Closing it leaves the ring; only the creator's Close ends
+// the stream.
+func Join[E any](ctx context.Context, name string, cfg ProducerConfig) (*Producer[E], error) {
 	info, err := inspectType(reflect.TypeFor[E]())
 	if err != nil {
 		return nil, err
 	}
-	p, err := joinProducer(name, cfg, func(g geometry) error {
+	p, err := joinProducer(ctx, name, cfg, func(g geometry) error {
 		if err := checkGeometry(g, kindTyped, 0, 0); err != nil {
 			return err
 		}
@@ -320,9 +319,9 @@ func JoinProducer[E any](name string, cfg ProducerConfig) (*Producer[E], error) 
 	return &Producer[E]{p: p}, nil
 }
 
-func joinProducer(name string, cfg ProducerConfig, check func(geometry) error) (*producer, error) {
-	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, ReadyTimeout: cfg.ReadyTimeout, LivenessInterval: cfg.LivenessInterval}
-	s, err := attachSegment(name, cc.attachOptions(), func(g geometry) error {
+func joinProducer(ctx context.Context, name string, cfg ProducerConfig, check func(geometry) error) (*producer, error) {
+	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, LivenessInterval: cfg.LivenessInterval}
+	s, err := attachSegment(ctx, name, cc.attachOptions(), func(g geometry) error {
 		if g.mode != modeMulti {
 			return &LayoutError{Field: "producer_mode", Want: "multi", Got: "single"}
 		}
@@ -339,10 +338,10 @@ func joinProducer(name string, cfg ProducerConfig, check func(geometry) error) (
 	return &producer{s: s, limit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }
 
-// JoinBytesProducer attaches to a multi-producer byte-slot ring as one more
-// producer; see JoinProducer.
-func JoinBytesProducer(name string, cfg ProducerConfig) (*BytesProducer, error) {
-	p, err := joinProducer(name, cfg, func(g geometry) error { return checkGeometry(g, kindBytes, 0, 0) })
+// JoinBytes attaches to a multi-producer byte-slot ring as one more
+// producer; see Join.
+func JoinBytes(ctx context.Context, name string, cfg ProducerConfig) (*BytesProducer, error) {
+	p, err := joinProducer(ctx, name, cfg, func(g geometry) error { return checkGeometry(g, kindBytes, 0, 0) })
 	if err != nil {
 		return nil, err
 	}

@@ -86,20 +86,20 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		defer cancel()
 		cons := make([]*Consumer[mpxEvent], consumers)
 		for i := range cons {
-			if cons[i], err = Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("c%d", i)}); err != nil {
+			if cons[i], err = Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("c%d", i)}); err != nil {
 				rt.Fatal(err)
 			}
 		}
 		mems := make([]*Consumer[mpxEvent], members)
 		for i := range mems {
-			if mems[i], err = Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("m%d", i), Group: "g", LivenessInterval: 20 * time.Millisecond}); err != nil {
+			if mems[i], err = Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: fmt.Sprintf("m%d", i), Group: "g", LivenessInterval: 20 * time.Millisecond}); err != nil {
 				rt.Fatal(err)
 			}
 		}
 		prods := make([]*Producer[mpxEvent], producers)
 		prods[0] = owner
 		for i := 1; i < producers; i++ {
-			if prods[i], err = JoinProducer[mpxEvent](name, ProducerConfig{Backend: Heap}); err != nil {
+			if prods[i], err = Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap}); err != nil {
 				rt.Fatal(err)
 			}
 		}
@@ -135,7 +135,7 @@ func TestProtocol_Heap_Property(t *testing.T) {
 				if quit >= 0 && len(reads[k]) >= quit {
 					// Leave mid-stream, maybe holding a claim (a member gives
 					// it back to its group).
-					if e, err := c.TryNext(); err == nil {
+					if e, err := c.TryRecv(); err == nil {
 						rec(c.Position(), &e)
 					}
 					c.Close()
@@ -146,8 +146,8 @@ func TestProtocol_Heap_Property(t *testing.T) {
 				case "next", "trynext":
 					var e mpxEvent
 					if mode == "next" {
-						e, err = c.Next(ctx)
-					} else if e, err = c.TryNext(); errors.Is(err, ErrEmpty) && ctx.Err() == nil {
+						e, err = c.Recv(ctx)
+					} else if e, err = c.TryRecv(); errors.Is(err, ErrEmpty) && ctx.Err() == nil {
 						runtime.Gosched()
 						continue
 					}
@@ -155,14 +155,13 @@ func TestProtocol_Heap_Property(t *testing.T) {
 						return
 					}
 				case "lease":
-					var e *mpxEvent
-					var seq int64
-					if e, seq, err = c.Lease(ctx); err == nil {
-						ok := rec(seq, e)
-						c.Release()
-						if !ok {
-							return
-						}
+					ok := true
+					err = c.Read(ctx, func(e *mpxEvent) error {
+						ok = rec(c.Position()+1, e)
+						return nil
+					})
+					if err == nil && !ok {
+						return
 					}
 				case "process":
 					_, err = c.Process(ctx, maxProcess, func(e *mpxEvent, seq int64, _ bool) error {
@@ -211,7 +210,7 @@ func TestProtocol_Heap_Property(t *testing.T) {
 				for n := 0; n < pl.events; {
 					if i == 0 && n >= lateAfter && lateAfter >= 0 && late == nil {
 						// Join mid-stream, between two publishes of producer 0.
-						c, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "late"})
+						c, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "late"})
 						if err != nil {
 							fail(err)
 							return
@@ -229,13 +228,13 @@ func TestProtocol_Heap_Property(t *testing.T) {
 					var err error
 					switch pl.mode {
 					case "publish":
-						hi, err = p.PublishContext(ctx, func(e *mpxEvent) { mpxFill(int64(i), base, e) })
+						hi, err = p.Publish(ctx, func(e *mpxEvent) { mpxFill(int64(i), base, e) })
 					case "send":
 						var e mpxEvent
 						mpxFill(int64(i), base, &e)
 						hi, err = p.Send(ctx, &e)
 					case "batch":
-						hi, err = p.PublishBatchContext(ctx, b, func(j int, e *mpxEvent) { mpxFill(int64(i), base+int64(j), e) })
+						hi, err = p.PublishBatch(ctx, b, func(j int, e *mpxEvent) { mpxFill(int64(i), base+int64(j), e) })
 					case "trybatch":
 						hi, err = p.TryPublishBatch(b, func(j int, e *mpxEvent) { mpxFill(int64(i), base+int64(j), e) })
 						if errors.Is(err, ErrFull) {

@@ -16,6 +16,7 @@ package ring
 // entry or the same id.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -24,12 +25,11 @@ import (
 )
 
 type joinRequest struct {
-	id      string
-	flags   uint32
-	start   Start
-	timeout time.Duration
-	group   string // consumer group name, "" for none (group.go)
-	gi      uint32 // set by join: group table index + 1
+	id    string
+	flags uint32
+	start Start
+	group string // consumer group name, "" for none (group.go)
+	gi    uint32 // set by join: group table index + 1
 }
 
 // joinResult is where a joined consumer begins.
@@ -54,8 +54,9 @@ func validateID(id string) error {
 	return nil
 }
 
-func (s *segment) lockRegistry(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// lockRegistry takes the registry lock, waiting for a holder (a joining or
+// leaving peer, briefly) until ctx is done.
+func (s *segment) lockRegistry(ctx context.Context) error {
 	for {
 		ok, err := s.m.TryLock(lockRegistry)
 		if err != nil {
@@ -64,8 +65,8 @@ func (s *segment) lockRegistry(timeout time.Duration) error {
 		if ok {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("ring: registry of %q busy for %v", s.name, timeout)
+		if ctx.Err() != nil {
+			return fmt.Errorf("ring: registry of %q busy: %w", s.name, context.Cause(ctx))
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
@@ -81,8 +82,8 @@ func (s *segment) entryID(i int) string {
 }
 
 // join claims a consumer entry for req and makes it gating.
-func (s *segment) join(req joinRequest) (joinResult, error) {
-	if err := s.lockRegistry(req.timeout); err != nil {
+func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error) {
+	if err := s.lockRegistry(ctx); err != nil {
 		return joinResult{}, err
 	}
 	defer s.m.Unlock(lockRegistry)

@@ -37,7 +37,7 @@ func testSPSCInOrder(t *testing.T, b Backend, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Attach[testEvent](name, ConsumerConfig{Backend: b, ID: "c1"})
+	c, err := Attach[testEvent](context.Background(), name, ConsumerConfig{Backend: b, ID: "c1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func testSPSCInOrder(t *testing.T, b Backend, name string) {
 	done := make(chan error, 1)
 	go func() {
 		for i := int64(0); i < n; i++ {
-			if _, err := p.Publish(fill(i)); err != nil {
+			if _, err := p.Publish(context.Background(), fill(i)); err != nil {
 				done <- err
 				return
 			}
@@ -55,7 +55,7 @@ func testSPSCInOrder(t *testing.T, b Backend, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for i := int64(0); i < n; i++ {
-		ev, err := c.Next(ctx)
+		ev, err := c.Recv(ctx)
 		if err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
@@ -66,8 +66,15 @@ func testSPSCInOrder(t *testing.T, b Backend, name string) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Next(ctx); !errors.Is(err, ErrEndOfStream) {
+	if _, err := c.Recv(ctx); !errors.Is(err, ErrEndOfStream) {
 		t.Fatalf("after drain: %v, want ErrEndOfStream", err)
 	}
 	c.Close()
+}
+
+// timeoutCtx is a context that ends after d (or with the test).
+func timeoutCtx(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
 }

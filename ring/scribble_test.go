@@ -24,7 +24,7 @@ func TestScribble_LiveSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := Attach[testEvent](name, ConsumerConfig{ID: "victim", LivenessInterval: 10 * time.Millisecond})
+	c, err := Attach[testEvent](context.Background(), name, ConsumerConfig{ID: "victim", LivenessInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestScribble_LiveSegment(t *testing.T) {
 	var reads, pubs, errs int
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		if _, err := p.PublishContext(ctx, fill(int64(pubs))); err != nil {
+		if _, err := p.Publish(ctx, fill(int64(pubs))); err != nil {
 			if !typed(err) {
 				t.Fatalf("publish: untyped error %v", err)
 			}
@@ -88,7 +88,7 @@ func TestScribble_LiveSegment(t *testing.T) {
 		} else {
 			pubs++
 		}
-		if _, err := c.Next(ctx); err != nil {
+		if _, err := c.Recv(ctx); err != nil {
 			if !typed(err) {
 				t.Fatalf("next: untyped error %v", err)
 			}

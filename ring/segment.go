@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,7 +75,7 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	opts := shm.Options{Perm: cfg.Perm, Populate: cfg.Populate}
 	m, err := shm.Create(cfg.Backend, name, int(r.total), opts)
 	if errors.Is(err, shm.ErrExist) {
-		if err = checkStale(cfg.Backend, name, opts); errors.Is(err, ErrStale) && cfg.ReclaimStale {
+		if err = checkStale(cfg.Backend, name, opts); errors.Is(err, ErrStale) && !cfg.KeepStale {
 			if err = shm.Remove(cfg.Backend, name); err == nil {
 				m, err = shm.Create(cfg.Backend, name, int(r.total), opts)
 			}
@@ -172,11 +173,23 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	if err != nil {
 		return err
 	}
+	bb := m.Bytes()
+	if !held && len(bb) >= headerSize {
+		// A producer that joined a multi-producer ring keeps it alive after
+		// its creator died: it is still publishing into it.
+		joined := min(binary.LittleEndian.Uint32(bb[hdrMaxProducers:]), maxProducers)
+		for i := int64(0); i < int64(joined) && !held && err == nil; i++ {
+			held, err = m.HeldByOther(lockProducers + i)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if held {
 		return fmt.Errorf("%w: %q", ErrExist, name)
 	}
 	se := &StaleError{Name: name}
-	if bb := m.Bytes(); len(bb) >= headerSize {
+	if len(bb) >= headerSize {
 		se.OwnerPID = binary.LittleEndian.Uint32(bb[hdrOwnerPID:])
 		se.Created = time.Unix(0, int64(binary.LittleEndian.Uint64(bb[hdrCreatedNs:])))
 	}
@@ -221,19 +234,20 @@ func wrapShm(err error) error {
 
 // attachOptions are what every attacher passes to attachSegment.
 type attachOptions struct {
-	backend      shm.Backend
-	perm         os.FileMode
-	anyPerm      bool // inspection: accept any mode
-	readyTimeout time.Duration
-	waitCreate   bool
-	liveness     time.Duration
-	unblock      time.Duration
+	backend  shm.Backend
+	perm     os.FileMode
+	anyPerm  bool // inspection: accept any mode
+	liveness time.Duration
+	unblock  time.Duration
 }
 
-// attachSegment opens a segment, waits for it to be ready and validates its
-// header. check compares the geometry with what the caller expects.
-func attachSegment(name string, o attachOptions, check func(geometry) error) (*segment, error) {
-	deadline := time.Now().Add(o.readyTimeout)
+// attachSegment opens a segment, waiting until ctx is done for it to be
+// created and ready, and validates its header. check compares the geometry
+// with what the caller expects. When ctx ends first the error says which
+// wait it ended: ErrNotFound (never created) or ErrNotReady (created, never
+// ready), and matches ctx.Err() too.
+func attachSegment(ctx context.Context, name string, o attachOptions, check func(geometry) error) (*segment, error) {
+	pause := time.Millisecond
 	for {
 		s, err := tryAttach(name, o)
 		if err == nil {
@@ -243,14 +257,26 @@ func attachSegment(name string, o attachOptions, check func(geometry) error) (*s
 			}
 			return s, nil
 		}
-		retry := errors.Is(err, errNotReadyYet) || (o.waitCreate && errors.Is(err, ErrNotFound))
-		if !retry {
+		var sentinel error
+		switch {
+		case errors.Is(err, ErrNotFound):
+			sentinel = ErrNotFound
+		case errors.Is(err, errNotReadyYet):
+			sentinel = ErrNotReady
+		default:
 			return nil, err
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("%w: %q after %v: %v", ErrNotReady, name, o.readyTimeout, err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w: %s %q: %w", sentinel, o.backend, name, context.Cause(ctx))
+		case <-t.C:
 		}
-		time.Sleep(2 * time.Millisecond)
+		// Poll fast at first (a producer starting at the same moment), then
+		// back off: a consumer started long before its producer costs
+		// nothing.
+		pause = min(2*pause, 50*time.Millisecond)
 	}
 }
 

@@ -17,7 +17,7 @@ func TestAttach_StartAtFutureSequenceWaitsForIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := Attach[testEvent](name, ConsumerConfig{Backend: Heap, Start: StartAt(5)})
+	c, err := Attach[testEvent](context.Background(), name, ConsumerConfig{Backend: Heap, Start: StartAt(5)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,12 +25,12 @@ func TestAttach_StartAtFutureSequenceWaitsForIt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := int64(0); i < 10; i++ {
-		if _, err := p.PublishContext(ctx, fill(i)); err != nil {
+		if _, err := p.Publish(ctx, fill(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for want := int64(5); want < 10; want++ {
-		ev, err := c.Next(ctx)
+		ev, err := c.Recv(ctx)
 		if err != nil || ev.Seq != want {
 			t.Fatalf("got %+v, %v; want seq %d", ev, err, want)
 		}
@@ -48,7 +48,7 @@ func TestAttach_SameLayoutOtherTypeNameAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := Attach[consumerSide](name, ConsumerConfig{Backend: Heap})
+	c, err := Attach[consumerSide](context.Background(), name, ConsumerConfig{Backend: Heap})
 	if err != nil {
 		t.Fatalf("attach with an identically laid out type: %v", err)
 	}
@@ -61,14 +61,14 @@ func TestHandles_StatsAfterCloseKeepLastSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Attach[testEvent](name, ConsumerConfig{ID: "last"})
+	c, err := Attach[testEvent](context.Background(), name, ConsumerConfig{ID: "last"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Publish(fill(0)); err != nil {
+	if _, err := p.Publish(context.Background(), fill(0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TryNext(); err != nil {
+	if _, err := c.TryRecv(); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
@@ -88,7 +88,7 @@ func TestAttach_StartAtNegativeIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, err := Attach[testEvent](name, ConsumerConfig{Backend: Heap, Start: StartAt(-5)}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := Attach[testEvent](context.Background(), name, ConsumerConfig{Backend: Heap, Start: StartAt(-5)}); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("StartAt(-5): %v, want ErrInvalidConfig", err)
 	}
 }
@@ -121,12 +121,12 @@ func TestCreate_EmptyFileOfDeadCreatorIsStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Remove(path)
-	if _, err := Create[testEvent](name, Config{Capacity: 8}); !errors.Is(err, ErrStale) {
-		t.Fatalf("Create over an empty file nobody holds: %v, want ErrStale", err)
+	if _, err := Create[testEvent](name, Config{Capacity: 8, KeepStale: true}); !errors.Is(err, ErrStale) {
+		t.Fatalf("Create with KeepStale over an empty file nobody holds: %v, want ErrStale", err)
 	}
-	p, err := Create[testEvent](name, Config{Capacity: 8, ReclaimStale: true})
+	p, err := Create[testEvent](name, Config{Capacity: 8})
 	if err != nil {
-		t.Fatalf("ReclaimStale over an empty file: %v", err)
+		t.Fatalf("Create over an empty file nobody holds: %v", err)
 	}
 	p.Close()
 }

@@ -34,14 +34,14 @@ func benchThroughput(b *testing.B, producers int) {
 		b.Fatal(err)
 	}
 	defer owner.Close()
-	c, err := Attach[testEvent](name, ConsumerConfig{Wait: Yield})
+	c, err := Attach[testEvent](context.Background(), name, ConsumerConfig{Wait: Yield})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
 	ps := []*Producer[testEvent]{owner}
 	for i := 1; i < producers; i++ {
-		p, err := JoinProducer[testEvent](name, ProducerConfig{Wait: Yield})
+		p, err := Join[testEvent](context.Background(), name, ProducerConfig{Wait: Yield})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func benchThroughput(b *testing.B, producers int) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < per; i++ {
-				if _, err := p.PublishContext(ctx, func(e *testEvent) { e.Seq = int64(i) }); err != nil {
+				if _, err := p.Publish(ctx, func(e *testEvent) { e.Seq = int64(i) }); err != nil {
 					b.Error(err)
 					return
 				}

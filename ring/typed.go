@@ -6,19 +6,26 @@ import (
 	"reflect"
 )
 
-// Producer publishes events of type E into a ring it created. E must be a
-// fixed-size type without pointers (see Create).
+// Producer publishes events of type E into a ring. E must be a fixed-size
+// type without pointers (see Create).
+//
+// Publishing comes in two shapes: Send copies a value in; Publish hands
+// fill the slot itself, so an event is written in place with no copy.
+// Every blocking call takes a context and has a Try form that never waits
+// (ErrFull instead).
 //
 // Only one goroutine may publish on a Producer at a time.
 type Producer[E any] struct {
-	_    noCopy
-	p    *producer
-	live *liveness // nil unless EnableLiveness
+	_ noCopy
+	p *producer
 }
 
 // Create creates the ring name and returns its single producer. E must hold
 // no pointers, strings, slices, maps, interfaces, channels or funcs, at any
 // depth: such an E is rejected with a *TypeError naming the field.
+//
+// A segment of that name whose owner died is replaced (see
+// Config.KeepStale); one whose owner is alive is an ErrExist.
 func Create[E any](name string, cfg Config) (*Producer[E], error) {
 	info, err := inspectType(reflect.TypeFor[E]())
 	if err != nil {
@@ -50,16 +57,11 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 }
 
 // Publish claims the next slot, calls fill with it and publishes it,
-// waiting for space with the configured wait strategy. The slot holds
-// whatever event last occupied it: fill must write every field it needs.
-// fill must not keep the pointer.
-func (p *Producer[E]) Publish(fill func(slot *E)) (int64, error) {
-	return p.PublishContext(context.Background(), fill)
-}
-
-// PublishContext is Publish that gives up when ctx is done.
-func (p *Producer[E]) PublishContext(ctx context.Context, fill func(slot *E)) (int64, error) {
-	seq, err := p.p.claim(ctx, 1, false)
+// waiting for space (with the configured wait strategy) until ctx is done.
+// The slot holds whatever event last occupied it: fill must write every
+// field it needs. fill must not keep the pointer.
+func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
+	seq, err := p.p.acquire(ctx, 1, false)
 	if err != nil {
 		return -1, err
 	}
@@ -70,7 +72,7 @@ func (p *Producer[E]) PublishContext(ctx context.Context, fill func(slot *E)) (i
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
-	seq, err := p.p.claim(context.Background(), 1, true)
+	seq, err := p.p.acquire(context.Background(), 1, true)
 	if err != nil {
 		return -1, err
 	}
@@ -79,9 +81,18 @@ func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
 	return seq, nil
 }
 
-// Send publishes a copy of *ev.
+// Send publishes a copy of *ev, waiting for space until ctx is done.
 func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
-	seq, err := p.p.claim(ctx, 1, false)
+	return p.send(ctx, ev, false)
+}
+
+// TrySend is Send that returns ErrFull instead of waiting.
+func (p *Producer[E]) TrySend(ev *E) (int64, error) {
+	return p.send(context.Background(), ev, true)
+}
+
+func (p *Producer[E]) send(ctx context.Context, ev *E, try bool) (int64, error) {
+	seq, err := p.p.acquire(ctx, 1, try)
 	if err != nil {
 		return -1, err
 	}
@@ -91,21 +102,17 @@ func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
 }
 
 // PublishBatch claims n consecutive slots, calls fill for each (i from 0 to
-// n-1) and publishes them all with one cursor store. It returns the last
-// sequence. n must be in [1, capacity].
-func (p *Producer[E]) PublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
-	return p.PublishBatchContext(context.Background(), n, fill)
-}
-
-// PublishBatchContext is PublishBatch that gives up when ctx is done.
-func (p *Producer[E]) PublishBatchContext(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
-	lo, err := p.p.claim(ctx, int64(n), false)
+// n-1) and publishes them all with one cursor store, waiting for space
+// until ctx is done. It returns the last sequence. n must be in [1,
+// capacity].
+func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
+	lo, err := p.p.acquire(ctx, int64(n), false)
 	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
-	lo, err := p.p.claim(context.Background(), int64(n), true)
+	lo, err := p.p.acquire(context.Background(), int64(n), true)
 	return p.fillBatch(lo, err, n, fill)
 }
 
@@ -137,22 +144,32 @@ func (p *Producer[E]) Close() error { return p.p.close() }
 // Consumer reads every event of a ring, in order (broadcast: each consumer
 // sees all events published after it joined).
 //
+// Reading comes in three shapes, the same at every layer: Recv returns a
+// copy; Read lends the event in place to a callback; Process lends every
+// event already published, in one batch with one commit. Every blocking
+// call takes a context and has a Try form that never waits (ErrEmpty
+// instead). All ranges over the events.
+//
 // Only one goroutine may use a Consumer at a time.
 type Consumer[E any] struct {
 	_       noCopy
 	c       *consumer
-	scratch *E // observers: where Lease and Process copy events
+	scratch *E // observers: where Read and Process copy events
 }
 
-// Attach joins ring name as a consumer of events of type E. The ring's
-// element type must have the same layout and field names as E (compared by
-// fingerprint): otherwise a *LayoutError naming "element_type".
-func Attach[E any](name string, cfg ConsumerConfig) (*Consumer[E], error) {
+// Attach joins ring name as a consumer of events of type E, waiting until
+// ctx is done for the ring to be created and ready: consumers and producer
+// may start in any order. If ctx ends first the error matches ErrNotFound
+// (never created) or ErrNotReady (created, never ready), and ctx.Err().
+// The ring's element type must have the same layout and field names as E
+// (compared by fingerprint): otherwise a *LayoutError naming
+// "element_type".
+func Attach[E any](ctx context.Context, name string, cfg ConsumerConfig) (*Consumer[E], error) {
 	info, err := inspectType(reflect.TypeFor[E]())
 	if err != nil {
 		return nil, err
 	}
-	c, err := attachConsumer(name, &cfg, func(g geometry) error {
+	c, err := attachConsumer(ctx, name, &cfg, func(g geometry) error {
 		if err := checkGeometry(g, kindTyped, cfg.Capacity, cfg.SlotSize); err != nil {
 			return err
 		}
@@ -181,76 +198,62 @@ func (c *Consumer[E]) take(dst *E) error {
 	return nil
 }
 
-// Next waits for the next event and returns a copy of it. An observer
-// gets a *LappedError instead when the producer overtook it.
-func (c *Consumer[E]) Next(ctx context.Context) (E, error) {
+// Recv waits for the next event until ctx is done and returns a copy of
+// it. An observer gets a *LappedError instead when the producer overtook
+// it.
+func (c *Consumer[E]) Recv(ctx context.Context) (E, error) {
+	return c.recv(ctx, false)
+}
+
+// TryRecv is Recv that returns ErrEmpty instead of waiting.
+func (c *Consumer[E]) TryRecv() (E, error) {
+	return c.recv(context.Background(), true)
+}
+
+func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 	var ev E
-	if _, err := c.c.ready(ctx, false); err != nil {
-		return ev, err
-	}
-	if err := c.take(&ev); err != nil {
-		var zero E
-		return zero, err
-	}
-	return ev, nil
-}
-
-// TryNext is Next that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryNext() (E, error) {
-	var ev E
-	if _, err := c.c.ready(context.Background(), true); err != nil {
-		return ev, err
-	}
-	if err := c.take(&ev); err != nil {
-		var zero E
-		return zero, err
-	}
-	return ev, nil
-}
-
-// Lease waits for the next event and returns a pointer into its slot (no
-// copy) and its sequence. The slot is reserved until Release: the pointer
-// must not be used after it. One lease at a time.
-//
-// An observer cannot reserve slots: its lease points to a validated copy
-// owned by the Consumer, valid until the next call on it; the event counts
-// as consumed at once.
-func (c *Consumer[E]) Lease(ctx context.Context) (*E, int64, error) {
-	return c.lease(ctx, false)
-}
-
-// TryLease is Lease that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryLease() (*E, int64, error) {
-	return c.lease(context.Background(), true)
-}
-
-func (c *Consumer[E]) lease(ctx context.Context, try bool) (*E, int64, error) {
 	if _, err := c.c.ready(ctx, try); err != nil {
-		return nil, -1, err
+		return ev, err
 	}
-	seq := c.c.next
+	if err := c.take(&ev); err != nil {
+		var zero E
+		return zero, err
+	}
+	return ev, nil
+}
+
+// Read waits for the next event until ctx is done and calls fn with a
+// pointer into its slot: no copy. The pointer is valid only during the
+// call. The event is consumed when fn returns, whatever it returns; Read
+// returns fn's error.
+//
+// An observer cannot hold slots in place: its fn gets a validated copy.
+func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E) error) error {
+	return c.read(ctx, false, fn)
+}
+
+// TryRead is Read that returns ErrEmpty instead of waiting.
+func (c *Consumer[E]) TryRead(fn func(ev *E) error) error {
+	return c.read(context.Background(), true, fn)
+}
+
+func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E) error) error {
+	if _, err := c.c.ready(ctx, try); err != nil {
+		return err
+	}
 	if c.c.observer {
 		if c.scratch == nil {
 			c.scratch = new(E) // evicted: an observer from now on
 		}
 		if err := c.take(c.scratch); err != nil {
-			return nil, -1, err
+			return err
 		}
-		c.c.leased = true
-		return c.scratch, seq, nil
+		return fn(c.scratch)
 	}
-	c.c.leased = true
-	return (*E)(c.c.s.slot(seq)), seq, nil
-}
-
-// Release ends the lease taken by Lease and consumes its event.
-func (c *Consumer[E]) Release() {
-	if c.c.leased {
-		c.c.leased = false
-		if !c.c.observer { // an observer's lease consumed its copy already
-			c.c.advance(c.c.next)
-		}
-	}
+	seq := c.c.next
+	err := fn((*E)(c.c.s.slot(seq)))
+	c.c.advance(seq)
+	return err
 }
 
 // Process waits for at least one event, then calls fn for every event
@@ -369,12 +372,12 @@ func (*noCopy) Unlock() {}
 
 // attachConsumer attaches to a segment that passes check and joins its
 // consumer table.
-func attachConsumer(name string, cfg *ConsumerConfig, check func(geometry) error) (*consumer, error) {
-	s, err := attachSegment(name, cfg.attachOptions(), check)
+func attachConsumer(ctx context.Context, name string, cfg *ConsumerConfig, check func(geometry) error) (*consumer, error) {
+	s, err := attachSegment(ctx, name, cfg.attachOptions(), check)
 	if err != nil {
 		return nil, err
 	}
-	c, err := newConsumer(s, cfg, flagGating)
+	c, err := newConsumer(ctx, s, cfg, flagGating)
 	if err != nil {
 		s.m.Close()
 		return nil, err

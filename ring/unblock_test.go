@@ -20,13 +20,13 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close()
-	c, err := Attach[mpxEvent](name, ConsumerConfig{Backend: Heap, ID: "c"})
+	c, err := Attach[mpxEvent](context.Background(), name, ConsumerConfig{Backend: Heap, ID: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	for i := int64(0); i < 4; i++ {
-		if _, err := owner.Publish(func(e *mpxEvent) { mpxFill(0, i, e) }); err != nil {
+		if _, err := owner.Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, i, e) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,13 +40,13 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	}
 	defer func() { testHookClaimed = nil }()
 	start := func(idx int64) (*Producer[mpxEvent], chan error) {
-		p, err := JoinProducer[mpxEvent](name, ProducerConfig{Backend: Heap})
+		p, err := Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap})
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() {
-			_, err := p.Publish(func(e *mpxEvent) { mpxFill(idx, 0, e) })
+			_, err := p.Publish(context.Background(), func(e *mpxEvent) { mpxFill(idx, 0, e) })
 			done <- err
 		}()
 		if lo := <-inHook; lo != idx+3 {
@@ -68,7 +68,7 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	atomic.StoreInt64(s.i64(s.producerOff(stale)+pentClaimHi), 9)
 
 	for i := int64(0); i < 4; i++ {
-		if e, err := c.TryNext(); err != nil || e.Seq != i {
+		if e, err := c.TryRecv(); err != nil || e.Seq != i {
 			t.Fatalf("event %d: %+v, %v", i, e, err)
 		}
 	}
@@ -86,7 +86,7 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	if s.unblock(5) {
 		t.Error("unblock(5) abandoned a live producer's claim")
 	}
-	if _, err := c.TryNext(); err != ErrEmpty {
+	if _, err := c.TryRecv(); err != ErrEmpty {
 		t.Fatalf("after skipping 4 with 5 unpublished: %v, want ErrEmpty", err)
 	}
 	close(release[5])
@@ -95,7 +95,7 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if e, err := c.Next(ctx); err != nil || e.Producer != 2 || c.Position() != 5 {
+	if e, err := c.Recv(ctx); err != nil || e.Producer != 2 || c.Position() != 5 {
 		t.Fatalf("sequence 5: %+v at %d, %v; want producer 2's event", e, c.Position(), err)
 	}
 	for _, cs := range c.Stats().Consumers {

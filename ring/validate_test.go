@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -36,7 +37,7 @@ func damageAndAttach(t *testing.T, b Backend, cfg Config, damage func(hdr []byte
 	if resum {
 		binary.LittleEndian.PutUint64(hdr[hdrChecksum:], headerChecksum(hdr))
 	}
-	c, err := Attach[validEvent](name, ConsumerConfig{Backend: b, ReadyTimeout: 200 * time.Millisecond})
+	c, err := Attach[validEvent](timeoutCtx(t, 200*time.Millisecond), name, ConsumerConfig{Backend: b})
 	if err == nil {
 		c.Close()
 	}
@@ -168,7 +169,7 @@ func TestAttach_LayoutError_MappingTooSmall(t *testing.T) {
 	if err := os.Truncate(path, total-pageSize); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Attach[validEvent](path, ConsumerConfig{Backend: File, ReadyTimeout: 200 * time.Millisecond})
+	_, err = Attach[validEvent](timeoutCtx(t, 200*time.Millisecond), path, ConsumerConfig{Backend: File})
 	var le *LayoutError
 	if !errors.As(err, &le) || le.Field != "total_size" || !errors.Is(err, ErrLayout) {
 		t.Fatalf("Attach to truncated segment = %v, want LayoutError total_size", err)
@@ -216,27 +217,27 @@ func TestAttach_GeometryMismatch(t *testing.T) {
 		}
 	}
 	try("capacity", func() error {
-		_, err := Attach[validEvent](name, ConsumerConfig{Backend: Heap, Capacity: 16, ReadyTimeout: short})
+		_, err := Attach[validEvent](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap, Capacity: 16})
 		return err
 	})
 	try("slot_size", func() error {
-		_, err := Attach[validEvent](name, ConsumerConfig{Backend: Heap, SlotSize: 64, ReadyTimeout: short})
+		_, err := Attach[validEvent](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap, SlotSize: 64})
 		return err
 	})
 	try("element_type", func() error {
-		_, err := Attach[validOther](name, ConsumerConfig{Backend: Heap, ReadyTimeout: short})
+		_, err := Attach[validOther](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	try("element_size", func() error {
-		_, err := Attach[validSmall](name, ConsumerConfig{Backend: Heap, ReadyTimeout: short})
+		_, err := Attach[validSmall](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	try("kind", func() error {
-		_, err := AttachBytes(name, ConsumerConfig{Backend: Heap, ReadyTimeout: short})
+		_, err := AttachBytes(timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	// The matching attach still works after all that.
-	c, err := Attach[validEvent](name, ConsumerConfig{Backend: Heap, Capacity: 8, SlotSize: 32})
+	c, err := Attach[validEvent](context.Background(), name, ConsumerConfig{Backend: Heap, Capacity: 8, SlotSize: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
