@@ -50,7 +50,7 @@ type pingEnd struct {
 
 func (e *pingEnd) create(name string, spin ring.WaitStrategy) error {
 	if e.v.framed {
-		p, err := Create(name, Config{PayloadCapacity: e.v.slot, Ring: ring.Config{Capacity: 64, Wait: spin}})
+		p, err := Create(name, Config{PayloadCapacity: e.v.slot, Capacity: 64, Wait: spin})
 		e.out = p
 		if err == nil {
 			e.closers = append(e.closers, p.Close)
@@ -66,16 +66,17 @@ func (e *pingEnd) create(name string, spin ring.WaitStrategy) error {
 }
 
 func (e *pingEnd) attach(name string, spin ring.WaitStrategy) error {
-	rc := ring.ConsumerConfig{Wait: spin, WaitCreate: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if e.v.framed {
-		c, err := Attach(name, ConsumerConfig{Ring: rc})
+		c, err := Attach(ctx, name, ConsumerConfig{Wait: spin})
 		e.in = c
 		if err == nil {
 			e.closers = append(e.closers, c.Close)
 		}
 		return err
 	}
-	c, err := ring.AttachBytes(name, rc)
+	c, err := ring.AttachBytes(ctx, name, ring.ConsumerConfig{Wait: spin})
 	e.rawIn = c
 	if err == nil {
 		e.closers = append(e.closers, c.Close)
@@ -95,7 +96,7 @@ func (e *pingEnd) send(ctx context.Context, b []byte) error {
 		_, err := e.out.Send(ctx, 1, b)
 		return err
 	}
-	_, err := e.rawOut.Publish(ctx, b)
+	_, err := e.rawOut.Send(ctx, b)
 	return err
 }
 
@@ -104,7 +105,7 @@ func (e *pingEnd) recv(ctx context.Context) error {
 		_, _, err := e.in.Recv(ctx, e.buf)
 		return err
 	}
-	_, err := e.rawIn.Next(ctx, e.buf)
+	_, err := e.rawIn.Recv(ctx, e.buf)
 	return err
 }
 
@@ -258,12 +259,12 @@ func BenchmarkThroughput(b *testing.B) {
 		})
 		b.Run("framed/"+label, func(b *testing.B) {
 			name := ring.PortableName("tp")
-			p, err := Create(name, Config{PayloadCapacity: 64 << 10, MaxMessageSize: 1 << 20, Ring: ring.Config{Capacity: 64}})
+			p, err := Create(name, Config{PayloadCapacity: 64 << 10, MaxMessageSize: 1 << 20, Capacity: 64})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer p.Close()
-			c, err := Attach(name, ConsumerConfig{})
+			c, err := Attach(context.Background(), name, ConsumerConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -310,25 +311,25 @@ func BenchmarkSendRecv64_InProcess(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer p.Close()
-		c, err := ring.AttachBytes(name, ring.ConsumerConfig{Backend: ring.Heap})
+		c, err := ring.AttachBytes(context.Background(), name, ring.ConsumerConfig{Backend: ring.Heap})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer c.Close()
 		for b.Loop() {
-			p.Publish(ctx, msg)
-			c.Next(ctx, dst)
+			p.Send(ctx, msg)
+			c.Recv(ctx, dst)
 		}
 	})
 	b.Run("framed/Recv", func(b *testing.B) {
-		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Ring: ring.Config{Capacity: 64}}, ConsumerConfig{})
+		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64}, ConsumerConfig{})
 		for b.Loop() {
 			p.Send(ctx, 1, msg)
 			c.Recv(ctx, dst)
 		}
 	})
 	b.Run("framed/Read", func(b *testing.B) {
-		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Ring: ring.Config{Capacity: 64}}, ConsumerConfig{})
+		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64}, ConsumerConfig{})
 		n := 0
 		fn := func(m Meta, p []byte) error { n += len(p); return nil }
 		for b.Loop() {

@@ -3,8 +3,10 @@ package frame
 // Frame geometry: the configuration structs and the ring metadata that
 // carries the geometry from the creator to every attacher.
 //
-// Ring metadata, version 1: the 64 bytes stored through ring.Config.Meta in
-// the segment header (covered by the ring's header checksum). Little-endian.
+// Ring metadata, version 1: the first 64 bytes stored through
+// ring.Config.Meta in the segment header (covered by the ring's header
+// checksum); the remaining UserMetaSize bytes belong to the layer above
+// (Config.Meta). Little-endian.
 //
 //	off  size  field
 //	  0     8  magic "MYELONFR"
@@ -25,6 +27,8 @@ package frame
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/myelon-go/myelon/ring"
 )
@@ -41,6 +45,9 @@ const (
 	MaxMessageLimit = 1<<32 - 1
 	// MaxPayloadCapacity keeps a slot within the ring's 1 GiB limit.
 	MaxPayloadCapacity = 1<<30 - HeaderSize
+	// UserMetaSize is the size of Config.Meta, the metadata frame keeps for
+	// the layer above.
+	UserMetaSize = ring.UserMetaSize - metaSize
 )
 
 const (
@@ -55,16 +62,27 @@ const (
 	metaOffRes1     = 28
 	metaOffMaxMsg   = 32
 	metaOffRes2     = 40
+	metaSize        = 64 // the rest of the ring's metadata is the layer above's
 
 	metaFlagAligned = 1 << 0
 )
 
 // Config describes a frame ring to create. The zero value is a usable
-// single-producer ring on the Shm backend with the defaults above.
+// single-producer ring on the Shm backend with the defaults above. The
+// fields down to Populate configure the ring below, as the fields of the
+// same names in ring.Config do.
 type Config struct {
-	// Ring configures the ring below. Its SlotSize and Meta must be zero:
-	// frame sets them from the fields here.
-	Ring ring.Config
+	Backend          ring.Backend      // where the segment lives. Zero: Shm.
+	Capacity         int               // frames (slots) in the ring, a power of two. Zero: 1024.
+	MaxConsumers     int               // size of the consumer table. Zero: 16.
+	MaxProducers     int               // > 1: a multi-producer ring (see Join).
+	Perm             os.FileMode       // segment mode. Zero: 0600.
+	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
+	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
+	KeepOnClose      bool              // leave the segment in place at Close.
+	KeepStale        bool              // refuse (ErrStale) instead of replacing a dead owner's segment.
+	Populate         bool              // pre-fault the mapping.
+
 	// PayloadCapacity is the payload bytes one frame (one slot) carries.
 	// The slot size is HeaderSize + PayloadCapacity rounded up to 8 (16
 	// when Aligned). Zero: DefaultPayloadCapacity.
@@ -75,24 +93,49 @@ type Config struct {
 	Aligned bool
 	// MaxMessageSize bounds a message; Send rejects larger ones and
 	// consumers treat larger message lengths as garbage. On a
-	// multi-producer ring it may not exceed Ring.Capacity frames (see
+	// multi-producer ring it may not exceed Capacity frames (see
 	// Producer). Zero: DefaultMaxMessageSize, capped so on a multi-producer
 	// ring.
 	MaxMessageSize int
 	// Timestamps stamps every message with its send time (one clock read
 	// per message), so consumers can report one-way latency.
 	Timestamps bool
+	// Meta is up to UserMetaSize bytes of metadata for the layer above,
+	// stored in the segment at creation (Layer 2 keeps its schema here) and
+	// returned by Meta on every handle.
+	Meta []byte
+}
+
+// ring returns the configuration of the ring below.
+func (c *Config) ring(g *geometry, meta []byte) ring.Config {
+	return ring.Config{
+		Backend: c.Backend, Capacity: c.Capacity, SlotSize: g.slotSize, MaxConsumers: c.MaxConsumers,
+		MaxProducers: c.MaxProducers, Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval,
+		KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta,
+	}
 }
 
 // ConsumerConfig describes how to attach. The zero value attaches an
 // anonymous consumer on the Shm backend that accepts any frame geometry.
+// The fields down to UnblockTimeout configure the ring consumer below, as
+// the fields of the same names in ring.ConsumerConfig do.
 type ConsumerConfig struct {
-	// Ring configures the ring consumer below (backend, id, start, wait
-	// strategy, ...). With Ring.Observer the consumer never gates the
-	// producer: it reads validated copies of each frame, and if the
-	// producer laps it, it reports ErrLapped and resynchronises at the next
-	// message start (see observer.go).
-	Ring ring.ConsumerConfig
+	Backend          ring.Backend      // where the segment lives. Zero: Shm.
+	ID               string            // resume under this id; zero: anonymous.
+	Start            ring.Start        // where a new consumer begins. Zero: the latest message.
+	Wait             ring.WaitStrategy // how to wait for messages. Zero: Block.
+	Capacity         int               // if non-zero, must equal the ring's.
+	Perm             os.FileMode       // expected segment mode. Zero: 0600.
+	LivenessInterval time.Duration     // how soon an idle consumer notices a dead producer. Zero: 100 ms.
+	// Observer never gates the producer: the consumer reads validated
+	// copies of each frame, and if the producer laps it, it reports
+	// ErrLapped and resynchronises at the next message start.
+	Observer bool
+	// Group makes the consumer a member of a consumer group (each message
+	// goes to one member); suits messages that fit one frame.
+	Group          string
+	UnblockTimeout time.Duration // multi-producer rings: see ring.ConsumerConfig.
+
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int
 	// Aligned requires an aligned ring.
@@ -106,13 +149,23 @@ type ConsumerConfig struct {
 	ReceiveTimestamps bool
 }
 
+// ring returns the configuration of the ring consumer below.
+func (c *ConsumerConfig) ring() ring.ConsumerConfig {
+	return ring.ConsumerConfig{
+		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm,
+		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
+	}
+}
+
 // JoinConfig describes how to join a multi-producer frame ring as one
-// more producer (JoinProducer). The zero value joins on the Shm backend,
-// accepts any frame geometry and does not stamp send times.
+// more producer (Join). The zero value joins on the Shm backend, accepts
+// any frame geometry and does not stamp send times.
 type JoinConfig struct {
-	// Ring configures the ring producer below (backend, perm, wait
-	// strategy, ...).
-	Ring ring.ProducerConfig
+	Backend          ring.Backend      // where the segment lives. Zero: Shm.
+	Perm             os.FileMode       // expected segment mode. Zero: 0600.
+	Wait             ring.WaitStrategy // how to wait for space. Zero: Block.
+	LivenessInterval time.Duration     // see Config. Zero: 100 ms.
+
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int
 	// Aligned requires an aligned ring.
@@ -123,6 +176,11 @@ type JoinConfig struct {
 	// Timestamps stamps every message with its send time (see
 	// Config.Timestamps).
 	Timestamps bool
+}
+
+// ring returns the configuration of the ring producer below.
+func (c *JoinConfig) ring() ring.ProducerConfig {
+	return ring.ProducerConfig{Backend: c.Backend, Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
 }
 
 // Geometry describes a frame ring.
@@ -175,11 +233,8 @@ func invalid(field string, v any, want string) error {
 // to create.
 func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
 	var meta [ring.UserMetaSize]byte
-	if c.Ring.SlotSize != 0 {
-		return geometry{}, meta, invalid("Ring.SlotSize", c.Ring.SlotSize, "must be zero: frame sets it from PayloadCapacity")
-	}
-	if c.Ring.Meta != nil {
-		return geometry{}, meta, invalid("Ring.Meta", len(c.Ring.Meta), "must be nil: frame stores its geometry there")
+	if len(c.Meta) > UserMetaSize {
+		return geometry{}, meta, invalid("Meta", len(c.Meta), fmt.Sprintf("want at most %d bytes", UserMetaSize))
 	}
 	capacity := c.PayloadCapacity
 	if capacity == 0 {
@@ -188,11 +243,11 @@ func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
 	if capacity < 1 || capacity > MaxPayloadCapacity {
 		return geometry{}, meta, invalid("PayloadCapacity", c.PayloadCapacity, fmt.Sprintf("want [1, %d]", MaxPayloadCapacity))
 	}
-	ringCap := c.Ring.Capacity
+	ringCap := c.Capacity
 	if ringCap == 0 {
 		ringCap = ring.DefaultCapacity
 	}
-	multi := c.Ring.MaxProducers > 1
+	multi := c.MaxProducers > 1
 	maxMsg := uint64(c.MaxMessageSize)
 	ringHolds := uint64(ringCap) * uint64(capacity)
 	switch {
@@ -205,7 +260,7 @@ func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
 		}
 	case multi && maxMsg > ringHolds:
 		return geometry{}, meta, invalid("MaxMessageSize", c.MaxMessageSize,
-			fmt.Sprintf("a multi-producer ring holds at most Ring.Capacity*PayloadCapacity=%d bytes per message", ringHolds))
+			fmt.Sprintf("a multi-producer ring holds at most Capacity*PayloadCapacity=%d bytes per message", ringHolds))
 	}
 	align := 8
 	if c.Aligned {
@@ -223,6 +278,7 @@ func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
 		le.PutUint32(meta[metaOffFlags:], metaFlagAligned)
 	}
 	le.PutUint64(meta[metaOffMaxMsg:], maxMsg)
+	copy(meta[metaSize:], c.Meta)
 	return g, meta, nil
 }
 
@@ -274,7 +330,7 @@ func parseMeta(meta [ring.UserMetaSize]byte, slotSize, ringCap, maxProducers int
 	if le.Uint32(meta[metaOffRes1:]) != 0 {
 		return bad("reserved", "not zero", le.Uint32(meta[metaOffRes1:]))
 	}
-	for i := metaOffRes2; i < ring.UserMetaSize; i++ {
+	for i := metaOffRes2; i < metaSize; i++ {
 		if meta[i] != 0 {
 			return bad("reserved", fmt.Sprintf("byte %d not zero", i), meta[i])
 		}
@@ -310,3 +366,7 @@ func expect(g *geometry, payloadCapacity int, aligned bool, maxMsg int) error {
 	}
 	return nil
 }
+
+// upperMeta returns the part of the ring's metadata that belongs to the
+// layer above.
+func upperMeta(m [ring.UserMetaSize]byte) []byte { return m[metaSize:] }

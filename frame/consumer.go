@@ -96,17 +96,19 @@ type Consumer struct {
 	rc *ring.BytesConsumer // slow paths
 }
 
-// Attach joins the frame ring name as a consumer. The ring must have been
-// created by Create: a ring without frame metadata, or whose geometry
+// Attach joins the frame ring name as a consumer, waiting until ctx is
+// done for the ring to be created and ready (see ring.Attach: the error
+// then matches ring.ErrNotFound or ring.ErrNotReady). The ring must have
+// been created by Create: a ring without frame metadata, or whose geometry
 // differs from cfg's expectations, is a *GeometryError naming the field.
 // A consumer that joins in the middle of a message (or resumes its id
 // there) starts at the next message start; the skipped frames are counted
-// in Stats.LateJoinFrames. With cfg.Ring.Observer the consumer is an
+// in Stats.LateJoinFrames. With cfg.Observer the consumer is an
 // observer: it never gates the producer, reads validated copies of the
 // frames, and when lapped reports ErrLapped and resynchronises at the next
 // message start (see the package doc).
-func Attach(name string, cfg ConsumerConfig) (*Consumer, error) {
-	rc, err := ring.AttachBytes(name, cfg.Ring)
+func Attach(ctx context.Context, name string, cfg ConsumerConfig) (*Consumer, error) {
+	rc, err := ring.AttachBytes(ctx, name, cfg.ring())
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func Attach(name string, cfg ConsumerConfig) (*Consumer, error) {
 		rc.Close()
 		return nil, err
 	}
-	if cfg.Ring.Observer {
+	if cfg.Observer {
 		c := newConsumer(newObserverSource(rc, g.slotSize), g, rc.Position(), cfg.ReceiveTimestamps, rc)
 		c.copies = true
 		return c, nil
@@ -328,14 +330,6 @@ func (c *Consumer) TryRecv(dst []byte) (int, Meta, error) {
 	return c.recv(context.Background(), modeTry, dst)
 }
 
-// RecvTimeout is Recv that gives up with ErrTimeout after d.
-func (c *Consumer) RecvTimeout(dst []byte, d time.Duration) (int, Meta, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	n, m, err := c.recv(ctx, modeWait, dst)
-	return n, m, timeout(err)
-}
-
 func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, m Meta, err error) {
 	c.asm.ext = dst
 	err = c.next(ctx, mode)
@@ -384,13 +378,6 @@ func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) err
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) error {
 	return c.read(context.Background(), modeTry, fn)
-}
-
-// ReadTimeout is Read that gives up with ErrTimeout after d.
-func (c *Consumer) ReadTimeout(d time.Duration, fn func(m Meta, payload []byte) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	return timeout(c.read(ctx, modeWait, fn))
 }
 
 func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte) error) error {
@@ -487,14 +474,22 @@ func (c *Consumer) Err() error {
 // Geometry describes the ring's frames.
 func (c *Consumer) Geometry() Geometry { return c.g.public() }
 
-// Stats returns the consumer's framing counters.
-func (c *Consumer) Stats() ConsumerStats { return c.stats }
+// Stats returns the consumer's framing counters and the ring's.
+func (c *Consumer) Stats() ConsumerStats {
+	s := c.stats
+	s.Ring = c.rc.Stats()
+	return s
+}
 
 // ID returns the consumer's id in the ring.
 func (c *Consumer) ID() string { return c.rc.ID() }
 
-// RingStats reads the ring's shared counters.
-func (c *Consumer) RingStats() ring.Stats { return c.rc.Stats() }
+// Info describes the ring below.
+func (c *Consumer) Info() ring.RingInfo { return c.rc.Info() }
+
+// Meta returns the metadata stored at creation for the layer above
+// (Config.Meta, zero-padded to UserMetaSize bytes).
+func (c *Consumer) Meta() []byte { return upperMeta(c.rc.Meta()) }
 
 // Close releases what was read and leaves the ring (keeping the id's
 // position for a rejoin; see ring.BytesConsumer.Close).
@@ -507,12 +502,4 @@ func (c *Consumer) Close() error {
 	c.hi = math.MinInt64 // no cached range may touch the unmapped slots
 	c.asm.ready = false
 	return c.rc.Close()
-}
-
-// timeout turns the deadline of a ...Timeout call into ErrTimeout.
-func timeout(err error) error {
-	if err == context.DeadlineExceeded {
-		return ErrTimeout
-	}
-	return err
 }

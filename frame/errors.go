@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -62,9 +61,6 @@ var (
 	// consumer has counted it and resynchronises at the next message start.
 	// Match *ProtocolError for the reason, field and sequence.
 	ErrProtocol = errors.New("frame: protocol error")
-	// ErrTimeout: a ...Timeout receive found no message in time. It also
-	// matches context.DeadlineExceeded.
-	ErrTimeout error = timeoutError{}
 )
 
 // GeometryError names the frame-geometry field that failed validation at
@@ -179,9 +175,3 @@ func (e *ProtocolError) Error() string {
 
 // Is reports ErrProtocol.
 func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
-
-type timeoutError struct{}
-
-func (timeoutError) Error() string { return "frame: receive timed out" }
-
-func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }

@@ -16,14 +16,14 @@ func Example() {
 	ctx := context.Background()
 	p, err := frame.Create("example", frame.Config{
 		PayloadCapacity: 16,
-		Ring:            ring.Config{Backend: ring.Heap, Capacity: 8},
+		Backend:         ring.Heap, Capacity: 8,
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Close()
-	c, err := frame.Attach("example", frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: "reader"}})
+	c, err := frame.Attach(context.Background(), "example", frame.ConsumerConfig{Backend: ring.Heap, ID: "reader"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -69,24 +69,24 @@ func Example() {
 // Two producers on one multi-producer ring: the creator and one that
 // joined (usually in another process). Each numbers its messages from 1;
 // here the kind tells the consumer which producer sent a message.
-func ExampleJoinProducer() {
+func ExampleJoin() {
 	ctx := context.Background()
 	p, err := frame.Create("example-mp", frame.Config{
 		PayloadCapacity: 16,
-		Ring:            ring.Config{Backend: ring.Heap, Capacity: 16, MaxProducers: 2},
+		Backend:         ring.Heap, Capacity: 16, MaxProducers: 2,
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Close()
-	c, err := frame.Attach("example-mp", frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}})
+	c, err := frame.Attach(context.Background(), "example-mp", frame.ConsumerConfig{Backend: ring.Heap})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer c.Close()
-	q, err := frame.JoinProducer("example-mp", frame.JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}})
+	q, err := frame.Join(context.Background(), "example-mp", frame.JoinConfig{Backend: ring.Heap})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -115,14 +115,14 @@ func ExampleAttach_observer() {
 	ctx := context.Background()
 	p, err := frame.Create("example-obs", frame.Config{
 		PayloadCapacity: 16,
-		Ring:            ring.Config{Backend: ring.Heap, Capacity: 4},
+		Backend:         ring.Heap, Capacity: 4,
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Close()
-	o, err := frame.Attach("example-obs", frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Observer: true}})
+	o, err := frame.Attach(context.Background(), "example-obs", frame.ConsumerConfig{Backend: ring.Heap, Observer: true})
 	if err != nil {
 		fmt.Println(err)
 		return

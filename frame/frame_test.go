@@ -17,14 +17,14 @@ import (
 func heapPair(t testing.TB, cfg Config, ccfg ConsumerConfig) (*Producer, *Consumer) {
 	t.Helper()
 	name := heapName(t)
-	cfg.Ring.Backend = ring.Heap
+	cfg.Backend = ring.Heap
 	p, err := Create(name, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	ccfg.Ring.Backend = ring.Heap
-	c, err := Attach(name, ccfg)
+	ccfg.Backend = ring.Heap
+	c, err := Attach(context.Background(), name, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestFrame_Heap_RoundTrip_AllPaths(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(path.name, func(t *testing.T) {
-			p, c := heapPair(t, Config{PayloadCapacity: capacity, Ring: ring.Config{Capacity: slots}, Timestamps: true}, ConsumerConfig{})
+			p, c := heapPair(t, Config{PayloadCapacity: capacity, Capacity: slots, Timestamps: true}, ConsumerConfig{})
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			errc := make(chan error, 1)
@@ -115,14 +115,14 @@ func TestFrame_Heap_RoundTrip_AllPaths(t *testing.T) {
 // start without an error and counts the frames it skipped.
 func TestFrame_Heap_LateJoin_StartsAtNextMessage(t *testing.T) {
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: 16, Ring: ring.Config{Backend: ring.Heap, Capacity: 16}})
+	p, err := Create(name, Config{PayloadCapacity: 16, Backend: ring.Heap, Capacity: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	// Hold the producer's frames in the ring with a consumer that reads
 	// nothing yet.
-	hold, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: "hold"}})
+	hold, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap, ID: "hold"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestFrame_Heap_LateJoin_StartsAtNextMessage(t *testing.T) {
 	mustSend(t, p, 1, payloadFor(1, 40)) // seqs 0-2
 	mustSend(t, p, 2, payloadFor(2, 5))  // seq 3
 	for start := int64(0); start <= 3; start++ {
-		c, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Start: ring.StartAt(start)}})
+		c, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap, Start: ring.StartAt(start)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,13 +160,13 @@ func TestFrame_Heap_LateJoin_StartsAtNextMessage(t *testing.T) {
 // resumes at the next whole message.
 func TestFrame_Heap_ResumeByID_MidMessage(t *testing.T) {
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: 8, Ring: ring.Config{Backend: ring.Heap, Capacity: 16}})
+	p, err := Create(name, Config{PayloadCapacity: 8, Backend: ring.Heap, Capacity: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	cc := ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: "r"}}
-	c, err := Attach(name, cc)
+	cc := ConsumerConfig{Backend: ring.Heap, ID: "r"}
+	c, err := Attach(context.Background(), name, cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestFrame_Heap_ResumeByID_MidMessage(t *testing.T) {
 	}
 	rc.ReleaseThrough(lo + 1)
 	c.Close()
-	c, err = Attach(name, cc)
+	c, err = Attach(context.Background(), name, cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestFrame_Heap_ResumeByID_MidMessage(t *testing.T) {
 func TestFrame_Heap_ShortBuffer_LeavesMessage(t *testing.T) {
 	for _, size := range []int{10, 100} { // single- and multi-frame
 		t.Run(sizeName(size), func(t *testing.T) {
-			p, c := heapPair(t, Config{PayloadCapacity: 32, Ring: ring.Config{Capacity: 16}}, ConsumerConfig{})
+			p, c := heapPair(t, Config{PayloadCapacity: 32, Capacity: 16}, ConsumerConfig{})
 			want := payloadFor(5, size)
 			mustSend(t, p, 0, want)
 			small := make([]byte, size-1)
@@ -224,7 +224,7 @@ func TestFrame_Heap_ShortBuffer_LeavesMessage(t *testing.T) {
 }
 
 func TestFrame_Heap_TryAndTimeout_OnEmpty(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 32, Ring: ring.Config{Capacity: 4}}, ConsumerConfig{Ring: ring.ConsumerConfig{Wait: ring.Yield}})
+	p, c := heapPair(t, Config{PayloadCapacity: 32, Capacity: 4}, ConsumerConfig{Wait: ring.Yield})
 	dst := make([]byte, 32)
 	if _, _, err := c.TryRecv(dst); err != ErrEmpty {
 		t.Fatalf("TryRecv = %v", err)
@@ -235,12 +235,14 @@ func TestFrame_Heap_TryAndTimeout_OnEmpty(t *testing.T) {
 	if n, err := c.TryProcess(0, func(Meta, []byte) error { return nil }); n != 0 || err != ErrEmpty {
 		t.Fatalf("TryProcess = %d, %v", n, err)
 	}
-	_, _, err := c.RecvTimeout(dst, 5*time.Millisecond)
-	if err != ErrTimeout || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("RecvTimeout = %v", err)
+	// A deadline is a context: the waiting calls end with its error.
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer dcancel()
+	if _, _, err := c.Recv(dctx, dst); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv past its deadline = %v", err)
 	}
-	if err := c.ReadTimeout(5*time.Millisecond, func(Meta, []byte) error { return nil }); err != ErrTimeout {
-		t.Fatalf("ReadTimeout = %v", err)
+	if err := c.Read(dctx, func(Meta, []byte) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read past its deadline = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -267,7 +269,7 @@ func TestFrame_Heap_TryAndTimeout_OnEmpty(t *testing.T) {
 }
 
 func TestFrame_Heap_MaxMessageSize(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 16, MaxMessageSize: 40, Ring: ring.Config{Capacity: 16}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 16, MaxMessageSize: 40, Capacity: 16}, ConsumerConfig{})
 	var se *SizeError
 	if _, err := p.Send(context.Background(), 0, make([]byte, 41)); !errors.As(err, &se) || se.Max != 40 || se.Size != 41 {
 		t.Fatalf("Send(41) = %v", err)
@@ -284,7 +286,7 @@ func TestFrame_Heap_MaxMessageSize(t *testing.T) {
 // TestFrame_Heap_MultiProducerRing: on a multi-producer ring a message may
 // not exceed the ring; one that fits goes through whole.
 func TestFrame_Heap_MultiProducerRing(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8, MaxProducers: 2}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 16, Capacity: 8, MaxProducers: 2}, ConsumerConfig{})
 	if g := p.Geometry(); !g.MultiProducer || g.MaxMessageSize != 128 {
 		t.Fatalf("geometry %+v", g)
 	}
@@ -303,7 +305,7 @@ func TestFrame_Heap_MultiProducerRing(t *testing.T) {
 // frames. The consumer reports typed, counted errors and carries on with
 // the next message.
 func TestFrame_Heap_ScribbledSlot(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 32}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 16, Capacity: 32}, ConsumerConfig{})
 	mustSend(t, p, 1, payloadFor(1, 40))  // seqs 0-2
 	mustSend(t, p, 2, payloadFor(2, 40))  // seqs 3-5
 	mustSend(t, p, 3, payloadFor(3, 10))  // seq 6
@@ -351,7 +353,7 @@ func TestFrame_Heap_ScribbledSlot(t *testing.T) {
 }
 
 func TestFrame_Heap_EndOfStream_AllLoop(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 64}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 16, Capacity: 64}, ConsumerConfig{})
 	for i := range 10 {
 		mustSend(t, p, uint8(i), payloadFor(uint64(i), i*7))
 	}
@@ -377,7 +379,7 @@ func TestAttach_NotFramed_And_Mismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}})
+	_, err = Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap})
 	var ge *GeometryError
 	if !errors.Is(err, ErrNotFramed) || !errors.As(err, &ge) || ge.Field != "magic" {
 		t.Fatalf("Attach(plain byte ring) = %v", err)
@@ -388,7 +390,7 @@ func TestAttach_NotFramed_And_Mismatch(t *testing.T) {
 	}
 
 	name = heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: 100, Ring: ring.Config{Backend: ring.Heap}})
+	p, err := Create(name, Config{PayloadCapacity: 100, Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,14 +402,14 @@ func TestAttach_NotFramed_And_Mismatch(t *testing.T) {
 		{ConsumerConfig{PayloadCapacity: 200}, "payload_capacity"},
 		{ConsumerConfig{Aligned: true}, "aligned"},
 	} {
-		tc.cfg.Ring.Backend = ring.Heap
-		_, err := Attach(name, tc.cfg)
+		tc.cfg.Backend = ring.Heap
+		_, err := Attach(context.Background(), name, tc.cfg)
 		if !errors.As(err, &ge) || ge.Field != tc.field || errors.Is(err, ErrNotFramed) {
 			t.Fatalf("Attach(%+v) = %v, want field %s", tc.cfg, err, tc.field)
 		}
 	}
 	// A typed-ring attach of a frame ring fails in ring, naming the kind.
-	if _, err := ring.Attach[uint64](name, ring.ConsumerConfig{Backend: ring.Heap}); !errors.Is(err, ring.ErrLayout) {
+	if _, err := ring.Attach[uint64](context.Background(), name, ring.ConsumerConfig{Backend: ring.Heap}); !errors.Is(err, ring.ErrLayout) {
 		t.Fatalf("typed attach = %v", err)
 	}
 }
@@ -417,12 +419,12 @@ func TestAttach_NotFramed_And_Mismatch(t *testing.T) {
 // 16-byte boundary.
 func TestFrame_Shm_Aligned_PayloadAddresses(t *testing.T) {
 	name := ring.PortableName("fra")
-	p, err := Create(name, Config{PayloadCapacity: 100, Aligned: true, Ring: ring.Config{Capacity: 16}})
+	p, err := Create(name, Config{PayloadCapacity: 100, Aligned: true, Capacity: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := Attach(name, ConsumerConfig{Aligned: true, PayloadCapacity: 100})
+	c, err := Attach(context.Background(), name, ConsumerConfig{Aligned: true, PayloadCapacity: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +448,7 @@ func TestFrame_Shm_Aligned_PayloadAddresses(t *testing.T) {
 
 // TestFrame_ZeroAllocs: the hot paths allocate nothing once warm.
 func TestFrame_ZeroAllocs(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 64, Ring: ring.Config{Capacity: 64}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 64, Capacity: 64}, ConsumerConfig{})
 	ctx := context.Background()
 	small, big := payloadFor(1, 48), payloadFor(2, 1000)
 	dst := make([]byte, 1024)
@@ -491,7 +493,7 @@ func TestFrame_Heap_Lapped_Resyncs(t *testing.T) {
 	cut := 0
 	for shift := range 3 {
 		name := heapName(t)
-		p, err := Create(name, Config{PayloadCapacity: 8, Ring: ring.Config{Backend: ring.Heap, Capacity: 8}})
+		p, err := Create(name, Config{PayloadCapacity: 8, Backend: ring.Heap, Capacity: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -508,7 +510,7 @@ func TestFrame_Heap_Lapped_Resyncs(t *testing.T) {
 			seq += int64(max(1, (size+7)/8))
 			mustSend(t, p, uint8(i), payloadFor(uint64(i), size))
 		}
-		c, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Start: ring.StartAt(0)}})
+		c, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap, Start: ring.StartAt(0)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -135,7 +135,7 @@ func TestGeometry_CheckHeader_EachRule(t *testing.T) {
 // TestParseMeta_EachField damages one metadata field at a time and
 // expects a *GeometryError naming it.
 func TestParseMeta_EachField(t *testing.T) {
-	cfg := Config{PayloadCapacity: 100, Aligned: true, MaxMessageSize: 1000, Ring: ring.Config{Capacity: 8}}
+	cfg := Config{PayloadCapacity: 100, Aligned: true, MaxMessageSize: 1000, Capacity: 8}
 	g, meta, err := cfg.geometry()
 	if err != nil {
 		t.Fatal(err)
@@ -156,18 +156,18 @@ func TestParseMeta_EachField(t *testing.T) {
 		prods   int
 		field   string
 	}{
-		{"magic", func(m *[64]byte) { m[0] = 'X' }, 144, 8, 0, "magic"},
-		{"version", func(m *[64]byte) { le.PutUint32(m[metaOffVersion:], 2) }, 144, 8, 0, "version"},
-		{"header size", func(m *[64]byte) { le.PutUint32(m[metaOffHdrSize:], 16) }, 144, 8, 0, "header_size"},
-		{"payload offset", func(m *[64]byte) { le.PutUint32(m[metaOffPayload:], 12) }, 144, 8, 0, "payload_offset"},
-		{"unknown flag", func(m *[64]byte) { le.PutUint32(m[metaOffFlags:], 3) }, 144, 8, 0, "flags"},
-		{"capacity zero", func(m *[64]byte) { le.PutUint32(m[metaOffCapacity:], 0) }, 144, 8, 0, "payload_capacity"},
-		{"capacity beyond slot", func(m *[64]byte) { le.PutUint32(m[metaOffCapacity:], 113) }, 144, 8, 0, "payload_capacity"},
-		{"aligned with odd slot", func(m *[64]byte) {}, 136, 8, 0, "flags"},
-		{"max message beyond limit", func(m *[64]byte) { le.PutUint64(m[metaOffMaxMsg:], 1<<32) }, 144, 8, 0, "max_message_size"},
-		{"max message beyond multi-producer ring", func(m *[64]byte) {}, 144, 8, 2, "max_message_size"},
-		{"reserved word", func(m *[64]byte) { m[metaOffRes1] = 1 }, 144, 8, 0, "reserved"},
-		{"reserved tail", func(m *[64]byte) { m[63] = 1 }, 144, 8, 0, "reserved"},
+		{"magic", func(m *[ring.UserMetaSize]byte) { m[0] = 'X' }, 144, 8, 0, "magic"},
+		{"version", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffVersion:], 2) }, 144, 8, 0, "version"},
+		{"header size", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffHdrSize:], 16) }, 144, 8, 0, "header_size"},
+		{"payload offset", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffPayload:], 12) }, 144, 8, 0, "payload_offset"},
+		{"unknown flag", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffFlags:], 3) }, 144, 8, 0, "flags"},
+		{"capacity zero", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffCapacity:], 0) }, 144, 8, 0, "payload_capacity"},
+		{"capacity beyond slot", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffCapacity:], 113) }, 144, 8, 0, "payload_capacity"},
+		{"aligned with odd slot", func(m *[ring.UserMetaSize]byte) {}, 136, 8, 0, "flags"},
+		{"max message beyond limit", func(m *[ring.UserMetaSize]byte) { le.PutUint64(m[metaOffMaxMsg:], 1<<32) }, 144, 8, 0, "max_message_size"},
+		{"max message beyond multi-producer ring", func(m *[ring.UserMetaSize]byte) {}, 144, 8, 2, "max_message_size"},
+		{"reserved word", func(m *[ring.UserMetaSize]byte) { m[metaOffRes1] = 1 }, 144, 8, 0, "reserved"},
+		{"reserved tail", func(m *[ring.UserMetaSize]byte) { m[metaSize-1] = 1 }, 144, 8, 0, "reserved"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -193,13 +193,12 @@ func TestConfig_Invalid(t *testing.T) {
 		name string
 		cfg  Config
 	}{
-		{"Ring.SlotSize set", Config{Ring: ring.Config{SlotSize: 64}}},
-		{"Ring.Meta set", Config{Ring: ring.Config{Meta: []byte{1}}}},
+		{"Meta too long", Config{Meta: make([]byte, UserMetaSize+1)}},
 		{"negative capacity", Config{PayloadCapacity: -1}},
 		{"capacity too large", Config{PayloadCapacity: MaxPayloadCapacity + 1}},
 		{"negative max message", Config{MaxMessageSize: -1}},
 		{"max message too large", Config{MaxMessageSize: MaxMessageLimit + 1}},
-		{"multi-producer max beyond ring", Config{PayloadCapacity: 10, MaxMessageSize: 81, Ring: ring.Config{Capacity: 8, MaxProducers: 2}}},
+		{"multi-producer max beyond ring", Config{PayloadCapacity: 10, MaxMessageSize: 81, Capacity: 8, MaxProducers: 2}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -208,7 +207,7 @@ func TestConfig_Invalid(t *testing.T) {
 			}
 		})
 	}
-	g, _, err := (&Config{PayloadCapacity: 10, Ring: ring.Config{Capacity: 8, MaxProducers: 2}}).geometry()
+	g, _, err := (&Config{PayloadCapacity: 10, Capacity: 8, MaxProducers: 2}).geometry()
 	if err != nil || g.maxMsg != 80 {
 		t.Fatalf("multi-producer default max message = %d, %v; want 80", g.maxMsg, err)
 	}

@@ -96,19 +96,19 @@ func (v *mpVerifier) total() (n uint64) {
 func TestJoinProducer_Heap(t *testing.T) {
 	const capacity = 16
 	name := heapName(t)
-	p0, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Backend: ring.Heap, Capacity: 16, MaxProducers: 2}})
+	p0, err := Create(name, Config{PayloadCapacity: capacity, Backend: ring.Heap, Capacity: 16, MaxProducers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p0.Close()
-	c, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}})
+	c, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	join := func(cfg JoinConfig) (*Producer, error) {
-		cfg.Ring.Backend = ring.Heap
-		return JoinProducer(name, cfg)
+		cfg.Backend = ring.Heap
+		return Join(context.Background(), name, cfg)
 	}
 	// Geometry expectations are checked as Attach checks them, and a
 	// refused join gives its producer entry back.
@@ -178,13 +178,13 @@ func TestJoinProducer_Heap(t *testing.T) {
 func TestJoinProducer_Heap_Refused(t *testing.T) {
 	// A single-producer frame ring: ring refuses the join.
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: 16, Ring: ring.Config{Backend: ring.Heap}})
+	p, err := Create(name, Config{PayloadCapacity: 16, Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	var le *ring.LayoutError
-	if _, err := JoinProducer(name, JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}}); !errors.As(err, &le) || le.Field != "producer_mode" {
+	if _, err := Join(context.Background(), name, JoinConfig{Backend: ring.Heap}); !errors.As(err, &le) || le.Field != "producer_mode" {
 		t.Fatalf("join a single-producer ring: %v", err)
 	}
 	// A multi-producer byte ring without frame metadata.
@@ -194,11 +194,11 @@ func TestJoinProducer_Heap_Refused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rp.Close()
-	if _, err := JoinProducer(name, JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}}); !errors.Is(err, ErrNotFramed) {
+	if _, err := Join(context.Background(), name, JoinConfig{Backend: ring.Heap}); !errors.Is(err, ErrNotFramed) {
 		t.Fatalf("join a plain byte ring: %v", err)
 	}
 	// The refused join left its entry free.
-	jp, err := ring.JoinBytesProducer(name, ring.ProducerConfig{Backend: ring.Heap})
+	jp, err := ring.JoinBytes(context.Background(), name, ring.ProducerConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatalf("join after a refused frame join: %v", err)
 	}
@@ -216,17 +216,17 @@ func TestJoinProducer_Heap_Concurrent(t *testing.T) {
 		n = 500
 	}
 	name := heapName(t)
-	p0, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Backend: ring.Heap, Capacity: 16, MaxProducers: 2, Wait: ring.Yield}})
+	p0, err := Create(name, Config{PayloadCapacity: capacity, Backend: ring.Heap, Capacity: 16, MaxProducers: 2, Wait: ring.Yield})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p0.Close()
-	c, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Wait: ring.Yield}})
+	c, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap, Wait: ring.Yield})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p1, err := JoinProducer(name, JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap, Wait: ring.Yield}, Timestamps: true})
+	p1, err := Join(context.Background(), name, JoinConfig{Backend: ring.Heap, Wait: ring.Yield, Timestamps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestFrame_Process_TwoProducers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	name := ring.PortableName("fj")
-	p, err := Create(name, Config{PayloadCapacity: mpCapacity, Ring: ring.Config{Capacity: 256, MaxProducers: 2}})
+	p, err := Create(name, Config{PayloadCapacity: mpCapacity, Capacity: 256, MaxProducers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func twoProducersJoiner(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(nEnv))
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	p, err := JoinProducer(os.Getenv(ringEnv), JoinConfig{PayloadCapacity: mpCapacity, Timestamps: true})
+	p, err := Join(context.Background(), os.Getenv(ringEnv), JoinConfig{PayloadCapacity: mpCapacity, Timestamps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,10 +383,11 @@ func twoProducersConsumer(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(nEnv))
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	c, err := Attach(os.Getenv(ringEnv), ConsumerConfig{
+	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{
 		PayloadCapacity: mpCapacity,
-		Ring:            ring.ConsumerConfig{ID: os.Getenv(idEnv), Wait: ring.Block, WaitCreate: true},
+		ID:              os.Getenv(idEnv), Wait: ring.Block,
 	})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +421,7 @@ func twoProducersConsumer(t *testing.T) {
 	if st.Messages != uint64(2*n) || st.ReassemblyErrors != 0 || st.SkippedFrames != 0 || st.LateJoinFrames != 0 || st.Lapped != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	for _, cs := range c.RingStats().Consumers {
+	for _, cs := range c.Stats().Ring.Consumers {
 		if cs.ID == c.ID() && cs.Skipped != 0 {
 			t.Fatalf("the ring skipped %d abandoned sequences", cs.Skipped)
 		}

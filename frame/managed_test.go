@@ -18,16 +18,16 @@ import (
 // policy.
 
 // managedPair creates a Heap frame ring with liveness enabled.
-func managedPair(t *testing.T, cfg Config, lc ring.LivenessConfig) (*Producer, string) {
+func managedPair(t *testing.T, cfg Config, lc ring.RequiredConfig) (*Producer, string) {
 	t.Helper()
 	name := heapName(t)
-	cfg.Ring.Backend = ring.Heap
+	cfg.Backend = ring.Heap
 	p, err := Create(name, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	if err := p.EnableLiveness(lc); err != nil {
+	if err := p.Require(lc); err != nil {
 		t.Fatal(err)
 	}
 	return p, name
@@ -35,7 +35,7 @@ func managedPair(t *testing.T, cfg Config, lc ring.LivenessConfig) (*Producer, s
 
 func attachHeap(t *testing.T, name, id string) *Consumer {
 	t.Helper()
-	c, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: id}})
+	c, err := Attach(context.Background(), name, ConsumerConfig{Backend: ring.Heap, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +51,11 @@ func TestSendManaged_OneClaimPerMessage(t *testing.T) {
 	f, p, c := fakePair(testGeometry(8, 1000, 8))
 	ctx := context.Background()
 	for _, size := range []int{0, 8, 9, 64, 65} {
-		if _, err := p.SendManaged(ctx, 1, payloadFor(uint64(size), size)); err != nil {
+		if _, err := p.Send(ctx, 1, payloadFor(uint64(size), size)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := p.SendFlagsManaged(ctx, 2, 7, payloadFor(3, 24)); err != nil {
+	if _, err := p.SendFlags(ctx, 2, 7, payloadFor(3, 24)); err != nil {
 		t.Fatal(err)
 	}
 	// 65 bytes = 9 frames > 8 slots: chunks of 4, 4 and 1.
@@ -83,16 +83,16 @@ func TestSendManaged_OneClaimPerMessage(t *testing.T) {
 // TestSendManaged_Heap_WithoutLiveness: without EnableLiveness SendManaged
 // is Send; EnableLiveness validates its config.
 func TestSendManaged_Heap_WithoutLiveness(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8}}, ConsumerConfig{})
+	p, c := heapPair(t, Config{PayloadCapacity: 16, Capacity: 8}, ConsumerConfig{})
 	want := payloadFor(1, 40)
-	if id, err := p.SendManaged(context.Background(), 1, want); err != nil || id != 1 {
+	if id, err := p.Send(context.Background(), 1, want); err != nil || id != 1 {
 		t.Fatalf("SendManaged: %d %v", id, err)
 	}
 	got, _, err := c.RecvAppend(context.Background(), nil)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("RecvAppend: %v", err)
 	}
-	if err := p.EnableLiveness(ring.LivenessConfig{}); !errors.Is(err, ring.ErrInvalidConfig) {
+	if err := p.Require(ring.RequiredConfig{}); !errors.Is(err, ring.ErrInvalidConfig) {
 		t.Fatalf("EnableLiveness without required ids: %v", err)
 	}
 }
@@ -101,12 +101,12 @@ func TestSendManaged_Heap_WithoutLiveness(t *testing.T) {
 // waits for every required consumer and names the missing ones; it sends
 // nothing and uses no id; it is not sticky.
 func TestSendManaged_Heap_StartupTimeoutNamesMissing(t *testing.T) {
-	p, name := managedPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8}},
-		ring.LivenessConfig{RequiredIDs: []string{"a", "b", "c"}, StartupTimeout: 30 * time.Millisecond})
+	p, name := managedPair(t, Config{PayloadCapacity: 16, Capacity: 8},
+		ring.RequiredConfig{IDs: []string{"a", "b", "c"}, StartupTimeout: 30 * time.Millisecond})
 	a := attachHeap(t, name, "a")
 	ctx := context.Background()
 	for _, size := range []int{5, 40} { // single- and multi-frame
-		_, err := p.SendManaged(ctx, 1, payloadFor(1, size))
+		_, err := p.Send(ctx, 1, payloadFor(1, size))
 		var se *ring.StartupError
 		if !errors.As(err, &se) || !errors.Is(err, ring.ErrStartupTimeout) || !slices.Equal(se.Missing, []string{"b", "c"}) {
 			t.Fatalf("SendManaged(%d bytes) with b and c missing: %v, want a *ring.StartupError naming [b c]", size, err)
@@ -121,7 +121,7 @@ func TestSendManaged_Heap_StartupTimeoutNamesMissing(t *testing.T) {
 	attachHeap(t, name, "b")
 	attachHeap(t, name, "c")
 	want := payloadFor(2, 40)
-	if id, err := p.SendManaged(ctx, 2, want); err != nil || id != 1 {
+	if id, err := p.Send(ctx, 2, want); err != nil || id != 1 {
 		t.Fatalf("SendManaged with all required consumers: %d %v", id, err)
 	}
 	got, m, err := a.RecvAppend(ctx, nil)
@@ -137,8 +137,8 @@ func TestSendManaged_Heap_StartupTimeoutNamesMissing(t *testing.T) {
 // before, whole.
 func TestSendManaged_Heap_StallReturnsError(t *testing.T) {
 	var alerts []ring.StallAlert
-	p, name := managedPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8}}, ring.LivenessConfig{
-		RequiredIDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
+	p, name := managedPair(t, Config{PayloadCapacity: 16, Capacity: 8}, ring.RequiredConfig{
+		IDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
 		CheckInterval: 2 * time.Millisecond, Alert: func(a ring.StallAlert) { alerts = append(alerts, a) },
 	})
 	c := attachHeap(t, name, "r")
@@ -148,12 +148,12 @@ func TestSendManaged_Heap_StallReturnsError(t *testing.T) {
 	// them cannot be claimed until "r" reads.
 	sizes := []int{48, 33, 7}
 	for i, size := range sizes {
-		if _, err := p.SendManaged(ctx, uint8(i), payloadFor(uint64(i), size)); err != nil {
+		if _, err := p.Send(ctx, uint8(i), payloadFor(uint64(i), size)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	_, err := p.SendManaged(ctx, 9, payloadFor(9, 40))
+	_, err := p.Send(ctx, 9, payloadFor(9, 40))
 	var se *ring.StallError
 	if !errors.As(err, &se) || !errors.Is(err, ring.ErrConsumerStalled) || se.ID != "r" || se.Position != -1 || se.Action != ring.ReturnError {
 		t.Fatalf("blocked SendManaged: %v, want a *ring.StallError for r at -1", err)
@@ -163,7 +163,7 @@ func TestSendManaged_Heap_StallReturnsError(t *testing.T) {
 		t.Fatalf("alerts %+v, want one for r", alerts)
 	}
 	// Sticky, for single-frame messages too.
-	if _, err := p.SendManaged(ctx, 9, nil); !errors.As(err, &se) {
+	if _, err := p.Send(ctx, 9, nil); !errors.As(err, &se) {
 		t.Fatalf("SendManaged after a stall: %v", err)
 	}
 	if p.LastID() != uint64(len(sizes)) {
@@ -186,13 +186,13 @@ func TestSendManaged_Heap_StallReturnsError(t *testing.T) {
 // TestSendManaged_Heap_ShutdownClosesRing: with ring.Shutdown the stall
 // also closes the ring: consumers drain, then see end of stream.
 func TestSendManaged_Heap_ShutdownClosesRing(t *testing.T) {
-	p, name := managedPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 4}}, ring.LivenessConfig{
-		RequiredIDs: []string{"r"}, ProgressTimeout: 10 * time.Millisecond, GracePeriod: 10 * time.Millisecond, Action: ring.Shutdown,
+	p, name := managedPair(t, Config{PayloadCapacity: 16, Capacity: 4}, ring.RequiredConfig{
+		IDs: []string{"r"}, ProgressTimeout: 10 * time.Millisecond, GracePeriod: 10 * time.Millisecond, Action: ring.Shutdown,
 	})
 	c := attachHeap(t, name, "r")
 	ctx := context.Background()
 	mustSendManaged := func(size int) error {
-		_, err := p.SendManaged(ctx, 0, payloadFor(uint64(size), size))
+		_, err := p.Send(ctx, 0, payloadFor(uint64(size), size))
 		return err
 	}
 	if err := mustSendManaged(40); err != nil { // 3 of 4 slots
@@ -218,8 +218,8 @@ func TestSendManaged_Heap_ShutdownClosesRing(t *testing.T) {
 func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 	const capacity, slots = 16, 8
 	var alerts []ring.StallAlert
-	p, name := managedPair(t, Config{PayloadCapacity: capacity, Ring: ring.Config{Capacity: slots}}, ring.LivenessConfig{
-		RequiredIDs: []string{"slow"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
+	p, name := managedPair(t, Config{PayloadCapacity: capacity, Capacity: slots}, ring.RequiredConfig{
+		IDs: []string{"slow"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
 		CheckInterval: 2 * time.Millisecond, Action: ring.Evict, Alert: func(a ring.StallAlert) { alerts = append(alerts, a) },
 	})
 	slow := attachHeap(t, name, "slow")
@@ -232,7 +232,7 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 	for i := range n {
 		size := sizeFor(uint64(i), 3*capacity)
 		start := time.Now()
-		if id, err := p.SendManaged(ctx, uint8(i), payloadFor(uint64(i), size)); err != nil || id != uint64(i+1) {
+		if id, err := p.Send(ctx, uint8(i), payloadFor(uint64(i), size)); err != nil || id != uint64(i+1) {
 			t.Fatalf("SendManaged %d: %d %v", i, id, err)
 		}
 		blocked = max(blocked, time.Since(start))
@@ -245,7 +245,7 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 		t.Fatalf("alerts %+v, want one for slow", alerts)
 	}
 	t.Logf("longest managed send %v (the one that evicted slow)", blocked.Round(time.Millisecond))
-	for _, cs := range p.RingStats().Consumers {
+	for _, cs := range p.Stats().Ring.Consumers {
 		if cs.ID == "slow" && cs.State == "active" {
 			t.Fatalf("slow still active after eviction: %+v", cs)
 		}
@@ -298,13 +298,13 @@ func TestFrame_Process_SendManaged_Stall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name := ring.PortableName("fm")
-	p, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Capacity: slots, LivenessInterval: 20 * time.Millisecond}})
+	p, err := Create(name, Config{PayloadCapacity: capacity, Capacity: slots, LivenessInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.EnableLiveness(ring.LivenessConfig{
-		RequiredIDs: []string{"stuck", "healthy"}, StartupTimeout: 10 * time.Second,
+	if err := p.Require(ring.RequiredConfig{
+		IDs: []string{"stuck", "healthy"}, StartupTimeout: 10 * time.Second,
 		ProgressTimeout: 50 * time.Millisecond, GracePeriod: 50 * time.Millisecond,
 	}); err != nil {
 		t.Fatal(err)
@@ -319,7 +319,7 @@ func TestFrame_Process_SendManaged_Stall(t *testing.T) {
 		if i > 10*slots+k {
 			t.Fatalf("%d managed sends went through with a stuck required consumer", i)
 		}
-		_, err := p.SendManaged(ctx, uint8(i), payloadFor(uint64(i), sizeFor(uint64(i), 3*capacity)))
+		_, err := p.Send(ctx, uint8(i), payloadFor(uint64(i), sizeFor(uint64(i), 3*capacity)))
 		if err != nil {
 			stallErr = err
 			break
@@ -359,7 +359,7 @@ func TestFrame_Process_SendManaged_Stall(t *testing.T) {
 func stallConsumer(t *testing.T, role string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	c, err := Attach(os.Getenv(ringEnv), ConsumerConfig{Ring: ring.ConsumerConfig{ID: role, Wait: ring.Block, WaitCreate: true, LivenessInterval: 20 * time.Millisecond}})
+	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{ID: role, Wait: ring.Block, LivenessInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,18 +402,18 @@ func stallConsumer(t *testing.T, role string) {
 // waits for room before taking a claim, so nothing claimed is ever given
 // up (a regression test for abandoning such claims).
 func TestSendManaged_Heap_MultiProducerBlockedLosesNothing(t *testing.T) {
-	p, name := managedPair(t, Config{PayloadCapacity: 16, Ring: ring.Config{Capacity: 8, MaxProducers: 2}}, ring.LivenessConfig{
-		RequiredIDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
+	p, name := managedPair(t, Config{PayloadCapacity: 16, Capacity: 8, MaxProducers: 2}, ring.RequiredConfig{
+		IDs: []string{"r"}, ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond,
 	})
 	c := attachHeap(t, name, "r")
 	ctx := context.Background()
 	for i := range 8 {
-		if _, err := p.SendManaged(ctx, uint8(i), []byte{byte(i)}); err != nil {
+		if _, err := p.Send(ctx, uint8(i), []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var se *ring.StallError
-	if _, err := p.SendManaged(ctx, 8, []byte{8}); !errors.As(err, &se) {
+	if _, err := p.Send(ctx, 8, []byte{8}); !errors.As(err, &se) {
 		t.Fatalf("blocked SendManaged: %v, want a *ring.StallError", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
@@ -423,9 +423,11 @@ func TestSendManaged_Heap_MultiProducerBlockedLosesNothing(t *testing.T) {
 	}
 	dst := make([]byte, 16)
 	for i := range 8 {
-		n, m, err := c.RecvTimeout(dst, time.Second)
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Second)
+		n, m, err := c.Recv(rctx, dst)
+		rcancel()
 		if err != nil || m.ID != uint64(i+1) || n != 1 || dst[0] != byte(i) {
-			t.Fatalf("message %d: %v %+v %v (ring %+v)", i, dst[:n], m, err, c.RingStats())
+			t.Fatalf("message %d: %v %+v %v (ring %+v)", i, dst[:n], m, err, c.Stats().Ring)
 		}
 	}
 }

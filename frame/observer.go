@@ -34,36 +34,29 @@ package frame
 
 import (
 	"context"
-	"errors"
 
 	"github.com/myelon-go/myelon/ring"
 )
 
 type observerSource struct {
 	rc      *ring.BytesConsumer
-	scratch []byte          // the frame copied last: one slot, 16-byte aligned
-	done    context.Context // cancelled: TryWait
+	scratch []byte // the frame copied last: one slot, 16-byte aligned
 }
 
 func newObserverSource(rc *ring.BytesConsumer, slotSize int) *observerSource {
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	return &observerSource{rc: rc, scratch: alignedBytes(slotSize), done: done}
+	return &observerSource{rc: rc, scratch: alignedBytes(slotSize)}
 }
 
 // Wait copies the next frame into the scratch slot and returns its
 // sequence as the readable range.
 func (o *observerSource) Wait(ctx context.Context) (lo, hi int64, err error) {
-	seq, err := o.rc.Next(ctx, o.scratch)
+	seq, err := o.rc.Recv(ctx, o.scratch)
 	return seq, seq, err
 }
 
 // TryWait is Wait without waiting.
 func (o *observerSource) TryWait() (lo, hi int64, err error) {
-	seq, err := o.rc.Next(o.done, o.scratch)
-	if errors.Is(err, context.Canceled) {
-		err = ErrEmpty
-	}
+	seq, err := o.rc.TryRecv(o.scratch)
 	return seq, seq, err
 }
 

@@ -18,9 +18,9 @@ import (
 // attachObserver attaches an observer to a Heap frame ring.
 func attachObserver(t *testing.T, name string, cfg ConsumerConfig) *Consumer {
 	t.Helper()
-	cfg.Ring.Backend = ring.Heap
-	cfg.Ring.Observer = true
-	o, err := Attach(name, cfg)
+	cfg.Backend = ring.Heap
+	cfg.Observer = true
+	o, err := Attach(context.Background(), name, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +34,12 @@ func attachObserver(t *testing.T, name string, cfg ConsumerConfig) *Consumer {
 func TestObserver_Heap_ReceivePaths(t *testing.T) {
 	const capacity = 16
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: capacity, Aligned: true, Timestamps: true, Ring: ring.Config{Backend: ring.Heap, Capacity: 16}})
+	p, err := Create(name, Config{PayloadCapacity: capacity, Aligned: true, Timestamps: true, Backend: ring.Heap, Capacity: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	o := attachObserver(t, name, ConsumerConfig{Aligned: true, Ring: ring.ConsumerConfig{ID: "obs"}})
+	o := attachObserver(t, name, ConsumerConfig{Aligned: true, ID: "obs"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sizes := []int{0, 5, 16, 17, 40, 33, 1, 16}
@@ -107,11 +107,11 @@ func TestObserver_Heap_ReceivePaths(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	var obs bool
-	for _, cs := range o.RingStats().Consumers {
+	for _, cs := range o.Stats().Ring.Consumers {
 		obs = obs || cs.ID == "obs" && cs.Observer
 	}
 	if !obs {
-		t.Fatalf("the ring does not list obs as an observer: %+v", o.RingStats().Consumers)
+		t.Fatalf("the ring does not list obs as an observer: %+v", o.Stats().Ring.Consumers)
 	}
 }
 
@@ -119,7 +119,7 @@ func TestObserver_Heap_ReceivePaths(t *testing.T) {
 // producer never waits, however far behind the observer is.
 func TestObserver_Heap_NeverGates(t *testing.T) {
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: 8, Ring: ring.Config{Backend: ring.Heap, Capacity: 4}})
+	p, err := Create(name, Config{PayloadCapacity: 8, Backend: ring.Heap, Capacity: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,12 +140,12 @@ func TestObserver_Heap_NeverGates(t *testing.T) {
 func TestObserver_Heap_LapDropsPartialMessage(t *testing.T) {
 	const capacity, slots = 8, 8
 	name := heapName(t)
-	p, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Backend: ring.Heap, Capacity: slots}})
+	p, err := Create(name, Config{PayloadCapacity: capacity, Backend: ring.Heap, Capacity: slots})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	o := attachObserver(t, name, ConsumerConfig{Ring: ring.ConsumerConfig{ID: "obs"}})
+	o := attachObserver(t, name, ConsumerConfig{ID: "obs"})
 	ctx := context.Background()
 	// Message 1: the first chunk (frames 0-3, sequences 0-3) of a 10-frame
 	// message, published as Send publishes a message larger than the ring.
@@ -233,25 +233,25 @@ func TestObserver_Shm_SlowObserverNeverTorn(t *testing.T) {
 				n = 10_000
 			}
 			name := ring.PortableName("fo")
-			rc := ring.Config{Capacity: 16, LivenessInterval: 20 * time.Millisecond}
+			cfg := Config{PayloadCapacity: capacity, Capacity: 16, LivenessInterval: 20 * time.Millisecond}
 			if producers > 1 {
-				rc.MaxProducers = producers
+				cfg.MaxProducers = producers
 			}
-			p0, err := Create(name, Config{PayloadCapacity: capacity, Ring: rc})
+			p0, err := Create(name, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer p0.Close()
 			ps := []*Producer{p0}
 			for range producers - 1 {
-				pj, err := JoinProducer(name, JoinConfig{})
+				pj, err := Join(context.Background(), name, JoinConfig{})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer pj.Close()
 				ps = append(ps, pj)
 			}
-			o, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Yield}})
+			o, err := Attach(context.Background(), name, ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Yield})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -384,7 +384,7 @@ func TestFrame_Process_SlowObserver(t *testing.T) {
 	if os.Getenv(roleEnv) != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 		defer cancel()
-		o, err := Attach(os.Getenv(ringEnv), ConsumerConfig{Ring: ring.ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Block}})
+		o, err := Attach(context.Background(), os.Getenv(ringEnv), ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Block})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +406,7 @@ func TestFrame_Process_SlowObserver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name := ring.PortableName("fp")
-	p, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Capacity: 32}})
+	p, err := Create(name, Config{PayloadCapacity: capacity, Capacity: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,11 +428,11 @@ func TestFrame_Process_SlowObserver(t *testing.T) {
 // TestObserver_ZeroAllocs: an observer's receive paths and a managed send
 // allocate nothing once warm.
 func TestObserver_ZeroAllocs(t *testing.T) {
-	p, c := heapPair(t, Config{PayloadCapacity: 64, Ring: ring.Config{Capacity: 64}}, ConsumerConfig{Ring: ring.ConsumerConfig{ID: "r"}})
-	if err := p.EnableLiveness(ring.LivenessConfig{RequiredIDs: []string{"r"}}); err != nil {
+	p, c := heapPair(t, Config{PayloadCapacity: 64, Capacity: 64}, ConsumerConfig{ID: "r"})
+	if err := p.Require(ring.RequiredConfig{IDs: []string{"r"}}); err != nil {
 		t.Fatal(err)
 	}
-	o, err := Attach(p.RingInfo().Name, ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, Observer: true}})
+	o, err := Attach(context.Background(), p.Info().Name, ConsumerConfig{Backend: ring.Heap, Observer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,13 +446,13 @@ func TestObserver_ZeroAllocs(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"SendManaged+observer Read/single-frame", func() { p.SendManaged(ctx, 0, small); o.Read(ctx, read); c.Read(ctx, read) }},
-		{"SendManaged+observer Read/multi-frame", func() { p.SendManaged(ctx, 0, big); o.Read(ctx, read); c.Read(ctx, read) }},
-		{"SendManaged+observer Recv/multi-frame", func() { p.SendManaged(ctx, 0, big); o.Recv(ctx, dst); c.Recv(ctx, dst) }},
-		{"SendManaged+observer TryRecv/single-frame", func() { p.SendManaged(ctx, 0, small); o.TryRecv(dst); c.TryRecv(dst) }},
+		{"SendManaged+observer Read/single-frame", func() { p.Send(ctx, 0, small); o.Read(ctx, read); c.Read(ctx, read) }},
+		{"SendManaged+observer Read/multi-frame", func() { p.Send(ctx, 0, big); o.Read(ctx, read); c.Read(ctx, read) }},
+		{"SendManaged+observer Recv/multi-frame", func() { p.Send(ctx, 0, big); o.Recv(ctx, dst); c.Recv(ctx, dst) }},
+		{"SendManaged+observer TryRecv/single-frame", func() { p.Send(ctx, 0, small); o.TryRecv(dst); c.TryRecv(dst) }},
 		{"SendManaged+observer TryProcess", func() {
-			p.SendManaged(ctx, 0, small)
-			p.SendManaged(ctx, 0, big)
+			p.Send(ctx, 0, small)
+			p.Send(ctx, 0, big)
 			o.TryProcess(0, read)
 			c.TryProcess(0, read)
 		}},

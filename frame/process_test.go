@@ -91,7 +91,7 @@ func TestFrame_Process_Broadcast100k(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	name := ring.PortableName("fb")
-	p, err := Create(name, Config{PayloadCapacity: broadcastCapacity, Timestamps: true, Ring: ring.Config{Capacity: 256}})
+	p, err := Create(name, Config{PayloadCapacity: broadcastCapacity, Timestamps: true, Capacity: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +125,11 @@ func broadcastConsumer(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(nEnv))
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	c, err := Attach(os.Getenv(ringEnv), ConsumerConfig{
+	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{
 		PayloadCapacity: broadcastCapacity,
-		Ring:            ring.ConsumerConfig{ID: os.Getenv(idEnv), Wait: ring.Block, WaitCreate: true},
+		ID:              os.Getenv(idEnv), Wait: ring.Block,
 	})
+
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,12 +199,12 @@ func TestFrame_Process_LateJoinMidMessage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name := ring.PortableName("fl")
-	p, err := Create(name, Config{PayloadCapacity: capacity, Ring: ring.Config{Capacity: slots}})
+	p, err := Create(name, Config{PayloadCapacity: capacity, Capacity: slots})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	early, err := Attach(name, ConsumerConfig{Ring: ring.ConsumerConfig{ID: "early"}})
+	early, err := Attach(context.Background(), name, ConsumerConfig{ID: "early"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func lateSizes() []int { return []int{20 * 64, 5, 64, 65, 300, 0, 1000, 129} }
 func lateConsumer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	c, err := Attach(os.Getenv(ringEnv), ConsumerConfig{Ring: ring.ConsumerConfig{ID: "late", Wait: ring.Block}})
+	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{ID: "late", Wait: ring.Block})
 	if err != nil {
 		t.Fatal(err)
 	}

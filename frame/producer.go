@@ -44,12 +44,11 @@ import (
 // claimer is the part of a byte-ring producer that Producer needs: claim n
 // consecutive slots, fill them in place, publish them with one commit.
 // *ring.BytesProducer implements it for single- and multi-producer rings,
-// whether it created the ring (Create) or joined it (JoinProducer). Tests
+// whether it created the ring (Create) or joined it (Join). Tests
 // use it to inject failures.
 type claimer interface {
 	Claim(ctx context.Context, n int) (int64, error)
 	TryClaim(n int) (int64, error)
-	ClaimManaged(ctx context.Context, n int) (int64, error)
 	Slot(seq int64) []byte
 	Commit() int64
 }
@@ -77,10 +76,7 @@ func Create(name string, cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc := cfg.Ring
-	rc.SlotSize = g.slotSize
-	rc.Meta = meta[:]
-	rp, err := ring.CreateBytes(name, rc)
+	rp, err := ring.CreateBytes(name, cfg.ring(&g, meta[:]))
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +93,9 @@ func Create(name string, cfg Config) (*Producer, error) {
 	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
 }
 
-// JoinProducer joins the multi-producer frame ring name (created by Create
-// with Config.Ring.MaxProducers > 1) as one more producer. The frame
+// Join joins the multi-producer frame ring name (created by Create with
+// Config.MaxProducers > 1) as one more producer, waiting for the ring
+// until ctx is done as Attach does. The frame
 // geometry is read back from the ring's metadata and checked as Attach
 // does: a ring without frame metadata, or whose geometry differs from
 // cfg's expectations, is a *GeometryError naming the field; a
@@ -108,8 +105,8 @@ func Create(name string, cfg Config) (*Producer, error) {
 // another producer's. Message ids are per Producer handle: this one's
 // start at 1, like every other producer's. Closing it leaves the ring; the
 // stream ends when the creator closes.
-func JoinProducer(name string, cfg JoinConfig) (*Producer, error) {
-	rp, err := ring.JoinBytesProducer(name, cfg.Ring)
+func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
+	rp, err := ring.JoinBytes(ctx, name, cfg.ring())
 	if err != nil {
 		return nil, err
 	}
@@ -159,52 +156,35 @@ func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (uint64, erro
 	return p.send(context.Background(), claimTry, kind, flags, payload)
 }
 
-// EnableLiveness turns on required-consumer liveness for SendManaged and
-// SendFlagsManaged (see ring.LivenessConfig): the first managed send waits
-// up to StartupTimeout for every required consumer to attach (else a
-// *ring.StartupError naming the missing ids, and no message is sent); a
-// managed send blocked on a full ring judges the required consumers every
-// CheckInterval, and one that made no progress for ProgressTimeout plus
-// GracePeriod gets the configured Action: a *ring.StallError returned by
-// this and every later managed send (ring.ReturnError), that and the ring
-// closed (ring.Shutdown), or the consumer evicted so it no longer gates the
-// ring, and the send goes on (ring.Evict). Send, TrySend and SendFlags are
-// not managed: they wait for required consumers without a policy.
-func (p *Producer) EnableLiveness(cfg ring.LivenessConfig) error {
-	return p.rp.EnableLiveness(cfg)
-}
-
-// SendManaged is Send under the liveness policy set by EnableLiveness
-// (without it, it is Send). A message of several frames is claimed with
-// one managed claim, so a policy failure leaves nothing of it on the
-// ring; a message larger than the ring (single-producer rings) is claimed
-// chunk by chunk, each chunk managed, and a failure after its first chunk
-// leaves a truncated message that consumers report as ReasonTruncated
-// (counted in Stats.Aborted), as for Send.
-func (p *Producer) SendManaged(ctx context.Context, kind uint8, payload []byte) (uint64, error) {
-	return p.send(ctx, claimManaged, kind, 0, payload)
-}
-
-// SendFlagsManaged is SendManaged with application flags.
-func (p *Producer) SendFlagsManaged(ctx context.Context, kind, flags uint8, payload []byte) (uint64, error) {
-	return p.send(ctx, claimManaged, kind, flags, payload)
+// Require makes consumers required (see ring.RequiredConfig): from now on
+// every blocking send waits up to StartupTimeout for every required
+// consumer to attach before its first message (else a *ring.StartupError
+// naming the missing ids, and no message is sent), and a send blocked on a
+// full ring judges the required consumers every CheckInterval; one that
+// made no progress for ProgressTimeout plus GracePeriod gets the
+// configured Action: a *ring.StallError returned by this and every later
+// send (ring.ReturnError), that and the ring closed (ring.Shutdown), or the
+// consumer evicted so it no longer gates the ring, and the send goes on
+// (ring.Evict). A message of several frames is claimed with one claim, so
+// a policy failure leaves nothing of it on the ring; a message larger than
+// the ring (single-producer rings) is claimed chunk by chunk, and a
+// failure after its first chunk leaves a truncated message that consumers
+// report as ReasonTruncated (counted in Stats.Aborted).
+func (p *Producer) Require(cfg ring.RequiredConfig) error {
+	return p.rp.Require(cfg)
 }
 
 // claimMode says how send claims slots.
 type claimMode uint8
 
 const (
-	claimWait    claimMode = iota // wait for room (Send)
-	claimTry                      // fail with ErrFull (TrySend)
-	claimManaged                  // wait under the liveness policy (SendManaged)
+	claimWait claimMode = iota // wait for room (Send)
+	claimTry                   // fail with ErrFull (TrySend)
 )
 
 func (p *Producer) claim(ctx context.Context, mode claimMode, n int) (int64, error) {
-	switch mode {
-	case claimTry:
+	if mode == claimTry {
 		return p.r.TryClaim(n)
-	case claimManaged:
-		return p.r.ClaimManaged(ctx, n)
 	}
 	return p.r.Claim(ctx, n)
 }
@@ -340,17 +320,22 @@ func (p *Producer) LastID() uint64 { return p.id }
 // Geometry describes the ring's frames.
 func (p *Producer) Geometry() Geometry { return p.g.public() }
 
-// Stats returns the producer's framing counters.
-func (p *Producer) Stats() ProducerStats { return p.stats }
+// Stats returns the producer's framing counters and the ring's.
+func (p *Producer) Stats() ProducerStats {
+	s := p.stats
+	s.Ring = p.rp.Stats()
+	return s
+}
 
-// RingInfo describes the ring below.
-func (p *Producer) RingInfo() ring.RingInfo { return p.rp.Info() }
+// Info describes the ring below.
+func (p *Producer) Info() ring.RingInfo { return p.rp.Info() }
 
-// RingStats reads the ring's shared counters (safe from any goroutine).
-func (p *Producer) RingStats() ring.Stats { return p.rp.Stats() }
+// Meta returns the metadata stored at creation for the layer above
+// (Config.Meta, zero-padded to UserMetaSize bytes).
+func (p *Producer) Meta() []byte { return upperMeta(p.rp.Meta()) }
 
 // Close closes the ring: consumers read what was published, then get
-// ErrEndOfStream. A producer from JoinProducer only leaves the ring: the
+// ErrEndOfStream. A producer from Join only leaves the ring: the
 // stream goes on until the creator closes. See ring.BytesProducer.Close.
 func (p *Producer) Close() error { return p.rp.Close() }
 

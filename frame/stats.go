@@ -1,10 +1,12 @@
 package frame
 
+import "github.com/myelon-go/myelon/ring"
+
 // Framing counters are process-local: plain fields of the handle, bumped
 // by the goroutine that uses it (an atomic add per message would cost more
 // than the rest of the framing). Read them with Stats from that goroutine.
-// The ring's own shared counters (waits, parks, laps, positions) are in
-// RingStats and in `myelon stat`.
+// Stats also reads the ring's own shared counters (waits, parks, laps,
+// positions) into the Ring field; `myelon stat` shows those too.
 
 // ProducerStats counts what a Producer published.
 type ProducerStats struct {
@@ -14,6 +16,8 @@ type ProducerStats struct {
 	MultiFrame uint64 `json:"multi_frame"` // messages of more than one frame
 	Chunked    uint64 `json:"chunked"`     // messages larger than the ring, sent in chunks
 	Aborted    uint64 `json:"aborted"`     // chunked messages that failed after their first chunk
+	// Ring holds the ring's shared counters, read when Stats was called.
+	Ring ring.Stats `json:"ring"`
 }
 
 // ConsumerStats counts what a Consumer read.
@@ -34,4 +38,6 @@ type ConsumerStats struct {
 	LateJoinFrames uint64 `json:"late_join_frames"`
 	// Lapped counts ErrLapped reports from the ring (frames lost).
 	Lapped uint64 `json:"lapped"`
+	// Ring holds the ring's shared counters, read when Stats was called.
+	Ring ring.Stats `json:"ring"`
 }

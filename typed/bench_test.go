@@ -1,6 +1,7 @@
 package typed_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/myelon-go/myelon/codec/bincode"
@@ -31,14 +32,13 @@ func (m *echoMsg) UnmarshalBincode(r *bincode.Reader) error {
 // a heap ring: the CPU cost each layer adds, without the cross-core
 // transfer that dominates a ping-pong between processes.
 func BenchmarkSendRecv(b *testing.B) {
-	ringCfg := ring.Config{Backend: ring.Heap, Capacity: 64}
-	ccfg := frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}
+	ccfg := frame.ConsumerConfig{Backend: ring.Heap}
 	payload := make([]byte, 64)
 	b.Run("frame/Send+Read", func(b *testing.B) {
 		name := heapName(b)
-		p, _ := frame.Create(name, frame.Config{Ring: ringCfg, PayloadCapacity: 256})
+		p, _ := frame.Create(name, frame.Config{Backend: ring.Heap, Capacity: 64, PayloadCapacity: 256})
 		defer p.Close()
-		c, _ := frame.Attach(name, ccfg)
+		c, _ := frame.Attach(context.Background(), name, ccfg)
 		defer c.Close()
 		reply := make([]byte, 64)
 		for b.Loop() {
@@ -49,9 +49,9 @@ func BenchmarkSendRecv(b *testing.B) {
 	b.Run("typed-bincode/Send+Recv", func(b *testing.B) {
 		name := heapName(b)
 		codec := bincode.New[echoMsg]("bench.Echo", 1)
-		p, _ := typed.Create(name, codec, typed.Config{Frame: frame.Config{Ring: ringCfg, PayloadCapacity: 256}})
+		p, _ := typed.Create(name, codec, typed.Config{Backend: ring.Heap, Capacity: 64, PayloadCapacity: 256})
 		defer p.Close()
-		c, _ := typed.Attach(name, bincode.New[echoMsg]("bench.Echo", 1), typed.ConsumerConfig{Frame: ccfg})
+		c, _ := typed.Attach(context.Background(), name, bincode.New[echoMsg]("bench.Echo", 1), typed.ConsumerConfig{Backend: ring.Heap})
 		defer c.Close()
 		v, got := &echoMsg{Data: payload}, &echoMsg{}
 		for b.Loop() {
@@ -63,9 +63,9 @@ func BenchmarkSendRecv(b *testing.B) {
 	b.Run("typed-raw/Send+Recv", func(b *testing.B) {
 		name := heapName(b)
 		codec := raw.MustNew[raw64]()
-		p, _ := typed.Create(name, codec, typed.Config{Frame: frame.Config{Ring: ringCfg, PayloadCapacity: 256}})
+		p, _ := typed.Create(name, codec, typed.Config{Backend: ring.Heap, Capacity: 64, PayloadCapacity: 256})
 		defer p.Close()
-		c, _ := typed.Attach(name, codec, typed.ConsumerConfig{Frame: ccfg})
+		c, _ := typed.Attach(context.Background(), name, codec, typed.ConsumerConfig{Backend: ring.Heap})
 		defer c.Close()
 		v, got := &raw64{}, &raw64{}
 		for b.Loop() {
@@ -76,9 +76,9 @@ func BenchmarkSendRecv(b *testing.B) {
 	b.Run("view-raw/Send+Read", func(b *testing.B) {
 		name := heapName(b)
 		codec := raw.MustNew[raw64]()
-		p, _ := typed.Create(name, codec, typed.Config{Frame: frame.Config{Ring: ringCfg, PayloadCapacity: 256}})
+		p, _ := typed.Create(name, codec, typed.Config{Backend: ring.Heap, Capacity: 64, PayloadCapacity: 256})
 		defer p.Close()
-		c, _ := typed.AttachView(name, codec, typed.ConsumerConfig{Frame: ccfg})
+		c, _ := typed.AttachView(context.Background(), name, codec, typed.ConsumerConfig{Backend: ring.Heap})
 		defer c.Close()
 		v := &raw64{}
 		var sum uint64

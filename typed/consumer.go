@@ -19,36 +19,18 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"time"
 
 	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
 )
 
-// ConsumerConfig describes how to attach a typed consumer. The zero value
-// attaches like frame's zero ConsumerConfig, requires every message to
-// carry the codec's schema tag, and stops batch reads at a decode error.
-type ConsumerConfig struct {
-	// Frame configures the frame consumer below (ring id, start, wait
-	// strategy, expected geometry, ...).
-	Frame frame.ConsumerConfig
-	// AcceptUntagged accepts messages without a schema tag (user flags 0),
-	// as sent by a plain frame producer, and decodes them with the codec.
-	// Messages carrying another schema's tag are still refused.
-	AcceptUntagged bool
-	// SkipDecodeErrors makes the batch paths (Process, TryProcess, All) skip
-	// a message the codec cannot decode (counted in Stats.DecodeErrors; the
-	// last one is kept in LastDecodeError) and go on. Without it they stop
-	// at it and return its *DecodeError. Schema mismatches always stop them:
-	// they mean a misconfigured pair of processes, not one bad message.
-	SkipDecodeErrors bool
-}
-
-// ConsumerStats counts what a typed consumer decoded. Frame's counters
-// are in Frame().Stats().
+// ConsumerStats counts what a typed consumer decoded, with the frame
+// layer's counters (and the ring's) below.
 type ConsumerStats struct {
-	Decoded      uint64 `json:"decoded"`       // messages decoded (or viewed)
-	DecodeErrors uint64 `json:"decode_errors"` // messages the codec rejected (consumed)
-	SchemaErrors uint64 `json:"schema_errors"` // messages with another schema's tag (consumed)
+	Decoded      uint64              `json:"decoded"`       // messages decoded (or viewed)
+	DecodeErrors uint64              `json:"decode_errors"` // messages the codec rejected (consumed)
+	SchemaErrors uint64              `json:"schema_errors"` // messages with another schema's tag (consumed)
+	Frame        frame.ConsumerStats `json:"frame"`         // read when Stats was called
 }
 
 // base is what both typed consumers share: the frame consumer, the schema
@@ -64,8 +46,18 @@ type base struct {
 	iterErr  error        // what ended the last All loop
 }
 
-func newBase(fc *frame.Consumer, s Schema, cfg *ConsumerConfig) base {
-	return base{fc: fc, schema: s, tag: s.Tag(), untagged: cfg.AcceptUntagged, skip: cfg.SkipDecodeErrors}
+// attachBase attaches the frame consumer below and checks the ring's
+// schema against s.
+func attachBase(ctx context.Context, name string, s Schema, cfg *ConsumerConfig) (base, error) {
+	fc, err := frame.Attach(ctx, name, cfg.frame())
+	if err != nil {
+		return base{}, err
+	}
+	if err := checkSchema(fc.Meta(), s, cfg.AcceptUntagged); err != nil {
+		fc.Close()
+		return base{}, err
+	}
+	return base{fc: fc, schema: s, tag: s.Tag(), untagged: cfg.AcceptUntagged, skip: cfg.SkipDecodeErrors}, nil
 }
 
 // checkTag is the slow path of the schema check (the fast one is
@@ -96,8 +88,21 @@ func (b *base) skippable(err error) bool {
 	return false
 }
 
-// Stats returns the consumer's decoding counters.
-func (b *base) Stats() ConsumerStats { return b.stats }
+// Stats returns the consumer's decoding counters and the layers' below.
+func (b *base) Stats() ConsumerStats {
+	s := b.stats
+	s.Frame = b.fc.Stats()
+	return s
+}
+
+// ID returns the consumer's id in the ring.
+func (b *base) ID() string { return b.fc.ID() }
+
+// Geometry describes the ring's frames.
+func (b *base) Geometry() frame.Geometry { return b.fc.Geometry() }
+
+// Info describes the ring below.
+func (b *base) Info() ring.RingInfo { return b.fc.Info() }
 
 // LastDecodeError returns the last decode error a batch path skipped
 // (ConsumerConfig.SkipDecodeErrors), or nil.
@@ -105,10 +110,6 @@ func (b *base) LastDecodeError() *DecodeError { return b.lastSkip }
 
 // Schema returns the consumer's schema.
 func (b *base) Schema() Schema { return b.schema }
-
-// Frame returns the frame consumer below (for its geometry, stats and id).
-// Reading from it directly bypasses the schema check and the codec.
-func (b *base) Frame() *frame.Consumer { return b.fc }
 
 // Err returns the error that ended the last All loop, or nil if it ended
 // at end of stream or because the loop body stopped it.
@@ -120,7 +121,7 @@ func (b *base) Close() error { return b.fc.Close() }
 // Consumer receives values of type T decoded by a Codec (Layer 2).
 //
 // Only one goroutine may use a Consumer at a time. The zero value is not
-// usable: make one with Attach or NewConsumer.
+// usable: make one with Attach.
 type Consumer[T any] struct {
 	_ noCopy
 	base
@@ -128,26 +129,20 @@ type Consumer[T any] struct {
 	val   *T // the value Process and All decode into, reused
 }
 
-// Attach joins the frame ring name (frame.Attach with cfg.Frame) as a
-// consumer of T values decoded with codec.
-func Attach[T any](name string, codec Codec[T], cfg ConsumerConfig) (*Consumer[T], error) {
+// Attach joins the typed ring name as a consumer of T values decoded with
+// codec, waiting until ctx is done for the ring to be created and ready
+// (see ring.Attach: the error then matches ring.ErrNotFound or
+// ring.ErrNotReady). The ring's schema must be codec's: otherwise a
+// *SchemaError, before any message is read.
+func Attach[T any](ctx context.Context, name string, codec Codec[T], cfg ConsumerConfig) (*Consumer[T], error) {
 	if codec == nil {
 		return nil, invalid("nil codec")
 	}
-	fc, err := frame.Attach(name, cfg.Frame)
+	b, err := attachBase(ctx, name, codec.Schema(), &cfg)
 	if err != nil {
 		return nil, err
 	}
-	return NewConsumer(fc, codec, cfg)
-}
-
-// NewConsumer wraps an attached frame consumer; cfg.Frame is ignored.
-// Closing the typed consumer closes fc.
-func NewConsumer[T any](fc *frame.Consumer, codec Codec[T], cfg ConsumerConfig) (*Consumer[T], error) {
-	if fc == nil || codec == nil {
-		return nil, invalid("nil frame consumer or codec")
-	}
-	return &Consumer[T]{base: newBase(fc, codec.Schema(), &cfg), codec: codec, val: new(T)}, nil
+	return &Consumer[T]{base: b, codec: codec, val: new(T)}, nil
 }
 
 // decode checks m's schema tag and decodes p into v.
@@ -201,16 +196,6 @@ func (c *Consumer[T]) TryRecv(v *T) (frame.Meta, error) {
 	return meta, err
 }
 
-// RecvTimeout is Recv that gives up with frame.ErrTimeout after d.
-func (c *Consumer[T]) RecvTimeout(v *T, d time.Duration) (frame.Meta, error) {
-	var meta frame.Meta
-	err := c.fc.ReadTimeout(d, func(m frame.Meta, p []byte) error {
-		meta = m
-		return c.decode(&m, p, v)
-	})
-	return meta, err
-}
-
 // Process waits for at least one message, then decodes every message
 // already readable, up to max (max <= 0: no limit), and hands each to fn.
 // The *T handed to fn is the consumer's own value, reused (decoded over)
@@ -254,7 +239,7 @@ func (c *Consumer[T]) process(ctx context.Context, try bool, max int, fn func(fr
 // All returns an iterator over decoded messages. It blocks waiting for
 // messages. The *T yielded is the consumer's own value, reused for the
 // next message: copy what you keep. Frame protocol errors and laps are
-// skipped (counted in Frame().Stats()), decode errors only with
+// skipped (counted in Stats().Frame), decode errors only with
 // SkipDecodeErrors; the loop ends at end of stream, when the producer is
 // gone, when ctx is done, at a schema mismatch, at an unskipped decode
 // error, or at any other error, which Err reports.

@@ -58,17 +58,26 @@ func (e *DecodeError) Is(target error) bool { return target == ErrDecode }
 // Unwrap returns the codec's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// SchemaError reports a message whose schema tag differs from the
-// consumer's. The message is consumed and counted in
-// ConsumerStats.SchemaErrors. It matches ErrSchema.
+// SchemaError reports a schema that differs from the attacher's: the
+// ring's, at Attach or Join (Ring set), or a message's tag, on receive
+// (the message is consumed and counted in ConsumerStats.SchemaErrors). It
+// matches ErrSchema.
 type SchemaError struct {
-	ID              uint64 // frame message id
-	Seq             int64  // ring sequence of the message's first frame
-	Want            Schema // the consumer's schema
+	Ring            bool   // the ring's schema, found at attach
+	ID              uint64 // frame message id (messages only)
+	Seq             int64  // ring sequence of the message's first frame (messages only)
+	Want            Schema // the attacher's schema
+	Got             Schema // the ring's schema (zero for a ring without one)
 	WantTag, GotTag uint8
 }
 
 func (e *SchemaError) Error() string {
+	if e.Ring {
+		if e.Got == (Schema{}) {
+			return fmt.Sprintf("typed: schema mismatch: the ring carries no schema (made by frame.Create; see ConsumerConfig.AcceptUntagged), want %s", e.Want)
+		}
+		return fmt.Sprintf("typed: schema mismatch: the ring carries %s, want %s: the producer uses another codec, type or version", e.Got, e.Want)
+	}
 	got := fmt.Sprintf("schema tag %#02x", e.GotTag)
 	if e.GotTag == 0 {
 		got = "no schema tag (a plain frame producer sent it; see ConsumerConfig.AcceptUntagged)"

@@ -36,16 +36,17 @@ func (o *Order) UnmarshalBincode(r *bincode.Reader) error {
 func Example() {
 	ctx := context.Background()
 	p, err := typed.Create("orders", bincode.New[Order]("example.Order", 1), typed.Config{
-		Frame: frame.Config{Ring: ring.Config{Backend: ring.Heap, Capacity: 16}},
+		Backend: ring.Heap, Capacity: 16,
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Close()
-	c, err := typed.Attach("orders", bincode.New[Order]("example.Order", 1), typed.ConsumerConfig{
-		Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: "book"}},
+	c, err := typed.Attach(context.Background(), "orders", bincode.New[Order]("example.Order", 1), typed.ConsumerConfig{
+		Backend: ring.Heap, ID: "book",
 	})
+
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -83,16 +84,17 @@ func Example_zeroCopy() {
 	ctx := context.Background()
 	codec := raw.MustNew[Tick]()
 	p, err := typed.Create("ticks", codec, typed.Config{
-		Frame: frame.Config{Aligned: true, Ring: ring.Config{Backend: ring.Heap, Capacity: 16}},
+		Aligned: true, Backend: ring.Heap, Capacity: 16,
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer p.Close()
-	c, err := typed.AttachView("ticks", codec, typed.ConsumerConfig{
-		Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap, ID: "chart"}},
+	c, err := typed.AttachView(context.Background(), "ticks", codec, typed.ConsumerConfig{
+		Backend: ring.Heap, ID: "chart",
 	})
+
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -75,9 +75,7 @@ func waitChild(t *testing.T, name string, cmd *exec.Cmd, out *bytes.Buffer) {
 func processProducer(t *testing.T, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	p, err := typed.Create(name, payloadCodec(), typed.Config{Frame: frame.Config{
-		PayloadCapacity: 1024, Ring: ring.Config{Capacity: 256},
-	}})
+	p, err := typed.Create(name, payloadCodec(), typed.Config{PayloadCapacity: 1024, Capacity: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +97,9 @@ func processProducer(t *testing.T, name string) {
 func processConsumer(t *testing.T, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	c, err := typed.Attach(name, payloadCodec(), typed.ConsumerConfig{Frame: frame.ConsumerConfig{
-		PayloadCapacity: 1024,
-		Ring:            ring.ConsumerConfig{ID: "verifier", WaitCreate: true, ReadyTimeout: 20 * time.Second},
-	}})
+	c, err := typed.Attach(context.Background(), name, payloadCodec(), typed.ConsumerConfig{PayloadCapacity: 1024,
+		ID: "verifier", WaitCreate: true, ReadyTimeout: 20 * time.Second})
+
 	if err != nil {
 		t.Fatal(err)
 	}

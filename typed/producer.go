@@ -13,6 +13,7 @@ import (
 	"context"
 
 	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
 )
 
 // DefaultRetainBuffer is the largest encode buffer a producer keeps
@@ -21,22 +22,11 @@ import (
 // 1 MiB default every message of 1 MiB allocated a fresh buffer).
 const DefaultRetainBuffer = frame.DefaultMaxMessageSize
 
-// Config describes a typed ring to create. The zero value is a usable
-// frame ring with frame's defaults.
-type Config struct {
-	// Frame configures the frame ring below. Set Frame.Aligned for
-	// zero-copy views that need 16-byte alignment.
-	Frame frame.Config
-	// RetainBuffer is the largest encode buffer kept between messages.
-	// Zero: DefaultRetainBuffer.
-	RetainBuffer int
-}
-
 // Producer sends values of type T, encoded by a Codec, as frame messages
 // tagged with the codec's schema.
 //
 // Only one goroutine may use a Producer at a time (as for frame.Producer).
-// The zero value is not usable: make one with Create or NewProducer.
+// The zero value is not usable: make one with Create or Join.
 type Producer[T any] struct {
 	_      noCopy
 	fp     *frame.Producer // the frame producer below
@@ -47,16 +37,18 @@ type Producer[T any] struct {
 	stats  ProducerStats   // hot: process-local counters
 }
 
-// ProducerStats counts what a Producer encoded. Frame's own counters are
-// in Frame().Stats().
+// ProducerStats counts what a Producer encoded, with the frame layer's
+// counters (and the ring's) below.
 type ProducerStats struct {
-	Sent         uint64 `json:"sent"`          // values encoded and sent
-	Bytes        uint64 `json:"bytes"`         // encoded bytes of those
-	EncodeErrors uint64 `json:"encode_errors"` // values the codec refused (not sent)
+	Sent         uint64              `json:"sent"`          // values encoded and sent
+	Bytes        uint64              `json:"bytes"`         // encoded bytes of those
+	EncodeErrors uint64              `json:"encode_errors"` // values the codec refused (not sent)
+	Frame        frame.ProducerStats `json:"frame"`         // read when Stats was called
 }
 
-// Create creates the frame ring name (frame.Create with cfg.Frame) and
-// returns a producer of T values encoded with codec.
+// Create creates the typed ring name, recording codec's schema in it, and
+// returns a producer of T values encoded with codec. A segment of that
+// name whose owner died is replaced (see Config.KeepStale).
 func Create[T any](name string, codec Codec[T], cfg Config) (*Producer[T], error) {
 	if codec == nil {
 		return nil, invalid("nil codec")
@@ -64,40 +56,42 @@ func Create[T any](name string, codec Codec[T], cfg Config) (*Producer[T], error
 	if cfg.RetainBuffer < 0 {
 		return nil, invalid("RetainBuffer < 0")
 	}
-	fp, err := frame.Create(name, cfg.Frame)
+	meta, err := encodeSchema(codec.Schema())
 	if err != nil {
 		return nil, err
 	}
-	p, _ := NewProducer(fp, codec)
+	fp, err := frame.Create(name, cfg.frame(meta))
+	if err != nil {
+		return nil, err
+	}
+	p := newProducer(fp, codec)
 	if cfg.RetainBuffer > 0 {
 		p.retain = cfg.RetainBuffer
 	}
 	return p, nil
 }
 
-// Join joins the multi-producer frame ring name as one more producer
-// (frame.JoinProducer with cfg) of T values encoded with codec. Every
-// producer of a ring should use the same schema: consumers check each
-// message's tag.
-func Join[T any](name string, codec Codec[T], cfg frame.JoinConfig) (*Producer[T], error) {
+// Join joins the multi-producer typed ring name as one more producer of T
+// values encoded with codec, waiting for the ring until ctx is done as
+// Attach does. The ring's schema must be codec's: otherwise a
+// *SchemaError.
+func Join[T any](ctx context.Context, name string, codec Codec[T], cfg JoinConfig) (*Producer[T], error) {
 	if codec == nil {
 		return nil, invalid("nil codec")
 	}
-	fp, err := frame.JoinProducer(name, cfg)
+	fp, err := frame.Join(ctx, name, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return NewProducer(fp, codec)
+	if err := checkSchema(fp.Meta(), codec.Schema(), false); err != nil {
+		fp.Close()
+		return nil, err
+	}
+	return newProducer(fp, codec), nil
 }
 
-// NewProducer wraps an existing frame producer (one from frame.Create, or
-// one that joined a multi-producer ring). Closing the typed producer
-// closes fp.
-func NewProducer[T any](fp *frame.Producer, codec Codec[T]) (*Producer[T], error) {
-	if fp == nil || codec == nil {
-		return nil, invalid("nil frame producer or codec")
-	}
-	return &Producer[T]{fp: fp, codec: codec, tag: codec.Schema().Tag(), retain: DefaultRetainBuffer}, nil
+func newProducer[T any](fp *frame.Producer, codec Codec[T]) *Producer[T] {
+	return &Producer[T]{fp: fp, codec: codec, tag: codec.Schema().Tag(), retain: DefaultRetainBuffer}
 }
 
 // Send encodes *v and publishes it as one message of kind 0, waiting for
@@ -165,21 +159,37 @@ func (p *Producer[T]) sendEncoded(ctx context.Context, try bool, kind uint8, pay
 	return p.fp.SendFlags(ctx, kind, p.tag, payload)
 }
 
+// Require makes consumers required: every blocking send waits for them
+// to attach and applies the stall policy while it waits for room (see
+// frame.Producer.Require and ring.RequiredConfig).
+func (p *Producer[T]) Require(cfg ring.RequiredConfig) error { return p.fp.Require(cfg) }
+
 // WaitForConsumers waits until at least n consumers whose ids start with
-// prefix are attached (see frame.Producer.WaitForConsumers).
+// prefix are attached (see ring.Producer.WaitForConsumers).
 func (p *Producer[T]) WaitForConsumers(ctx context.Context, n int, prefix string) error {
 	return p.fp.WaitForConsumers(ctx, n, prefix)
+}
+
+// WaitForConsumerIDs waits until consumers with each of ids are attached.
+func (p *Producer[T]) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
+	return p.fp.WaitForConsumerIDs(ctx, ids...)
 }
 
 // Schema returns the codec's schema.
 func (p *Producer[T]) Schema() Schema { return p.codec.Schema() }
 
-// Stats returns the producer's encoding counters.
-func (p *Producer[T]) Stats() ProducerStats { return p.stats }
+// Geometry describes the ring's frames.
+func (p *Producer[T]) Geometry() frame.Geometry { return p.fp.Geometry() }
 
-// Frame returns the frame producer below (for its geometry, stats and
-// coordination calls). Sending on it directly sends untagged messages.
-func (p *Producer[T]) Frame() *frame.Producer { return p.fp }
+// Info describes the ring below.
+func (p *Producer[T]) Info() ring.RingInfo { return p.fp.Info() }
+
+// Stats returns the producer's encoding counters and the layers' below.
+func (p *Producer[T]) Stats() ProducerStats {
+	s := p.stats
+	s.Frame = p.fp.Stats()
+	return s
+}
 
 // Close closes the ring: consumers read what was sent, then get
 // frame.ErrEndOfStream.

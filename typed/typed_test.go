@@ -21,14 +21,14 @@ import (
 func pair[T any](t *testing.T, pc, cc typed.Codec[T], ccfg typed.ConsumerConfig) (*typed.Producer[T], *typed.Consumer[T]) {
 	t.Helper()
 	name := heapName(t)
-	p, err := typed.Create(name, pc, typed.Config{Frame: frame.Config{PayloadCapacity: 1024, Ring: ring.Config{Backend: ring.Heap, Capacity: 64}}})
+	p, err := typed.Create(name, pc, typed.Config{PayloadCapacity: 1024, Backend: ring.Heap, Capacity: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	ccfg.Frame.Ring.Backend = ring.Heap
-	ccfg.Frame.Ring.ID = "c"
-	c, err := typed.Attach(name, cc, ccfg)
+	ccfg.Backend = ring.Heap
+	ccfg.ID = "c"
+	c, err := typed.Attach(context.Background(), name, cc, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +45,9 @@ func viewPair[V any](t *testing.T, pc typed.Codec[tick], vc typed.ZeroCopyCodec[
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	ccfg.Frame.Ring.Backend = ring.Heap
-	ccfg.Frame.Ring.ID = "v"
-	c, err := typed.AttachView(name, vc, ccfg)
+	ccfg.Backend = ring.Heap
+	ccfg.ID = "v"
+	c, err := typed.AttachView(context.Background(), name, vc, ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,23 +448,23 @@ func (wide) Alignment() int { return 16 }
 func TestAttachView_Alignment(t *testing.T) {
 	codec := raw.MustNew[tick]()
 	name := heapName(t)
-	p, err := typed.Create(name, codec, typed.Config{Frame: frame.Config{Ring: ring.Config{Backend: ring.Heap, Capacity: 8}}})
+	p, err := typed.Create(name, codec, typed.Config{Backend: ring.Heap, Capacity: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	_, err = typed.AttachView(name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	_, err = typed.AttachView(context.Background(), name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Backend: ring.Heap})
 	var ae *typed.AlignmentError
 	if !errors.Is(err, typed.ErrAlignment) || !errors.As(err, &ae) || ae.Need != 16 || ae.Have != 8 {
 		t.Fatalf("got %v, want an *AlignmentError", err)
 	}
 	name = heapName(t)
-	p2, err := typed.Create(name, codec, typed.Config{Frame: frame.Config{Aligned: true, Ring: ring.Config{Backend: ring.Heap, Capacity: 8}}})
+	p2, err := typed.Create(name, codec, typed.Config{Aligned: true, Backend: ring.Heap, Capacity: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p2.Close()
-	c, err := typed.AttachView(name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	c, err := typed.AttachView(context.Background(), name, typed.ZeroCopyCodec[*tick](&wide{*codec}), typed.ConsumerConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatalf("aligned ring: %v", err)
 	}
@@ -475,10 +475,10 @@ func TestNew_NilArguments(t *testing.T) {
 	if _, err := typed.Create[tick]("x", nil, typed.Config{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
-	if _, err := typed.Attach[tick]("x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+	if _, err := typed.Attach[tick](context.Background(), "x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
-	if _, err := typed.AttachView[*tick]("x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+	if _, err := typed.AttachView[*tick](context.Background(), "x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
 	if _, err := typed.NewProducer[tick](nil, raw.MustNew[tick]()); !errors.Is(err, typed.ErrInvalidConfig) {
@@ -552,14 +552,12 @@ func TestAllocs(t *testing.T) {
 // in place, verified, from the reassembly buffer.
 func TestView_FlatbuffersMultiFrame(t *testing.T) {
 	name := heapName(t)
-	p, err := typed.Create(name, benchfb.NewPayloadBatchCodec(), typed.Config{Frame: frame.Config{
-		PayloadCapacity: 1024, Ring: ring.Config{Backend: ring.Heap, Capacity: 64},
-	}})
+	p, err := typed.Create(name, benchfb.NewPayloadBatchCodec(), typed.Config{PayloadCapacity: 1024, Backend: ring.Heap, Capacity: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := typed.AttachView(name, benchfb.NewPayloadBatchView(), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	c, err := typed.AttachView(context.Background(), name, benchfb.NewPayloadBatchView(), typed.ConsumerConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,17 +604,17 @@ func TestView_FlatbuffersMultiFrame(t *testing.T) {
 // receives both producers' values (ids are per producer).
 func TestJoin(t *testing.T) {
 	name := heapName(t)
-	p1, err := typed.Create(name, payloadCodec(), typed.Config{Frame: frame.Config{PayloadCapacity: 1024, Ring: ring.Config{Backend: ring.Heap, Capacity: 64, MaxProducers: 2}}})
+	p1, err := typed.Create(name, payloadCodec(), typed.Config{PayloadCapacity: 1024, Backend: ring.Heap, Capacity: 64, MaxProducers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p1.Close()
-	p2, err := typed.Join(name, payloadCodec(), frame.JoinConfig{Ring: ring.ProducerConfig{Backend: ring.Heap}})
+	p2, err := typed.Join(context.Background(), name, payloadCodec(), frame.JoinConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p2.Close()
-	c, err := typed.Attach(name, payloadCodec(), typed.ConsumerConfig{Frame: frame.ConsumerConfig{Ring: ring.ConsumerConfig{Backend: ring.Heap}}})
+	c, err := typed.Attach(context.Background(), name, payloadCodec(), typed.ConsumerConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,7 +630,7 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("value %d: meta %+v, %v", i, m, err)
 		}
 	}
-	if _, err := typed.Join[testPayload](name, nil, frame.JoinConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
+	if _, err := typed.Join[testPayload](context.Background(), name, nil, frame.JoinConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
 }

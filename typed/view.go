@@ -27,7 +27,6 @@ package typed
 import (
 	"context"
 	"iter"
-	"time"
 
 	"github.com/myelon-go/myelon/frame"
 )
@@ -37,52 +36,41 @@ import (
 // V, valid only until the callback returns.
 //
 // Only one goroutine may use a ViewConsumer at a time. The zero value is
-// not usable: make one with AttachView or NewViewConsumer.
+// not usable: make one with AttachView.
 type ViewConsumer[V any] struct {
 	_ noCopy
 	base
 	codec ZeroCopyCodec[V]
 }
 
-// AttachView joins the frame ring name (frame.Attach with cfg.Frame) as a
-// consumer of views made by codec. A codec that needs more payload
-// alignment than the ring gives is an *AlignmentError.
-func AttachView[V any](name string, codec ZeroCopyCodec[V], cfg ConsumerConfig) (*ViewConsumer[V], error) {
+// AttachView joins the typed ring name as a consumer of views made by
+// codec, waiting for the ring as Attach does. The ring's schema must be
+// codec's (a *SchemaError), and a codec that needs more payload alignment
+// than the ring gives is an *AlignmentError.
+func AttachView[V any](ctx context.Context, name string, codec ZeroCopyCodec[V], cfg ConsumerConfig) (*ViewConsumer[V], error) {
 	if codec == nil {
 		return nil, invalid("nil codec")
 	}
-	fc, err := frame.Attach(name, cfg.Frame)
+	b, err := attachBase(ctx, name, codec.Schema(), &cfg)
 	if err != nil {
 		return nil, err
-	}
-	c, err := NewViewConsumer(fc, codec, cfg)
-	if err != nil {
-		fc.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// NewViewConsumer wraps an attached frame consumer; cfg.Frame is ignored.
-// Closing the view consumer closes fc; if NewViewConsumer fails, fc is
-// left open for the caller.
-func NewViewConsumer[V any](fc *frame.Consumer, codec ZeroCopyCodec[V], cfg ConsumerConfig) (*ViewConsumer[V], error) {
-	if fc == nil || codec == nil {
-		return nil, invalid("nil frame consumer or codec")
 	}
 	if a, ok := codec.(Aligner); ok {
 		need, have := a.Alignment(), 8
-		if fc.Geometry().Aligned {
+		if b.fc.Geometry().Aligned {
 			have = 16
 		}
 		if need <= 0 || need&(need-1) != 0 {
-			return nil, invalid("codec alignment is not a power of two")
-		}
-		if need > have {
-			return nil, &AlignmentError{Schema: codec.Schema(), Need: need, Have: have}
+			err = invalid("codec alignment is not a power of two")
+		} else if need > have {
+			err = &AlignmentError{Schema: codec.Schema(), Need: need, Have: have}
 		}
 	}
-	return &ViewConsumer[V]{base: newBase(fc, codec.Schema(), &cfg), codec: codec}, nil
+	if err != nil {
+		b.fc.Close()
+		return nil, err
+	}
+	return &ViewConsumer[V]{base: b, codec: codec}, nil
 }
 
 // view checks m's schema tag and makes the view of p.
@@ -127,17 +115,6 @@ func (c *ViewConsumer[V]) Read(ctx context.Context, fn func(m frame.Meta, v V) e
 // TryRead is Read that returns frame.ErrEmpty instead of waiting.
 func (c *ViewConsumer[V]) TryRead(fn func(m frame.Meta, v V) error) error {
 	return c.fc.TryRead(func(m frame.Meta, p []byte) error {
-		v, err := c.view(&m, p)
-		if err != nil {
-			return err
-		}
-		return fn(m, v)
-	})
-}
-
-// ReadTimeout is Read that gives up with frame.ErrTimeout after d.
-func (c *ViewConsumer[V]) ReadTimeout(d time.Duration, fn func(m frame.Meta, v V) error) error {
-	return c.fc.ReadTimeout(d, func(m frame.Meta, p []byte) error {
 		v, err := c.view(&m, p)
 		if err != nil {
 			return err

@@ -1,0 +1,91 @@
+package typed
+
+import (
+	"os"
+	"time"
+
+	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Config describes a typed ring to create. The zero value is a usable
+// single-producer ring on the Shm backend with frame's defaults. The
+// fields down to Timestamps configure the frame ring below, as the fields
+// of the same names in frame.Config do; set Aligned for zero-copy views
+// that need 16-byte alignment.
+type Config struct {
+	Backend          ring.Backend      // where the segment lives. Zero: Shm.
+	Capacity         int               // frames (slots) in the ring, a power of two. Zero: 1024.
+	MaxConsumers     int               // size of the consumer table. Zero: 16.
+	MaxProducers     int               // > 1: a multi-producer ring (see Join).
+	Perm             os.FileMode       // segment mode. Zero: 0600.
+	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
+	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
+	KeepOnClose      bool              // leave the segment in place at Close.
+	KeepStale        bool              // refuse (ErrStale) instead of replacing a dead owner's segment.
+	Populate         bool              // pre-fault the mapping.
+	PayloadCapacity  int               // payload bytes per frame. Zero: frame.DefaultPayloadCapacity.
+	Aligned          bool              // 16-byte aligned payloads (Layer 3).
+	MaxMessageSize   int               // largest encoded value. Zero: frame.DefaultMaxMessageSize.
+	Timestamps       bool              // stamp every message with its send time.
+
+	// RetainBuffer is the largest encode buffer kept between messages.
+	// Zero: DefaultRetainBuffer.
+	RetainBuffer int
+}
+
+func (c *Config) frame(meta []byte) frame.Config {
+	return frame.Config{
+		Backend: c.Backend, Capacity: c.Capacity, MaxConsumers: c.MaxConsumers, MaxProducers: c.MaxProducers,
+		Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval, KeepOnClose: c.KeepOnClose,
+		KeepStale: c.KeepStale, Populate: c.Populate, PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned,
+		MaxMessageSize: c.MaxMessageSize, Timestamps: c.Timestamps, Meta: meta,
+	}
+}
+
+// ConsumerConfig describes how to attach a typed consumer. The zero value
+// attaches like frame's zero ConsumerConfig, requires the ring's schema
+// to be the codec's, and stops batch reads at a decode error. The fields
+// down to ReceiveTimestamps configure the frame consumer below, as the
+// fields of the same names in frame.ConsumerConfig do.
+type ConsumerConfig struct {
+	Backend           ring.Backend      // where the segment lives. Zero: Shm.
+	ID                string            // resume under this id; zero: anonymous.
+	Start             ring.Start        // where a new consumer begins. Zero: the latest message.
+	Wait              ring.WaitStrategy // how to wait for messages. Zero: Block.
+	Capacity          int               // if non-zero, must equal the ring's.
+	Perm              os.FileMode       // expected segment mode. Zero: 0600.
+	LivenessInterval  time.Duration     // how soon an idle consumer notices a dead producer. Zero: 100 ms.
+	Observer          bool              // never gate the producer; read validated copies.
+	Group             string            // member of this consumer group (each message to one member).
+	UnblockTimeout    time.Duration     // multi-producer rings: see ring.ConsumerConfig.
+	PayloadCapacity   int               // if non-zero, must equal the ring's.
+	Aligned           bool              // require an aligned ring.
+	MaxMessageSize    int               // local limit below the ring's.
+	ReceiveTimestamps bool              // stamp every message's receive time.
+
+	// AcceptUntagged accepts a ring that carries no schema (made by
+	// frame.Create) and messages without a schema tag (user flags 0), as
+	// sent by a plain frame producer, and decodes them with the codec.
+	// A ring or message carrying another schema is still refused.
+	AcceptUntagged bool
+	// SkipDecodeErrors makes the batch paths (Process, TryProcess, All) skip
+	// a message the codec cannot decode (counted in Stats.DecodeErrors; the
+	// last one is kept in LastDecodeError) and go on. Without it they stop
+	// at it and return its *DecodeError. Schema mismatches always stop them:
+	// they mean a misconfigured pair of processes, not one bad message.
+	SkipDecodeErrors bool
+}
+
+func (c *ConsumerConfig) frame() frame.ConsumerConfig {
+	return frame.ConsumerConfig{
+		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm,
+		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
+		PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, MaxMessageSize: c.MaxMessageSize,
+		ReceiveTimestamps: c.ReceiveTimestamps,
+	}
+}
+
+// JoinConfig describes how to join a multi-producer typed ring as one more
+// producer; see frame.JoinConfig.
+type JoinConfig = frame.JoinConfig
