@@ -59,7 +59,7 @@ type fakeRing struct {
 	claimLo   int64
 	claimN    int64
 	failAt    int64 // Claim fails when it would claim this sequence (-1: never)
-	managed   []int // sizes of the managed claims, in order
+	claims    []int // sizes of the waiting (Claim) claims, in order
 }
 
 func newFakeRing(slotSize int) *fakeRing {
@@ -67,6 +67,11 @@ func newFakeRing(slotSize int) *fakeRing {
 }
 
 func (f *fakeRing) Claim(ctx context.Context, n int) (int64, error) {
+	f.claims = append(f.claims, n)
+	return f.claim(n)
+}
+
+func (f *fakeRing) claim(n int) (int64, error) {
 	lo := int64(len(f.slots))
 	if f.failAt >= lo && f.failAt < lo+int64(n) {
 		return -1, context.Canceled
@@ -78,12 +83,7 @@ func (f *fakeRing) Claim(ctx context.Context, n int) (int64, error) {
 	return lo, nil
 }
 
-func (f *fakeRing) TryClaim(n int) (int64, error) { return f.Claim(context.Background(), n) }
-
-func (f *fakeRing) ClaimManaged(ctx context.Context, n int) (int64, error) {
-	f.managed = append(f.managed, n)
-	return f.Claim(ctx, n)
-}
+func (f *fakeRing) TryClaim(n int) (int64, error) { return f.claim(n) }
 
 func (f *fakeRing) Slot(seq int64) []byte { return f.slots[seq] }
 

@@ -59,8 +59,8 @@ func TestSendManaged_OneClaimPerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 65 bytes = 9 frames > 8 slots: chunks of 4, 4 and 1.
-	if want := []int{1, 1, 2, 8, 4, 4, 1, 3}; !slices.Equal(f.managed, want) {
-		t.Fatalf("managed claims %v, want %v", f.managed, want)
+	if want := []int{1, 1, 2, 8, 4, 4, 1, 3}; !slices.Equal(f.claims, want) {
+		t.Fatalf("claims %v, want %v", f.claims, want)
 	}
 	dst := make([]byte, 100)
 	for i, size := range []int{0, 8, 9, 64, 65, 24} {
@@ -72,11 +72,15 @@ func TestSendManaged_OneClaimPerMessage(t *testing.T) {
 	if st := p.Stats(); st.Messages != 6 || st.Chunked != 1 || st.MultiFrame != 4 {
 		t.Fatalf("stats %+v", st)
 	}
-	// TrySend and Send do not go through the managed claim.
+	// TrySend never takes the waiting claim (where the policy applies);
+	// Send takes one per message of a ring's worth or less.
 	p.TrySend(0, payloadFor(0, 20))
+	if len(f.claims) != 8 {
+		t.Fatalf("TrySend made a waiting claim: %v", f.claims)
+	}
 	mustSend(t, p, 0, payloadFor(0, 20))
-	if len(f.managed) != 8 {
-		t.Fatalf("unmanaged sends made managed claims: %v", f.managed)
+	if want := []int{1, 1, 2, 8, 4, 4, 1, 3, 3}; !slices.Equal(f.claims, want) {
+		t.Fatalf("claims after Send %v, want %v", f.claims, want)
 	}
 }
 
@@ -156,7 +160,7 @@ func TestSendManaged_Heap_StallReturnsError(t *testing.T) {
 	_, err := p.Send(ctx, 9, payloadFor(9, 40))
 	var se *ring.StallError
 	if !errors.As(err, &se) || !errors.Is(err, ring.ErrConsumerStalled) || se.ID != "r" || se.Position != -1 || se.Action != ring.ReturnError {
-		t.Fatalf("blocked SendManaged: %v, want a *ring.StallError for r at -1", err)
+		t.Fatalf("blocked Send: %v, want a *ring.StallError for r at -1", err)
 	}
 	t.Logf("stalled after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	if len(alerts) != 1 || alerts[0].ID != "r" {
@@ -200,7 +204,7 @@ func TestSendManaged_Heap_ShutdownClosesRing(t *testing.T) {
 	}
 	var se *ring.StallError
 	if err := mustSendManaged(20); !errors.As(err, &se) || se.Action != ring.Shutdown {
-		t.Fatalf("blocked SendManaged: %v, want a shutdown *ring.StallError", err)
+		t.Fatalf("blocked Send: %v, want a shutdown *ring.StallError", err)
 	}
 	got, _, err := c.RecvAppend(ctx, nil)
 	if err != nil || !bytes.Equal(got, payloadFor(40, 40)) {
@@ -412,14 +416,16 @@ func TestSendManaged_Heap_MultiProducerBlockedLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var se *ring.StallError
-	if _, err := p.Send(ctx, 8, []byte{8}); !errors.As(err, &se) {
-		t.Fatalf("blocked SendManaged: %v, want a *ring.StallError", err)
-	}
+	// A send whose context ends while it waits (before the policy
+	// judges "r" stalled), then one the policy fails.
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	if _, err := p.Send(short, 9, []byte{9}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("blocked Send: %v", err)
+		t.Fatalf("blocked Send past its deadline: %v", err)
+	}
+	var se *ring.StallError
+	if _, err := p.Send(ctx, 8, []byte{8}); !errors.As(err, &se) {
+		t.Fatalf("blocked Send: %v, want a *ring.StallError", err)
 	}
 	dst := make([]byte, 16)
 	for i := range 8 {

@@ -80,7 +80,7 @@ func processProducer(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := p.Frame().WaitForConsumerIDs(ctx, "verifier"); err != nil {
+	if err := p.WaitForConsumerIDs(ctx, "verifier"); err != nil {
 		t.Fatal(err)
 	}
 	v := new(testPayload)
@@ -90,15 +90,14 @@ func processProducer(t *testing.T, name string) {
 			t.Fatalf("record %d: %v", i, err)
 		}
 	}
-	st := p.Frame().Stats()
+	st := p.Stats().Frame
 	t.Logf("sent %d records, %d frames, %d multi-frame, %d bytes", st.Messages, st.Fragments, st.MultiFrame, st.Bytes)
 }
 
 func processConsumer(t *testing.T, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	c, err := typed.Attach(context.Background(), name, payloadCodec(), typed.ConsumerConfig{PayloadCapacity: 1024,
-		ID: "verifier", WaitCreate: true, ReadyTimeout: 20 * time.Second})
+	c, err := typed.Attach(ctx, name, payloadCodec(), typed.ConsumerConfig{PayloadCapacity: 1024, ID: "verifier"})
 
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +140,8 @@ func processConsumer(t *testing.T, name string) {
 	if _, err := c.TryRecv(v); !errors.Is(err, frame.ErrEndOfStream) {
 		t.Fatalf("after the last record: %v, want end of stream", err)
 	}
-	st, fs := c.Stats(), c.Frame().Stats()
+	st := c.Stats()
+	fs := st.Frame
 	if st.Decoded != processRecords || st.DecodeErrors+st.SchemaErrors != 0 || fs.ReassemblyErrors != 0 {
 		t.Fatalf("stats %+v, frame %+v", st, fs)
 	}

@@ -36,11 +36,11 @@ func pair[T any](t *testing.T, pc, cc typed.Codec[T], ccfg typed.ConsumerConfig)
 	return p, c
 }
 
-func viewPair[V any](t *testing.T, pc typed.Codec[tick], vc typed.ZeroCopyCodec[V], fcfg frame.Config, ccfg typed.ConsumerConfig) (*typed.Producer[tick], *typed.ViewConsumer[V]) {
+func viewPair[V any](t *testing.T, pc typed.Codec[tick], vc typed.ZeroCopyCodec[V], cfg typed.Config, ccfg typed.ConsumerConfig) (*typed.Producer[tick], *typed.ViewConsumer[V]) {
 	t.Helper()
 	name := heapName(t)
-	fcfg.Ring = ring.Config{Backend: ring.Heap, Capacity: 64}
-	p, err := typed.Create(name, pc, typed.Config{Frame: fcfg})
+	cfg.Backend, cfg.Capacity = ring.Heap, 64
+	p, err := typed.Create(name, pc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,16 +104,16 @@ func TestConsumer_RoundTrip(t *testing.T) {
 	if _, err := c.TryRecv(&got); !errors.Is(err, frame.ErrEmpty) {
 		t.Fatalf("TryRecv on empty: %v", err)
 	}
-	if _, err := c.RecvTimeout(&got, time.Millisecond); !errors.Is(err, frame.ErrTimeout) {
-		t.Fatalf("RecvTimeout on empty: %v", err)
+	if _, err := c.Recv(timeoutCtx(t, time.Millisecond), &got); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recv past its deadline on empty: %v", err)
 	}
 	send(14)
 	if _, err := c.TryRecv(&got); err != nil || checkPayload(&got, 14) != nil {
 		t.Fatalf("TryRecv: %v", err)
 	}
 	send(15)
-	if _, err := c.RecvTimeout(&got, time.Second); err != nil || checkPayload(&got, 15) != nil {
-		t.Fatalf("RecvTimeout: %v", err)
+	if _, err := c.Recv(timeoutCtx(t, time.Second), &got); err != nil || checkPayload(&got, 15) != nil {
+		t.Fatalf("Recv with a deadline: %v", err)
 	}
 	for i := uint64(16); i < 30; i++ {
 		send(i)
@@ -149,22 +149,55 @@ func TestConsumer_RoundTrip(t *testing.T) {
 	}
 }
 
-// TestConsumer_SchemaMismatch: a consumer with another codec, type or
-// version gets a *SchemaError for each message, which is consumed.
+// TestConsumer_SchemaMismatch: the ring records its schema, so a consumer
+// or joining producer with another codec, type or version is refused at
+// attach with a *SchemaError naming both schemas, before any message; a
+// message that still carries another tag (written below the typed layer)
+// is a *SchemaError on receive, and consumed.
 func TestConsumer_SchemaMismatch(t *testing.T) {
-	p, c := pair(t, payloadCodec(), bincode.New[testPayload]("bench.TestPayload", 2), typed.ConsumerConfig{})
-	var v, got testPayload
-	for i := range uint64(2) {
-		payloadFor(&v, i)
-		p.Send(bg, &v)
+	name := heapName(t)
+	p, err := typed.Create(name, payloadCodec(), typed.Config{Backend: ring.Heap, Capacity: 64, PayloadCapacity: 1024, MaxProducers: 2})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer p.Close()
+	v2 := bincode.New[testPayload]("bench.TestPayload", 2)
+	_, err = typed.Attach(bg, name, v2, typed.ConsumerConfig{Backend: ring.Heap})
+	var se *typed.SchemaError
+	if !errors.Is(err, typed.ErrSchema) || !errors.As(err, &se) || !se.Ring || se.Got != p.Schema() || se.Want.Version != 2 {
+		t.Fatalf("Attach with version 2: %v, want a ring *SchemaError naming version 1 and 2", err)
+	}
+	if !strings.Contains(err.Error(), "bincode:bench.TestPayload@1") {
+		t.Errorf("error does not name the ring's schema: %v", err)
+	}
+	if _, err := typed.AttachView(bg, name, raw.MustNew[tick](), typed.ConsumerConfig{Backend: ring.Heap}); !errors.As(err, &se) || se.Got.Codec != "bincode" {
+		t.Fatalf("AttachView with another codec: %v, want a *SchemaError", err)
+	}
+	if _, err := typed.Join(bg, name, v2, typed.JoinConfig{Backend: ring.Heap}); !errors.As(err, &se) {
+		t.Fatalf("Join with version 2: %v, want a *SchemaError", err)
+	}
+	for _, e := range p.Stats().Frame.Ring.Consumers {
+		if e.State == "active" {
+			t.Fatalf("a refused attach left an active consumer entry: %+v", e)
+		}
+	}
+
+	c, err := typed.Attach(bg, name, payloadCodec(), typed.ConsumerConfig{Backend: ring.Heap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	other := bincode.New[testPayload]("bench.TestPayload", 2).Schema().Tag()
+	for range 2 {
+		typed.FrameOf(p).SendFlags(bg, 0, other, make([]byte, 8))
+	}
+	var got testPayload
 	for i := range uint64(2) {
 		_, err := c.Recv(bg, &got)
-		var se *typed.SchemaError
 		if !errors.Is(err, typed.ErrSchema) || !errors.As(err, &se) {
 			t.Fatalf("got %v, want a *SchemaError", err)
 		}
-		if se.ID != i+1 || se.GotTag != p.Schema().Tag() || se.WantTag != c.Schema().Tag() || se.Want.Version != 2 {
+		if se.Ring || se.ID != i+1 || se.GotTag != other || se.WantTag != c.Schema().Tag() {
 			t.Fatalf("implausible %+v", se)
 		}
 	}
@@ -176,6 +209,26 @@ func TestConsumer_SchemaMismatch(t *testing.T) {
 	}
 }
 
+// TestAttach_UntaggedRing: a ring made by frame.Create carries no schema:
+// a typed consumer refuses it at attach unless AcceptUntagged.
+func TestAttach_UntaggedRing(t *testing.T) {
+	name := heapName(t)
+	fp, err := frame.Create(name, frame.Config{Backend: ring.Heap, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fp.Close()
+	var se *typed.SchemaError
+	if _, err := typed.Attach(bg, name, payloadCodec(), typed.ConsumerConfig{Backend: ring.Heap}); !errors.As(err, &se) || !se.Ring || se.Got != (typed.Schema{}) {
+		t.Fatalf("Attach to a schema-less ring: %v, want a ring *SchemaError", err)
+	}
+	c, err := typed.Attach(bg, name, payloadCodec(), typed.ConsumerConfig{Backend: ring.Heap, AcceptUntagged: true})
+	if err != nil {
+		t.Fatalf("Attach with AcceptUntagged: %v", err)
+	}
+	c.Close()
+}
+
 // TestConsumer_Untagged: messages from a plain frame producer carry no
 // schema tag: refused, unless AcceptUntagged.
 func TestConsumer_Untagged(t *testing.T) {
@@ -183,7 +236,7 @@ func TestConsumer_Untagged(t *testing.T) {
 		p, c := pair(t, payloadCodec(), payloadCodec(), typed.ConsumerConfig{AcceptUntagged: accept})
 		var v, got testPayload
 		payloadFor(&v, 5)
-		p.Frame().Send(bg, 0, bincode.Marshal(&v))
+		typed.FrameOf(p).Send(bg, 0, bincode.Marshal(&v))
 		_, err := c.Recv(bg, &got)
 		if accept {
 			if err != nil || checkPayload(&got, 5) != nil {
@@ -378,7 +431,7 @@ func TestConsumer_ProcessFnError(t *testing.T) {
 // and of multi-frame ones (in the reassembly buffer), aligned and not.
 func TestView_Raw(t *testing.T) {
 	codec := raw.MustNew[tick]()
-	for _, fc := range []frame.Config{
+	for _, fc := range []typed.Config{
 		{PayloadCapacity: 64},                // one frame, 8-byte aligned
 		{PayloadCapacity: 64, Aligned: true}, // one frame, 16-byte aligned
 		{PayloadCapacity: 16},                // three frames: reassembled
@@ -406,7 +459,7 @@ func TestView_Raw(t *testing.T) {
 		if err := c.TryRead(check); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.ReadTimeout(time.Second, check); err != nil {
+		if err := c.Read(timeoutCtx(t, time.Second), check); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := c.TryProcess(1, check); n != 1 || err != nil {
@@ -426,7 +479,7 @@ func TestView_Raw(t *testing.T) {
 // callback is not called; another schema is a *SchemaError.
 func TestView_Errors(t *testing.T) {
 	codec := raw.MustNew[tick]()
-	p, c := viewPair(t, codec, codec, frame.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
+	p, c := viewPair(t, codec, codec, typed.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
 	p.SendEncoded(bg, 0, make([]byte, 47)) // multi-frame, one byte short
 	called := false
 	err := c.Read(bg, func(m frame.Meta, v *tick) error { called = true; return nil })
@@ -434,7 +487,7 @@ func TestView_Errors(t *testing.T) {
 	if called || !errors.Is(err, typed.ErrDecode) || !errors.As(err, &se) || se.Got != 47 {
 		t.Fatalf("short payload: called %v, err %v", called, err)
 	}
-	p.Frame().SendFlags(bg, 0, codec.Schema().Tag()+1, make([]byte, 48))
+	typed.FrameOf(p).SendFlags(bg, 0, codec.Schema().Tag()+1, make([]byte, 48))
 	if err := c.Read(bg, func(m frame.Meta, v *tick) error { called = true; return nil }); called || !errors.Is(err, typed.ErrSchema) {
 		t.Fatalf("other tag: called %v, err %v", called, err)
 	}
@@ -481,7 +534,7 @@ func TestNew_NilArguments(t *testing.T) {
 	if _, err := typed.AttachView[*tick](context.Background(), "x", nil, typed.ConsumerConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
-	if _, err := typed.NewProducer[tick](nil, raw.MustNew[tick]()); !errors.Is(err, typed.ErrInvalidConfig) {
+	if _, err := typed.Create[tick](heapName(t), nil, typed.Config{Backend: ring.Heap}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
 }
@@ -533,7 +586,7 @@ func TestAllocs(t *testing.T) {
 	})
 	t.Run("raw view", func(t *testing.T) {
 		codec := raw.MustNew[tick]()
-		p, c := viewPair(t, codec, codec, frame.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
+		p, c := viewPair(t, codec, codec, typed.Config{PayloadCapacity: 16}, typed.ConsumerConfig{})
 		v := new(tick)
 		var sum uint64
 		allocs := testing.AllocsPerRun(1000, func() {
@@ -595,8 +648,8 @@ func TestView_FlatbuffersMultiFrame(t *testing.T) {
 		}
 		n++
 	}
-	if n != 3 || c.Err() != nil || c.Frame().Stats().MultiFrame != 3 {
-		t.Fatalf("read %d, err %v, frame stats %+v", n, c.Err(), c.Frame().Stats())
+	if n != 3 || c.Err() != nil || c.Stats().Frame.MultiFrame != 3 {
+		t.Fatalf("read %d, err %v, frame stats %+v", n, c.Err(), c.Stats().Frame)
 	}
 }
 
@@ -632,5 +685,59 @@ func TestJoin(t *testing.T) {
 	}
 	if _, err := typed.Join[testPayload](context.Background(), name, nil, frame.JoinConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
+	}
+}
+
+// timeoutCtx is a context that ends after d (or with the test).
+func timeoutCtx(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// TestProducer_Require: a typed producer with required consumers waits for
+// them before its first value (a *ring.StartupError naming the missing
+// one when it gives up, from Send and TrySend alike), then applies the
+// stall policy while blocked: nothing is lost for the required consumer.
+func TestProducer_Require(t *testing.T) {
+	name := heapName(t)
+	p, err := typed.Create(name, raw.MustNew[tick](), typed.Config{Backend: ring.Heap, Capacity: 4, PayloadCapacity: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Require(ring.RequiredConfig{IDs: []string{"r"}, StartupTimeout: 20 * time.Millisecond,
+		ProgressTimeout: 20 * time.Millisecond, GracePeriod: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	v := tickFor(0)
+	var su *ring.StartupError
+	if _, err := p.Send(bg, &v); !errors.As(err, &su) || len(su.Missing) != 1 || su.Missing[0] != "r" {
+		t.Fatalf("Send without the required consumer: %v, want a *ring.StartupError naming r", err)
+	}
+	if _, err := p.TrySend(&v); !errors.As(err, &su) {
+		t.Fatalf("TrySend without the required consumer: %v, want a *ring.StartupError", err)
+	}
+	c, err := typed.Attach(bg, name, raw.MustNew[tick](), typed.ConsumerConfig{Backend: ring.Heap, ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range uint64(4) {
+		v = tickFor(i)
+		if _, err := p.Send(bg, &v); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	// The ring is full and r reads nothing: the policy fails the send.
+	var se *ring.StallError
+	if _, err := p.Send(bg, &v); !errors.As(err, &se) || se.ID != "r" {
+		t.Fatalf("Send past a stalled required consumer: %v, want a *ring.StallError for r", err)
+	}
+	var got tick
+	for i := range uint64(4) {
+		if _, err := c.Recv(bg, &got); err != nil || got != tickFor(i) {
+			t.Fatalf("value %d: %+v %v", i, got, err)
+		}
 	}
 }
