@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/myelon-go/myelon/codec/bincode"
-	"github.com/myelon-go/myelon/codec/flatbuffers/benchfb"
 	"github.com/myelon-go/myelon/codec/raw"
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
@@ -598,59 +597,6 @@ func TestAllocs(t *testing.T) {
 			t.Fatalf("Send+Read of a three-frame view: %v allocs, want 0", allocs)
 		}
 	})
-}
-
-// TestView_FlatbuffersMultiFrame: a PayloadBatch of 8 records (about
-// 5 KB, six 1 KiB frames) sent with the flatbuffers object codec and read
-// in place, verified, from the reassembly buffer.
-func TestView_FlatbuffersMultiFrame(t *testing.T) {
-	name := heapName(t)
-	p, err := typed.Create(name, benchfb.NewPayloadBatchCodec(), typed.Config{PayloadCapacity: 1024, Backend: ring.Heap, Capacity: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := typed.AttachView(context.Background(), name, benchfb.NewPayloadBatchView(), typed.ConsumerConfig{Backend: ring.Heap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	batch := &benchfb.PayloadBatchT{}
-	for i := range 8 {
-		var v testPayload
-		payloadFor(&v, uint64(i*7)) // no 1024-token records
-		batch.Entries = append(batch.Entries, &benchfb.TestPayloadT{Id: v.ID, TokenIds: v.TokenIDs, BlockTable: v.BlockTable, Temperature: v.Temperature, Label: string(v.Label)})
-	}
-	for range 3 {
-		if _, err := p.Send(bg, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p.Close()
-	n := 0
-	for m, b := range c.All(bg) {
-		var e benchfb.TestPayload
-		for i := range b.EntriesLength() {
-			b.Entries(&e, i)
-			v := testPayload{ID: e.Id(), Temperature: e.Temperature(), Label: e.Label()}
-			for j := range e.TokenIdsLength() {
-				v.TokenIDs = append(v.TokenIDs, e.TokenIds(j))
-			}
-			for j := range e.BlockTableLength() {
-				v.BlockTable = append(v.BlockTable, e.BlockTable(j))
-			}
-			if err := checkPayload(&v, uint64(i*7)); err != nil {
-				t.Fatalf("message %d: %v", m.ID, err)
-			}
-		}
-		if b.EntriesLength() != 8 {
-			t.Fatalf("message %d: %d entries", m.ID, b.EntriesLength())
-		}
-		n++
-	}
-	if n != 3 || c.Err() != nil || c.Stats().Frame.MultiFrame != 3 {
-		t.Fatalf("read %d, err %v, frame stats %+v", n, c.Err(), c.Stats().Frame)
-	}
 }
 
 // TestJoin: a second producer joins a multi-producer ring; a consumer
