@@ -201,6 +201,8 @@ func TestHelperProcess(t *testing.T) {
 		ch.produce(a)
 	case "consume":
 		ch.consume(a)
+	case "follow":
+		ch.follow(a)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", a.Role)
 		os.Exit(2)
