@@ -1,21 +1,25 @@
 package layers
 
 // The framed peers: Layers 1, 2 and 3 on the ping-pong contract. All three
-// share the setup below: two frame rings (ping created by the initiator,
-// pong by the echo process), depth 64, one message in flight, frames
-// sized to the encoded message (whole cache lines) up to 64 KiB slots (larger messages are
-// fragmented, as in the seed's 128 KB case), wait strategy and backend
-// from Configure.
+// share the setup below (layerRings): two frame rings (ping created by the
+// initiator, pong by the echo process; typed rings, which record their
+// codec's schema, for Layers 2 and 3), depth 64, one message in flight,
+// frames sized to the encoded message (whole cache lines) up to 64 KiB
+// slots (larger messages are fragmented, as in the seed's 128 KB case),
+// wait strategy and backend from Configure.
 
 import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/typed"
 )
 
 // Names the framed peers register under.
@@ -50,6 +54,11 @@ func frameCapacityFor(n int) int {
 	slot := min((frame.HeaderSize+n+63)&^63, maxFrameSlot)
 	return slot - frame.HeaderSize
 }
+
+// attachTimeout bounds the wait to attach to a ring the other side
+// created before this side attaches (the old default ready timeout), so a
+// missing ring fails a run in seconds rather than at its deadline.
+const attachTimeout = 5 * time.Second
 
 // frameLink is what the echo process needs to reach the rings.
 type frameLink struct {
@@ -102,60 +111,98 @@ func (s *frameSetup) addr() peers.Link {
 	return peers.Link{Addr: string(b)}
 }
 
-// config is the frame.Config of either ring.
-func (s *frameSetup) config() frame.Config {
-	return frame.Config{
-		PayloadCapacity: s.link.PayloadCapacity, MaxMessageSize: s.link.MaxMessageSize, Aligned: s.link.Aligned,
-		Ring: ring.Config{Backend: s.backend, Capacity: frameDepth, Wait: s.ws, Populate: true},
-	}
+// frameConfig is the frame.Config of either ring of the Framed peer.
+func (s *frameSetup) frameConfig() frame.Config {
+	return frame.Config{Backend: s.backend, Capacity: frameDepth, Wait: s.ws, Populate: true,
+		PayloadCapacity: s.link.PayloadCapacity, MaxMessageSize: s.link.MaxMessageSize, Aligned: s.link.Aligned}
 }
 
-// consumerConfig attaches to either ring under id.
-func (s *frameSetup) consumerConfig(id string) frame.ConsumerConfig {
-	return frame.ConsumerConfig{
-		PayloadCapacity: s.link.PayloadCapacity, Aligned: s.link.Aligned,
-		Ring: ring.ConsumerConfig{Backend: s.backend, ID: id, Wait: s.ws},
-	}
+// frameConsumerConfig attaches the Framed peer to either ring under id.
+func (s *frameSetup) frameConsumerConfig(id string) frame.ConsumerConfig {
+	return frame.ConsumerConfig{Backend: s.backend, ID: id, Wait: s.ws, PayloadCapacity: s.link.PayloadCapacity, Aligned: s.link.Aligned}
 }
 
-// attachPong attaches the initiator to the echo's pong ring and waits for
-// the echo to attach to ping.
-func (s *frameSetup) attachPong(ctx context.Context, ping *frame.Producer) (*frame.Consumer, error) {
-	pong, err := frame.Attach(s.link.Pong, s.consumerConfig("initiator"))
+// typedConfig is frameConfig for the typed and zero-copy peers, whose
+// rings record their codec's schema.
+func (s *frameSetup) typedConfig() typed.Config {
+	return typed.Config{Backend: s.backend, Capacity: frameDepth, Wait: s.ws, Populate: true,
+		PayloadCapacity: s.link.PayloadCapacity, MaxMessageSize: s.link.MaxMessageSize, Aligned: s.link.Aligned}
+}
+
+// typedConsumerConfig is frameConsumerConfig for the typed and zero-copy
+// peers.
+func (s *frameSetup) typedConsumerConfig(id string) typed.ConsumerConfig {
+	return typed.ConsumerConfig{Backend: s.backend, ID: id, Wait: s.ws, PayloadCapacity: s.link.PayloadCapacity, Aligned: s.link.Aligned}
+}
+
+// sender is the producer end of any layer.
+type sender interface {
+	WaitForConsumers(ctx context.Context, n int, prefix string) error
+	Close() error
+}
+
+// layerRings is how one framed peer makes the ends of its link: create
+// the ring it sends on (a producer P), attach to the one it receives from
+// (a consumer C). Its methods are the setup all three framed peers share.
+type layerRings[P sender, C io.Closer] struct {
+	create func(s *frameSetup, name string) (P, error)
+	attach func(ctx context.Context, s *frameSetup, name, id string) (C, error)
+}
+
+// prepare makes the link for messages of encoded size n and creates the
+// ping ring.
+func (r layerRings[P, C]) prepare(dir string, n int, aligned bool) (frameSetup, P, error) {
+	s, err := newFrameLink(dir, n, aligned)
 	if err != nil {
-		return nil, err
+		var none P
+		return s, none, err
+	}
+	ping, err := r.create(&s, s.link.Ping)
+	return s, ping, err
+}
+
+// open attaches the initiator to the echo's pong ring and waits for the
+// echo to attach to ping.
+func (r layerRings[P, C]) open(ctx context.Context, s *frameSetup, ping P) (C, error) {
+	var none C
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	defer cancel()
+	pong, err := r.attach(actx, s, s.link.Pong, "initiator")
+	if err != nil {
+		return none, err
 	}
 	if err := ping.WaitForConsumers(ctx, 1, ""); err != nil {
 		pong.Close()
-		return nil, err
+		return none, err
 	}
 	return pong, nil
 }
 
-// serveLink is serveRings for the link the echo process received.
-func serveLink(link peers.Link, ready func() error) (*frame.Consumer, *frame.Producer, error) {
+// serve attaches the echo process to ping, creates pong and calls ready.
+func (r layerRings[P, C]) serve(ctx context.Context, link peers.Link, ready func() error) (C, P, error) {
+	var (
+		noC C
+		noP P
+	)
 	s, err := decodeFrameLink(link)
 	if err != nil {
-		return nil, nil, err
+		return noC, noP, err
 	}
-	return s.serveRings(ready)
-}
-
-// serveRings attaches the echo to ping and creates pong.
-func (s *frameSetup) serveRings(ready func() error) (*frame.Consumer, *frame.Producer, error) {
-	ping, err := frame.Attach(s.link.Ping, s.consumerConfig("echo"))
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	defer cancel()
+	ping, err := r.attach(actx, &s, s.link.Ping, "echo")
 	if err != nil {
-		return nil, nil, err
+		return noC, noP, err
 	}
-	pong, err := frame.Create(s.link.Pong, s.config())
+	pong, err := r.create(&s, s.link.Pong)
 	if err != nil {
 		ping.Close()
-		return nil, nil, err
+		return noC, noP, err
 	}
 	if err := ready(); err != nil {
 		ping.Close()
 		pong.Close()
-		return nil, nil, err
+		return noC, noP, err
 	}
 	return ping, pong, nil
 }
@@ -170,13 +217,17 @@ type Framed struct{}
 // Name implements peers.Peer.
 func (Framed) Name() string { return FramedName }
 
+// framedRings are the Framed peer's rings: plain frame rings.
+var framedRings = layerRings[*frame.Producer, *frame.Consumer]{
+	create: func(s *frameSetup, name string) (*frame.Producer, error) { return frame.Create(name, s.frameConfig()) },
+	attach: func(ctx context.Context, s *frameSetup, name, id string) (*frame.Consumer, error) {
+		return frame.Attach(ctx, name, s.frameConsumerConfig(id))
+	},
+}
+
 // Prepare creates the ping ring.
 func (Framed) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
-	s, err := newFrameLink(dir, cfg.Size, false)
-	if err != nil {
-		return nil, peers.Link{}, err
-	}
-	ping, err := frame.Create(s.link.Ping, s.config())
+	s, ping, err := framedRings.prepare(dir, cfg.Size, false)
 	if err != nil {
 		return nil, peers.Link{}, err
 	}
@@ -189,7 +240,7 @@ type framedOpener struct {
 }
 
 func (o *framedOpener) Open(ctx context.Context) (peers.Initiator, error) {
-	pong, err := o.s.attachPong(ctx, o.ping)
+	pong, err := framedRings.open(ctx, &o.s, o.ping)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +276,7 @@ func (i *framedInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Framed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
-	ping, pong, err := serveLink(link, ready)
+	ping, pong, err := framedRings.serve(ctx, link, ready)
 	if err != nil {
 		return nil, err
 	}

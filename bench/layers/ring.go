@@ -107,7 +107,9 @@ type ringOpener struct {
 }
 
 func (o *ringOpener) Open(ctx context.Context) (peers.Initiator, error) {
-	pong, err := ring.AttachBytes(o.link.Pong, ring.ConsumerConfig{Backend: o.backend, ID: "initiator", Wait: o.ws, SlotSize: o.link.SlotSize})
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	defer cancel()
+	pong, err := ring.AttachBytes(actx, o.link.Pong, ring.ConsumerConfig{Backend: o.backend, ID: "initiator", Wait: o.ws, SlotSize: o.link.SlotSize})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +161,9 @@ func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready 
 	if err != nil {
 		return nil, err
 	}
-	ping, err := ring.AttachBytes(l.Ping, ring.ConsumerConfig{Backend: b, ID: "echo", Wait: ws, SlotSize: l.SlotSize})
+	actx, cancel := context.WithTimeout(ctx, attachTimeout)
+	defer cancel()
+	ping, err := ring.AttachBytes(actx, l.Ping, ring.ConsumerConfig{Backend: b, ID: "echo", Wait: ws, SlotSize: l.SlotSize})
 	if err != nil {
 		return nil, err
 	}

@@ -46,13 +46,20 @@ type Typed struct{}
 // Name implements peers.Peer.
 func (Typed) Name() string { return TypedName }
 
+// typedRings are the Typed peer's rings: typed rings of echoMsg in
+// bincode, which record the codec's schema for Attach to check.
+var typedRings = layerRings[*typed.Producer[echoMsg], *typed.Consumer[echoMsg]]{
+	create: func(s *frameSetup, name string) (*typed.Producer[echoMsg], error) {
+		return typed.Create(name, echoCodec(), s.typedConfig())
+	},
+	attach: func(ctx context.Context, s *frameSetup, name, id string) (*typed.Consumer[echoMsg], error) {
+		return typed.Attach(ctx, name, echoCodec(), s.typedConsumerConfig(id))
+	},
+}
+
 // Prepare creates the ping ring.
 func (Typed) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
-	s, err := newFrameLink(dir, cfg.Size+echoOverhead, false)
-	if err != nil {
-		return nil, peers.Link{}, err
-	}
-	ping, err := typed.Create(s.link.Ping, echoCodec(), typed.Config{Frame: s.config()})
+	s, ping, err := typedRings.prepare(dir, cfg.Size+echoOverhead, false)
 	if err != nil {
 		return nil, peers.Link{}, err
 	}
@@ -65,13 +72,8 @@ type typedOpener struct {
 }
 
 func (o *typedOpener) Open(ctx context.Context) (peers.Initiator, error) {
-	fc, err := o.s.attachPong(ctx, o.ping.Frame())
+	pong, err := typedRings.open(ctx, &o.s, o.ping)
 	if err != nil {
-		return nil, err
-	}
-	pong, err := typed.NewConsumer(fc, echoCodec(), typed.ConsumerConfig{})
-	if err != nil {
-		fc.Close()
 		return nil, err
 	}
 	return &typedInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong, out: new(echoMsg), in: new(echoMsg)}, nil
@@ -106,12 +108,10 @@ func (i *typedInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (Typed) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
-	fc, fp, err := serveLink(link, ready)
+	ping, pong, err := typedRings.serve(ctx, link, ready)
 	if err != nil {
 		return nil, err
 	}
-	ping, _ := typed.NewConsumer(fc, echoCodec(), typed.ConsumerConfig{})
-	pong, _ := typed.NewProducer(fp, echoCodec())
 	return &typedEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong, m: new(echoMsg)}, nil
 }
 

@@ -30,13 +30,20 @@ type ZeroCopy struct{}
 // Name implements peers.Peer.
 func (ZeroCopy) Name() string { return ZeroCopyName }
 
+// zeroCopyRings are the ZeroCopy peer's rings: aligned typed rings of
+// flatbuffers Echo, sent with the codec and read through views.
+var zeroCopyRings = layerRings[*typed.Producer[benchfb.EchoT], *typed.ViewConsumer[*benchfb.Echo]]{
+	create: func(s *frameSetup, name string) (*typed.Producer[benchfb.EchoT], error) {
+		return typed.Create(name, benchfb.NewEchoCodec(), s.typedConfig())
+	},
+	attach: func(ctx context.Context, s *frameSetup, name, id string) (*typed.ViewConsumer[*benchfb.Echo], error) {
+		return typed.AttachView(ctx, name, benchfb.NewEchoView(), s.typedConsumerConfig(id))
+	},
+}
+
 // Prepare creates the ping ring.
 func (ZeroCopy) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
-	s, err := newFrameLink(dir, cfg.Size+zeroCopyOverhead, true)
-	if err != nil {
-		return nil, peers.Link{}, err
-	}
-	ping, err := typed.Create(s.link.Ping, benchfb.NewEchoCodec(), typed.Config{Frame: s.config()})
+	s, ping, err := zeroCopyRings.prepare(dir, cfg.Size+zeroCopyOverhead, true)
 	if err != nil {
 		return nil, peers.Link{}, err
 	}
@@ -49,13 +56,8 @@ type zeroCopyOpener struct {
 }
 
 func (o *zeroCopyOpener) Open(ctx context.Context) (peers.Initiator, error) {
-	fc, err := o.s.attachPong(ctx, o.ping.Frame())
+	pong, err := zeroCopyRings.open(ctx, &o.s, o.ping)
 	if err != nil {
-		return nil, err
-	}
-	pong, err := typed.NewViewConsumer(fc, benchfb.NewEchoView(), typed.ConsumerConfig{})
-	if err != nil {
-		fc.Close()
 		return nil, err
 	}
 	return &zeroCopyInitiator{stopper: newStopper(ctx), ping: o.ping, pong: pong, b: flatbuffers.NewBuilder(o.s.link.PayloadCapacity)}, nil
@@ -90,17 +92,10 @@ func (i *zeroCopyInitiator) Release() error { return i.pong.Close() }
 
 // Serve attaches to ping and creates pong.
 func (ZeroCopy) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready func() error) (peers.Echoer, error) {
-	fc, fp, err := serveLink(link, ready)
+	ping, pong, err := zeroCopyRings.serve(ctx, link, ready)
 	if err != nil {
 		return nil, err
 	}
-	ping, err := typed.NewViewConsumer(fc, benchfb.NewEchoView(), typed.ConsumerConfig{})
-	if err != nil {
-		fc.Close()
-		fp.Close()
-		return nil, err
-	}
-	pong, _ := typed.NewProducer(fp, benchfb.NewEchoCodec())
 	return &zeroCopyEchoer{stopper: newStopper(ctx), size: cfg.Size, ping: ping, pong: pong}, nil
 }
 

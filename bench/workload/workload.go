@@ -363,7 +363,11 @@ func runConsumer(specJSON string) error {
 	if err != nil {
 		return err
 	}
-	c, err := ring.AttachBytes(spec.Ring, ring.ConsumerConfig{Backend: backend, ID: spec.ID, Wait: ws, Start: ring.StartAt(0)})
+	// The producer created the ring before starting this process: bound
+	// the wait for it as the old default ready timeout did.
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c, err := ring.AttachBytes(actx, spec.Ring, ring.ConsumerConfig{Backend: backend, ID: spec.ID, Wait: ws, Start: ring.StartAt(0)})
+	cancel()
 	if err != nil {
 		return err
 	}

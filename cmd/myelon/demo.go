@@ -89,7 +89,7 @@ func runDemo(args []string) error {
 	start := time.Now()
 	for i := 0; i < a.Count; i++ {
 		seq := int64(i)
-		if _, err := p.PublishContext(ctx, func(e *demoEvent) {
+		if _, err := p.Publish(ctx, func(e *demoEvent) {
 			e.Seq = seq
 			for j := range e.Data {
 				e.Data[j] = uint64(seq) * uint64(j+1)
@@ -158,7 +158,11 @@ func demoConsumer(args string) error {
 	if err != nil {
 		return err
 	}
-	c, err := ring.Attach[demoEvent](a.Name, ring.ConsumerConfig{ID: "demo", Wait: ws, Start: ring.StartAt(0)})
+	// The producer created the ring before starting this process: bound
+	// the wait for it as the old default ready timeout did.
+	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c, err := ring.Attach[demoEvent](actx, a.Name, ring.ConsumerConfig{ID: "demo", Wait: ws, Start: ring.StartAt(0)})
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -167,8 +171,21 @@ func demoConsumer(args string) error {
 	var r demoResult
 	var start time.Time
 	ctx := context.Background()
+	// check reads one event in place; made once, not per event.
+	check := func(e *demoEvent) error {
+		now := monoNs()
+		if r.Received == 0 {
+			start = time.Now()
+		}
+		seq := c.Position() + 1 // the event in hand: consumed when check returns
+		if e.Seq != seq || e.Data[5] != uint64(seq)*6 {
+			return fmt.Errorf("event %d corrupt: %+v", seq, *e)
+		}
+		lat = append(lat, now-e.SentNs)
+		return nil
+	}
 	for {
-		e, seq, err := c.Lease(ctx)
+		err := c.Read(ctx, check)
 		if errors.Is(err, ring.ErrEndOfStream) {
 			break
 		}
@@ -176,17 +193,6 @@ func demoConsumer(args string) error {
 			r.ConsumerErr = err.Error()
 			break
 		}
-		now := monoNs()
-		if r.Received == 0 {
-			start = time.Now()
-		}
-		if e.Seq != seq || e.Data[5] != uint64(seq)*6 {
-			r.ConsumerErr = fmt.Sprintf("event %d corrupt: %+v", seq, *e)
-			c.Release()
-			break
-		}
-		lat = append(lat, now-e.SentNs)
-		c.Release()
 		r.Received++
 	}
 	r.Seconds = time.Since(start).Seconds()

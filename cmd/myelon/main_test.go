@@ -127,7 +127,7 @@ func TestStat_LiveRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := ring.Attach[struct{ A, B int64 }](name, ring.ConsumerConfig{ID: "watcher"})
+	c, err := ring.Attach[struct{ A, B int64 }](t.Context(), name, ring.ConsumerConfig{ID: "watcher"})
 	if err != nil {
 		t.Fatal(err)
 	}
