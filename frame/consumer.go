@@ -12,7 +12,7 @@ package frame
 // returns, and a message larger than the ring still flows, because every
 // slot behind pos is released before the consumer waits.
 //
-// An observer (ConsumerConfig.Ring.Observer) gets no such range: its
+// An observer (ConsumerConfig.Observer) gets no such range: its
 // source copies one frame at a time out of the ring, validated, and the
 // readable range is that one copy (observer.go). Everything below holds
 // for it unchanged.

@@ -1,15 +1,17 @@
 // Package frame is Layer 1 of myelon: variable-length byte messages over a
 // ring of fixed-size byte slots (package ring), with fragmentation,
 // reassembly, per-producer message ids, kinds, flags and send timestamps;
-// one or several producers (JoinProducer), broadcast to any number of
-// consumers, non-gating observers, and a managed publish that applies the
-// ring's required-consumer liveness policy (SendManaged). It uses only
-// package ring's public API.
+// one or several producers (Join), broadcast to any number of consumers,
+// non-gating observers, and required consumers (Require). It uses only
+// package ring's public API, and the same vocabulary: Send and Recv copy,
+// Read lends in place, Process lends a batch, every blocking call takes a
+// context first and has a Try form.
 //
 // # Frames
 //
-// Every slot of a frame ring holds one frame: a 32-byte header (drawn byte
-// by byte in header.go) and up to PayloadCapacity payload bytes. The
+// Every slot of a frame ring holds one frame: a 32-byte header (lengths,
+// fragment index, kind, flags, message id, send time; see Header) and up to
+// PayloadCapacity payload bytes. The
 // payload capacity is chosen when the ring is created and stored, with a
 // magic and version, in the ring's header metadata; Attach reads it back
 // and refuses a ring without it or with a geometry other than the one asked
@@ -20,7 +22,7 @@
 //	p, _ := frame.Create("quotes", frame.Config{PayloadCapacity: 1024})
 //	p.Send(ctx, kindQuote, payload)
 //
-//	c, _ := frame.Attach("quotes", frame.ConsumerConfig{Ring: ring.ConsumerConfig{ID: "risk"}})
+//	c, _ := frame.Attach(ctx, "quotes", frame.ConsumerConfig{ID: "risk"})
 //	err := c.Read(ctx, func(m frame.Meta, payload []byte) error { ... })
 //
 // # Fragmentation
@@ -41,10 +43,9 @@
 // slot for a single-frame message, in a reusable reassembly buffer for a
 // multi-frame one), valid until the callback returns. Process drains every
 // readable message with one release (an observer's, frame by frame). All
-// is an iterator. Each blocking
-// call takes a context and has Try (no wait) and, where it makes sense,
-// Timeout forms. Meta carries kind, id, flags, send and receive times and
-// one-way latency. The borrowed path and Recv with a buffer allocate
+// is an iterator. Each blocking call takes a context and has a Try form
+// that never waits. Meta carries kind, id, flags, send and receive times
+// and one-way latency. The borrowed path and Recv with a buffer allocate
 // nothing.
 //
 // # Hostile input
@@ -65,8 +66,8 @@
 // and receives every message published after it attached, exactly once and in order
 // (broadcast). A consumer that attaches, or resumes its id, in the middle
 // of a message starts at the next message start. A consumer that loses
-// frames (it started at an overwritten sequence, or was evicted by a
-// managed producer and then overtaken) gets ErrLapped (a *ring.LappedError
+// frames (it started at an overwritten sequence, or was evicted by the
+// producer's required-consumer policy and then overtaken) gets ErrLapped (a *ring.LappedError
 // with the number of frames missed), counted in Stats.Lapped; any message
 // in progress is dropped and the consumer resynchronises at the next
 // message start, skipping the continuation frames before it (counted in
@@ -74,7 +75,7 @@
 //
 // # Observers
 //
-// A consumer attached with ConsumerConfig.Ring.Observer is an observer: it
+// A consumer attached with ConsumerConfig.Observer is an observer: it
 // never gates the producers, which may overwrite frames it has not read.
 // It reads by copy: each frame is copied out of the ring into a scratch
 // slot and kept only if ring's check shows that no producer can have been
@@ -84,44 +85,42 @@
 // delivered only if every one of its frames was copied intact, so an
 // observer never receives a torn or mixed message. The receive API is the
 // same (borrowed payloads lie in the scratch slot or the reassembly
-// buffer); the cost is one copy of every slot. Its Try calls do not notice
-// a dead producer (waiting calls do).
+// buffer); the cost is one copy of every slot.
 //
-//	o, _ := frame.Attach("quotes", frame.ConsumerConfig{Ring: ring.ConsumerConfig{ID: "tap", Observer: true}})
+//	o, _ := frame.Attach(ctx, "quotes", frame.ConsumerConfig{ID: "tap", Observer: true})
 //
 // # Required consumers
 //
-// Producer.EnableLiveness sets the ring's required-consumer liveness
-// policy (ring.LivenessConfig) for SendManaged and SendFlagsManaged: the
-// first managed send waits for every required consumer to attach (else a
-// *ring.StartupError naming the missing ids), and a managed send blocked on
-// a full ring judges the required consumers and, after ProgressTimeout
-// plus GracePeriod without progress, returns a *ring.StallError (sticky),
-// also closes the ring, or evicts the consumer and carries on, as
-// configured. A message's frames are claimed with one managed claim, so a
-// failed managed send leaves nothing of the message on the ring (a message
-// larger than the ring is claimed, and can fail, chunk by chunk). Send,
-// TrySend and SendFlags are not managed. Managed sends work alike on a
-// multi-producer ring: ring waits for room before it takes a claim, so a
-// managed wait that gives up leaves the ring untouched.
+// Producer.Require sets the ring's required-consumer policy
+// (ring.RequiredConfig) for every blocking send: the first send waits for
+// every required consumer to attach (else a *ring.StartupError naming the
+// missing ids), and a send blocked on a full ring judges the required
+// consumers and, after ProgressTimeout plus GracePeriod without progress,
+// returns a *ring.StallError (sticky), also closes the ring, or evicts the
+// consumer and carries on, as configured. A message's frames are claimed
+// with one claim, so a failed send leaves nothing of the message on the
+// ring (a message larger than the ring is claimed, and can fail, chunk by
+// chunk). It works alike on a multi-producer ring: ring waits for room
+// before it takes a claim, so a wait that gives up leaves the ring
+// untouched.
 //
-//	p.EnableLiveness(ring.LivenessConfig{RequiredIDs: []string{"risk"}, Action: ring.Evict})
-//	_, err := p.SendManaged(ctx, kindQuote, payload)
+//	p.Require(ring.RequiredConfig{IDs: []string{"risk"}, Action: ring.Evict})
+//	_, err := p.Send(ctx, kindQuote, payload)
 //
 // # Multiple producers
 //
-// A ring created with Config.Ring.MaxProducers > 1 is a multi-producer
-// ring: JoinProducer adds producers (in this process or others) up to that
+// A ring created with Config.MaxProducers > 1 is a multi-producer
+// ring: Join adds producers (in this process or others) up to that
 // number, each reading the frame geometry back from the ring's metadata
 // with the checks Attach makes. A message's frames are claimed with one
 // claim, which on a multi-producer ring is one CAS, so they take
 // consecutive sequences and never interleave with another producer's.
-// Messages are capped at what the ring holds (Ring.Capacity frames),
+// Messages are capped at what the ring holds (Capacity frames),
 // because chunks of a larger message could interleave with other
 // producers' claims. Message ids are per producer handle, starting at 1:
 // the header carries no producer identity, so consumers that must tell
 // producers apart put it in the kind or the payload.
 //
-//	p, _ := frame.Create("orders", frame.Config{Ring: ring.Config{MaxProducers: 4}})
-//	q, _ := frame.JoinProducer("orders", frame.JoinConfig{}) // in another process
+//	p, _ := frame.Create("orders", frame.Config{MaxProducers: 4})
+//	q, _ := frame.Join(ctx, "orders", frame.JoinConfig{}) // in another process
 package frame

@@ -1,6 +1,6 @@
 package frame
 
-// Observers: consumers attached with ConsumerConfig.Ring.Observer. They
+// Observers: consumers attached with ConsumerConfig.Observer. They
 // never gate the producer, so the producer may rewrite a slot while an
 // observer reads it; package ring therefore refuses them the in-place
 // range (BytesConsumer.Wait returns ring.ErrObserverInPlace) and hands
@@ -24,13 +24,10 @@ package frame
 //     after the callback returns (Read, Process, All) or the message was
 //     consumed. So borrowed payloads stay valid as documented.
 //   - ReleaseThrough is a no-op: an observer releases nothing (ring
-//     consumes each copy in Next).
+//     consumes each copy in Recv).
 //
-// TryWait asks Next with an already-cancelled context: ring returns a
-// readable frame at once, and context.Canceled only when none is, which
-// becomes ErrEmpty. (The ring's own try path for byte observers does not
-// exist; this one does not probe whether the producer died: a Try loop on
-// an observer sees ErrProducerGone only from a waiting call.)
+// TryWait is the byte consumer's TryRecv: a readable frame at once, or
+// ErrEmpty.
 
 import (
 	"context"

@@ -50,7 +50,7 @@ type Config struct {
 	// MaxConsumers is the size of the consumer table. Zero: 16.
 	MaxConsumers int
 	// MaxProducers > 1 makes a multi-producer ring with room for that many
-	// producers (the creator plus those that JoinProducer). Zero or 1: a
+	// producers (the creator plus those that Join). Zero or 1: a
 	// single-producer ring, whose publish is a plain store.
 	MaxProducers int
 	// Perm is the segment's mode. Zero: 0600. Attachers must pass the same.
@@ -192,7 +192,7 @@ type ConsumerConfig struct {
 	// observer reads only by copy and checks each copy after taking it: an
 	// observer that falls a ring behind gets a *LappedError (ErrLapped) with
 	// the number of events it missed and continues from the oldest event
-	// still valid; it never receives a torn event. Its Lease and Process
+	// still valid; it never receives a torn event. Its Read and Process
 	// hand out validated copies; a byte consumer's Wait is refused
 	// (ErrObserverInPlace). See observer.go.
 	Observer bool

@@ -13,37 +13,55 @@
 // about once per lap.
 //
 //	p, _ := ring.Create[Tick]("ticks", ring.Config{Capacity: 4096})
-//	p.Publish(func(t *Tick) { t.Price = 42 })
+//	p.Publish(ctx, func(t *Tick) { t.Price = 42 })
 //
-//	c, _ := ring.Attach[Tick]("ticks", ring.ConsumerConfig{ID: "risk"})
-//	t, err := c.Next(ctx)
+//	c, _ := ring.Attach[Tick](ctx, "ticks", ring.ConsumerConfig{ID: "risk"})
+//	t, err := c.Recv(ctx)
 //
 // Events are Go values of a fixed-size type without pointers (checked with
 // reflect at Create and Attach, and fingerprinted in the header so both
 // sides agree on the layout). Byte rings (CreateBytes, AttachBytes) carry
 // raw fixed-size slots for the framed layer above.
 //
+// # Starting in any order
+//
+// Create never waits. Attach (and Join, for extra producers) waits until
+// its context ends for the ring to be created and initialised, so
+// producers and consumers may start in any order; if the context ends
+// first, the error matches ErrNotFound (nothing was ever created under
+// that name) or ErrNotReady (it was created but never finished), and the
+// context's error. There is no hidden timeout: a deadline is a context.
+//
 // # Publishing and consuming
 //
-// Publish fills a slot in place and makes it visible with one atomic store;
-// PublishBatch does n slots with one store. Consumers copy (Next), lease a
-// slot in place until Release (Lease), or drain everything available with
-// one commit per batch (Process). Every blocking call has a context, and a
-// Try form that returns ErrFull or ErrEmpty instead of waiting. The hot
-// paths allocate nothing and make no system call unless the other side is
-// parked.
+// One vocabulary serves every layer of myelon, chosen by what moves:
+//
+//   - Send and Recv copy a value in and out: the simplest form, and the
+//     only one whose result outlives the call.
+//   - Publish (ring only) hands a callback the slot itself, so an event is
+//     written in place; PublishBatch fills n slots and publishes them with
+//     one atomic store.
+//   - Read lends one event in place to a callback: no copy, and the slot
+//     stays reserved (the producer cannot overwrite it) until the callback
+//     returns.
+//   - Process lends every event already published, in one batch with one
+//     commit: the fastest way to drain a ring.
+//   - All ranges over the events with an iter.Seq2.
+//
+// Every blocking call takes a context first and has a Try form that never
+// waits (ErrFull, ErrEmpty); nothing else. The hot paths allocate nothing
+// and make no system call unless the other side is parked.
 //
 // # Multiple producers
 //
 // A ring created with Config.MaxProducers > 1 takes several producers: the
-// creator plus any that JoinProducer (or JoinBytesProducer), in any
-// process. A claim of n slots is one compare-and-swap, so a batch (or a
+// creator plus any that Join (or JoinBytes), in any process. A claim of n slots is one compare-and-swap, so a batch (or a
 // framed message) is contiguous; each slot carries a published marker, so
 // consumers read only fully written slots, in sequence order. A producer
 // that dies between claim and publish does not stall the ring: after
 // ConsumerConfig.UnblockTimeout, once its liveness lock shows it dead, its
 // sequences are skipped and counted (ConsumerStats.Skipped,
-// Stats.Abandoned). producer_multi.go has the protocol.
+// Stats.Abandoned).
 //
 // # Coordination and discovery
 //
@@ -56,14 +74,16 @@
 //
 // # Required consumers
 //
-// EnableLiveness with a LivenessConfig makes the managed publish calls
-// (PublishManaged, PublishBatchManaged, BytesProducer.ClaimManaged) wait
-// for the required consumers at startup and, only while blocked on a full
-// ring, judge their progress: a stalled consumer raises the Alert hook,
+// Producer.Require with a RequiredConfig names consumers the producer must
+// never run ahead of. From then on every blocking publish waits for them
+// to attach before its first event and, only while blocked on a full
+// ring, judges their progress: a stalled consumer raises the Alert hook,
 // may rejoin under its id within the grace period without losing anything,
 // and then meets the FailureAction (return the error, shut the ring down so
 // consumers see end of stream, or evict it; an evicted consumer is told
-// with ErrEvicted and goes on as an observer). liveness.go has the policy.
+// with ErrEvicted and goes on as an observer). A required consumer keeps
+// its place while it is dead or detached, so a restarted one resumes where
+// it stopped.
 //
 // # Observers
 //
@@ -71,7 +91,7 @@
 // producer. It reads copies and checks each one after taking it: when the
 // producer overtakes it, it gets a *LappedError (ErrLapped) with the number
 // of events it missed and continues from the oldest event still valid; it
-// never receives a torn event (observer.go explains the check).
+// never receives a torn event.
 //
 // # Consumer groups
 //
@@ -82,7 +102,7 @@
 // stops asking holds nothing back. A member that dies holding an event has
 // it redelivered (at least once) to another member, or to its own id when
 // it rejoins first; an event the ring no longer holds is counted in
-// GroupStats.Lost, never dropped silently. group.go has the details.
+// GroupStats.Lost, never dropped silently.
 //
 // # Waiting
 //
@@ -100,14 +120,37 @@
 // once it has read every published event, returns ErrProducerGone. A clean
 // Close marks the ring closed: consumers drain, then get ErrEndOfStream.
 // A consumer that attaches under the id of a closed or dead consumer resumes
-// from its position. Every value read from shared memory is validated
+// from its position.
+//
+// A producer that restarts after a crash, SIGKILL or an unhandled Ctrl-C
+// comes back without manual steps: Create replaces a segment whose owner
+// is dead (Config.KeepStale refuses instead, to inspect it first), and
+// never touches one whose owner is alive (ErrExist). Consumers of the old
+// segment drain it and get ErrProducerGone; attaching again reaches the
+// new one. Handle SIGINT and SIGTERM with signal.NotifyContext so that
+// Close runs and consumers see a clean end of stream.
+//
+// Every value read from shared memory is validated
 // before use: a peer that writes garbage causes a typed error (ErrLayout,
 // ErrCorrupt, ErrLapped), never a panic, an out-of-range access or a hang.
 // (One hazard is outside any check: a peer that truncates the segment's
 // file makes the next access fault, as for any mapped file.)
 //
+// # Access
+//
+// A segment is created mode 0600 for its owner alone. To share a ring with
+// another user, create it for an OS group (Config.AccessGroup, mode 0660)
+// and have the other side name the owner it trusts (ConsumerConfig.Owner):
+// a segment owned by anyone else is refused. Every refusal, ours or the
+// kernel's, matches ErrPermission.
+//
 // # Segment layout
 //
-// See layout.go for the byte-exact layout of the header, producer block,
-// consumer table, counters and slots; TestLayout_Offsets keeps it honest.
+// One segment holds the whole ring: a header (magic, layout version,
+// geometry, element fingerprint, region offsets, owner, a checksum, and
+// the state word an attacher polls), the producer block with each hot word
+// on its own cache lines, the consumer and group tables, counters any
+// process can read (Inspect), the multi-producer published markers, and
+// the page-aligned slots. Attach validates every header field and names
+// the one that fails (*LayoutError).
 package ring

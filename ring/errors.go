@@ -61,7 +61,7 @@ var (
 	// producer may rewrite them meanwhile); read copies with Next.
 	ErrObserverInPlace = errors.New("ring: observers read by copy, not in place")
 	// ErrEvicted: the liveness policy of the producer evicted this consumer
-	// (LivenessConfig.Action Evict): it no longer holds the producer back.
+	// (RequiredConfig.Action Evict): it no longer holds the producer back.
 	// Reported once; the consumer then goes on as an observer: validated
 	// copies, ErrLapped when overtaken, ErrObserverInPlace for in-place byte
 	// reads. Events it held in place when it was evicted (a lease, a

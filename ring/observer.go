@@ -39,7 +39,7 @@ package ring
 // capacity-1 events behind the write front.
 //
 // Because the check comes after the copy, observers never lend slots in
-// place: Lease, TryLease and Process hand out a validated copy; the byte
+// place: Read, TryRead and Process hand out a validated copy; the byte
 // consumer's Wait and TryWait return ErrObserverInPlace.
 
 import (

@@ -18,25 +18,29 @@
 //	p, _ := typed.Create("orders", c, typed.Config{}) // or typed.Join a multi-producer ring
 //	p.Send(ctx, &order)
 //
-//	rc, _ := typed.Attach("orders", bincode.New[Order]("app.Order", 1), typed.ConsumerConfig{})
+//	rc, _ := typed.Attach(ctx, "orders", bincode.New[Order]("app.Order", 1), typed.ConsumerConfig{})
 //	var o Order
 //	m, err := rc.Recv(ctx, &o)
 //
 // # Schemas
 //
 // Every codec names its encoding with a Schema (codec, type name,
-// version). Frame keeps its geometry in the ring's 64-byte header
-// metadata and leaves no room there, so the schema travels as a one-byte
-// tag (Schema.Tag, never 0) in each message's frame user-flags byte
-// (Meta.Flags). A consumer compares it with its own codec's tag on every
-// message (one byte compare) and reports another schema with a
-// *SchemaError; a plain
-// frame producer's messages carry 0 and are refused unless
-// ConsumerConfig.AcceptUntagged. So a consumer with the wrong codec, type
-// or version learns it at the first message, not at attach, and with
-// probability 1/255 two schemas share a tag (the codec's own validation
-// is then the last line). The application keeps the frame kind
-// (SendKind, Meta.Kind).
+// version). Create records the schema in the ring's header metadata, and
+// Attach, AttachView and Join compare it with their codec's before any
+// message: a consumer with the wrong codec, type or version gets a
+// *SchemaError naming both schemas at attach. A ring made by frame.Create
+// carries no schema and is refused unless ConsumerConfig.AcceptUntagged.
+// Each message also carries the schema as a one-byte tag (Schema.Tag,
+// never 0) in its frame user-flags byte (Meta.Flags), checked on every
+// message (one byte compare), so a message written below the typed layer
+// with another tag is a *SchemaError too. The application keeps the frame
+// kind (SendKind, Meta.Kind).
+//
+// # Required consumers
+//
+// Producer.Require names consumers the producer must never run ahead of:
+// every blocking send then waits for them and applies the stall policy of
+// ring.RequiredConfig, as in packages frame and ring.
 //
 // # Receiving and decode failures
 //
@@ -55,9 +59,11 @@
 //
 // A ViewConsumer[V] hands each message to a callback as a view
 // (Read(ctx, func(frame.Meta, V) error)). The view aliases the slot or the
-// reassembly buffer and is valid only until the callback returns; see
-// view.go for the lifetime, alignment and trust rules. Payloads are
-// 8-byte aligned, 16 on rings created with frame.Config.Aligned; a codec
+// reassembly buffer and is valid only until the callback returns: a
+// callback must not keep it, or anything it points into. A view is made
+// only after the codec validated the payload (a flatbuffers verifier, a
+// length check), so its accessors never read out of bounds. Payloads are
+// 8-byte aligned, 16 on rings created with Config.Aligned; a codec
 // that needs more says so (Aligner) and AttachView checks it.
 //
 // # Allocation
