@@ -76,7 +76,8 @@ type Config struct {
 	Capacity         int               // frames (slots) in the ring, a power of two. Zero: 1024.
 	MaxConsumers     int               // size of the consumer table. Zero: 16.
 	MaxProducers     int               // > 1: a multi-producer ring (see Join).
-	Perm             os.FileMode       // segment mode. Zero: 0600.
+	Perm             os.FileMode       // segment mode. Zero: 0600 (0660 with AccessGroup).
+	AccessGroup      string            // OS group given access (name or gid).
 	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
 	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
 	KeepOnClose      bool              // leave the segment in place at Close.
@@ -110,7 +111,7 @@ type Config struct {
 func (c *Config) ring(g *geometry, meta []byte) ring.Config {
 	return ring.Config{
 		Backend: c.Backend, Capacity: c.Capacity, SlotSize: g.slotSize, MaxConsumers: c.MaxConsumers,
-		MaxProducers: c.MaxProducers, Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval,
+		MaxProducers: c.MaxProducers, Perm: c.Perm, AccessGroup: c.AccessGroup, Wait: c.Wait, LivenessInterval: c.LivenessInterval,
 		KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta,
 	}
 }
@@ -125,7 +126,8 @@ type ConsumerConfig struct {
 	Start            ring.Start        // where a new consumer begins. Zero: the latest message.
 	Wait             ring.WaitStrategy // how to wait for messages. Zero: Block.
 	Capacity         int               // if non-zero, must equal the ring's.
-	Perm             os.FileMode       // expected segment mode. Zero: 0600.
+	Perm             os.FileMode       // expected segment mode. Zero: any mode granting nothing to others.
+	Owner            string            // user trusted to own the segment (name or uid). Zero: ourselves.
 	LivenessInterval time.Duration     // how soon an idle consumer notices a dead producer. Zero: 100 ms.
 	// Observer never gates the producer: the consumer reads validated
 	// copies of each frame, and if the producer laps it, it reports
@@ -152,7 +154,7 @@ type ConsumerConfig struct {
 // ring returns the configuration of the ring consumer below.
 func (c *ConsumerConfig) ring() ring.ConsumerConfig {
 	return ring.ConsumerConfig{
-		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm,
+		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
 	}
 }
@@ -162,7 +164,8 @@ func (c *ConsumerConfig) ring() ring.ConsumerConfig {
 // any frame geometry and does not stamp send times.
 type JoinConfig struct {
 	Backend          ring.Backend      // where the segment lives. Zero: Shm.
-	Perm             os.FileMode       // expected segment mode. Zero: 0600.
+	Perm             os.FileMode       // expected segment mode. Zero: any mode granting nothing to others.
+	Owner            string            // user trusted to own the segment (name or uid). Zero: ourselves.
 	Wait             ring.WaitStrategy // how to wait for space. Zero: Block.
 	LivenessInterval time.Duration     // see Config. Zero: 100 ms.
 
@@ -180,7 +183,7 @@ type JoinConfig struct {
 
 // ring returns the configuration of the ring producer below.
 func (c *JoinConfig) ring() ring.ProducerConfig {
-	return ring.ProducerConfig{Backend: c.Backend, Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
+	return ring.ProducerConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
 }
 
 // Geometry describes a frame ring.

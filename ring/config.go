@@ -23,6 +23,17 @@ const (
 	Heap = shm.Heap
 )
 
+// ParseBackend parses a backend name: exactly "shm" (or "", the default),
+// "file" or "heap", the names Backend's String and MarshalText produce.
+// Anything else is ErrInvalidConfig.
+func ParseBackend(s string) (Backend, error) {
+	b, err := shm.ParseBackend(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: backend %q: want shm, file or heap", ErrInvalidConfig, s)
+	}
+	return b, nil
+}
+
 // PortableName returns a fresh segment name built from prefix that fits the
 // most restrictive platform limit (macOS: 31 bytes), with room to spare.
 func PortableName(prefix string) string { return shm.PortableName(prefix) }
@@ -53,8 +64,22 @@ type Config struct {
 	// producers (the creator plus those that Join). Zero or 1: a
 	// single-producer ring, whose publish is a plain store.
 	MaxProducers int
-	// Perm is the segment's mode. Zero: 0600. Attachers must pass the same.
+	// Perm is the segment's mode, set with fchmod (the umask does not
+	// apply). Zero: 0600, or 0660 (DefaultGroupPerm) with an AccessGroup.
+	// Attachers with a zero Perm accept any mode that grants nothing to
+	// others (mode&0o007 == 0); an attacher that sets Perm needs exactly it.
 	Perm os.FileMode
+	// AccessGroup opens the ring to an OS group, by name or numeric gid
+	// (all digits: no /etc/group entry needed). The segment is created with
+	// its owner bits only, handed to the group (fchown) and then given Perm
+	// (fchmod), before anyone can attach. Members of the group attach with
+	// ConsumerConfig.Owner (or ProducerConfig.Owner) naming this process's
+	// user. An unknown group is ErrInvalidConfig; a group the kernel will
+	// not let us give the file to (one we are not a member of, unless
+	// privileged) is ErrPermission; either way no segment is left behind.
+	// The Heap backend ignores it (the name is still resolved). Zero: the
+	// group the kernel gives the file, with Perm 0600.
+	AccessGroup string
 	// Wait is how the producer waits for space. Zero: Block.
 	Wait WaitStrategy
 	// LivenessInterval bounds how long a blocked producer takes to notice a
@@ -182,8 +207,17 @@ type ConsumerConfig struct {
 	Wait WaitStrategy
 	// Capacity and SlotSize, if non-zero, must match the segment's.
 	Capacity, SlotSize int
-	// Perm must match the segment's mode. Zero: 0600.
+	// Perm, if non-zero, must equal the segment's permission bits. Zero:
+	// any mode that grants nothing to others (mode&0o007 == 0, e.g. 0600
+	// or 0660).
 	Perm os.FileMode
+	// Owner is the user trusted to own the segment, by name or numeric
+	// uid (all digits: no /etc/passwd entry needed). A segment owned by any
+	// other uid is refused with ErrPermission, naming both uids. Zero: this
+	// process's effective uid. Set it to attach to a ring another user
+	// created with Config.AccessGroup (the Heap backend ignores it; the
+	// name is still resolved). An unknown user is ErrInvalidConfig.
+	Owner string
 	// LivenessInterval bounds how long an idle consumer takes to notice that
 	// the producer died. Zero: 100 ms.
 	LivenessInterval time.Duration
@@ -216,7 +250,7 @@ type ConsumerConfig struct {
 }
 
 func (c *ConsumerConfig) attachOptions() attachOptions {
-	o := attachOptions{backend: c.Backend, perm: c.Perm, liveness: c.LivenessInterval}
+	o := attachOptions{backend: c.Backend, perm: c.Perm, owner: c.Owner, liveness: c.LivenessInterval}
 	if o.liveness <= 0 {
 		o.liveness = DefaultLivenessInterval
 	}

@@ -23,9 +23,17 @@ var (
 	// ErrNotRegular: the name is a symbolic link or not a regular file.
 	// Links are never followed.
 	ErrNotRegular = errors.New("ring: segment is a symlink or not a regular file")
-	// ErrPermission: the segment's mode differs from the expected Perm
-	// (0600 unless set), or another user owns it.
-	ErrPermission = errors.New("ring: segment mode or owner not as expected")
+	// ErrPermission: access to the segment was refused, by our checks or
+	// by the kernel. Attach (and Join, Reclaim, Create over an existing
+	// segment) refuses a segment owned by a uid other than the trusted one
+	// (ConsumerConfig.Owner; default: our effective uid), or whose
+	// permission bits are not accepted (Perm zero: any mode granting
+	// nothing to others, mode&0o007 == 0; Perm set: exactly Perm). The
+	// kernel refuses with EACCES or EPERM, e.g. a user outside the group
+	// opening a 0660 segment, anyone else opening a 0600 one, or Create
+	// handing the segment to an AccessGroup we are not in; those errors
+	// name the path and also match fs.ErrPermission.
+	ErrPermission = errors.New("ring: segment access refused (owner, mode or OS permission)")
 	// ErrNotReady: the segment exists but its creator had not finished
 	// initialising it when the attacher's context ended.
 	ErrNotReady = errors.New("ring: segment not ready")

@@ -641,14 +641,18 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	})
 	t.Run("mode", func(t *testing.T) {
 		name := segName(t, Shm, "mode")
-		creator := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 64, Perm: 0o640, After: "hang"})
+		creator := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 64, Perm: 0o644, After: "hang"})
 		creator.expect("published")
-		if fi, err := os.Stat("/dev/shm/" + name); err != nil || fi.Mode().Perm() != 0o640 {
-			t.Fatalf("segment mode: %v, %v; want 0640", fi.Mode(), err)
+		if fi, err := os.Stat("/dev/shm/" + name); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Fatalf("segment mode: %v, %v; want 0644", fi.Mode(), err)
 		}
+		// A zero Perm refuses a mode that grants anything to others; a set
+		// Perm wants exactly the segment's mode.
 		_, err := Attach[procEvent](context.Background(), name, ConsumerConfig{})
 		wantIs(t, err, ErrPermission)
-		c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Perm: 0o640})
+		_, err = Attach[procEvent](context.Background(), name, ConsumerConfig{Perm: 0o600})
+		wantIs(t, err, ErrPermission)
+		c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Perm: 0o644})
 		if err != nil {
 			t.Fatalf("attach with the segment's mode: %v", err)
 		}
@@ -656,11 +660,11 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		// Creating over a live segment is refused whatever mode either has.
 		_, err = Create[procEvent](name, Config{Capacity: 64})
 		wantIs(t, err, ErrExist)
-		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o640})
+		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o644})
 		wantIs(t, err, ErrExist)
 		// Once the owner is dead, a creator passing the mode reclaims it.
 		creator.kill()
-		p, err := Create[procEvent](name, Config{Capacity: 64, Perm: 0o640})
+		p, err := Create[procEvent](name, Config{Capacity: 64, Perm: 0o644})
 		if err != nil {
 			t.Fatalf("create with the segment's mode over a dead owner's ring: %v", err)
 		}

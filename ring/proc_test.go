@@ -112,6 +112,13 @@ type procArgs struct {
 	Inspect bool          // read Stats().Published with Inspect before attaching
 	WaitGo  bool          // after attaching, wait for the "go" command
 	Timeout time.Duration // bounds the reading (idle: the idle wait)
+
+	// Access role (access_process_test.go); also uses Name, Backend,
+	// Capacity, Perm, ID and N.
+	Op          string        // "attach" (default), "join" or "create"
+	Owner       string        // ConsumerConfig.Owner, ProducerConfig.Owner
+	AccessGroup string        // create: Config.AccessGroup
+	Ready       time.Duration // attach, join: how long to wait for the ring
 }
 
 // produceResult is what a producer child reports.
@@ -203,6 +210,8 @@ func TestHelperProcess(t *testing.T) {
 		ch.consume(a)
 	case "follow":
 		ch.follow(a)
+	case "access":
+		ch.access(a)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", a.Role)
 		os.Exit(2)
@@ -505,11 +514,33 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 // test ends, and its stray output is logged if the test failed.
 func spawn(t *testing.T, a procArgs) *child {
 	t.Helper()
+	return spawnWith(t, a, spawnOpts{})
+}
+
+// spawnOpts start a child otherwise than as a plain copy of the test.
+type spawnOpts struct {
+	bin  string               // executable; "": os.Args[0]
+	dir  string               // working directory; "": ours
+	attr *syscall.SysProcAttr // e.g. other credentials
+	ctx  context.Context      // the child is killed when it is done; nil: none
+}
+
+// spawnWith is spawn with options.
+func spawnWith(t *testing.T, a procArgs, o spawnOpts) *child {
+	t.Helper()
 	spec, err := json.Marshal(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	bin, ctx := o.bin, o.ctx
+	if bin == "" {
+		bin = os.Args[0]
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Dir, cmd.SysProcAttr = o.dir, o.attr
 	cmd.Env = append(os.Environ(), envProc+"="+string(spec))
 	c := &child{t: t, role: a.Role + " " + a.ID, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
 	cmd.Stderr = lockedWriter{c}

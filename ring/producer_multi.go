@@ -290,8 +290,11 @@ func (s *segment) coveredOnlyAbove(q, seq int64) bool {
 type ProducerConfig struct {
 	// Backend holds the segment. Zero: Shm.
 	Backend Backend
-	// Perm must match the segment's mode. Zero: 0600.
-	Perm os.FileMode
+	// Perm and Owner are checked as ConsumerConfig's: Perm zero accepts
+	// any mode granting nothing to others, Owner zero trusts only this
+	// process's effective uid.
+	Perm  os.FileMode
+	Owner string
 	// Wait is how the producer waits for space. Zero: Block.
 	Wait WaitStrategy
 	// LivenessInterval: see Config. Zero: 100 ms.
@@ -320,7 +323,7 @@ func Join[E any](ctx context.Context, name string, cfg ProducerConfig) (*Produce
 }
 
 func joinProducer(ctx context.Context, name string, cfg ProducerConfig, check func(geometry) error) (*producer, error) {
-	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, LivenessInterval: cfg.LivenessInterval}
+	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, Owner: cfg.Owner, LivenessInterval: cfg.LivenessInterval}
 	s, err := attachSegment(ctx, name, cc.attachOptions(), func(g geometry) error {
 		if g.mode != modeMulti {
 			return &LayoutError{Field: "producer_mode", Want: "multi", Got: "single"}

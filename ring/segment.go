@@ -72,7 +72,10 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	if r.total > maxTotalSize {
 		return nil, fmt.Errorf("%w: segment of %d bytes is too large", ErrInvalidConfig, r.total)
 	}
-	opts := shm.Options{Perm: cfg.Perm, Populate: cfg.Populate}
+	opts, err := cfg.shmOptions()
+	if err != nil {
+		return nil, err
+	}
 	m, err := shm.Create(cfg.Backend, name, int(r.total), opts)
 	if errors.Is(err, shm.ErrExist) {
 		if err = checkStale(cfg.Backend, name, opts); errors.Is(err, ErrStale) && !cfg.KeepStale {
@@ -226,8 +229,10 @@ func wrapShm(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	case errors.Is(err, shm.ErrNotRegular):
 		return fmt.Errorf("%w: %w", ErrNotRegular, err)
-	case errors.Is(err, shm.ErrMode), errors.Is(err, shm.ErrOwner):
+	case errors.Is(err, shm.ErrMode), errors.Is(err, shm.ErrOwner), errors.Is(err, shm.ErrPermission):
 		return fmt.Errorf("%w: %w", ErrPermission, err)
+	case errors.Is(err, shm.ErrInvalidOptions):
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return err
 }
@@ -236,7 +241,9 @@ func wrapShm(err error) error {
 type attachOptions struct {
 	backend  shm.Backend
 	perm     os.FileMode
-	anyPerm  bool // inspection: accept any mode
+	anyPerm  bool   // inspection: accept any mode
+	owner    string // trusted owner (user name or uid); "": ourselves
+	ownerID  shm.ID // owner resolved (attachSegment)
 	liveness time.Duration
 	unblock  time.Duration
 }
@@ -247,6 +254,9 @@ type attachOptions struct {
 // wait it ended: ErrNotFound (never created) or ErrNotReady (created, never
 // ready), and matches ctx.Err() too.
 func attachSegment(ctx context.Context, name string, o attachOptions, check func(geometry) error) (*segment, error) {
+	if err := o.resolveOwner(); err != nil {
+		return nil, err
+	}
 	pause := time.Millisecond
 	for {
 		s, err := tryAttach(name, o)
@@ -283,7 +293,7 @@ func attachSegment(ctx context.Context, name string, o attachOptions, check func
 var errNotReadyYet = errors.New("ring: segment initialising")
 
 func tryAttach(name string, o attachOptions) (*segment, error) {
-	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm, AnyPerm: o.anyPerm})
+	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm, AnyPerm: o.anyPerm, Owner: o.ownerID})
 	if err != nil {
 		if errors.Is(err, shm.ErrEmpty) {
 			return nil, fmt.Errorf("%w: %w", errNotReadyYet, err)

@@ -18,7 +18,8 @@ type Config struct {
 	Capacity         int               // frames (slots) in the ring, a power of two. Zero: 1024.
 	MaxConsumers     int               // size of the consumer table. Zero: 16.
 	MaxProducers     int               // > 1: a multi-producer ring (see Join).
-	Perm             os.FileMode       // segment mode. Zero: 0600.
+	Perm             os.FileMode       // segment mode. Zero: 0600 (0660 with AccessGroup).
+	AccessGroup      string            // OS group given access (name or gid).
 	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
 	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
 	KeepOnClose      bool              // leave the segment in place at Close.
@@ -37,7 +38,7 @@ type Config struct {
 func (c *Config) frame(meta []byte) frame.Config {
 	return frame.Config{
 		Backend: c.Backend, Capacity: c.Capacity, MaxConsumers: c.MaxConsumers, MaxProducers: c.MaxProducers,
-		Perm: c.Perm, Wait: c.Wait, LivenessInterval: c.LivenessInterval, KeepOnClose: c.KeepOnClose,
+		Perm: c.Perm, AccessGroup: c.AccessGroup, Wait: c.Wait, LivenessInterval: c.LivenessInterval, KeepOnClose: c.KeepOnClose,
 		KeepStale: c.KeepStale, Populate: c.Populate, PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned,
 		MaxMessageSize: c.MaxMessageSize, Timestamps: c.Timestamps, Meta: meta,
 	}
@@ -54,7 +55,8 @@ type ConsumerConfig struct {
 	Start             ring.Start        // where a new consumer begins. Zero: the latest message.
 	Wait              ring.WaitStrategy // how to wait for messages. Zero: Block.
 	Capacity          int               // if non-zero, must equal the ring's.
-	Perm              os.FileMode       // expected segment mode. Zero: 0600.
+	Perm              os.FileMode       // expected segment mode. Zero: any mode granting nothing to others.
+	Owner             string            // user trusted to own the segment (name or uid). Zero: ourselves.
 	LivenessInterval  time.Duration     // how soon an idle consumer notices a dead producer. Zero: 100 ms.
 	Observer          bool              // never gate the producer; read validated copies.
 	Group             string            // member of this consumer group (each message to one member).
@@ -79,7 +81,7 @@ type ConsumerConfig struct {
 
 func (c *ConsumerConfig) frame() frame.ConsumerConfig {
 	return frame.ConsumerConfig{
-		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm,
+		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
 		PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, MaxMessageSize: c.MaxMessageSize,
 		ReceiveTimestamps: c.ReceiveTimestamps,

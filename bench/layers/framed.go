@@ -80,7 +80,7 @@ type frameSetup struct {
 func newFrameLink(dir string, n int, aligned bool) (frameSetup, error) {
 	l := frameLink{Ping: ring.PortableName("fping"), Pong: ring.PortableName("fpong"), Wait: options.wait, Backend: options.backend,
 		PayloadCapacity: frameCapacityFor(n), MaxMessageSize: max(n, frame.DefaultMaxMessageSize), Aligned: aligned}
-	if l.Backend == "mmap" {
+	if l.Backend == "file" {
 		l.Ping, l.Pong = dir+"/ping", dir+"/pong"
 	}
 	return parseFrameLink(l)

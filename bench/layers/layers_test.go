@@ -9,12 +9,12 @@ import (
 )
 
 // TestFramedLayers_PingPongSmoke runs the Layer 1, 2 and 3 peers across
-// two processes, busy-spinning on shm and blocking on mmap files, at a
+// two processes, busy-spinning on shm and blocking on the file backend, at a
 // single-frame size, a 4 KiB one and one fragmented over two 64 KiB
 // frames, and checks each run verified every echo.
 func TestFramedLayers_PingPongSmoke(t *testing.T) {
 	defer Configure("spin", "shm")
-	for _, o := range []struct{ wait, backend string }{{"spin", "shm"}, {"block", "mmap"}} {
+	for _, o := range []struct{ wait, backend string }{{"spin", "shm"}, {"block", "file"}} {
 		if err := Configure(o.wait, o.backend); err != nil {
 			t.Fatal(err)
 		}

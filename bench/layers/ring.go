@@ -19,7 +19,7 @@ type Ring struct{}
 var options = struct{ wait, backend string }{"spin", "shm"}
 
 // Configure sets the wait strategy ("spin", "yield", "sleep", "block") and
-// backend ("shm", "mmap") of later runs of the myelon peers. Call it in the
+// backend ("shm", "file") of later runs of the myelon peers. Call it in the
 // measuring process; the echo process takes them from the link.
 func Configure(wait, backend string) error {
 	if _, err := ring.ParseWaitStrategy(wait); err != nil {
@@ -32,15 +32,14 @@ func Configure(wait, backend string) error {
 	return nil
 }
 
-// shmBackend maps a backend name to the ring backend.
+// shmBackend maps a backend name ("shm" or "", "file") to the ring
+// backend. Heap is refused: it cannot cross processes.
 func shmBackend(name string) (ring.Backend, error) {
-	switch name {
-	case "shm", "":
-		return ring.Shm, nil
-	case "mmap":
-		return ring.File, nil
+	b, err := ring.ParseBackend(name)
+	if err != nil || b == ring.Heap {
+		return 0, fmt.Errorf("layers: backend %q: want shm or file", name)
 	}
-	return 0, fmt.Errorf("layers: backend %q: want shm or mmap", name)
+	return b, nil
 }
 
 // RingName is the name the Ring peer registers under.
@@ -76,10 +75,10 @@ func capacityFor(slot int) int {
 }
 
 // Prepare creates the ping ring; the echo process creates pong. With the
-// mmap backend both live as files in dir.
+// file backend both live as files in dir.
 func (Ring) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
 	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: options.wait, Backend: options.backend, SlotSize: (cfg.Size + 7) &^ 7}
-	if l.Backend == "mmap" {
+	if l.Backend == "file" {
 		l.Ping, l.Pong = dir+"/ping", dir+"/pong"
 	}
 	l.Capacity = capacityFor(l.SlotSize)

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 // TestRing_PingPongSmoke runs the Layer 0 peer across two processes and
 // checks the run verified every echo.
 func TestRing_PingPongSmoke(t *testing.T) {
-	for _, o := range []struct{ wait, backend string }{{"spin", "shm"}, {"block", "mmap"}} {
+	for _, o := range []struct{ wait, backend string }{{"spin", "shm"}, {"block", "file"}} {
 		if err := Configure(o.wait, o.backend); err != nil {
 			t.Fatal(err)
 		}

@@ -48,7 +48,7 @@ type Config struct {
 	Consumers int           `json:"consumers"`          // broadcast only: 2
 	Rate      float64       `json:"rate,omitempty"`     // fixed rate, events/s; 0: max throughput
 	Wait      string        `json:"wait"`               // wait strategy of every side: block
-	Backend   string        `json:"backend"`            // shm or mmap: shm
+	Backend   string        `json:"backend"`            // shm or file: shm
 	Capacity  int           `json:"capacity,omitempty"` // ring slots: 4096
 	Timeout   time.Duration `json:"timeout,omitempty"`  // whole run: 5 min
 	// Batch publishes this many events per claim, with one cursor store:
@@ -186,10 +186,10 @@ func backendOf(name string) (ring.Backend, string, error) {
 	switch name {
 	case "shm":
 		return ring.Shm, "", nil
-	case "mmap":
+	case "file":
 		return ring.File, os.TempDir(), nil
 	}
-	return 0, "", fmt.Errorf("workload: backend %q: want shm or mmap", name)
+	return 0, "", fmt.Errorf("workload: backend %q: want shm or file", name)
 }
 
 // Run runs one workload: it creates the ring, starts the consumer

@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 func TestRun_Smoke(t *testing.T) {
 	for _, cfg := range []Config{
 		{Workload: Broadcast, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "block"},
-		{Workload: Broadcast, Consumers: 2, Count: 2000, Size: 4096, Wait: "yield", Backend: "mmap"},
+		{Workload: Broadcast, Consumers: 2, Count: 2000, Size: 4096, Wait: "yield", Backend: "file"},
 		{Workload: Signal, Count: 50000, Wait: "block"},
 		{Workload: Signal, Count: 50000, Batch: 64, Wait: "block"},
 		{Workload: Signal, Count: 2000, Rate: 100000, Wait: "block"},

@@ -62,7 +62,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
-	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or mmap")
+	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
 	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")

@@ -16,7 +16,7 @@ import (
 func stdout() io.Writer { return os.Stdout }
 
 func backendFlag(fs *flag.FlagSet) *string {
-	return fs.String("backend", "shm", "segment backend: shm or mmap (name is then a path)")
+	return fs.String("backend", "shm", "segment backend: shm or file (name is then a path)")
 }
 
 func runStat(args []string) error {
@@ -27,9 +27,9 @@ func runStat(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: myelon stat [-backend shm|mmap] [-json] <name>")
+		return errors.New("usage: myelon stat [-backend shm|file] [-json] <name>")
 	}
-	b, err := shm.ParseBackend(*backend)
+	b, err := ring.ParseBackend(*backend)
 	if err != nil {
 		return err
 	}

@@ -17,41 +17,78 @@ const (
 	Heap
 )
 
-// String returns the backend's name as used on the command line.
+// String returns the backend's name: "shm", "file" or "heap", the names
+// ParseBackend accepts (and the command line uses).
 func (b Backend) String() string {
 	switch b {
 	case Shm:
 		return "shm"
 	case File:
-		return "mmap"
+		return "file"
 	case Heap:
 		return "heap"
 	}
 	return fmt.Sprintf("backend(%d)", uint8(b))
 }
 
-// ParseBackend parses "shm", "mmap" (or "file") and "heap".
+// ParseBackend parses a backend name: exactly "shm", "file" or "heap"; the
+// empty string is Shm, the default.
 func ParseBackend(s string) (Backend, error) {
 	switch s {
 	case "shm", "":
 		return Shm, nil
-	case "mmap", "file":
+	case "file":
 		return File, nil
 	case "heap":
 		return Heap, nil
 	}
-	return 0, fmt.Errorf("shm: unknown backend %q (want shm, mmap or heap)", s)
+	return 0, fmt.Errorf("%w: unknown backend %q (want shm, file or heap)", ErrInvalidOptions, s)
 }
 
-// Options tune Create and Open. The zero value means mode 0600 and no
-// pre-faulting.
+// MarshalText encodes the backend by its name (see String); a value that is
+// not a backend is an error.
+func (b Backend) MarshalText() ([]byte, error) {
+	if b > Heap {
+		return nil, fmt.Errorf("%w: cannot encode %v", ErrInvalidOptions, b)
+	}
+	return []byte(b.String()), nil
+}
+
+// UnmarshalText decodes a name accepted by ParseBackend.
+func (b *Backend) UnmarshalText(text []byte) error {
+	v, err := ParseBackend(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// Options tune Create and Open. The zero value creates with mode 0600,
+// leaves the group alone, opens only segments owned by our effective uid
+// whose mode grants nothing to others, and does not pre-fault.
 type Options struct {
-	// Perm is the permission of a created segment, and the permission an
-	// opener insists on. Zero means 0600.
+	// Perm is the permission of a created segment (zero: 0600), set with
+	// fchmod so the umask does not apply.
+	//
+	// Open: zero accepts any mode that grants nothing to others
+	// (mode&0o007 == 0: 0600, 0640, 0660 pass); non-zero must equal the
+	// segment's permission bits exactly.
 	Perm os.FileMode
 	// AnyPerm makes Open accept any permission bits (the owner check
 	// stays): for tools that inspect or remove segments of any mode.
 	AnyPerm bool
+	// Group (Create, file-backed backends): if set, the new segment is
+	// handed to this gid (fchown) before it is given its mode, so Perm's
+	// group bits apply to that group. Unset: the group the kernel gave the
+	// file. Open and the Heap backend ignore it. The kernel refuses
+	// (ErrPermission) a gid that is not one of the caller's groups unless
+	// the caller is privileged.
+	Group ID
+	// Owner (Open): the uid trusted to own the segment. Unset: our
+	// effective uid. A segment owned by any other uid is refused
+	// (ErrOwner). Create and the Heap backend ignore it.
+	Owner ID
 	// Populate pre-faults the mapping (MAP_POPULATE) so the first touches do
 	// not page-fault on the hot path.
 	Populate bool

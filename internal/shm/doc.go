@@ -7,10 +7,22 @@
 //
 //   - Shm: a POSIX shared-memory object by name. On Linux that is the file
 //     /dev/shm/<name>, opened directly (glibc's shm_open does the same).
-//   - File: a regular file at a path, mapped MAP_SHARED (the "mmap backend").
+//   - File: a regular file at a path, mapped MAP_SHARED (named "file").
 //   - Heap: Go heap memory registered under a name in this process. It cannot
 //     cross processes; it exists so that in-process tests run under -race,
 //     whose detector ignores mmapped memory.
+//
+// Access (file-backed backends). Create makes the file O_EXCL and
+// O_NOFOLLOW with its owner bits only, optionally hands it to a group
+// (Options.Group, fchown), sets its mode (Options.Perm, 0600 by default,
+// with fchmod so the umask does not apply), and only then gives it a size.
+// Open trusts a segment only if it is a regular file owned by the trusted
+// uid (Options.Owner; by default our effective uid: ErrOwner otherwise)
+// whose mode is acceptable (Options.Perm: by default any mode granting
+// nothing to others, mode&0o007 == 0; ErrMode otherwise). What the kernel
+// refuses (EACCES, EPERM: a user outside the group opening a 0660
+// segment, anyone else opening a 0600 one, an fchown to a group we are not
+// in) is ErrPermission, which also matches fs.ErrPermission.
 //
 // Liveness locks are OFD byte-range locks (fcntl F_OFD_SETLK) on bytes far
 // beyond the end of the file, one byte per lock slot. An OFD lock belongs to

@@ -18,10 +18,19 @@ var (
 	ErrEmpty = errors.New("shm: segment is empty")
 	// ErrNotRegular: the name resolves to a symlink or non-regular file.
 	ErrNotRegular = errors.New("shm: not a regular file")
-	// ErrOwner: the segment is owned by another user.
+	// ErrOwner: Open found the segment owned by a uid other than the
+	// trusted one (Options.Owner; unset: our effective uid).
 	ErrOwner = errors.New("shm: segment owned by another user")
-	// ErrMode: the segment's permission bits differ from those expected.
+	// ErrMode: Open found permission bits it does not accept (see
+	// Options.Perm).
 	ErrMode = errors.New("shm: unexpected segment mode")
+	// ErrPermission: the kernel refused an operation on the segment (EACCES
+	// or EPERM from open, fchown, fchmod, unlink, ...). The OS error is
+	// wrapped too, so such errors also match fs.ErrPermission.
+	ErrPermission = errors.New("shm: permission denied")
+	// ErrInvalidOptions: an option value no segment can have (an unknown
+	// backend name, the reserved gid NoID).
+	ErrInvalidOptions = errors.New("shm: invalid options")
 	// ErrClosed: the mapping was already closed.
 	ErrClosed = errors.New("shm: mapping closed")
 )

@@ -14,9 +14,13 @@ import (
 const shmDir = "/dev/shm"
 
 // Create makes a new segment of size bytes, failing with ErrExist if the
-// name is taken. The file is opened O_CREAT|O_EXCL|O_NOFOLLOW with o.Perm
-// (the umask does not apply: the mode is set explicitly). The memory reads
-// as zeros.
+// name is taken. The file is opened O_CREAT|O_EXCL|O_NOFOLLOW with only the
+// owner bits of o.Perm; then, with the creator's liveness lock held, it is
+// handed to o.Group if set (fchown), given its mode (fchmod o.Perm: the
+// umask does not apply), and only then sized. So no one outside the final
+// group can open it meanwhile, and an opener that sees a size sees the
+// final owner, group and mode. The memory reads as zeros. Any failure
+// removes the file; a refused fchown is ErrPermission.
 func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	if err := ValidateName(b, name); err != nil {
 		return nil, err
@@ -24,11 +28,15 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("shm: size=%d must be positive", size)
 	}
+	gid, chgrp := o.Group.Get()
+	if chgrp && gid == NoID {
+		return nil, fmt.Errorf("%w: group id %d means \"unchanged\" to chown", ErrInvalidOptions, gid)
+	}
 	if b == Heap {
 		return heapCreate(name, size)
 	}
 	path := Path(b, name)
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.perm()))
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.perm()&0o700))
 	if err != nil {
 		return nil, openErr("create", path, err)
 	}
@@ -44,9 +52,15 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
 		return fail(fmt.Errorf("shm: lock new %s: %w", path, err))
 	}
+	if chgrp {
+		// Before the fchmod: the group bits must only ever apply to gid.
+		if err := unix.Fchown(fd, -1, int(gid)); err != nil {
+			return fail(sysErr("fchown", path, fmt.Sprintf(" to gid %d", gid), err))
+		}
+	}
 	// Set the mode explicitly so the umask cannot widen or narrow it.
 	if err := unix.Fchmod(fd, uint32(o.perm())); err != nil {
-		return fail(fmt.Errorf("shm: fchmod %s: %w", path, err))
+		return fail(sysErr("fchmod", path, fmt.Sprintf(" to %#o", o.perm()), err))
 	}
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		return fail(fmt.Errorf("shm: ftruncate %s to %d: %w", path, size, err))
@@ -65,9 +79,23 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	return m, nil
 }
 
-// Open maps an existing segment in full. It refuses symlinks and
-// non-regular files, files owned by another user, and files whose
-// permission bits differ from o.Perm (0600 by default).
+// Open maps an existing segment in full, read-write. It checks, in order:
+//
+//   - the kernel lets us open the file O_RDWR (else ErrPermission, which
+//     also matches fs.ErrPermission);
+//   - it is a regular file, not a symlink (else ErrNotRegular);
+//   - its uid is o.Owner, or our effective uid if Owner is unset (else
+//     ErrOwner);
+//   - it has a size (else ErrEmpty: its creator is still setting it up);
+//   - its permission bits pass o.Perm's rule (else ErrMode): with Perm
+//     zero any mode granting nothing to others (mode&0o007 == 0), with
+//     Perm set exactly Perm, with AnyPerm anything.
+//
+// The group is not checked: the mode and the kernel decide who gets in.
+// The mode is checked only once the file has a size because Create sets
+// the final mode before it sizes the file. Likewise a file the kernel
+// will not let us open that is still empty and owned by the trusted owner
+// is ErrEmpty (a creator in the middle of Create), not ErrPermission.
 func Open(b Backend, name string, o Options) (*Mapping, error) {
 	if err := ValidateName(b, name); err != nil {
 		return nil, err
@@ -78,6 +106,13 @@ func Open(b Backend, name string, o Options) (*Mapping, error) {
 	path := Path(b, name)
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
+		if isPermErr(err) {
+			var st unix.Stat_t
+			if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 &&
+				o.checkOwner(path, st.Uid, uint32(os.Geteuid())) == nil {
+				return nil, fmt.Errorf("%w: %s (open refused, %v, while its creator sets its group and mode)", ErrEmpty, path, err)
+			}
+		}
 		return nil, openErr("open", path, err)
 	}
 	var st unix.Stat_t
@@ -94,6 +129,10 @@ func Open(b Backend, name string, o Options) (*Mapping, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%w: %s", ErrEmpty, path)
 	}
+	if err := o.checkMode(path, os.FileMode(st.Mode)); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
 	m, err := mapFD(b, name, fd, int(st.Size), o)
 	if err != nil {
 		unix.Close(fd)
@@ -106,13 +145,7 @@ func checkStat(path string, st *unix.Stat_t, o Options) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%w: %s has type %#o", ErrNotRegular, path, st.Mode&unix.S_IFMT)
 	}
-	if uid := uint32(os.Geteuid()); st.Uid != uid {
-		return fmt.Errorf("%w: %s has uid %d, we are %d", ErrOwner, path, st.Uid, uid)
-	}
-	if got, want := os.FileMode(st.Mode).Perm(), o.perm(); got != want && !o.AnyPerm {
-		return fmt.Errorf("%w: %s has mode %#o, want %#o", ErrMode, path, got, want)
-	}
-	return nil
+	return o.checkOwner(path, st.Uid, uint32(os.Geteuid()))
 }
 
 // OwnerAlive reports whether the creator of a named segment still holds its
@@ -221,5 +254,29 @@ func openErr(op, path string, err error) error {
 	case errors.Is(err, unix.EISDIR):
 		return fmt.Errorf("%w: %s %s is a directory", ErrNotRegular, op, path)
 	}
-	return fmt.Errorf("shm: %s %s: %w", op, path, err)
+	return sysErr(op, path, "", err)
+}
+
+func isPermErr(err error) bool { return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) }
+
+// sysErr wraps the OS error of "op path detail"; a refusal (EACCES,
+// EPERM) also matches ErrPermission and says who owns the file and who we
+// are.
+func sysErr(op, path, detail string, err error) error {
+	if !isPermErr(err) {
+		return fmt.Errorf("shm: %s %s%s: %w", op, path, detail, err)
+	}
+	return fmt.Errorf("%w: %s %s%s: %w%s", ErrPermission, op, path, detail, err, describeAccess(path))
+}
+
+// describeAccess reports the file's owner, group and mode and our
+// credentials, best effort ("" if the file cannot be stat'ed).
+func describeAccess(path string) string {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil {
+		return ""
+	}
+	groups, _ := unix.Getgroups()
+	return fmt.Sprintf(" (the file has mode %#o, uid %d, gid %d; we are euid %d, egid %d, groups %v)",
+		os.FileMode(st.Mode).Perm(), st.Uid, st.Gid, os.Geteuid(), os.Getegid(), groups)
 }

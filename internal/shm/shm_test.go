@@ -86,20 +86,37 @@ func TestPortableName(t *testing.T) {
 }
 
 func TestBackend_StringParse(t *testing.T) {
-	for _, b := range []Backend{Shm, File, Heap} {
-		got, err := ParseBackend(b.String())
+	for b, name := range map[Backend]string{Shm: "shm", File: "file", Heap: "heap"} {
+		if b.String() != name {
+			t.Errorf("%d.String() = %q, want %q", uint8(b), b.String(), name)
+		}
+		got, err := ParseBackend(name)
 		if err != nil || got != b {
-			t.Errorf("ParseBackend(%q) = %v, %v", b.String(), got, err)
+			t.Errorf("ParseBackend(%q) = %v, %v", name, got, err)
+		}
+		text, err := b.MarshalText()
+		if err != nil || string(text) != name {
+			t.Errorf("%v.MarshalText() = %q, %v", b, text, err)
+		}
+		var u Backend = 99
+		if err := u.UnmarshalText([]byte(name)); err != nil || u != b {
+			t.Errorf("UnmarshalText(%q) = %v, %v", name, u, err)
 		}
 	}
-	if b, err := ParseBackend("file"); err != nil || b != File {
-		t.Errorf("ParseBackend(file) = %v, %v", b, err)
+	if b, err := ParseBackend(""); err != nil || b != Shm {
+		t.Errorf("ParseBackend(\"\") = %v, %v; want shm", b, err)
 	}
-	if _, err := ParseBackend("tmpfs"); err == nil {
-		t.Error("ParseBackend(tmpfs) succeeded")
+	for _, bad := range []string{"mmap", "tmpfs", "SHM", "File", " shm", "shm\x00"} {
+		if _, err := ParseBackend(bad); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("ParseBackend(%q) = %v, want ErrInvalidOptions", bad, err)
+		}
+		u := File
+		if err := u.UnmarshalText([]byte(bad)); err == nil || u != File {
+			t.Errorf("UnmarshalText(%q) = %v and set %v, want an error and no change", bad, err, u)
+		}
 	}
-	if Path(Shm, "x") != "/dev/shm/x" || Path(File, "/a/b") != "/a/b" || Path(Heap, "x") != "" {
-		t.Error("Path")
+	if _, err := Backend(7).MarshalText(); !errors.Is(err, ErrInvalidOptions) {
+		t.Errorf("Backend(7).MarshalText() = %v, want ErrInvalidOptions", err)
 	}
 }
 
@@ -274,15 +291,18 @@ func TestOpen_RefusesNonRegular(t *testing.T) {
 
 func TestOpen_WrongMode(t *testing.T) {
 	name := segName(t, Shm)
-	m, err := Create(Shm, name, 64, Options{Perm: 0o640})
+	m, err := Create(Shm, name, 64, Options{Perm: 0o644})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	if _, err := Open(Shm, name, Options{}); !errors.Is(err, ErrMode) {
-		t.Errorf("Open expecting 0600 of a 0640 segment = %v, want ErrMode", err)
+		t.Errorf("Open without Perm of a 0644 segment = %v, want ErrMode (it grants access to others)", err)
 	}
-	m2, err := Open(Shm, name, Options{Perm: 0o640})
+	if _, err := Open(Shm, name, Options{Perm: 0o600}); !errors.Is(err, ErrMode) {
+		t.Errorf("Open expecting 0600 of a 0644 segment = %v, want ErrMode", err)
+	}
+	m2, err := Open(Shm, name, Options{Perm: 0o644})
 	if err != nil {
 		t.Fatalf("Open with the matching mode: %v", err)
 	}
