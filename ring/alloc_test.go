@@ -121,7 +121,7 @@ func TestAllocs_Consumer(t *testing.T) {
 	t.Run("Read", func(t *testing.T) {
 		p, c := allocRing(t, true)
 		var i, got int64
-		read := func(ev *allocEvent) error { got = ev.Seq; return nil }
+		read := func(ev *allocEvent, _ int64) error { got = ev.Seq; return nil }
 		assertNoAllocs(t, "Publish+Read", func() {
 			i++
 			if _, err := p.Publish(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {
@@ -135,7 +135,7 @@ func TestAllocs_Consumer(t *testing.T) {
 	t.Run("TryRead", func(t *testing.T) {
 		p, c := allocRing(t, true)
 		var i, got int64
-		read := func(ev *allocEvent) error { got = ev.Seq; return nil }
+		read := func(ev *allocEvent, _ int64) error { got = ev.Seq; return nil }
 		assertNoAllocs(t, "Publish+TryRead", func() {
 			i++
 			if _, err := p.Publish(ctx, func(e *allocEvent) { e.Seq = i }); err != nil {

@@ -198,7 +198,10 @@ func TestConsumer_Read(t *testing.T) {
 	c := apiAttach(t, name, ConsumerConfig{})
 	ctx := apiCtx(t)
 	publishSeqs(t, p, 1)
-	err := c.Read(ctx, func(ev *apiEvent) error {
+	err := c.Read(ctx, func(ev *apiEvent, seq int64) error {
+		if seq != 0 {
+			t.Errorf("Read lent seq %d, want 0", seq)
+		}
 		// In place: the pointer is the slot itself, no copy.
 		if unsafe.Pointer(ev) != p.p.s.slot(0) || unsafe.Pointer(ev) != c.c.s.slot(0) {
 			t.Fatalf("lent pointer %p is not slot 0 (%p)", ev, p.p.s.slot(0))
@@ -228,7 +231,10 @@ func TestConsumer_Read(t *testing.T) {
 	}
 	// fn's error is returned and the event is consumed all the same.
 	boom := errors.New("boom")
-	err = c.TryRead(func(ev *apiEvent) error {
+	err = c.TryRead(func(ev *apiEvent, seq int64) error {
+		if seq != 1 {
+			t.Errorf("TryRead lent seq %d, want 1", seq)
+		}
 		if err := ev.check(1); err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +244,7 @@ func TestConsumer_Read(t *testing.T) {
 		t.Fatalf("TryRead = %v at position %d, want boom at 1", err, c.Position())
 	}
 	expectNext(t, c, 2)
-	if err := c.TryRead(func(*apiEvent) error { return nil }); !errors.Is(err, ErrEmpty) {
+	if err := c.TryRead(func(*apiEvent, int64) error { return nil }); !errors.Is(err, ErrEmpty) {
 		t.Errorf("TryRead on empty = %v, want ErrEmpty", err)
 	}
 }
@@ -403,7 +409,7 @@ func TestConsumer_Next_ContextCancel(t *testing.T) {
 			// the event is there, no wait happens.
 			ctx2, cancel2 := context.WithCancel(context.Background())
 			cancel2()
-			if err := c.Read(ctx2, func(*apiEvent) error { return nil }); !errors.Is(err, context.Canceled) {
+			if err := c.Read(ctx2, func(*apiEvent, int64) error { return nil }); !errors.Is(err, context.Canceled) {
 				t.Errorf("Read with a cancelled context on an empty ring = %v", err)
 			}
 		})

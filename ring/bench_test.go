@@ -148,7 +148,7 @@ func BenchmarkConsume(b *testing.B) {
 		{"Read", func(b *testing.B, c *Consumer[benchEvent], n int64) {
 			ctx := context.Background()
 			var got int64
-			read := func(ev *benchEvent) error { got = ev.Seq; return nil }
+			read := func(ev *benchEvent, _ int64) error { got = ev.Seq; return nil }
 			for i := int64(0); i < n; i++ {
 				if err := c.Read(ctx, read); err != nil || got != i {
 					b.Fatal(got, err)

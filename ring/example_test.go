@@ -63,8 +63,8 @@ func ExampleConsumer_Read() {
 
 	p.Publish(context.Background(), func(t *Tick) { t.Seq, t.Price = 0, 99.5 })
 
-	err := c.Read(context.Background(), func(t *Tick) error {
-		fmt.Println("read", t.Seq, t.Price) // t must not be kept
+	err := c.Read(context.Background(), func(t *Tick, seq int64) error {
+		fmt.Println("read", seq, t.Price) // t must not be kept
 		return nil
 	})
 	if err != nil {

@@ -110,7 +110,7 @@ func TestGroup_Heap_EachEventOnceAcrossMembers(t *testing.T) {
 								err = see(&e)
 							}
 						case 1:
-							err = c.Read(ctx, see)
+							err = c.Read(ctx, func(e *mpxEvent, _ int64) error { return see(e) })
 						case 2:
 							_, err = c.Process(ctx, 0, func(e *mpxEvent, _ int64, _ bool) error { return see(e) })
 						}

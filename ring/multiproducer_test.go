@@ -312,7 +312,7 @@ func mpxMemberChild() (mpxResult, error) {
 		if n%2 == 0 && n != kill {
 			e, err = c.Recv(ctx)
 		} else {
-			err = c.Read(ctx, func(ep *mpxEvent) error {
+			err = c.Read(ctx, func(ep *mpxEvent, _ int64) error {
 				e = *ep
 				if n == kill {
 					out.Flush()

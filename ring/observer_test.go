@@ -186,8 +186,8 @@ func TestObserver_Heap_CopiesNotLeases(t *testing.T) {
 	for i := int64(0); i < 4; i++ {
 		p.Publish(context.Background(), func(e *mpxEvent) { mpxFill(0, i, e) })
 	}
-	err = o.TryRead(func(e *mpxEvent) error {
-		if e.Seq != 0 || o.Position() != 0 {
+	err = o.TryRead(func(e *mpxEvent, seq int64) error {
+		if e.Seq != 0 || seq != 0 || o.Position() != 0 {
 			t.Errorf("read: %+v at position %d, want seq 0 consumed", e, o.Position())
 		}
 		if e == (*mpxEvent)(p.p.s.slot(0)) {

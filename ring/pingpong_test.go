@@ -148,7 +148,7 @@ func ppEcho() error {
 			}
 			// Read in place and publish the reply inside the callback: the
 			// consumer's cursor store is off the reply's critical path.
-			err := c.Read(ctx, func(ev *ppEvent) error {
+			err := c.Read(ctx, func(ev *ppEvent, _ int64) error {
 				_, err := p.Publish(ctx, func(e *ppEvent) { *e = *ev })
 				return err
 			})

@@ -397,8 +397,8 @@ func (ch *childSide) consume(a procArgs) {
 				}
 			}
 		case "lease":
-			err = c.Read(ctx, func(e *procEvent) error {
-				r.see(c.Position()+1, e)
+			err = c.Read(ctx, func(e *procEvent, seq int64) error {
+				r.see(seq, e)
 				return nil
 			})
 		case "process":

@@ -156,8 +156,8 @@ func TestProtocol_Heap_Property(t *testing.T) {
 					}
 				case "lease":
 					ok := true
-					err = c.Read(ctx, func(e *mpxEvent) error {
-						ok = rec(c.Position()+1, e)
+					err = c.Read(ctx, func(e *mpxEvent, seq int64) error {
+						ok = rec(seq, e)
 						return nil
 					})
 					if err == nil && !ok {

@@ -223,24 +223,25 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 }
 
 // Read waits for the next event until ctx is done and calls fn with a
-// pointer into its slot: no copy. The pointer is valid only during the
-// call. The event is consumed when fn returns, whatever it returns; Read
-// returns fn's error.
+// pointer into its slot (no copy) and its sequence. The pointer is valid
+// only during the call. The event is consumed when fn returns, whatever it
+// returns; Read returns fn's error.
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
-func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E) error) error {
+func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) error {
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryRead(fn func(ev *E) error) error {
+func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
 	return c.read(context.Background(), true, fn)
 }
 
-func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E) error) error {
+func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) error) error {
 	if _, err := c.c.ready(ctx, try); err != nil {
 		return err
 	}
+	seq := c.c.next
 	if c.c.observer {
 		if c.scratch == nil {
 			c.scratch = new(E) // evicted: an observer from now on
@@ -248,10 +249,9 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E) error) err
 		if err := c.take(c.scratch); err != nil {
 			return err
 		}
-		return fn(c.scratch)
+		return fn(c.scratch, seq)
 	}
-	seq := c.c.next
-	err := fn((*E)(c.c.s.slot(seq)))
+	err := fn((*E)(c.c.s.slot(seq)), seq)
 	c.c.advance(seq)
 	return err
 }

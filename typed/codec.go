@@ -63,11 +63,9 @@ type Aligner interface {
 // it, and a version the application bumps on incompatible changes.
 // Producer and consumer must agree on all three.
 //
-// On the wire the schema is a one-byte tag (Tag) in every message's frame
-// user-flags byte: frame keeps its geometry in the ring's 64-byte
-// metadata, which leaves no room for a schema id there, so a consumer
-// learns of a mismatch at the first message, not at attach (see the
-// package doc).
+// Create records the schema in the ring, and attachers compare it with
+// theirs before any message. Every message also carries it as a one-byte
+// tag (Tag) in its frame user-flags byte, checked on receive.
 type Schema struct {
 	Codec   string `json:"codec"`   // codec name: "raw", "bincode", "flatbuffers", ...
 	Name    string `json:"name"`    // message type or schema name

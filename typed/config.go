@@ -8,41 +8,12 @@ import (
 	"github.com/myelon-go/myelon/ring"
 )
 
-// Config describes a typed ring to create. The zero value is a usable
-// single-producer ring on the Shm backend with frame's defaults. The
-// fields down to Timestamps configure the frame ring below, as the fields
-// of the same names in frame.Config do; set Aligned for zero-copy views
-// that need 16-byte alignment.
-type Config struct {
-	Backend          ring.Backend      // where the segment lives. Zero: Shm.
-	Capacity         int               // frames (slots) in the ring, a power of two. Zero: 1024.
-	MaxConsumers     int               // size of the consumer table. Zero: 16.
-	MaxProducers     int               // > 1: a multi-producer ring (see Join).
-	Perm             os.FileMode       // segment mode. Zero: 0600 (0660 with AccessGroup).
-	AccessGroup      string            // OS group given access (name or gid).
-	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
-	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
-	KeepOnClose      bool              // leave the segment in place at Close.
-	KeepStale        bool              // refuse (ErrStale) instead of replacing a dead owner's segment.
-	Populate         bool              // pre-fault the mapping.
-	PayloadCapacity  int               // payload bytes per frame. Zero: frame.DefaultPayloadCapacity.
-	Aligned          bool              // 16-byte aligned payloads (Layer 3).
-	MaxMessageSize   int               // largest encoded value. Zero: frame.DefaultMaxMessageSize.
-	Timestamps       bool              // stamp every message with its send time.
-
-	// RetainBuffer is the largest encode buffer kept between messages.
-	// Zero: DefaultRetainBuffer.
-	RetainBuffer int
-}
-
-func (c *Config) frame(meta []byte) frame.Config {
-	return frame.Config{
-		Backend: c.Backend, Capacity: c.Capacity, MaxConsumers: c.MaxConsumers, MaxProducers: c.MaxProducers,
-		Perm: c.Perm, AccessGroup: c.AccessGroup, Wait: c.Wait, LivenessInterval: c.LivenessInterval, KeepOnClose: c.KeepOnClose,
-		KeepStale: c.KeepStale, Populate: c.Populate, PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned,
-		MaxMessageSize: c.MaxMessageSize, Timestamps: c.Timestamps, Meta: meta,
-	}
-}
+// Config describes a typed ring to create: the frame ring below, as
+// frame.Config does (set Aligned for zero-copy views that need 16-byte
+// alignment), except Meta, which holds the ring's schema and must be nil.
+// The zero value is a usable single-producer ring on the Shm backend with
+// frame's defaults.
+type Config = frame.Config
 
 // ConsumerConfig describes how to attach a typed consumer. The zero value
 // attaches like frame's zero ConsumerConfig, requires the ring's schema

@@ -6,8 +6,8 @@ package typed
 // so once buf has grown to the largest message a send allocates nothing;
 // frame.Producer.SendFlags copies the bytes into the ring, after which the
 // buffer is ours again. A message much larger than usual does not pin its
-// buffer forever: after sending, a buffer over Config.RetainBuffer is
-// dropped.
+// buffer forever: a buffer grown past the ring's maximum message size
+// (which no message can have) is dropped.
 
 import (
 	"context"
@@ -15,12 +15,6 @@ import (
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
 )
-
-// DefaultRetainBuffer is the largest encode buffer a producer keeps
-// between messages when Config.RetainBuffer is zero: frame's default
-// maximum message size, so that steady traffic never reallocates (with a
-// 1 MiB default every message of 1 MiB allocated a fresh buffer).
-const DefaultRetainBuffer = frame.DefaultMaxMessageSize
 
 // Producer sends values of type T, encoded by a Codec, as frame messages
 // tagged with the codec's schema.
@@ -33,7 +27,7 @@ type Producer[T any] struct {
 	codec  Codec[T]        // read-only
 	tag    uint8           // read-only: codec.Schema().Tag()
 	buf    []byte          // hot: reused encode buffer
-	retain int             // read-only: Config.RetainBuffer
+	retain int             // read-only: the ring's maximum message size
 	stats  ProducerStats   // hot: process-local counters
 }
 
@@ -53,22 +47,19 @@ func Create[T any](name string, codec Codec[T], cfg Config) (*Producer[T], error
 	if codec == nil {
 		return nil, invalid("nil codec")
 	}
-	if cfg.RetainBuffer < 0 {
-		return nil, invalid("RetainBuffer < 0")
+	if cfg.Meta != nil {
+		return nil, invalid("Config.Meta must be nil: the typed layer keeps the ring's schema there")
 	}
 	meta, err := encodeSchema(codec.Schema())
 	if err != nil {
 		return nil, err
 	}
-	fp, err := frame.Create(name, cfg.frame(meta))
+	cfg.Meta = meta
+	fp, err := frame.Create(name, cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := newProducer(fp, codec)
-	if cfg.RetainBuffer > 0 {
-		p.retain = cfg.RetainBuffer
-	}
-	return p, nil
+	return newProducer(fp, codec), nil
 }
 
 // Join joins the multi-producer typed ring name as one more producer of T
@@ -91,7 +82,7 @@ func Join[T any](ctx context.Context, name string, codec Codec[T], cfg JoinConfi
 }
 
 func newProducer[T any](fp *frame.Producer, codec Codec[T]) *Producer[T] {
-	return &Producer[T]{fp: fp, codec: codec, tag: codec.Schema().Tag(), retain: DefaultRetainBuffer}
+	return &Producer[T]{fp: fp, codec: codec, tag: codec.Schema().Tag(), retain: fp.Geometry().MaxMessageSize}
 }
 
 // Send encodes *v and publishes it as one message of kind 0, waiting for

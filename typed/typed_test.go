@@ -536,6 +536,9 @@ func TestNew_NilArguments(t *testing.T) {
 	if _, err := typed.Create[tick](heapName(t), nil, typed.Config{Backend: ring.Heap}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
+	if _, err := typed.Create(heapName(t), raw.MustNew[tick](), typed.Config{Backend: ring.Heap, Meta: []byte{1}}); !errors.Is(err, typed.ErrInvalidConfig) {
+		t.Fatalf("Create with Meta set: %v, want ErrInvalidConfig (the schema lives there)", err)
+	}
 }
 
 // TestAllocs: Send and Recv allocate nothing with codec/raw and

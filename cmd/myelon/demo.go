@@ -172,12 +172,11 @@ func demoConsumer(args string) error {
 	var start time.Time
 	ctx := context.Background()
 	// check reads one event in place; made once, not per event.
-	check := func(e *demoEvent) error {
+	check := func(e *demoEvent, seq int64) error {
 		now := monoNs()
 		if r.Received == 0 {
 			start = time.Now()
 		}
-		seq := c.Position() + 1 // the event in hand: consumed when check returns
 		if e.Seq != seq || e.Data[5] != uint64(seq)*6 {
 			return fmt.Errorf("event %d corrupt: %+v", seq, *e)
 		}
