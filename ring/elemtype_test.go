@@ -164,7 +164,7 @@ func TestInspectType_Fingerprint(t *testing.T) {
 		seen[fp] = typ
 	}
 	// Deterministic.
-	if fingerprint(t, reflect.TypeFor[okElem]()) != fingerprint(t, reflect.TypeFor[okElem]()) {
+	if a, b := fingerprint(t, reflect.TypeFor[okElem]()), fingerprint(t, reflect.TypeFor[okElem]()); a != b {
 		t.Error("fingerprint of the same type differs between calls")
 	}
 	// A renamed field is an attach error, even with an identical layout and

@@ -58,7 +58,7 @@ var bg = context.Background()
 
 func TestSchema_Tag(t *testing.T) {
 	s := typed.Schema{Codec: "bincode", Name: "bench.TestPayload", Version: 1}
-	if s.Tag() == 0 || s.Tag() != s.Tag() {
+	if a, b := s.Tag(), s.Tag(); a == 0 || a != b {
 		t.Fatalf("tag %#x", s.Tag())
 	}
 	if s.String() != "bincode:bench.TestPayload@1" {

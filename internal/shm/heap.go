@@ -10,7 +10,6 @@ import (
 // locks keyed by the Mapping that holds them.
 type heapSeg struct {
 	words []uint64 // backing store; uint64 keeps the base 8-byte aligned
-	mode  uint32
 	mu    sync.Mutex
 	locks map[int64]*Mapping
 }
