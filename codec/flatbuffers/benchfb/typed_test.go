@@ -2,76 +2,22 @@ package benchfb_test
 
 // TestView_FlatbuffersMultiFrame lived in typed's tests; it is here because
 // benchfb belongs to the codec/flatbuffers module, which the root module
-// (ring, frame, typed) must not require. The helpers below are the parts of
-// typed's test helpers (helpers_test.go) that it uses.
+// (ring, frame, typed) must not require. Its record is the one typed's
+// tests use (internal/testrecord).
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"math"
-	"slices"
 	"testing"
 
 	"github.com/myelon-go/myelon/codec/flatbuffers/benchfb"
+	"github.com/myelon-go/myelon/internal/testrecord"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/typed"
 )
 
 var bg = context.Background()
 
-// testPayload is the seed's bench record, with every field derived from
-// its id (payloadFor).
-type testPayload struct {
-	ID          uint64
-	TokenIDs    []uint32
-	BlockTable  []uint32
-	Temperature float32
-	Label       []byte
-}
-
-// tokensFor is the number of token ids of record i: 128 as in the seed,
-// every seventh record 1024.
-func tokensFor(i uint64) int {
-	if i%7 == 3 {
-		return 1024
-	}
-	return 128
-}
-
-// payloadFor fills p (reusing its slices) as record i.
-func payloadFor(p *testPayload, i uint64) {
-	p.ID = i
-	p.TokenIDs = p.TokenIDs[:0]
-	for k := range tokensFor(i) {
-		p.TokenIDs = append(p.TokenIDs, uint32(i)*31+uint32(k))
-	}
-	p.BlockTable = p.BlockTable[:0]
-	for k := range 8 {
-		p.BlockTable = append(p.BlockTable, uint32(i>>3)+uint32(k))
-	}
-	p.Temperature = 0.7 + float32(i%10)/100
-	p.Label = fmt.Appendf(p.Label[:0], "seq_%d", i)
-}
-
-// checkPayload reports how p differs from record i.
-func checkPayload(p *testPayload, i uint64) error {
-	var want testPayload
-	payloadFor(&want, i)
-	switch {
-	case p.ID != want.ID:
-		return fmt.Errorf("record %d: id %d", i, p.ID)
-	case !slices.Equal(p.TokenIDs, want.TokenIDs):
-		return fmt.Errorf("record %d: %d token ids differ", i, len(p.TokenIDs))
-	case !slices.Equal(p.BlockTable, want.BlockTable):
-		return fmt.Errorf("record %d: block table %v", i, p.BlockTable)
-	case math.Float32bits(p.Temperature) != math.Float32bits(want.Temperature):
-		return fmt.Errorf("record %d: temperature %v", i, p.Temperature)
-	case !bytes.Equal(p.Label, want.Label):
-		return fmt.Errorf("record %d: label %q", i, p.Label)
-	}
-	return nil
-}
+type testPayload = testrecord.Payload
 
 // heapName is a fresh ring name for the Heap backend.
 func heapName(t testing.TB) string { return ring.PortableName("ty") }
@@ -94,7 +40,7 @@ func TestView_FlatbuffersMultiFrame(t *testing.T) {
 	batch := &benchfb.PayloadBatchT{}
 	for i := range 8 {
 		var v testPayload
-		payloadFor(&v, uint64(i*7)) // no 1024-token records
+		testrecord.Fill(&v, uint64(i*7)) // no 1024-token records
 		batch.Entries = append(batch.Entries, &benchfb.TestPayloadT{Id: v.ID, TokenIds: v.TokenIDs, BlockTable: v.BlockTable, Temperature: v.Temperature, Label: string(v.Label)})
 	}
 	for range 3 {
@@ -115,7 +61,7 @@ func TestView_FlatbuffersMultiFrame(t *testing.T) {
 			for j := range e.BlockTableLength() {
 				v.BlockTable = append(v.BlockTable, e.BlockTable(j))
 			}
-			if err := checkPayload(&v, uint64(i*7)); err != nil {
+			if err := testrecord.Check(&v, uint64(i*7)); err != nil {
 				t.Fatalf("message %d: %v", m.ID, err)
 			}
 		}
