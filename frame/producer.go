@@ -313,6 +313,10 @@ func (p *Producer) WaitForConsumerIDs(ctx context.Context, ids ...string) error 
 	return p.rp.WaitForConsumerIDs(ctx, ids...)
 }
 
+// Drain waits until every consumer that holds the producer back has read
+// every message published so far, or ctx ends (see ring.Producer.Drain).
+func (p *Producer) Drain(ctx context.Context) error { return p.rp.Drain(ctx) }
+
 // LastID returns the id of the last message published (0 before the
 // first).
 func (p *Producer) LastID() uint64 { return p.id }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -171,3 +172,55 @@ func (p *BytesProducer) WaitForConsumerIDs(ctx context.Context, ids ...string) e
 
 // ConsumerPosition: see Producer.ConsumerPosition.
 func (p *BytesProducer) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
+
+// drain waits until every consumer that gates the producer has consumed
+// every event handed out so far (head at the call), or ctx ends. Dead
+// consumers are reaped once per liveness interval, as a blocked producer
+// does, so only live ones and required ones (kept while detached) are
+// waited for.
+func (s *segment) drain(ctx context.Context) error {
+	if s.unmapped() {
+		return ErrClosed
+	}
+	target := s.head()
+	t := time.NewTicker(coordinationPoll)
+	defer t.Stop()
+	reaped := time.Now()
+	for {
+		if s.minGating(target, math.MinInt64) >= target {
+			return nil
+		}
+		if now := time.Now(); now.Sub(reaped) >= s.liveness {
+			reaped = now
+			s.reapDeadConsumers()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ring: drain: consumers %s have not read through sequence %d: %w",
+				strings.Join(s.behind(target), ", "), target, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+}
+
+// behind returns the ids of the gating consumers whose position is below
+// seq.
+func (s *segment) behind(seq int64) []string {
+	var ids []string
+	for i := 0; i < int(s.g.maxConsumers); i++ {
+		if pos, ok := s.gatePosition(i); ok && pos < seq {
+			ids = append(ids, s.entryID(i))
+		}
+	}
+	return ids
+}
+
+// Drain waits until every consumer that holds the producer back (every
+// attached gating consumer, and every required consumer even while it is
+// detached) has consumed every event published so far, or ctx ends; the
+// error then names the consumers still behind. Call it before Close when
+// the consumers must read everything before the ring goes away.
+func (p *Producer[E]) Drain(ctx context.Context) error { return p.p.s.drain(ctx) }
+
+// Drain: see Producer.Drain.
+func (p *BytesProducer) Drain(ctx context.Context) error { return p.p.s.drain(ctx) }

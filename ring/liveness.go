@@ -58,7 +58,7 @@ func (a FailureAction) String() string {
 // the defaults shown.
 type RequiredConfig struct {
 	IDs             []string      // consumers that must attach and keep up
-	StartupTimeout  time.Duration // wait for every required id at the first publish: 5 s
+	StartupTimeout  time.Duration // bounds the wait for every required id at the first publish; zero: the publish's context alone
 	ProgressTimeout time.Duration // no progress while blocked before a stall: 250 ms
 	CheckInterval   time.Duration // how often a blocked producer checks: 5 ms
 	GracePeriod     time.Duration // stall time allowed for a same-id rejoin: 1 s
@@ -137,7 +137,6 @@ func (c *RequiredConfig) withDefaults() (RequiredConfig, error) {
 			*v = x
 		}
 	}
-	def(&d.StartupTimeout, 5*time.Second)
 	def(&d.ProgressTimeout, 250*time.Millisecond)
 	def(&d.CheckInterval, 5*time.Millisecond)
 	if d.GracePeriod == 0 {
@@ -214,7 +213,13 @@ func (p *producer) claimManaged(ctx context.Context, n int64, try bool) (int64, 
 
 // startup waits for every required id and marks their entries required.
 func (l *liveness) startup(ctx context.Context, s *segment, try bool) error {
-	sctx, cancel := context.WithTimeout(ctx, l.cfg.StartupTimeout)
+	var sctx context.Context
+	var cancel context.CancelFunc
+	if l.cfg.StartupTimeout > 0 {
+		sctx, cancel = context.WithTimeout(ctx, l.cfg.StartupTimeout)
+	} else {
+		sctx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 	if try {
 		cancel() // look once

@@ -155,24 +155,27 @@ func (p *producer) refresh() {
 // multi-producer ring has claims beyond the limit, so it passes no floor.)
 // With no gating consumer it returns head: events nobody reads are dropped.
 func (s *segment) minGating(head, floor int64) int64 {
-	published := head
-	m := published
+	m := head
 	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		flags := atomic.LoadUint32(s.u32(off + centFlags))
-		if !gates(atomic.LoadUint32(s.u32(off+centState)), flags) {
-			continue
+		if c, ok := s.gatePosition(i); ok {
+			m = min(m, max(min(c, head), floor))
 		}
-		var c int64
-		if flags&flagMember != 0 {
-			c = s.memberGate(off) // a group member gates by its group (group.go)
-		} else {
-			c = atomic.LoadInt64(s.i64(off + centCursor))
-		}
-		c = max(min(c, published), floor)
-		m = min(m, c)
 	}
 	return m
+}
+
+// gatePosition returns the position at which consumer entry i holds the
+// producer back, and whether it does at all.
+func (s *segment) gatePosition(i int) (int64, bool) {
+	off := s.consumerOff(i)
+	flags := atomic.LoadUint32(s.u32(off + centFlags))
+	if !gates(atomic.LoadUint32(s.u32(off+centState)), flags) {
+		return 0, false
+	}
+	if flags&flagMember != 0 {
+		return s.memberGate(off), true // a group member gates by its group (group.go)
+	}
+	return atomic.LoadInt64(s.i64(off + centCursor)), true
 }
 
 // gates reports whether an entry in this state, with these flags, holds

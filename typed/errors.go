@@ -3,6 +3,8 @@ package typed
 import (
 	"errors"
 	"fmt"
+
+	"github.com/myelon-go/myelon/frame"
 )
 
 // Errors of construction.
@@ -22,8 +24,30 @@ var (
 	ErrEncode = errors.New("typed: encode failed")
 )
 
-// Errors of receiving. Frame's errors (frame.ErrEmpty, frame.ErrEndOfStream,
-// frame.ErrProtocol, ...) pass through unchanged.
+// Errors of the layers below, which pass through unchanged; they are the
+// same values as frame's and ring's, named here so that typed code matches
+// them without importing those packages.
+var (
+	// ErrFull: a Try send found no room.
+	ErrFull = frame.ErrFull
+	// ErrEmpty: a Try receive found no message.
+	ErrEmpty = frame.ErrEmpty
+	// ErrEndOfStream: the producer closed the ring and every message has
+	// been read.
+	ErrEndOfStream = frame.ErrEndOfStream
+	// ErrProducerGone: the producer died and every message it sent has
+	// been read.
+	ErrProducerGone = frame.ErrProducerGone
+	// ErrClosed: the handle was closed.
+	ErrClosed = frame.ErrClosed
+)
+
+// Meta describes a received message: its kind, id, schema tag (Flags),
+// sequence and times (see frame.Meta).
+type Meta = frame.Meta
+
+// Errors of receiving. Frame's other errors (frame.ErrProtocol, ...) pass
+// through unchanged too.
 var (
 	// ErrDecode: a message could not be decoded (or viewed). The message
 	// has been consumed. Match *DecodeError for its id and length.

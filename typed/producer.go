@@ -166,6 +166,10 @@ func (p *Producer[T]) WaitForConsumerIDs(ctx context.Context, ids ...string) err
 	return p.fp.WaitForConsumerIDs(ctx, ids...)
 }
 
+// Drain waits until every consumer that holds the producer back has read
+// every value sent so far, or ctx ends (see ring.Producer.Drain).
+func (p *Producer[T]) Drain(ctx context.Context) error { return p.fp.Drain(ctx) }
+
 // Schema returns the codec's schema.
 func (p *Producer[T]) Schema() Schema { return p.codec.Schema() }
 
