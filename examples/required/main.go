@@ -91,15 +91,12 @@ func produce(ctx context.Context, name, id string, n int, grace time.Duration) e
 		return err
 	}
 
+	// The first Send waits for id to attach (until ctx ends): producer
+	// and consumer may start in any order.
 	fmt.Printf("producer: created ring %q, waiting for %s\n", name, id)
-	if err := p.WaitForConsumerIDs(ctx, id); err != nil {
-		return err
-	}
-
-	var last int64
 	for i := range n {
 		r := Record{Seq: int64(i), Amount: int64(i) * 100}
-		if last, err = p.Send(ctx, &r); err != nil {
+		if _, err := p.Send(ctx, &r); err != nil {
 			return err
 		}
 		fmt.Printf("producer: sent %d\n", r.Seq)
@@ -108,15 +105,8 @@ func produce(ctx context.Context, name, id string, n int, grace time.Duration) e
 	// Close removes the ring, which a consumer that is down right now
 	// would need to come back to: wait until it has read the last record.
 	fmt.Printf("producer: sent all %d, waiting for %s to read them\n", n, id)
-	for {
-		if pos, _ := p.ConsumerPosition(id); pos >= last {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
+	if err := p.Drain(ctx); err != nil {
+		return err
 	}
 	fmt.Println("producer: done, closing the ring")
 	return nil

@@ -23,7 +23,6 @@ import (
 	"syscall"
 
 	"github.com/myelon-go/myelon/codec/bincode"
-	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/typed"
 )
 
@@ -153,7 +152,7 @@ func consume(ctx context.Context, name string) error {
 	for {
 		// Recv waits for the next message and decodes it into o.
 		_, err := c.Recv(ctx, &o)
-		if errors.Is(err, frame.ErrEndOfStream) {
+		if errors.Is(err, typed.ErrEndOfStream) {
 			fmt.Println("consumer: end of stream")
 			return nil
 		}

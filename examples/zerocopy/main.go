@@ -20,7 +20,6 @@ import (
 	"syscall"
 
 	"github.com/myelon-go/myelon/codec/raw"
-	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/typed"
 )
 
@@ -100,12 +99,12 @@ func consume(ctx context.Context, name string) error {
 	for {
 		// q points into shared memory: read it inside the function, do not
 		// keep it or write through it (copy *q to keep the value).
-		err := c.Read(ctx, func(m frame.Meta, q *Quote) error {
+		err := c.Read(ctx, func(m typed.Meta, q *Quote) error {
 			fmt.Printf("consumer: quote %d bid %.2f x %d ask %.2f x %d (spread %.2f, read in place)\n",
 				q.Seq, q.Bid, q.BidSize, q.Ask, q.AskSize, q.Ask-q.Bid)
 			return nil
 		})
-		if errors.Is(err, frame.ErrEndOfStream) {
+		if errors.Is(err, typed.ErrEndOfStream) {
 			fmt.Println("consumer: end of stream")
 			return nil
 		}
