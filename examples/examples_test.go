@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,9 +61,10 @@ func TestMain(m *testing.M) {
 
 // build builds every program into dir with one go command.
 func build(dir string) error {
+	// go test puts its own GOROOT/bin first in PATH.
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return err
 	}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	for _, p := range programs {
