@@ -57,13 +57,13 @@ func (a FailureAction) String() string {
 // RequiredConfig configures required-consumer liveness. Zero durations take
 // the defaults shown.
 type RequiredConfig struct {
-	IDs             []string      // consumers that must attach and keep up
-	StartupTimeout  time.Duration // bounds the wait for every required id at the first publish; zero: the publish's context alone
-	ProgressTimeout time.Duration // no progress while blocked before a stall: 250 ms
-	CheckInterval   time.Duration // how often a blocked producer checks: 5 ms
-	GracePeriod     time.Duration // stall time allowed for a same-id rejoin: 1 s
-	Action          FailureAction // what to do after the grace period
-	Alert           func(StallAlert)
+	IDs             []string         // consumers that must attach and keep up
+	StartupTimeout  time.Duration    // bounds the wait for every required id at the first publish; zero: the publish's context alone
+	ProgressTimeout time.Duration    // no progress while blocked before a stall: 250 ms
+	CheckInterval   time.Duration    // how often a blocked producer checks: 5 ms
+	GracePeriod     time.Duration    // stall time allowed for a same-id rejoin: 1 s
+	Action          FailureAction    // what to do after the grace period
+	Alert           func(StallAlert) // called on the blocked publishing goroutine; must not publish
 }
 
 // StallAlert describes a stalled required consumer.

@@ -358,8 +358,8 @@ func (c *Consumer[E]) Info() RingInfo { return c.c.s.info() }
 func (c *Consumer[E]) Stats() Stats { return c.c.s.stats() }
 
 // Close leaves the ring. The consumer stops gating the producer at once
-// (unless it is a required consumer of a managed producer, which keeps its
-// place until it rejoins or the liveness policy gives up on it); its id
+// (unless it is a required consumer (Producer.Require), which keeps its
+// place until it rejoins or the producer's policy gives up on it); its id
 // keeps its position, so a consumer attaching later under the same id
 // resumes after the last event this one consumed.
 func (c *Consumer[E]) Close() error { return c.c.close() }
