@@ -77,12 +77,20 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 		return nil, err
 	}
 	m, err := shm.Create(cfg.Backend, name, int(r.total), opts)
-	if errors.Is(err, shm.ErrExist) {
-		if err = checkStale(cfg.Backend, name, opts); errors.Is(err, ErrStale) && !cfg.KeepStale {
-			if err = shm.Remove(cfg.Backend, name); err == nil {
-				m, err = shm.Create(cfg.Backend, name, int(r.total), opts)
-			}
+	// A segment in the way is live (ErrExist) or stale. A stale one is
+	// replaced unless KeepStale. Other processes may be replacing it at the
+	// same moment, so it can vanish or reappear between the steps: look
+	// again a few times, and remove only with RemoveDead, which never
+	// removes a live segment (another process's brand-new one included).
+	for tries := 0; errors.Is(err, shm.ErrExist) && tries < 8; tries++ {
+		err = checkStale(cfg.Backend, name, opts)
+		if errors.Is(err, ErrStale) && !cfg.KeepStale {
+			err = shm.RemoveDead(cfg.Backend, name)
 		}
+		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, shm.ErrNotExist) {
+			break // live, kept stale, or an error
+		}
+		m, err = shm.Create(cfg.Backend, name, int(r.total), opts)
 	}
 	if err != nil {
 		return nil, wrapShm(err)
@@ -209,7 +217,7 @@ func Reclaim(backend shm.Backend, name string) error {
 		}
 		return err
 	}
-	return wrapShm(shm.Remove(backend, name))
+	return wrapShm(shm.RemoveDead(backend, name))
 }
 
 // wrapShm gives an internal/shm error the ring sentinel callers match. An

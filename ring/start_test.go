@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +130,57 @@ func TestCreate_EmptyFileOfDeadCreatorIsStale(t *testing.T) {
 		t.Fatalf("Create over an empty file nobody holds: %v", err)
 	}
 	p.Close()
+}
+
+// TestCreate_ConcurrentReplaceOfStale: several producers replacing the same
+// dead owner's segment at once (a supervisor that started two instances)
+// end with exactly one owner, whose segment is the one under the name:
+// none of them removes another's brand-new segment.
+func TestCreate_ConcurrentReplaceOfStale(t *testing.T) {
+	const rounds, racers = 40, 6
+	for round := range rounds {
+		name := PortableName("race")
+		path := shm.Path(Shm, name)
+		// A stale segment: a creator died before it sized the file.
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			winners []*Producer[testEvent]
+		)
+		start := make(chan struct{})
+		for range racers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				p, err := Create[testEvent](name, Config{Capacity: 8})
+				if err != nil {
+					if !errors.Is(err, ErrExist) {
+						t.Errorf("round %d: Create lost the race with %v, want ErrExist", round, err)
+					}
+					return
+				}
+				mu.Lock()
+				winners = append(winners, p)
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(winners) != 1 {
+			for _, p := range winners {
+				p.Close()
+			}
+			os.Remove(path)
+			t.Fatalf("round %d: %d producers own the name, want exactly 1", round, len(winners))
+		}
+		info, _, err := Inspect(Shm, name)
+		if err != nil || info.Epoch != winners[0].Info().Epoch {
+			t.Fatalf("round %d: the segment under the name (epoch %d, %v) is not the winner's (%d)", round, info.Epoch, err, winners[0].Info().Epoch)
+		}
+		winners[0].Close()
+	}
 }

@@ -50,6 +50,24 @@ func heapRemove(name string) error {
 	return nil
 }
 
+// heapRemoveDead removes a heap segment whose owner slot nobody holds.
+func heapRemoveDead(name string) error {
+	heapSegs.Lock()
+	defer heapSegs.Unlock()
+	s, ok := heapSegs.m[name]
+	if !ok {
+		return fmt.Errorf("%w: heap:%s", ErrNotExist, name)
+	}
+	s.mu.Lock()
+	_, held := s.locks[OwnerSlot]
+	s.mu.Unlock()
+	if held {
+		return fmt.Errorf("%w: heap:%s: its owner is alive", ErrExist, name)
+	}
+	delete(heapSegs.m, name)
+	return nil
+}
+
 func (s *heapSeg) mapping(name string) *Mapping {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s.words))), len(s.words)*8)
 	return &Mapping{backend: Heap, name: name, data: b, fd: -1, heap: s}

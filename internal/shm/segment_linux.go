@@ -212,6 +212,45 @@ func (m *Mapping) closeOS() error {
 	return err
 }
 
+// RemoveDead removes the segment at name only if its owner is dead, and
+// only the very segment it found so: it takes the owner's liveness lock on
+// that file (which a live owner, or another process removing it at the
+// same moment, holds), checks that the name still refers to that file,
+// and unlinks it under the lock. A segment whose owner is alive, or one
+// another process replaced meanwhile, is never removed: ErrExist.
+func RemoveDead(b Backend, name string) error {
+	if err := ValidateName(b, name); err != nil {
+		return err
+	}
+	if b == Heap {
+		return heapRemoveDead(name)
+	}
+	path := Path(b, name)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return openErr("open", path, err)
+	}
+	defer unix.Close(fd) // releases the lock, after the unlink
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+			return fmt.Errorf("%w: %s: its owner is alive, or another process is replacing it", ErrExist, path)
+		}
+		return fmt.Errorf("shm: lock owner slot of %s: %w", path, err)
+	}
+	var held, named unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil {
+		return fmt.Errorf("shm: stat %s: %w", path, err)
+	}
+	if err := unix.Lstat(path, &named); err != nil || named.Dev != held.Dev || named.Ino != held.Ino {
+		return fmt.Errorf("%w: %s was replaced while we checked it", ErrExist, path)
+	}
+	if err := unix.Unlink(path); err != nil {
+		return openErr("unlink", path, err)
+	}
+	return nil
+}
+
 // Remove unlinks a named segment.
 func Remove(b Backend, name string) error {
 	if err := ValidateName(b, name); err != nil {

@@ -51,6 +51,14 @@ func Remove(b Backend, name string) error {
 	return ErrUnsupported
 }
 
+// RemoveDead: see segment_linux.go.
+func RemoveDead(b Backend, name string) error {
+	if b == Heap {
+		return heapRemoveDead(name)
+	}
+	return ErrUnsupported
+}
+
 // List: see segment_linux.go.
 func List() ([]string, error) { return nil, ErrUnsupported }
 
