@@ -182,8 +182,8 @@ type JoinConfig struct {
 }
 
 // ring returns the configuration of the ring producer below.
-func (c *JoinConfig) ring() ring.ProducerConfig {
-	return ring.ProducerConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
+func (c *JoinConfig) ring() ring.JoinConfig {
+	return ring.JoinConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
 }
 
 // Geometry describes a frame ring.

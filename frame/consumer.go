@@ -98,7 +98,7 @@ type Consumer struct {
 
 // Attach joins the frame ring name as a consumer, waiting until ctx is
 // done for the ring to be created and ready (see ring.Attach: the error
-// then matches ring.ErrNotFound or ring.ErrNotReady). The ring must have
+// then matches ErrNotFound or ErrNotReady). The ring must have
 // been created by Create: a ring without frame metadata, or whose geometry
 // differs from cfg's expectations, is a *GeometryError naming the field.
 // A consumer that joins in the middle of a message (or resumes its id

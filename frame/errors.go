@@ -19,6 +19,20 @@ var (
 	// metadata does not start with the frame magic). A *GeometryError with
 	// Field "magic" matches both ErrNotFramed and ErrGeometry.
 	ErrNotFramed = errors.New("frame: not a frame ring")
+
+	// The ring's errors of Create and Attach, named here so that framed
+	// code matches them without importing package ring.
+
+	// ErrNotFound: Attach's context ended before the ring was created.
+	ErrNotFound = ring.ErrNotFound
+	// ErrNotReady: Attach's context ended before the ring was initialised.
+	ErrNotReady = ring.ErrNotReady
+	// ErrExist: Create found a ring of that name whose owner is alive.
+	ErrExist = ring.ErrExist
+	// ErrStale: Create found a dead owner's ring and Config.KeepStale.
+	ErrStale = ring.ErrStale
+	// ErrPermission: access to the segment was refused.
+	ErrPermission = ring.ErrPermission
 )
 
 // Errors of publishing.

@@ -198,7 +198,7 @@ func TestJoinProducer_Heap_Refused(t *testing.T) {
 		t.Fatalf("join a plain byte ring: %v", err)
 	}
 	// The refused join left its entry free.
-	jp, err := ring.JoinBytes(context.Background(), name, ring.ProducerConfig{Backend: ring.Heap})
+	jp, err := ring.JoinBytes(context.Background(), name, ring.JoinConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatalf("join after a refused frame join: %v", err)
 	}

@@ -4,7 +4,7 @@ package frame
 // never gate the producer, so the producer may rewrite a slot while an
 // observer reads it; package ring therefore refuses them the in-place
 // range (BytesConsumer.Wait returns ring.ErrObserverInPlace) and hands
-// them one slot at a time through BytesConsumer.Next, which copies the
+// them one slot at a time through BytesConsumer.Recv, which copies the
 // slot and then checks that no producer can have started rewriting it
 // during the copy. observerSource wraps that as a source whose readable
 // range is the one frame in its scratch slot, so the Consumer's

@@ -1,7 +1,7 @@
 package ring
 
 // Access across OS users (Config.AccessGroup, ConsumerConfig.Owner,
-// ProducerConfig.Owner): names are resolved here, the checks themselves are
+// JoinConfig.Owner): names are resolved here, the checks themselves are
 // internal/shm's (Create and Open).
 
 import (

@@ -73,7 +73,7 @@ func (ch *childSide) access(a procArgs) {
 			report(err)
 		}
 	case "join":
-		p, err := Join[procEvent](actx, a.Name, ProducerConfig{Backend: a.Backend, Owner: a.Owner, Perm: a.Perm})
+		p, err := Join[procEvent](actx, a.Name, JoinConfig{Backend: a.Backend, Owner: a.Owner, Perm: a.Perm})
 		if err != nil {
 			report(err)
 			break

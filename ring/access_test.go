@@ -148,10 +148,10 @@ func TestAccess_OwnerTrust(t *testing.T) {
 	if !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), fmt.Sprintf("uid %d", me)) || !strings.Contains(err.Error(), "uid "+other) {
 		t.Errorf("Attach trusting uid %s = %v, want ErrPermission naming uids %d and %s", other, err, me, other)
 	}
-	if _, err := Join[procEvent](context.Background(), name, ProducerConfig{Owner: other}); !errors.Is(err, ErrPermission) {
+	if _, err := Join[procEvent](context.Background(), name, JoinConfig{Owner: other}); !errors.Is(err, ErrPermission) {
 		t.Errorf("JoinProducer trusting uid %s = %v, want ErrPermission", other, err)
 	}
-	jp, err := Join[procEvent](context.Background(), name, ProducerConfig{Owner: strconv.Itoa(me)})
+	jp, err := Join[procEvent](context.Background(), name, JoinConfig{Owner: strconv.Itoa(me)})
 	if err != nil {
 		t.Fatalf("JoinProducer naming ourselves: %v", err)
 	}

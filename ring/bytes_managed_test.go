@@ -28,7 +28,7 @@ func TestBytes_JoinProducerAndManagedClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	joined, err := JoinBytes(context.Background(), name, ProducerConfig{Backend: Heap})
+	joined, err := JoinBytes(context.Background(), name, JoinConfig{Backend: Heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestBytes_JoinProducerAndManagedClaim(t *testing.T) {
 		}
 		c.ReleaseThrough(lo)
 	}
-	if _, err := JoinBytes(context.Background(), name, ProducerConfig{Backend: Heap}); !errors.Is(err, ErrNoFreeProducer) {
+	if _, err := JoinBytes(context.Background(), name, JoinConfig{Backend: Heap}); !errors.Is(err, ErrNoFreeProducer) {
 		t.Fatalf("third producer on a 2-producer ring: %v, want ErrNoFreeProducer", err)
 	}
 }

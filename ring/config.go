@@ -73,7 +73,7 @@ type Config struct {
 	// (all digits: no /etc/group entry needed). The segment is created with
 	// its owner bits only, handed to the group (fchown) and then given Perm
 	// (fchmod), before anyone can attach. Members of the group attach with
-	// ConsumerConfig.Owner (or ProducerConfig.Owner) naming this process's
+	// ConsumerConfig.Owner (or JoinConfig.Owner) naming this process's
 	// user. An unknown group is ErrInvalidConfig; a group the kernel will
 	// not let us give the file to (one we are not a member of, unless
 	// privileged) is ErrPermission; either way no segment is left behind.

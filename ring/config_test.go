@@ -2,6 +2,7 @@ package ring
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -162,11 +163,17 @@ func TestConfig_Defaults(t *testing.T) {
 func TestParseWaitStrategy(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "block", "block": "block", "spin": "spin", "busyspin": "spin", "yield": "yield",
-		"sleep": "sleep(50µs)", "sleep:1ms": "sleep(1ms)",
+		"sleep": "sleep:50µs", "sleep:1ms": "sleep:1ms",
 	} {
 		w, err := ParseWaitStrategy(in)
 		if err != nil || w.String() != want {
 			t.Errorf("ParseWaitStrategy(%q) = %v, %v; want %s", in, w, err, want)
+		}
+		// The name reads back, also as JSON text.
+		b, err := json.Marshal(w)
+		var back WaitStrategy
+		if err != nil || json.Unmarshal(b, &back) != nil || back != w {
+			t.Errorf("%v through JSON %s came back as %v (%v)", w, b, back, err)
 		}
 	}
 	for _, in := range []string{"spinny", "sleep:xx", "Block"} {

@@ -173,6 +173,21 @@ func (p *BytesProducer) WaitForConsumerIDs(ctx context.Context, ids ...string) e
 // ConsumerPosition: see Producer.ConsumerPosition.
 func (p *BytesProducer) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
 
+// DrainError names the consumers that had not read everything when a
+// Drain's context ended. It unwraps to the context's error.
+type DrainError struct {
+	Behind  []string // ids of the consumers still behind
+	Through int64    // the sequence they had to read through
+	Cause   error    // the context's error
+}
+
+func (e *DrainError) Error() string {
+	return fmt.Sprintf("ring: drain: consumers %q have not read through sequence %d: %v", e.Behind, e.Through, e.Cause)
+}
+
+// Unwrap returns the context's error.
+func (e *DrainError) Unwrap() error { return e.Cause }
+
 // drain waits until every consumer that gates the producer has consumed
 // every event handed out so far (head at the call), or ctx ends. Dead
 // consumers are reaped once per liveness interval, as a blocked producer
@@ -196,8 +211,7 @@ func (s *segment) drain(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("ring: drain: consumers %s have not read through sequence %d: %w",
-				strings.Join(s.behind(target), ", "), target, context.Cause(ctx))
+			return &DrainError{Behind: s.behind(target), Through: target, Cause: context.Cause(ctx)}
 		case <-t.C:
 		}
 	}
@@ -218,8 +232,9 @@ func (s *segment) behind(seq int64) []string {
 // Drain waits until every consumer that holds the producer back (every
 // attached gating consumer, and every required consumer even while it is
 // detached) has consumed every event published so far, or ctx ends; the
-// error then names the consumers still behind. Call it before Close when
-// the consumers must read everything before the ring goes away.
+// error is then a *DrainError naming the consumers still behind. Call it
+// before Close when the consumers must read everything before the ring
+// goes away.
 func (p *Producer[E]) Drain(ctx context.Context) error { return p.p.s.drain(ctx) }
 
 // Drain: see Producer.Drain.

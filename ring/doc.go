@@ -49,7 +49,9 @@
 //   - All ranges over the events with an iter.Seq2.
 //
 // Every blocking call takes a context first and has a Try form that never
-// waits (ErrFull, ErrEmpty); nothing else. The hot paths allocate nothing
+// waits (ErrFull, ErrEmpty); nothing else. A context is looked at only
+// when a call has to wait: with an event, room or a ring already there,
+// a call succeeds even with a context that is already done. The hot paths allocate nothing
 // and make no system call unless the other side is parked.
 //
 // # Multiple producers
@@ -107,7 +109,7 @@
 // # Waiting
 //
 // BusySpin, Yield, Sleep(d) and Block (the default) decide how a side waits.
-// Block spins a few microseconds, then parks on a futex word in the segment;
+// Block spins briefly (1-5 µs), then parks on a futex word in the segment;
 // the other side makes the wake system call only when the waiter count says
 // somebody is parked.
 //
@@ -127,8 +129,12 @@
 // is dead (Config.KeepStale refuses instead, to inspect it first), and
 // never touches one whose owner is alive (ErrExist). Consumers of the old
 // segment drain it and get ErrProducerGone; attaching again reaches the
-// new one. Handle SIGINT and SIGTERM with signal.NotifyContext so that
-// Close runs and consumers see a clean end of stream.
+// new one. Until the new producer has replaced it, attaching again may
+// find the dead producer's segment once more (a consumer resuming its id
+// there can still read what it had not), so a consumer that waits for a
+// restart should pause between attempts. Handle SIGINT and SIGTERM with
+// signal.NotifyContext so that Close runs and consumers see a clean end of
+// stream.
 //
 // Every value read from shared memory is validated
 // before use: a peer that writes garbage causes a typed error (ErrLayout,

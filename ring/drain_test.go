@@ -3,7 +3,7 @@ package ring
 import (
 	"context"
 	"errors"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 )
@@ -55,8 +55,9 @@ func TestProducer_Drain(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.Drain(timeoutCtx(t, 30*time.Millisecond))
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "req") || strings.Contains(err.Error(), "fast") || strings.Contains(err.Error(), "obs") {
-		t.Fatalf("Drain with req behind: %v, want a deadline naming req only", err)
+	var de *DrainError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &de) || !slices.Equal(de.Behind, []string{"req"}) || de.Through != 2 {
+		t.Fatalf("Drain with req behind: %v, want a *DrainError naming req only, through 2", err)
 	}
 	// req leaves; as a required consumer it still holds the producer back.
 	req.Close()

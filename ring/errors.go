@@ -66,14 +66,15 @@ var (
 	// events it missed. The consumer continues from the oldest valid event.
 	ErrLapped = errors.New("ring: consumer lapped")
 	// ErrObserverInPlace: an observer cannot borrow slots in place (the
-	// producer may rewrite them meanwhile); read copies with Next.
+	// producer may rewrite them meanwhile); read copies with Recv.
 	ErrObserverInPlace = errors.New("ring: observers read by copy, not in place")
 	// ErrEvicted: the liveness policy of the producer evicted this consumer
 	// (RequiredConfig.Action Evict): it no longer holds the producer back.
 	// Reported once; the consumer then goes on as an observer: validated
 	// copies, ErrLapped when overtaken, ErrObserverInPlace for in-place byte
-	// reads. Events it held in place when it was evicted (a lease, a
-	// Process batch, a byte range) may have been overwritten under it.
+	// reads. Events it held in place when it was evicted (a Read in
+	// progress, a Process batch, a byte range) may have been overwritten
+	// under it.
 	ErrEvicted = errors.New("ring: consumer evicted")
 	// ErrBatchTooLarge: a batch of more events than the capacity.
 	ErrBatchTooLarge = errors.New("ring: batch larger than capacity")

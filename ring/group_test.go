@@ -25,7 +25,7 @@ func groupRing(t *testing.T, capacity, producers int) (string, []*Producer[mpxEv
 	t.Cleanup(func() { p.Close() })
 	ps := []*Producer[mpxEvent]{p}
 	for i := 1; i < producers; i++ {
-		j, err := Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap, LivenessInterval: 20 * time.Millisecond})
+		j, err := Join[mpxEvent](context.Background(), name, JoinConfig{Backend: Heap, LivenessInterval: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,10 +99,12 @@ const (
 	hdrState        = 384
 
 	headerSize = 512
-
-	// UserMetaSize is the size of the upper-layer metadata field.
-	UserMetaSize = 240
 )
+
+// UserMetaSize is the size of the metadata a ring keeps for the layer
+// above (Config.Meta): Layer 1 keeps its geometry there, Layer 2 its
+// schema.
+const UserMetaSize = 240
 
 // layoutMagic opens every ring segment.
 var layoutMagic = [8]byte{'M', 'Y', 'E', 'L', 'O', 'N', 'R', 'G'}
@@ -219,10 +221,10 @@ const (
 	centGroup    = 224
 	centHeld     = 48
 	consumerSize = 256
-
-	// MaxIDLen is the longest consumer id.
-	MaxIDLen = 60
 )
+
+// MaxIDLen is the longest consumer (or group) id, in bytes.
+const MaxIDLen = 60
 
 // Consumer entry states.
 const (

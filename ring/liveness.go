@@ -81,17 +81,28 @@ var (
 	ErrConsumerStalled = errors.New("ring: required consumer stalled")
 )
 
-// StartupError names the required consumers missing at startup. It
-// matches ErrStartupTimeout. It is not sticky: the next publish
-// waits again.
-type StartupError struct{ Missing []string }
+// StartupError names the required consumers missing when a publish gave up
+// waiting for them (StartupTimeout, the publish's context, or a Try form).
+// It matches ErrStartupTimeout and unwraps to the context's error when the
+// context ended the wait. It is not sticky: the next publish waits again.
+type StartupError struct {
+	Missing []string
+	Cause   error // the context's error, if it ended the wait
+}
 
 func (e *StartupError) Error() string {
-	return fmt.Sprintf("ring: required consumers missing at startup: %v", e.Missing)
+	msg := fmt.Sprintf("ring: required consumers missing at startup: %q", e.Missing)
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
 }
 
 // Is reports ErrStartupTimeout.
 func (e *StartupError) Is(target error) bool { return target == ErrStartupTimeout }
+
+// Unwrap returns the context's error, if it ended the wait.
+func (e *StartupError) Unwrap() error { return e.Cause }
 
 // StallError describes the required consumer that failed. It matches
 // ErrConsumerStalled.
@@ -153,31 +164,30 @@ func (c *RequiredConfig) withDefaults() (RequiredConfig, error) {
 // now on every blocking publish (Publish, PublishBatch, Send) waits for
 // them to attach before its first event and applies the stall policy while
 // it waits for space; the Try forms fail with a *StartupError while one is
-// missing and with the policy's terminal error after a failure.
-func (p *Producer[E]) Require(cfg RequiredConfig) error {
-	l, err := newLiveness(cfg)
-	if err == nil {
-		p.p.live = l
-	}
-	return err
-}
-
-func newLiveness(cfg RequiredConfig) (*liveness, error) {
-	d, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	return &liveness{cfg: d}, nil
-}
+// missing and with the policy's terminal error after a failure. A later
+// Require replaces the policy: consumers it no longer names stop being
+// required (and stop holding the producer back once detached).
+func (p *Producer[E]) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
 
 // Require makes consumers required for Claim and Send; see
 // Producer.Require.
-func (p *BytesProducer) Require(cfg RequiredConfig) error {
-	l, err := newLiveness(cfg)
-	if err == nil {
-		p.p.live = l
+func (p *BytesProducer) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
+
+func (p *producer) require(cfg RequiredConfig) error {
+	d, err := cfg.withDefaults()
+	if err != nil {
+		return err
 	}
-	return err
+	if old := p.live; old != nil {
+		for _, r := range old.req {
+			if !slices.Contains(d.IDs, r.id) {
+				p.s.setRequired(r.id, false)
+			}
+		}
+		p.refresh() // a dropped id may have been all that held us back
+	}
+	p.live = &liveness{cfg: d}
+	return nil
 }
 
 // claimManaged claims n slots under the required-consumer policy: it
@@ -226,10 +236,14 @@ func (l *liveness) startup(ctx context.Context, s *segment, try bool) error {
 	}
 	if err := s.waitForIDs(sctx, l.cfg.IDs); err != nil {
 		var ce *CoordinationError
-		if errors.As(err, &ce) && ctx.Err() == nil {
-			return &StartupError{Missing: ce.Missing}
+		if !errors.As(err, &ce) {
+			return err
 		}
-		return err
+		se := &StartupError{Missing: ce.Missing}
+		if ctx.Err() != nil {
+			se.Cause = context.Cause(ctx)
+		}
+		return se
 	}
 	l.req = l.req[:0]
 	for _, id := range l.cfg.IDs {
@@ -316,8 +330,8 @@ func (s *segment) setRequired(id string, on bool) {
 
 // evict detaches the entry holding id: it stops gating. A live consumer
 // so evicted finds out at its next read (ErrEvicted); an event it holds in
-// place at that moment (a lease, a Process batch, a byte range) is no
-// longer protected and may be overwritten under it.
+// place at that moment (a Read in progress, a Process batch, a byte range)
+// is no longer protected and may be overwritten under it.
 func (s *segment) evict(id string) {
 	// Under the registry lock, so that a rejoin under the id does not
 	// interleave with the eviction.

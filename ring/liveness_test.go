@@ -152,3 +152,51 @@ func TestLiveness_ShutdownEndsStreamForConsumers(t *testing.T) {
 		t.Fatalf("after drain: %v, want ErrEndOfStream", err)
 	}
 }
+
+// TestRequire_Replace: a second Require replaces the policy: a consumer it
+// no longer names stops holding the producer back once detached. A publish
+// whose context ends while a required consumer is missing reports the
+// missing ids (*StartupError) and the context's error.
+func TestRequire_Replace(t *testing.T) {
+	name := PortableName("rreq")
+	p, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	if err := p.Require(RequiredConfig{IDs: []string{"r"}}); err != nil {
+		t.Fatal(err)
+	}
+	var se *StartupError
+	if _, err := p.Send(timeoutCtx(t, 20*time.Millisecond), &testEvent{}); !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(se.Missing, []string{"r"}) {
+		t.Fatalf("Send without r: %v, want a *StartupError naming r that matches the deadline", err)
+	}
+	r, err := Attach[testEvent](ctx, name, ConsumerConfig{Backend: Heap, ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Send(ctx, &testEvent{Seq: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // detached, but required: it keeps its place
+	if err := p.Require(RequiredConfig{IDs: []string{"r2"}}); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Attach[testEvent](ctx, name, ConsumerConfig{Backend: Heap, ID: "r2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	for i := int64(1); i <= 8; i++ {
+		if _, err := p.Send(timeoutCtx(t, time.Second), &testEvent{Seq: i}); err != nil {
+			t.Fatalf("send %d past the dropped required consumer: %v", i, err)
+		}
+		if e, err := r2.Recv(ctx); err != nil || e.Seq != i {
+			t.Fatalf("r2 read %+v, %v; want %d", e, err, i)
+		}
+	}
+}

@@ -37,7 +37,7 @@ func TestMulti_Heap_ThreeProducersTwoConsumers(t *testing.T) {
 	for id := 0; id < producers; id++ {
 		p := owner
 		if id > 0 {
-			if p, err = Join[mpEvent](context.Background(), name, ProducerConfig{Backend: Heap}); err != nil {
+			if p, err = Join[mpEvent](context.Background(), name, JoinConfig{Backend: Heap}); err != nil {
 				t.Fatal(err)
 			}
 		}

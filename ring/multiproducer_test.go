@@ -211,7 +211,7 @@ func mpxProducerChild() error {
 			}
 		}
 	}
-	p, err := Join[mpxEvent](context.Background(), name, ProducerConfig{LivenessInterval: 50 * time.Millisecond})
+	p, err := Join[mpxEvent](context.Background(), name, JoinConfig{LivenessInterval: 50 * time.Millisecond})
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ type procArgs struct {
 	// Access role (access_process_test.go); also uses Name, Backend,
 	// Capacity, Perm, ID and N.
 	Op          string        // "attach" (default), "join" or "create"
-	Owner       string        // ConsumerConfig.Owner, ProducerConfig.Owner
+	Owner       string        // ConsumerConfig.Owner, JoinConfig.Owner
 	AccessGroup string        // create: Config.AccessGroup
 	Ready       time.Duration // attach, join: how long to wait for the ring
 }

@@ -286,8 +286,8 @@ func (s *segment) coveredOnlyAbove(q, seq int64) bool {
 	return false
 }
 
-// ProducerConfig describes a producer joining a multi-producer ring.
-type ProducerConfig struct {
+// JoinConfig describes a producer joining a multi-producer ring (Join).
+type JoinConfig struct {
 	// Backend holds the segment. Zero: Shm.
 	Backend Backend
 	// Perm and Owner are checked as ConsumerConfig's: Perm zero accepts
@@ -305,7 +305,7 @@ type ProducerConfig struct {
 // > 1) as one more producer of events of type E, waiting for the ring as
 // Attach does. Closing it leaves the ring; only the creator's Close ends
 // the stream.
-func Join[E any](ctx context.Context, name string, cfg ProducerConfig) (*Producer[E], error) {
+func Join[E any](ctx context.Context, name string, cfg JoinConfig) (*Producer[E], error) {
 	info, err := inspectType(reflect.TypeFor[E]())
 	if err != nil {
 		return nil, err
@@ -322,7 +322,7 @@ func Join[E any](ctx context.Context, name string, cfg ProducerConfig) (*Produce
 	return &Producer[E]{p: p}, nil
 }
 
-func joinProducer(ctx context.Context, name string, cfg ProducerConfig, check func(geometry) error) (*producer, error) {
+func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(geometry) error) (*producer, error) {
 	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, Owner: cfg.Owner, LivenessInterval: cfg.LivenessInterval}
 	s, err := attachSegment(ctx, name, cc.attachOptions(), func(g geometry) error {
 		if g.mode != modeMulti {
@@ -343,7 +343,7 @@ func joinProducer(ctx context.Context, name string, cfg ProducerConfig, check fu
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more
 // producer; see Join.
-func JoinBytes(ctx context.Context, name string, cfg ProducerConfig) (*BytesProducer, error) {
+func JoinBytes(ctx context.Context, name string, cfg JoinConfig) (*BytesProducer, error) {
 	p, err := joinProducer(ctx, name, cfg, func(g geometry) error { return checkGeometry(g, kindBytes, 0, 0) })
 	if err != nil {
 		return nil, err

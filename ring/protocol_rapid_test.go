@@ -99,7 +99,7 @@ func TestProtocol_Heap_Property(t *testing.T) {
 		prods := make([]*Producer[mpxEvent], producers)
 		prods[0] = owner
 		for i := 1; i < producers; i++ {
-			if prods[i], err = Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap}); err != nil {
+			if prods[i], err = Join[mpxEvent](context.Background(), name, JoinConfig{Backend: Heap}); err != nil {
 				rt.Fatal(err)
 			}
 		}

@@ -209,7 +209,7 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 
 // Reclaim removes a segment whose owner is dead. A segment with a live
 // owner is never removed: Reclaim returns ErrExist for it.
-func Reclaim(backend shm.Backend, name string) error {
+func Reclaim(backend Backend, name string) error {
 	err := checkStale(backend, name, shm.Options{})
 	if !errors.Is(err, ErrStale) {
 		if err == nil {

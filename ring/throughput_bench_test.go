@@ -41,7 +41,7 @@ func benchThroughput(b *testing.B, producers int) {
 	defer c.Close()
 	ps := []*Producer[testEvent]{owner}
 	for i := 1; i < producers; i++ {
-		p, err := Join[testEvent](context.Background(), name, ProducerConfig{Wait: Yield})
+		p, err := Join[testEvent](context.Background(), name, JoinConfig{Wait: Yield})
 		if err != nil {
 			b.Fatal(err)
 		}

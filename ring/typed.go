@@ -9,8 +9,9 @@ import (
 // Producer publishes events of type E into a ring. E must be a fixed-size
 // type without pointers (see Create).
 //
-// Publishing comes in two shapes: Send copies a value in; Publish hands
-// fill the slot itself, so an event is written in place with no copy.
+// Publishing comes in two shapes: Send copies a value in; Publish calls a
+// fill function with the slot itself, so an event is written in place
+// with no copy.
 // Every blocking call takes a context and has a Try form that never waits
 // (ErrFull instead).
 //
@@ -146,9 +147,11 @@ func (p *Producer[E]) Close() error { return p.p.close() }
 //
 // Reading comes in three shapes, the same at every layer: Recv returns a
 // copy; Read lends the event in place to a callback; Process lends every
-// event already published, in one batch with one commit. Every blocking
-// call takes a context and has a Try form that never waits (ErrEmpty
-// instead). All ranges over the events.
+// event already published, in one batch with one commit; and All ranges
+// over copies. Callbacks get the event first and its sequence after, as
+// the Disruptor's event handlers do; All yields the sequence first, as Go
+// iterators yield the index. Every blocking call takes a context and has
+// a Try form that never waits (ErrEmpty instead).
 //
 // Only one goroutine may use a Consumer at a time.
 type Consumer[E any] struct {

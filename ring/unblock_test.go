@@ -40,7 +40,7 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	}
 	defer func() { testHookClaimed = nil }()
 	start := func(idx int64) (*Producer[mpxEvent], chan error) {
-		p, err := Join[mpxEvent](context.Background(), name, ProducerConfig{Backend: Heap})
+		p, err := Join[mpxEvent](context.Background(), name, JoinConfig{Backend: Heap})
 		if err != nil {
 			t.Fatal(err)
 		}

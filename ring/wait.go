@@ -27,7 +27,7 @@ const (
 )
 
 var (
-	// Block spins briefly (about a microsecond), then parks on a futex in
+	// Block spins briefly (1-5 µs), then parks on a futex in
 	// the segment. The other side issues a wake syscall only when the waiter
 	// count says someone is parked, so publishing costs one extra load while
 	// nobody sleeps. Latency after a quiet period is a futex wake-up (a few
@@ -52,7 +52,7 @@ func Sleep(d time.Duration) WaitStrategy {
 	return WaitStrategy{kind: waitSleep, d: d}
 }
 
-// String names the strategy as the CLI does.
+// String names the strategy as ParseWaitStrategy (and the CLI) reads it.
 func (w WaitStrategy) String() string {
 	switch w.kind {
 	case waitSpin:
@@ -60,9 +60,22 @@ func (w WaitStrategy) String() string {
 	case waitYield:
 		return "yield"
 	case waitSleep:
-		return "sleep(" + w.d.String() + ")"
+		return "sleep:" + w.d.String()
 	}
 	return "block"
+}
+
+// MarshalText encodes the strategy as String does, so that configs carry
+// it as text (JSON, flags, environment).
+func (w WaitStrategy) MarshalText() ([]byte, error) { return []byte(w.String()), nil }
+
+// UnmarshalText decodes what MarshalText (or ParseWaitStrategy) reads.
+func (w *WaitStrategy) UnmarshalText(b []byte) error {
+	v, err := ParseWaitStrategy(string(b))
+	if err == nil {
+		*w = v
+	}
+	return err
 }
 
 // ParseWaitStrategy parses "block", "spin", "yield", "sleep" and

@@ -62,7 +62,7 @@ func attachBase(ctx context.Context, name string, s Schema, cfg *ConsumerConfig)
 
 // checkTag is the slow path of the schema check (the fast one is
 // m.Flags == b.tag, inline at the callers).
-func (b *base) checkTag(m *frame.Meta) error {
+func (b *base) checkTag(m *Meta) error {
 	if m.Flags == 0 && b.untagged {
 		return nil
 	}
@@ -70,7 +70,7 @@ func (b *base) checkTag(m *frame.Meta) error {
 	return &SchemaError{ID: m.ID, Seq: m.Seq, Want: b.schema, WantTag: b.tag, GotTag: m.Flags}
 }
 
-func (b *base) decodeError(m *frame.Meta, n int, err error) *DecodeError {
+func (b *base) decodeError(m *Meta, n int, err error) *DecodeError {
 	b.stats.DecodeErrors++
 	return &DecodeError{ID: m.ID, Seq: m.Seq, Kind: m.Kind, Len: n, Schema: b.schema, Err: err}
 }
@@ -131,8 +131,8 @@ type Consumer[T any] struct {
 
 // Attach joins the typed ring name as a consumer of T values decoded with
 // codec, waiting until ctx is done for the ring to be created and ready
-// (see ring.Attach: the error then matches ring.ErrNotFound or
-// ring.ErrNotReady). The ring's schema must be codec's: otherwise a
+// (the error then matches ErrNotFound, never created, or ErrNotReady,
+// never initialised). The ring's schema must be codec's: otherwise a
 // *SchemaError, before any message is read.
 func Attach[T any](ctx context.Context, name string, codec Codec[T], cfg ConsumerConfig) (*Consumer[T], error) {
 	if codec == nil {
@@ -146,7 +146,7 @@ func Attach[T any](ctx context.Context, name string, codec Codec[T], cfg Consume
 }
 
 // decode checks m's schema tag and decodes p into v.
-func (c *Consumer[T]) decode(m *frame.Meta, p []byte, v *T) error {
+func (c *Consumer[T]) decode(m *Meta, p []byte, v *T) error {
 	if m.Flags != c.tag {
 		if err := c.checkTag(m); err != nil {
 			return err
@@ -177,19 +177,19 @@ func safeDecode[T any](codec Codec[T], p []byte, v *T) (err error) {
 // Recv allocates nothing if the codec does not (codec/raw and
 // codec/bincode into a reused value do not) and v points to a reused value
 // (it reaches the codec through an interface, so a fresh local escapes).
-func (c *Consumer[T]) Recv(ctx context.Context, v *T) (frame.Meta, error) {
-	var meta frame.Meta
-	err := c.fc.Read(ctx, func(m frame.Meta, p []byte) error {
+func (c *Consumer[T]) Recv(ctx context.Context, v *T) (Meta, error) {
+	var meta Meta
+	err := c.fc.Read(ctx, func(m Meta, p []byte) error {
 		meta = m
 		return c.decode(&m, p, v)
 	})
 	return meta, err
 }
 
-// TryRecv is Recv that returns frame.ErrEmpty instead of waiting.
-func (c *Consumer[T]) TryRecv(v *T) (frame.Meta, error) {
-	var meta frame.Meta
-	err := c.fc.TryRead(func(m frame.Meta, p []byte) error {
+// TryRecv is Recv that returns ErrEmpty instead of waiting.
+func (c *Consumer[T]) TryRecv(v *T) (Meta, error) {
+	var meta Meta
+	err := c.fc.TryRead(func(m Meta, p []byte) error {
 		meta = m
 		return c.decode(&m, p, v)
 	})
@@ -205,19 +205,19 @@ func (c *Consumer[T]) TryRecv(v *T) (frame.Meta, error) {
 // SkipDecodeErrors skips the message and goes on; at a schema or frame
 // error it stops and returns it. Every message up to the one that stopped
 // it is consumed: call again to go on. max counts skipped messages too.
-func (c *Consumer[T]) Process(ctx context.Context, max int, fn func(m frame.Meta, v *T) error) (int, error) {
+func (c *Consumer[T]) Process(ctx context.Context, max int, fn func(m Meta, v *T) error) (int, error) {
 	return c.process(ctx, false, max, fn)
 }
 
-// TryProcess is Process that returns (0, frame.ErrEmpty) instead of
+// TryProcess is Process that returns (0, ErrEmpty) instead of
 // waiting.
-func (c *Consumer[T]) TryProcess(max int, fn func(m frame.Meta, v *T) error) (int, error) {
+func (c *Consumer[T]) TryProcess(max int, fn func(m Meta, v *T) error) (int, error) {
 	return c.process(context.Background(), true, max, fn)
 }
 
-func (c *Consumer[T]) process(ctx context.Context, try bool, max int, fn func(frame.Meta, *T) error) (int, error) {
+func (c *Consumer[T]) process(ctx context.Context, try bool, max int, fn func(Meta, *T) error) (int, error) {
 	delivered := 0
-	each := func(m frame.Meta, p []byte) error {
+	each := func(m Meta, p []byte) error {
 		if err := c.decode(&m, p, c.val); err != nil {
 			if c.skippable(err) {
 				return nil
@@ -243,8 +243,8 @@ func (c *Consumer[T]) process(ctx context.Context, try bool, max int, fn func(fr
 // SkipDecodeErrors; the loop ends at end of stream, when the producer is
 // gone, when ctx is done, at a schema mismatch, at an unskipped decode
 // error, or at any other error, which Err reports.
-func (c *Consumer[T]) All(ctx context.Context) iter.Seq2[frame.Meta, *T] {
-	return func(yield func(frame.Meta, *T) bool) {
+func (c *Consumer[T]) All(ctx context.Context) iter.Seq2[Meta, *T] {
+	return func(yield func(Meta, *T) bool) {
 		c.iterErr = nil
 		for m, p := range c.fc.All(ctx) {
 			if err := c.decode(&m, p, c.val); err != nil {

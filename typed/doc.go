@@ -58,7 +58,7 @@
 // # Zero copy
 //
 // A ViewConsumer[V] hands each message to a callback as a view
-// (Read(ctx, func(frame.Meta, V) error)). The view aliases the slot or the
+// (Read(ctx, func(Meta, V) error)). The view aliases the slot or the
 // reassembly buffer and is valid only until the callback returns: a
 // callback must not keep it, or anything it points into. A view is made
 // only after the codec validated the payload (a flatbuffers verifier, a

@@ -40,6 +40,20 @@ var (
 	ErrProducerGone = frame.ErrProducerGone
 	// ErrClosed: the handle was closed.
 	ErrClosed = frame.ErrClosed
+	// ErrLapped: an observer was overtaken (see frame).
+	ErrLapped = frame.ErrLapped
+	// ErrEvicted: the producer's policy evicted this consumer (see frame).
+	ErrEvicted = frame.ErrEvicted
+	// ErrNotFound: Attach's context ended before the ring was created.
+	ErrNotFound = frame.ErrNotFound
+	// ErrNotReady: Attach's context ended before the ring was initialised.
+	ErrNotReady = frame.ErrNotReady
+	// ErrExist: Create found a ring of that name whose owner is alive.
+	ErrExist = frame.ErrExist
+	// ErrStale: Create found a dead owner's ring and Config.KeepStale.
+	ErrStale = frame.ErrStale
+	// ErrPermission: access to the segment was refused.
+	ErrPermission = frame.ErrPermission
 )
 
 // Meta describes a received message: its kind, id, schema tag (Flags),

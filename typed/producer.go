@@ -96,12 +96,12 @@ func (p *Producer[T]) Send(ctx context.Context, v *T) (uint64, error) {
 	return p.send(ctx, false, 0, v)
 }
 
-// SendKind is Send with an application kind, delivered in frame.Meta.Kind.
+// SendKind is Send with an application kind, delivered in Meta.Kind.
 func (p *Producer[T]) SendKind(ctx context.Context, kind uint8, v *T) (uint64, error) {
 	return p.send(ctx, false, kind, v)
 }
 
-// TrySend is Send that returns frame.ErrFull instead of waiting.
+// TrySend is Send that returns ErrFull instead of waiting.
 func (p *Producer[T]) TrySend(v *T) (uint64, error) {
 	return p.send(context.Background(), true, 0, v)
 }
@@ -137,7 +137,7 @@ func (p *Producer[T]) SendEncoded(ctx context.Context, kind uint8, payload []byt
 	return p.sendEncoded(ctx, false, kind, payload)
 }
 
-// TrySendEncoded is SendEncoded that returns frame.ErrFull instead of
+// TrySendEncoded is SendEncoded that returns ErrFull instead of
 // waiting.
 func (p *Producer[T]) TrySendEncoded(kind uint8, payload []byte) (uint64, error) {
 	return p.sendEncoded(context.Background(), true, kind, payload)
@@ -187,7 +187,7 @@ func (p *Producer[T]) Stats() ProducerStats {
 }
 
 // Close closes the ring: consumers read what was sent, then get
-// frame.ErrEndOfStream.
+// ErrEndOfStream.
 func (p *Producer[T]) Close() error { return p.fp.Close() }
 
 // noCopy makes go vet's copylocks check flag copies of handles.

@@ -27,8 +27,6 @@ package typed
 import (
 	"context"
 	"iter"
-
-	"github.com/myelon-go/myelon/frame"
 )
 
 // ViewConsumer reads messages in place through a ZeroCopyCodec (Layer 3):
@@ -74,7 +72,7 @@ func AttachView[V any](ctx context.Context, name string, codec ZeroCopyCodec[V],
 }
 
 // view checks m's schema tag and makes the view of p.
-func (c *ViewConsumer[V]) view(m *frame.Meta, p []byte) (V, error) {
+func (c *ViewConsumer[V]) view(m *Meta, p []byte) (V, error) {
 	if m.Flags != c.tag {
 		if err := c.checkTag(m); err != nil {
 			var zero V
@@ -102,8 +100,8 @@ func safeView[V any](codec ZeroCopyCodec[V], p []byte) (v V, err error) {
 // only until fn returns. It returns fn's error, or without calling fn a
 // *SchemaError or *DecodeError (View failed); the message is consumed in
 // every case. Allocation-free if View is.
-func (c *ViewConsumer[V]) Read(ctx context.Context, fn func(m frame.Meta, v V) error) error {
-	return c.fc.Read(ctx, func(m frame.Meta, p []byte) error {
+func (c *ViewConsumer[V]) Read(ctx context.Context, fn func(m Meta, v V) error) error {
+	return c.fc.Read(ctx, func(m Meta, p []byte) error {
 		v, err := c.view(&m, p)
 		if err != nil {
 			return err
@@ -112,9 +110,9 @@ func (c *ViewConsumer[V]) Read(ctx context.Context, fn func(m frame.Meta, v V) e
 	})
 }
 
-// TryRead is Read that returns frame.ErrEmpty instead of waiting.
-func (c *ViewConsumer[V]) TryRead(fn func(m frame.Meta, v V) error) error {
-	return c.fc.TryRead(func(m frame.Meta, p []byte) error {
+// TryRead is Read that returns ErrEmpty instead of waiting.
+func (c *ViewConsumer[V]) TryRead(fn func(m Meta, v V) error) error {
+	return c.fc.TryRead(func(m Meta, p []byte) error {
 		v, err := c.view(&m, p)
 		if err != nil {
 			return err
@@ -128,19 +126,19 @@ func (c *ViewConsumer[V]) TryRead(fn func(m frame.Meta, v V) error) error {
 // their slots with one store at the end. Each view is valid only until fn
 // returns. Errors stop it as for Consumer.Process (with SkipDecodeErrors,
 // messages View rejects are skipped). It returns how many views fn saw.
-func (c *ViewConsumer[V]) Process(ctx context.Context, max int, fn func(m frame.Meta, v V) error) (int, error) {
+func (c *ViewConsumer[V]) Process(ctx context.Context, max int, fn func(m Meta, v V) error) (int, error) {
 	return c.process(ctx, false, max, fn)
 }
 
-// TryProcess is Process that returns (0, frame.ErrEmpty) instead of
+// TryProcess is Process that returns (0, ErrEmpty) instead of
 // waiting.
-func (c *ViewConsumer[V]) TryProcess(max int, fn func(m frame.Meta, v V) error) (int, error) {
+func (c *ViewConsumer[V]) TryProcess(max int, fn func(m Meta, v V) error) (int, error) {
 	return c.process(context.Background(), true, max, fn)
 }
 
-func (c *ViewConsumer[V]) process(ctx context.Context, try bool, max int, fn func(frame.Meta, V) error) (int, error) {
+func (c *ViewConsumer[V]) process(ctx context.Context, try bool, max int, fn func(Meta, V) error) (int, error) {
 	delivered := 0
-	each := func(m frame.Meta, p []byte) error {
+	each := func(m Meta, p []byte) error {
 		v, err := c.view(&m, p)
 		if err != nil {
 			if c.skippable(err) {
@@ -163,8 +161,8 @@ func (c *ViewConsumer[V]) process(ctx context.Context, try bool, max int, fn fun
 // All returns an iterator over views, each valid only until the loop body
 // returns. It blocks waiting for messages and ends as Consumer.All does;
 // Err reports why.
-func (c *ViewConsumer[V]) All(ctx context.Context) iter.Seq2[frame.Meta, V] {
-	return func(yield func(frame.Meta, V) bool) {
+func (c *ViewConsumer[V]) All(ctx context.Context) iter.Seq2[Meta, V] {
+	return func(yield func(Meta, V) bool) {
 		c.iterErr = nil
 		for m, p := range c.fc.All(ctx) {
 			v, err := c.view(&m, p)

@@ -40,7 +40,7 @@
 // then New[Order]("app.Order", 1) is a typed.Codec[Order]. Encoding
 // appends to the caller's buffer and allocates nothing; decoding
 // allocates only for strings (decode text into a []byte field with
-// StrBytes, or into a reused slice with Bytes/U32s/..., to avoid even
+// StrBytes, or into a reused slice with BytesInto/U32s/..., to avoid even
 // that).
 //
 // # Hostile input
