@@ -103,7 +103,7 @@ type Config struct {
 	Timestamps bool
 	// Meta is up to UserMetaSize bytes of metadata for the layer above,
 	// stored in the segment at creation (Layer 2 keeps its schema here) and
-	// returned by Meta on every handle.
+	// returned by UserMeta on every handle.
 	Meta []byte
 }
 

@@ -113,7 +113,7 @@ func Attach(ctx context.Context, name string, cfg ConsumerConfig) (*Consumer, er
 		return nil, err
 	}
 	info := rc.Info()
-	g, err := parseMeta(rc.Meta(), rc.SlotSize(), info.Capacity, info.MaxProducers)
+	g, err := parseMeta(rc.UserMeta(), rc.SlotSize(), info.Capacity, info.MaxProducers)
 	if err == nil {
 		err = cfg.expect(&g)
 	}
@@ -489,9 +489,9 @@ func (c *Consumer) ID() string { return c.rc.ID() }
 // Info describes the ring below.
 func (c *Consumer) Info() ring.RingInfo { return c.rc.Info() }
 
-// Meta returns the metadata stored at creation for the layer above
+// UserMeta returns the metadata stored at creation for the layer above
 // (Config.Meta, zero-padded to UserMetaSize bytes).
-func (c *Consumer) Meta() []byte { return upperMeta(c.rc.Meta()) }
+func (c *Consumer) UserMeta() []byte { return upperMeta(c.rc.UserMeta()) }
 
 // Close releases what was read and leaves the ring (keeping the id's
 // position for a rejoin; see ring.BytesConsumer.Close).

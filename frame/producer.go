@@ -111,7 +111,7 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 		return nil, err
 	}
 	info := rp.Info()
-	g, err := parseMeta(rp.Meta(), rp.SlotSize(), info.Capacity, info.MaxProducers)
+	g, err := parseMeta(rp.UserMeta(), rp.SlotSize(), info.Capacity, info.MaxProducers)
 	if err == nil {
 		err = cfg.expect(&g)
 	}
@@ -336,9 +336,9 @@ func (p *Producer) Stats() ProducerStats {
 // Info describes the ring below.
 func (p *Producer) Info() ring.RingInfo { return p.rp.Info() }
 
-// Meta returns the metadata stored at creation for the layer above
+// UserMeta returns the metadata stored at creation for the layer above
 // (Config.Meta, zero-padded to UserMetaSize bytes).
-func (p *Producer) Meta() []byte { return upperMeta(p.rp.Meta()) }
+func (p *Producer) UserMeta() []byte { return upperMeta(p.rp.UserMeta()) }
 
 // Close closes the ring: consumers read what was published, then get
 // ErrEndOfStream. A producer from Join only leaves the ring: the

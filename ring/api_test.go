@@ -604,7 +604,7 @@ func TestBytes_ClaimCommitWaitRelease(t *testing.T) {
 	if p.SlotSize() != 32 || c.SlotSize() != 32 {
 		t.Fatalf("slot sizes %d/%d, want 32", p.SlotSize(), c.SlotSize())
 	}
-	if m := c.Meta(); string(m[:8]) != "geometry" || m != p.Meta() {
+	if m := c.UserMeta(); string(m[:8]) != "geometry" || m != p.UserMeta() {
 		t.Fatalf("Meta %q", m[:])
 	}
 	lo, err := p.Claim(ctx, 3)

@@ -103,8 +103,8 @@ func (p *BytesProducer) send(ctx context.Context, b []byte, try bool) (int64, er
 // SlotSize returns the slot size.
 func (p *BytesProducer) SlotSize() int { return int(p.p.s.slotSize) }
 
-// Meta returns the upper-layer metadata stored at creation.
-func (p *BytesProducer) Meta() [UserMetaSize]byte { return p.p.s.meta }
+// UserMeta returns the upper-layer metadata stored at creation (Config.Meta).
+func (p *BytesProducer) UserMeta() [UserMetaSize]byte { return p.p.s.meta }
 
 // Info describes the ring.
 func (p *BytesProducer) Info() RingInfo { return p.p.s.info() }
@@ -202,8 +202,8 @@ func (c *BytesConsumer) recv(ctx context.Context, dst []byte, try bool) (int64, 
 // SlotSize returns the slot size.
 func (c *BytesConsumer) SlotSize() int { return int(c.c.s.slotSize) }
 
-// Meta returns the upper-layer metadata stored at creation.
-func (c *BytesConsumer) Meta() [UserMetaSize]byte { return c.c.s.meta }
+// UserMeta returns the upper-layer metadata stored at creation (Config.Meta).
+func (c *BytesConsumer) UserMeta() [UserMetaSize]byte { return c.c.s.meta }
 
 // Position returns the last sequence consumed.
 func (c *BytesConsumer) Position() int64 { return c.c.position() }

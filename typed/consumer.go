@@ -53,7 +53,7 @@ func attachBase(ctx context.Context, name string, s Schema, cfg *ConsumerConfig)
 	if err != nil {
 		return base{}, err
 	}
-	if err := checkSchema(fc.Meta(), s, cfg.AcceptUntagged); err != nil {
+	if err := checkSchema(fc.UserMeta(), s, cfg.AcceptUntagged); err != nil {
 		fc.Close()
 		return base{}, err
 	}

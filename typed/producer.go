@@ -74,7 +74,7 @@ func Join[T any](ctx context.Context, name string, codec Codec[T], cfg JoinConfi
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSchema(fp.Meta(), codec.Schema(), false); err != nil {
+	if err := checkSchema(fp.UserMeta(), codec.Schema(), false); err != nil {
 		fp.Close()
 		return nil, err
 	}
