@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/shm"
 )
 
 // RingInfo describes a ring's identity and geometry.
@@ -133,6 +135,11 @@ func (s *segment) stats() Stats {
 	st.Groups = s.groupStats()
 	return st
 }
+
+// List returns the names of the objects of the Shm backend on this host
+// (the files of /dev/shm on Linux), rings or not: Inspect tells which are
+// rings and reads them.
+func List() ([]string, error) { return shm.List() }
 
 // Inspect reads a ring's description and counters without joining it. It
 // works when the owner is dead, and on segments of any mode.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/myelon-go/myelon/internal/shm"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -58,7 +57,7 @@ func runStat(args []string) error {
 }
 
 func runLs(args []string) error {
-	names, err := shm.List()
+	names, err := ring.List()
 	if err != nil {
 		return err
 	}
@@ -80,7 +79,7 @@ func runClean(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	names, err := shm.List()
+	names, err := ring.List()
 	if err != nil {
 		return err
 	}
