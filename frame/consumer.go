@@ -249,7 +249,7 @@ func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 			c.asm.gap()
 		}
 		if errors.Is(err, ErrEvicted) && !c.copies {
-			// The producer's liveness policy evicted us: the ring no longer
+			// The producer's required-consumer policy evicted us: the ring no longer
 			// keeps our frames, so read validated copies from now on, as
 			// an observer does; what we were assembling may be gone.
 			c.src, c.copies = newObserverSource(c.rc, c.g.slotSize), true

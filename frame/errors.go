@@ -63,7 +63,7 @@ var (
 	// Any message in progress is dropped and the consumer resynchronises at
 	// the next message start. It is ring.ErrLapped.
 	ErrLapped = ring.ErrLapped
-	// ErrEvicted: the producer's liveness policy evicted this consumer
+	// ErrEvicted: the producer's required-consumer policy evicted this consumer
 	// (ring.Evict). Reported once; the consumer then reads validated copies,
 	// as an observer, and resynchronises at the next message start. It is
 	// ring.ErrEvicted.

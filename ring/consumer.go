@@ -221,7 +221,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (int64, error) {
 		c.missed = 0
 		return -1, err
 	case !c.observer && atomic.LoadUint32(c.s.u32(c.s.consumerOff(c.idx)+centState)) != centActive:
-		// Evicted (liveness.go): no longer gating, so in-place reads are
+		// Evicted (required.go): no longer gating, so in-place reads are
 		// unsafe from now on; validate copies like an observer.
 		c.observer = true
 		return -1, ErrEvicted

@@ -68,8 +68,9 @@ var (
 	// ErrObserverInPlace: an observer cannot borrow slots in place (the
 	// producer may rewrite them meanwhile); read copies with Recv.
 	ErrObserverInPlace = errors.New("ring: observers read by copy, not in place")
-	// ErrEvicted: the liveness policy of the producer evicted this consumer
-	// (RequiredConfig.Action Evict): it no longer holds the producer back.
+	// ErrEvicted: the producer's required-consumer policy evicted this
+	// consumer (RequiredConfig.Action Evict): it no longer holds the
+	// producer back.
 	// Reported once; the consumer then goes on as an observer: validated
 	// copies, ErrLapped when overtaken, ErrObserverInPlace for in-place byte
 	// reads. Events it held in place when it was evicted (a Read in

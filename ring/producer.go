@@ -38,7 +38,7 @@ type producer struct {
 	owner  bool
 	keep   bool
 	closed bool
-	live   *liveness // required consumers (liveness.go); nil: none
+	live   *policy // the required-consumer policy (required.go); nil: none
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -84,7 +84,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 	if p.multi {
 		return p.claimMulti(ctx, n, try)
 	}
-	if p.closed || p.s.closed() { // closed by us, or shut down by liveness
+	if p.closed || p.s.closed() { // closed by us, or shut down by the required-consumer policy
 		return -1, ErrClosed
 	}
 	if n <= 0 || n > p.s.cap {
@@ -180,8 +180,8 @@ func (s *segment) gatePosition(i int) (int64, bool) {
 
 // gates reports whether an entry in this state, with these flags, holds
 // the producer back: an active gating consumer, or a required consumer
-// (liveness.go) that detached or died, whose position is kept until it
-// rejoins or the liveness policy gives up on it.
+// (required.go) that detached or died, whose position is kept until it
+// rejoins or the required-consumer policy gives up on it.
 func gates(state, flags uint32) bool {
 	return state == centActive && flags&flagGating != 0 || state == centDetached && flags&flagRequired != 0
 }

@@ -224,7 +224,7 @@ func (s *segment) reapDetach() int {
 	for i := 0; i < int(s.g.maxConsumers); i++ {
 		off := s.consumerOff(i)
 		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&(flagRequired|flagMember) != 0 {
-			continue // required consumers are liveness.go's to judge; members below
+			continue // required consumers are the policy's to judge (required.go); members below
 		}
 		held, err := s.m.HeldByOther(lockConsumers + int64(i))
 		if err != nil || held {

@@ -1,6 +1,6 @@
 package ring
 
-// Required-consumer liveness: a producer that must not run ahead of
+// Required consumers: a producer that must not run ahead of
 // particular consumers, and must not wait for them forever either.
 //
 // Policy. Some consumers are required (RequiredConfig.IDs). A
@@ -54,7 +54,7 @@ func (a FailureAction) String() string {
 	return "return-error"
 }
 
-// RequiredConfig configures required-consumer liveness. Zero durations take
+// RequiredConfig configures the required-consumer policy. Zero durations take
 // the defaults shown.
 type RequiredConfig struct {
 	IDs             []string         // consumers that must attach and keep up
@@ -126,7 +126,7 @@ type requiredState struct {
 	alerted      bool
 }
 
-type liveness struct {
+type policy struct {
 	cfg      RequiredConfig
 	started  bool
 	req      []*requiredState
@@ -186,7 +186,7 @@ func (p *producer) require(cfg RequiredConfig) error {
 		}
 		p.refresh() // a dropped id may have been all that held us back
 	}
-	p.live = &liveness{cfg: d}
+	p.live = &policy{cfg: d}
 	return nil
 }
 
@@ -222,7 +222,7 @@ func (p *producer) claimManaged(ctx context.Context, n int64, try bool) (int64, 
 }
 
 // startup waits for every required id and marks their entries required.
-func (l *liveness) startup(ctx context.Context, s *segment, try bool) error {
+func (l *policy) startup(ctx context.Context, s *segment, try bool) error {
 	var sctx context.Context
 	var cancel context.CancelFunc
 	if l.cfg.StartupTimeout > 0 {
@@ -255,7 +255,7 @@ func (l *liveness) startup(ctx context.Context, s *segment, try bool) error {
 }
 
 // blocked starts a blocked episode: stalls are measured from now.
-func (l *liveness) blocked(now time.Time) {
+func (l *policy) blocked(now time.Time) {
 	for _, r := range l.req {
 		r.lastProgress, r.stallStart, r.alerted = now, time.Time{}, false
 		r.pos = -2 // unknown: the first evaluation records it
@@ -263,7 +263,7 @@ func (l *liveness) blocked(now time.Time) {
 }
 
 // evaluate checks every required consumer and applies the failure action.
-func (l *liveness) evaluate(p *producer, now time.Time) error {
+func (l *policy) evaluate(p *producer, now time.Time) error {
 	s := p.s
 	head := s.head()
 	for _, r := range slices.Clone(l.req) {
