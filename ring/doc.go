@@ -150,6 +150,30 @@
 // a segment owned by anyone else is refused. Every refusal, ours or the
 // kernel's, matches ErrPermission.
 //
+// # Glossary
+//
+// The words below mean one thing each, here and in the code:
+//
+//   - sequence: the 64-bit position of an event, from 0, only growing;
+//     slot = sequence & (capacity-1).
+//   - claim: a producer reserving the next sequences to fill (one CAS on a
+//     multi-producer ring); publish: making claimed slots visible (one
+//     atomic store of the cursor, or per-slot markers).
+//   - cursor: the last sequence published (the producer's), or the last
+//     consumed (a consumer's); release: a consumer storing its cursor, which
+//     hands its slots back to the producer.
+//   - gating: a consumer whose cursor the producer may not lap; the
+//     producer waits for the slowest gating consumer.
+//   - lap: being overtaken by a whole ring (an observer, or a consumer
+//     starting at an overwritten sequence), reported as *LappedError.
+//   - liveness lock: the lock a participant holds on a byte of the
+//     segment, released by the kernel when its process dies; only this
+//     tells whether a peer is alive.
+//   - required consumer: one the producer never runs ahead of, even while
+//     it is dead or detached, until the policy gives up on it (Require).
+//   - observer: a consumer that never gates; it reads validated copies.
+//   - group: consumers sharing the events, each event to one member.
+//
 // # Segment layout
 //
 // One segment holds the whole ring: a header (magic, layout version,
