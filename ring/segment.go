@@ -147,7 +147,8 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 		}
 	}
 	// Ready last: every field above is written before this store, and an
-	// attacher reads them only after loading ready (pairs with waitReady).
+	// attacher reads them only after loading ready (pairs with the state
+	// load in tryAttach).
 	atomic.StoreUint32(s.state, stateReady)
 	return s, nil
 }

@@ -26,9 +26,12 @@ type RingInfo struct {
 
 // Stats is a snapshot of a ring's counters, read without the owner's help.
 type Stats struct {
-	State         string          `json:"state"` // "ready" or "closed"
-	ProducerAlive bool            `json:"producer_alive"`
-	Published     int64           `json:"published"` // producer cursor + 1
+	State         string `json:"state"` // "ready" or "closed"
+	ProducerAlive bool   `json:"producer_alive"`
+	// Published counts the sequences handed out: the cursor + 1 on a
+	// single-producer ring; on a multi-producer ring the claim word + 1,
+	// which may include claims not yet published.
+	Published     int64           `json:"published"`
 	FullWaits     uint64          `json:"producer_full_waits"`
 	ProducerParks uint64          `json:"producer_parks"`
 	ProducerWakes uint64          `json:"producer_wakes"`

@@ -1,9 +1,10 @@
 package ring
 
-// This file and nothing else turns the mapping into typed views of shared
-// words and slots (unsafe). Every offset passed here was validated against
-// the mapping's length at attach (see validateHeader), so the views stay
-// inside it.
+// This file turns the mapping into typed views of shared words and slots
+// (unsafe); elsewhere only the state word's load before validation
+// (segment.go) and the element casts of typed slots (typed.go) use unsafe.
+// Every offset passed here was validated against the mapping's length at
+// attach (see validateHeader), so the views stay inside it.
 
 import (
 	"sync/atomic"

@@ -31,6 +31,6 @@
 // probe from another descriptor (even in the same process) sees it as held.
 // Heap segments emulate the same semantics per Mapping.
 //
-// Only Linux is supported; other systems get ErrUnsupported from every
-// constructor.
+// The file-backed backends need Linux; elsewhere they return
+// ErrUnsupported, while the Heap backend works on every system.
 package shm
