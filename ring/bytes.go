@@ -145,7 +145,8 @@ func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
-	hi, err = c.c.ready(ctx, false)
+	err = c.c.ready(ctx, false)
+	hi = c.c.avail
 	return c.c.next, hi, err
 }
 
@@ -154,7 +155,8 @@ func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
-	hi, err = c.c.ready(context.Background(), true)
+	err = c.c.ready(context.Background(), true)
+	hi = c.c.avail
 	return c.c.next, hi, err
 }
 
@@ -184,7 +186,7 @@ func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
 }
 
 func (c *BytesConsumer) recv(ctx context.Context, dst []byte, try bool) (int64, error) {
-	if _, err := c.c.ready(ctx, try); err != nil {
+	if err := c.c.ready(ctx, try); err != nil {
 		return -1, err
 	}
 	seq := c.c.next

@@ -231,7 +231,7 @@ func TestGroup_Heap_DeadMemberEventRedelivered(t *testing.T) {
 			}
 			// b claims event 0 as Read does before calling back, and dies
 			// before it returns.
-			if _, err := b.c.ready(context.Background(), true); err != nil || (*mpxEvent)(b.c.s.slot(b.c.next)).Seq != 0 {
+			if err := b.c.ready(context.Background(), true); err != nil || (*mpxEvent)(b.c.s.slot(b.c.next)).Seq != 0 {
 				t.Fatalf("b claim: seq %d %v", b.c.next, err)
 			}
 			// b dies holding event 0: its process would lose the lock.

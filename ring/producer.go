@@ -33,7 +33,7 @@ import (
 type producer struct {
 	s      *segment // read-only after construction
 	next   int64    // hot: next sequence to claim
-	limit  int64    // hot: cached clearance (see file comment)
+	limit  int64    // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
 	wait   WaitStrategy
 	owner  bool
 	keep   bool
@@ -42,6 +42,7 @@ type producer struct {
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
+	mlimit    int64  // cached clearance, as limit is on single-producer rings
 	slot      int    // this producer's entry in the producer table
 	claimLo   int64  // first sequence of the current claim
 	published uint64 // events published, flushed to the entry on slow paths
@@ -51,7 +52,7 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
 	if s.multi() {
 		p.multi = true
-		p.limit = math.MinInt64
+		p.limit, p.mlimit = math.MinInt64, math.MinInt64
 		slot, err := s.joinProducerTable()
 		if err != nil {
 			return nil, err
@@ -59,6 +60,39 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 		p.slot = slot
 	}
 	return p, nil
+}
+
+// acquireOne and tryAcquireOne claim one event for a public publish,
+// waiting or not. Their fast path, room already known, must stay
+// inlinable (TestInlining). It needs no other test because p.limit is kept
+// below p.next whenever the fast path must not be taken: on a
+// multi-producer ring (whose claims use mlimit), after Close, and while the
+// required-consumer policy has a step to take (required.go); and a
+// one-event claim needs no announcement for observers (announceBatch).
+func (p *producer) acquireOne(ctx context.Context) (int64, error) {
+	if p.next <= p.limit {
+		return p.next, nil
+	}
+	return p.acquireOneSlow(ctx)
+}
+
+func (p *producer) tryAcquireOne() (int64, error) {
+	if p.next <= p.limit {
+		return p.next, nil
+	}
+	return p.tryAcquireOneSlow()
+}
+
+// The slow paths are out of line so that the fast ones stay inlinable.
+
+//go:noinline
+func (p *producer) acquireOneSlow(ctx context.Context) (int64, error) {
+	return p.acquire(ctx, 1, false)
+}
+
+//go:noinline
+func (p *producer) tryAcquireOneSlow() (int64, error) {
+	return p.acquire(context.Background(), 1, true)
 }
 
 // acquire is the claim of every public publish: under the required-consumer
@@ -73,7 +107,7 @@ func (p *producer) acquire(ctx context.Context, n int64, try bool) (int64, error
 // claim reserves n sequences starting at p.next and returns the first. It
 // does not move p.next; commit does.
 func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) {
-	if p.next+n-1 <= p.limit && n > 0 && !p.multi {
+	if n > 0 && n <= p.s.cap && p.next+n-1 <= p.limit {
 		p.announceBatch(n)
 		return p.next, nil
 	}
@@ -91,7 +125,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 		return -1, ErrBatchTooLarge
 	}
 	hi := p.next + n - 1
-	if p.refresh(); hi <= p.limit {
+	if hi <= p.refresh() {
 		p.announceBatch(n)
 		return p.next, nil
 	}
@@ -129,11 +163,11 @@ func (p *producer) commit(hi int64) {
 	}
 }
 
-// refresh recomputes p.limit from the gating consumers.
-func (p *producer) refresh() {
+// refresh recomputes the cached clearance from the gating consumers and
+// returns it: p.limit, or p.mlimit on a multi-producer ring.
+func (p *producer) refresh() int64 {
 	if p.multi {
-		p.refreshMulti(atomic.LoadInt64(p.s.claim))
-		return
+		return p.refreshMulti(atomic.LoadInt64(p.s.claim))
 	}
 	published := p.next - 1
 	limit := p.s.minGating(published, published-p.s.cap) + p.s.cap
@@ -146,6 +180,7 @@ func (p *producer) refresh() {
 		atomic.StoreInt64(p.s.limit, limit)
 	}
 	p.limit = limit
+	return limit
 }
 
 // minGating returns the lowest cursor of the active gating consumers,
@@ -186,7 +221,7 @@ func gates(state, flags uint32) bool {
 	return state == centActive && flags&flagGating != 0 || state == centDetached && flags&flagRequired != 0
 }
 
-// waitSpace waits until hi <= p.limit. While it waits it probes consumer
+// waitSpace waits until hi is within the clearance (refresh). While it waits it probes consumer
 // liveness every liveness interval, so a dead consumer stops gating.
 func (p *producer) waitSpace(ctx context.Context, hi int64) error {
 	s := p.s
@@ -216,7 +251,7 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) error {
 		} else {
 			p.wait.pause()
 		}
-		if p.refresh(); hi <= p.limit {
+		if hi <= p.refresh() {
 			return nil
 		}
 	}
@@ -232,13 +267,12 @@ func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
 	// Re-check after announcing ourselves: a consumer that committed before
 	// our increment is seen here; one that commits after it sees
 	// spaceWaiters != 0 and bumps the wake word (see consumer.commit).
-	if p.refresh(); hi <= p.limit {
+	if hi <= p.refresh() {
 		return true
 	}
 	addCounter(s.counter(cntParks), 1)
 	s.parkOn(ctx, s.spaceWake, w)
-	p.refresh()
-	return hi <= p.limit
+	return hi <= p.refresh()
 }
 
 // parkOn sleeps on word while it holds w, for at most the liveness

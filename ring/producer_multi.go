@@ -78,10 +78,10 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 	waited := false
 	for {
 		h := atomic.LoadInt64(s.claim)
-		if h+n > p.limit {
+		if h+n > p.mlimit {
 			p.refreshMulti(h)
 		}
-		if h+n > p.limit {
+		if h+n > p.mlimit {
 			// No room: wait before claiming, holding nothing. A claim is
 			// only ever taken with room for it, so it never has to be
 			// given up: abandoning claimed sequences whose slots still hold
@@ -152,7 +152,7 @@ func (s *segment) claimInFlight(seq int64) bool {
 // refreshMulti recomputes the limit on a multi-producer ring. The stored
 // limit only grows (several producers store it; joiners need the furthest
 // any producer may write).
-func (p *producer) refreshMulti(head int64) {
+func (p *producer) refreshMulti(head int64) int64 {
 	p.flushCount()
 	limit := p.s.minGating(head, math.MinInt64) + p.s.cap
 	for {
@@ -164,7 +164,8 @@ func (p *producer) refreshMulti(head int64) {
 	if again := p.s.minGating(head, math.MinInt64) + p.s.cap; again < limit {
 		limit = again
 	}
-	p.limit = limit
+	p.mlimit = limit
+	return limit
 }
 
 // commitMulti publishes the claimed slots lo..hi.
@@ -338,7 +339,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 		s.m.Close()
 		return nil, err
 	}
-	return &producer{s: s, limit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
+	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more

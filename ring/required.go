@@ -187,6 +187,7 @@ func (p *producer) require(cfg RequiredConfig) error {
 		p.refresh() // a dropped id may have been all that held us back
 	}
 	p.live = &policy{cfg: d}
+	p.limit = math.MinInt64 // the next claim takes the slow path: startup
 	return nil
 }
 
@@ -299,9 +300,9 @@ func (l *policy) evaluate(p *producer, now time.Time) error {
 		case Shutdown:
 			atomic.StoreUint32(s.state, stateClosed)
 			s.wake(s.dataWake)
-			p.limit = math.MinInt64 // plain publishes take the slow path and see closed
 		}
 		l.terminal = err
+		p.limit = math.MinInt64 // sticky: no fast-path claim may slip past it
 		return err
 	}
 	return nil

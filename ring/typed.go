@@ -62,18 +62,31 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
 func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
-	seq, err := p.p.acquire(ctx, 1, false)
-	if err != nil {
-		return -1, err
-	}
-	fill((*E)(p.p.s.slot(seq)))
-	p.p.commit(seq)
-	return seq, nil
+	seq, err := p.p.acquireOne(ctx)
+	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
-	seq, err := p.p.acquire(context.Background(), 1, true)
+	seq, err := p.p.tryAcquireOne()
+	return p.fillOne(seq, err, fill)
+}
+
+// Send publishes a copy of *ev, waiting for space until ctx is done.
+func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
+	seq, err := p.p.acquireOne(ctx)
+	return p.put(seq, err, ev)
+}
+
+// TrySend is Send that returns ErrFull instead of waiting.
+func (p *Producer[E]) TrySend(ev *E) (int64, error) {
+	seq, err := p.p.tryAcquireOne()
+	return p.put(seq, err, ev)
+}
+
+// fillOne fills and publishes the slot claimed at seq (unless the claim
+// failed with err).
+func (p *Producer[E]) fillOne(seq int64, err error, fill func(slot *E)) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
@@ -82,18 +95,9 @@ func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
 	return seq, nil
 }
 
-// Send publishes a copy of *ev, waiting for space until ctx is done.
-func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
-	return p.send(ctx, ev, false)
-}
-
-// TrySend is Send that returns ErrFull instead of waiting.
-func (p *Producer[E]) TrySend(ev *E) (int64, error) {
-	return p.send(context.Background(), ev, true)
-}
-
-func (p *Producer[E]) send(ctx context.Context, ev *E, try bool) (int64, error) {
-	seq, err := p.p.acquire(ctx, 1, try)
+// put copies *ev into the slot claimed at seq and publishes it (unless the
+// claim failed with err).
+func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
@@ -215,7 +219,7 @@ func (c *Consumer[E]) TryRecv() (E, error) {
 
 func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 	var ev E
-	if _, err := c.c.ready(ctx, try); err != nil {
+	if err := c.c.ready(ctx, try); err != nil {
 		return ev, err
 	}
 	if err := c.take(&ev); err != nil {
@@ -241,7 +245,7 @@ func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
 }
 
 func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) error) error {
-	if _, err := c.c.ready(ctx, try); err != nil {
+	if err := c.c.ready(ctx, try); err != nil {
 		return err
 	}
 	seq := c.c.next
@@ -279,7 +283,8 @@ func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch b
 }
 
 func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E, int64, bool) error) (int, error) {
-	hi, err := c.c.ready(ctx, try)
+	err := c.c.ready(ctx, try)
+	hi := c.c.avail
 	if err != nil {
 		return 0, err
 	}
@@ -327,7 +332,7 @@ func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 	return func(yield func(int64, E) bool) {
 		c.c.iterErr = nil // Err reports this loop, not an earlier one
 		for {
-			if _, err := c.c.ready(ctx, false); err != nil {
+			if err := c.c.ready(ctx, false); err != nil {
 				c.c.iterErr = err
 				return
 			}

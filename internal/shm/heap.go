@@ -27,7 +27,9 @@ func heapCreate(name string, size int) (*Mapping, error) {
 	}
 	s := &heapSeg{words: make([]uint64, (size+7)/8), locks: map[int64]*Mapping{}}
 	heapSegs.m[name] = s
-	return s.mapping(name), nil
+	m := s.mapping(name)
+	s.locks[OwnerSlot] = m // as the file backends do: held from the start
+	return m, nil
 }
 
 func heapOpen(name string) (*Mapping, error) {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,22 +37,33 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	if b == Heap {
 		return heapCreate(name, size)
 	}
+	// The segment is built under a temporary name and linked into place
+	// locked, sized and with its mode set: the name never shows a file
+	// without its creator's lock, which another process replacing stale
+	// segments would take for a dead creator's (see RemoveDead). link,
+	// unlike rename, fails if the name exists: the O_EXCL of the name.
 	path := Path(b, name)
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.perm()&0o700))
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".tmp-%s-%016x", filepath.Base(path), rand.Uint64()))
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.perm()&0o700))
 	if err != nil {
-		return nil, openErr("create", path, err)
+		return nil, openErr("create", tmp, err)
 	}
+	linked := false
 	fail := func(err error) (*Mapping, error) {
 		unix.Close(fd)
-		unix.Unlink(path)
+		if linked {
+			unix.Unlink(path) // ours: we hold its lock
+		} else {
+			unix.Unlink(tmp)
+		}
 		return nil, err
 	}
-	// The creator's liveness lock (slot OwnerSlot), taken before the file
-	// has a size: from its first moment, a segment whose creator is alive
-	// is never taken for stale (see OwnerAlive).
+	// The creator's liveness lock (slot OwnerSlot): from the moment the
+	// name exists, a segment whose creator is alive is never taken for
+	// stale (see OwnerAlive).
 	lk := lockRange(unix.F_WRLCK, OwnerSlot)
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
-		return fail(fmt.Errorf("shm: lock new %s: %w", path, err))
+		return fail(fmt.Errorf("shm: lock new %s: %w", tmp, err))
 	}
 	if chgrp {
 		// Before the fchmod: the group bits must only ever apply to gid.
@@ -72,6 +85,11 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 			return fail(fmt.Errorf("shm: fallocate %s (%d bytes): %w", path, size, err))
 		}
 	}
+	if err := unix.Link(tmp, path); err != nil {
+		return fail(openErr("create", path, err))
+	}
+	linked = true
+	unix.Unlink(tmp)
 	m, err := mapFD(b, name, fd, size, o)
 	if err != nil {
 		return fail(err)
