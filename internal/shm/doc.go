@@ -12,10 +12,13 @@
 //     cross processes; it exists so that in-process tests run under -race,
 //     whose detector ignores mmapped memory.
 //
-// Access (file-backed backends). Create makes the file O_EXCL and
-// O_NOFOLLOW with its owner bits only, optionally hands it to a group
+// Access (file-backed backends). Create builds the file under a temporary
+// name beside it (.tmp-<name>-<random>), O_EXCL and O_NOFOLLOW with its
+// owner bits only, takes the creator's lock, optionally hands it to a group
 // (Options.Group, fchown), sets its mode (Options.Perm, 0600 by default,
-// with fchmod so the umask does not apply), and only then gives it a size.
+// with fchmod so the umask does not apply), gives it a size, and only then
+// links it under its name (link fails if the name exists, as O_EXCL would).
+// A creator that dies inside Create can leave its temporary file behind.
 // Open trusts a segment only if it is a regular file owned by the trusted
 // uid (Options.Owner; by default our effective uid: ErrOwner otherwise)
 // whose mode is acceptable (Options.Perm: by default any mode granting
