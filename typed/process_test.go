@@ -1,32 +1,32 @@
 package typed_test
 
-// Multi-process test: the test binary re-executes itself with
-// -test.run=^<the test>$ and TYPED_TEST_ROLE naming the part to play, so
-// the typed producer and consumer are separate processes on a real shm
-// segment.
+// Multi-process test: the typed producer and consumer are child processes
+// (internal/childtest roles) on a real shm segment.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/typed"
 )
 
-const (
-	roleEnv = "TYPED_TEST_ROLE"
-	ringEnv = "TYPED_TEST_RING"
-)
+// TestChildProcess is where a child process of these tests plays its role
+// (internal/childtest); run directly it skips.
+func TestChildProcess(t *testing.T) { childtest.Run(t) }
 
 // processRecords is the number of records the multi-process test sends.
 const processRecords = 10_000
+
+var (
+	processProducerRole = childtest.Register("typed.producer", processProducer)
+	processConsumerRole = childtest.Register("typed.consumer", processConsumer)
+)
 
 // TestTyped_Process_10k: a producer process sends 10,000 TestPayload
 // records (every seventh about 4.5 KB, five 1 KiB frames) through a ring of
@@ -34,45 +34,15 @@ const processRecords = 10_000
 // then All, checks every field of every record against its id, and sees
 // end of stream after the last.
 func TestTyped_Process_10k(t *testing.T) {
-	switch os.Getenv(roleEnv) {
-	case "producer":
-		processProducer(t, os.Getenv(ringEnv))
-		return
-	case "consumer":
-		processConsumer(t, os.Getenv(ringEnv))
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	name := ring.PortableName("typ")
-	prod, pout := child(t, ctx, "TestTyped_Process_10k", "producer", ringEnv+"="+name)
-	cons, cout := child(t, ctx, "TestTyped_Process_10k", "consumer", ringEnv+"="+name)
-	waitChild(t, "consumer", cons, cout)
-	waitChild(t, "producer", prod, pout)
+	life := childtest.Options{Life: 60 * time.Second, Timeout: 60 * time.Second}
+	prod := processProducerRole.Start(t, name, life)
+	cons := processConsumerRole.Start(t, name, life)
+	cons.Wait()
+	prod.Wait()
 }
 
-func child(t *testing.T, ctx context.Context, test, role string, env ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.v")
-	cmd.Env = append(os.Environ(), append([]string{roleEnv + "=" + role}, env...)...)
-	out := new(bytes.Buffer)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, out
-}
-
-func waitChild(t *testing.T, name string, cmd *exec.Cmd, out *bytes.Buffer) {
-	t.Helper()
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("%s: %v\n%s", name, err, out)
-		return
-	}
-	t.Logf("%s:\n%s", name, bytes.TrimSpace(out.Bytes()))
-}
-
-func processProducer(t *testing.T, name string) {
+func processProducer(t *testing.T, ch *childtest.Child, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	p, err := typed.Create(name, payloadCodec(), typed.Config{PayloadCapacity: 1024, Capacity: 256})
@@ -91,10 +61,10 @@ func processProducer(t *testing.T, name string) {
 		}
 	}
 	st := p.Stats().Frame
-	t.Logf("sent %d records, %d frames, %d multi-frame, %d bytes", st.Messages, st.Fragments, st.MultiFrame, st.Bytes)
+	ch.Logf("sent %d records, %d frames, %d multi-frame, %d bytes", st.Messages, st.Fragments, st.MultiFrame, st.Bytes)
 }
 
-func processConsumer(t *testing.T, name string) {
+func processConsumer(t *testing.T, ch *childtest.Child, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	c, err := typed.Attach(ctx, name, payloadCodec(), typed.ConsumerConfig{PayloadCapacity: 1024, ID: "verifier"})
@@ -145,5 +115,5 @@ func processConsumer(t *testing.T, name string) {
 	if st.Decoded != processRecords || st.DecodeErrors+st.SchemaErrors != 0 || fs.ReassemblyErrors != 0 {
 		t.Fatalf("stats %+v, frame %+v", st, fs)
 	}
-	t.Logf("verified %d records (%d multi-frame, %d frames)", next, fs.MultiFrame, fs.Fragments)
+	ch.Logf("verified %d records (%d multi-frame, %d frames)", next, fs.MultiFrame, fs.Fragments)
 }
