@@ -8,12 +8,11 @@ package frame
 
 import (
 	"context"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -135,13 +134,13 @@ func BenchmarkPingPong64(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cmd, out := child(b, ctx, "TestHelper_Echo", "echo", "FRAME_TEST_NAMES="+strings.Join(names, ","))
+	echo := echoRole.Start(b, names, childtest.Options{Life: 5 * time.Minute, Timeout: 5 * time.Minute})
 	defer func() {
 		for _, e := range ends {
 			e.close()
 		}
-		if err := cmd.Wait(); err != nil {
-			b.Errorf("echo child: %v\n%s", err, out)
+		if err := echo.Exit(); err != nil {
+			b.Errorf("echo child: %v\n%s", err, echo.Output())
 		}
 	}()
 	for i, e := range ends {
@@ -192,13 +191,12 @@ func BenchmarkPingPong64(b *testing.B) {
 	b.ReportMetric(p50[1]-p50[0], "overhead-p50-ns")
 }
 
-// TestHelper_Echo is the echo child of BenchmarkPingPong64; it does
-// nothing unless started by it.
-func TestHelper_Echo(t *testing.T) {
-	if os.Getenv(roleEnv) != "echo" {
-		t.Skip("helper process for BenchmarkPingPong64 (runs only when the benchmark starts it)")
-	}
-	names := strings.Split(os.Getenv("FRAME_TEST_NAMES"), ",")
+var echoRole = childtest.Register("frame.echo", echo)
+
+// echo is the echo child of BenchmarkPingPong64: for each variant it
+// attaches to names[2i] and creates names[2i+1], and sends back what it
+// receives until the benchmark closes its rings.
+func echo(t *testing.T, _ *childtest.Child, names []string) {
 	ctx := context.Background()
 	spin := ring.BusySpin
 	ends := make([]*pingEnd, len(pingVariants))

@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -280,7 +278,11 @@ func TestJoinProducer_Heap_Concurrent(t *testing.T) {
 const (
 	mpCapacity = 128
 	mpMaxSize  = 3 * mpCapacity
-	dirEnv     = "FRAME_TEST_DIR"
+)
+
+var (
+	twoProducersConsumerRole = childtest.Register("frame.two-producers-consumer", twoProducersConsumer)
+	twoProducersJoinerRole   = childtest.Register("frame.two-producers-joiner", twoProducersJoiner)
 )
 
 // TestFrame_Process_TwoProducers: two producer processes (this one created
@@ -291,14 +293,6 @@ const (
 // every message starting right after the previous one's frames (no
 // interleaving), with no protocol error, skip or lap.
 func TestFrame_Process_TwoProducers(t *testing.T) {
-	switch os.Getenv(roleEnv) {
-	case "consumer":
-		twoProducersConsumer(t)
-		return
-	case "producer":
-		twoProducersJoiner(t)
-		return
-	}
 	n := 50_000
 	if testing.Short() {
 		n = 5_000
@@ -311,36 +305,26 @@ func TestFrame_Process_TwoProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	env := []string{ringEnv + "=" + name, nEnv + "=" + strconv.Itoa(n)}
-	var cmds [2]*exec.Cmd
-	var outs [2]*bytes.Buffer
-	for i := range cmds {
-		cmds[i], outs[i] = child(t, ctx, t.Name(), "consumer", append(env, idEnv+"=c"+strconv.Itoa(i))...)
+	opts := childtest.Options{Life: 90 * time.Second, Timeout: 90 * time.Second}
+	var cons [2]*childtest.Proc
+	for i := range cons {
+		cons[i] = twoProducersConsumerRole.Start(t, childArgs{Ring: name, ID: "c" + strconv.Itoa(i), N: n}, opts)
 	}
 	if err := p.WaitForConsumerIDs(ctx, "c0", "c1"); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	jcmd, jout := child(t, ctx, t.Name(), "producer", append(env, dirEnv+"="+dir)...)
+	joiner := twoProducersJoinerRole.Start(t, childArgs{Ring: name, N: n}, opts)
 	// Start together with the joiner, so that the two producers race.
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "joined")); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("the joiner never joined:\n%s", jout)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	joiner.Expect("joined")
 	if err := sendMP(ctx, p, 0, n); err != nil {
 		t.Fatal(err)
 	}
-	waitChild(t, "producer 1 (joined)", jcmd, jout)
+	joiner.Wait()
 	st := p.Stats()
 	t.Logf("producer 0 (creator): %d messages, %d fragments, %d multi-frame", st.Messages, st.Fragments, st.MultiFrame)
 	p.Close()
-	for i := range cmds {
-		waitChild(t, "consumer c"+strconv.Itoa(i), cmds[i], outs[i])
+	for _, c := range cons {
+		c.Wait()
 	}
 }
 
@@ -360,32 +344,30 @@ func sendMP(ctx context.Context, p *Producer, prod uint64, n int) error {
 	return nil
 }
 
-func twoProducersJoiner(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv(nEnv))
+func twoProducersJoiner(t *testing.T, ch *childtest.Child, a childArgs) {
+	n := a.N
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	p, err := Join(context.Background(), os.Getenv(ringEnv), JoinConfig{PayloadCapacity: mpCapacity, Timestamps: true})
+	p, err := Join(context.Background(), a.Ring, JoinConfig{PayloadCapacity: mpCapacity, Timestamps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if err := os.WriteFile(filepath.Join(os.Getenv(dirEnv), "joined"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ch.Say("joined")
 	if err := sendMP(ctx, p, 1, n); err != nil {
 		t.Fatal(err)
 	}
 	st := p.Stats()
-	fmt.Printf("joined producer: %d messages, %d fragments, %d multi-frame, last id %d\n", st.Messages, st.Fragments, st.MultiFrame, p.LastID())
+	ch.Logf("joined producer: %d messages, %d fragments, %d multi-frame, last id %d", st.Messages, st.Fragments, st.MultiFrame, p.LastID())
 }
 
-func twoProducersConsumer(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv(nEnv))
+func twoProducersConsumer(t *testing.T, ch *childtest.Child, a childArgs) {
+	n := a.N
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{
+	c, err := Attach(ctx, a.Ring, ConsumerConfig{
 		PayloadCapacity: mpCapacity,
-		ID:              os.Getenv(idEnv), Wait: ring.Block,
+		ID:              a.ID, Wait: ring.Block,
 	})
 
 	if err != nil {
@@ -430,8 +412,8 @@ func twoProducersConsumer(t *testing.T) {
 		// Scheduling, not a failure: on a loaded 2-core machine one producer
 		// process can finish before the other is scheduled. Concurrent
 		// producers are also raced in TestJoinProducer_Heap_Concurrent.
-		fmt.Printf("%s: the producers did not interleave this run (%d switches)\n", c.ID(), v.switches)
+		ch.Logf("%s: the producers did not interleave this run (%d switches)", c.ID(), v.switches)
 	}
-	fmt.Printf("%s: %d messages (%d multi-frame, %d fragments, %d bytes) from 2 producers verified; producer switched %d times; no protocol errors\n",
+	ch.Logf("%s: %d messages (%d multi-frame, %d fragments, %d bytes) from 2 producers verified; producer switched %d times; no protocol errors",
 		c.ID(), st.Messages, st.MultiFrame, st.Fragments, st.Bytes, v.switches)
 }

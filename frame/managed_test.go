@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -293,11 +291,9 @@ func TestSendManaged_Heap_EvictContinues(t *testing.T) {
 // send fails with a *ring.StallError naming it at the position it reached;
 // a second, healthy consumer process still receives everything that was
 // sent, whole.
+var stallRole = childtest.Register("frame.stall-consumer", stallConsumer)
+
 func TestFrame_Process_SendManaged_Stall(t *testing.T) {
-	if role := os.Getenv(roleEnv); role != "" {
-		stallConsumer(t, role)
-		return
-	}
 	const capacity, slots = 64, 16
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -314,9 +310,9 @@ func TestFrame_Process_SendManaged_Stall(t *testing.T) {
 		t.Fatal(err)
 	}
 	const k = 10 // messages "stuck" reads before it hangs
-	stuck, stuckOut := child(t, ctx, t.Name(), "stuck", ringEnv+"="+name, nEnv+"="+strconv.Itoa(k))
-	defer stuck.Process.Kill()
-	healthy, healthyOut := child(t, ctx, t.Name(), "healthy", ringEnv+"="+name)
+	opts := childtest.Options{Life: 30 * time.Second}
+	stuck := stallRole.Start(t, childArgs{Ring: name, ID: "stuck", N: k}, opts)
+	healthy := stallRole.Start(t, childArgs{Ring: name, ID: "healthy"}, opts)
 	sent := 0
 	var stallErr error
 	for i := 0; stallErr == nil; i++ {
@@ -346,24 +342,24 @@ func TestFrame_Process_SendManaged_Stall(t *testing.T) {
 	t.Logf("after %d messages: %v", sent, stallErr)
 	// End the stream after what was sent; "healthy" checks it got it all.
 	p.Close()
-	if err := healthy.Wait(); err != nil {
-		t.Fatalf("healthy consumer: %v\n%s", err, healthyOut)
+	if got := healthy.ExpectInt("healthy"); got != int64(sent) {
+		t.Fatalf("healthy consumer got %d messages, want the %d sent:\n%s", got, sent, healthy.Output())
 	}
-	if !bytes.Contains(healthyOut.Bytes(), []byte(fmt.Sprintf("healthy: %d messages", sent))) {
-		t.Fatalf("healthy consumer did not get the %d messages sent:\n%s", sent, healthyOut)
-	}
-	t.Logf("healthy consumer:\n%s", bytes.TrimSpace(healthyOut.Bytes()))
-	stuck.Process.Kill()
-	stuck.Wait()
-	if !bytes.Contains(stuckOut.Bytes(), []byte("stuck: read")) {
-		t.Fatalf("stuck consumer:\n%s", stuckOut)
+	healthy.Wait()
+	stuck.Kill()
+	if got := stuck.ExpectInt("stuck read"); got != k {
+		t.Fatalf("stuck consumer read %d messages, want %d:\n%s", got, k, stuck.Output())
 	}
 }
 
-func stallConsumer(t *testing.T, role string) {
+// stallConsumer is consumer a.ID ("stuck" or "healthy"): "stuck" reads
+// a.N messages and hangs, "healthy" reads to the end of the stream; each
+// says how many messages it read.
+func stallConsumer(t *testing.T, ch *childtest.Child, a childArgs) {
+	role := a.ID
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{ID: role, Wait: ring.Block, LivenessInterval: 20 * time.Millisecond})
+	c, err := Attach(ctx, a.Ring, ConsumerConfig{ID: role, Wait: ring.Block, LivenessInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,13 +371,13 @@ func stallConsumer(t *testing.T, role string) {
 		}
 	}
 	if role == "stuck" {
-		k, _ := strconv.Atoi(os.Getenv(nEnv))
+		k := a.N
 		for i := range k {
 			if err := c.Read(ctx, func(m Meta, b []byte) error { check(i, m, b); return nil }); err != nil {
 				t.Fatal(err)
 			}
 		}
-		fmt.Printf("stuck: read %d messages, now hanging\n", k)
+		ch.Say("stuck read %d", k)
 		<-ctx.Done() // killed by the test
 		return
 	}
@@ -396,7 +392,7 @@ func stallConsumer(t *testing.T, role string) {
 	if st := c.Stats(); st.ReassemblyErrors != 0 || st.Lapped != 0 {
 		t.Fatalf("healthy: stats %+v", st)
 	}
-	fmt.Printf("healthy: %d messages\n", i)
+	ch.Say("healthy %d", i)
 }
 
 // TestSendManaged_Heap_MultiProducerBlockedLosesNothing: on a

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -375,30 +375,34 @@ func observeAll(ctx context.Context, o *Consumer, producers, maxSize, dawdle int
 	}
 }
 
+var slowObserverRole = childtest.Register("frame.slow-observer", slowObserver)
+
+// slowObserver observes ring a.Ring, slowly, to the end of the stream.
+func slowObserver(t *testing.T, ch *childtest.Child, a childArgs) {
+	const maxSize = 3 * 64
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	o, err := Attach(context.Background(), a.Ring, ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Block})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	tally, err := observeAll(ctx, o, 1, maxSize, 20000)
+	if err == nil {
+		err = tally.check(o.Stats())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Logf("observer: %v", &tally)
+}
+
 // TestFrame_Process_SlowObserver: the observer is another process, slow,
 // on a small ring that nothing else gates; the producer runs free. The
 // observer is lapped again and again and never delivers a torn, corrupt or
 // silently missing message.
 func TestFrame_Process_SlowObserver(t *testing.T) {
 	const capacity, maxSize = 64, 3 * 64
-	if os.Getenv(roleEnv) != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
-		defer cancel()
-		o, err := Attach(context.Background(), os.Getenv(ringEnv), ConsumerConfig{ID: "obs", Observer: true, Wait: ring.Block})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer o.Close()
-		tally, err := observeAll(ctx, o, 1, maxSize, 20000)
-		if err == nil {
-			err = tally.check(o.Stats())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Printf("observer: %v\n", &tally)
-		return
-	}
 	n := 100_000
 	if testing.Short() {
 		n = 20_000
@@ -411,7 +415,7 @@ func TestFrame_Process_SlowObserver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	cmd, out := child(t, ctx, t.Name(), "observer", ringEnv+"="+name)
+	obs := slowObserverRole.Start(t, childArgs{Ring: name}, childtest.Options{Life: 30 * time.Second})
 	waitConsumers(t, ctx, name, "obs")
 	b := make([]byte, maxSize)
 	for i := range uint64(n) {
@@ -422,7 +426,7 @@ func TestFrame_Process_SlowObserver(t *testing.T) {
 		}
 	}
 	p.Close()
-	waitChild(t, "observer", cmd, out)
+	obs.Wait()
 }
 
 // TestObserver_ZeroAllocs: an observer's receive paths and a managed send

@@ -1,51 +1,31 @@
 package frame
 
-// Multi-process tests: the test binary re-executes itself with
-// -test.run=^<the test>$ and FRAME_TEST_ROLE naming the part to play, so
-// producer and consumers are separate processes on a real shm segment.
+// Multi-process tests: producer and consumers are separate processes on a
+// real shm segment, the consumers (or the producer) child processes that
+// play roles registered with internal/childtest.
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 )
 
-const (
-	roleEnv = "FRAME_TEST_ROLE"
-	ringEnv = "FRAME_TEST_RING"
-	idEnv   = "FRAME_TEST_ID"
-	nEnv    = "FRAME_TEST_N"
-)
+// TestChildProcess is where a child process of these tests plays its role
+// (internal/childtest); run directly it skips.
+func TestChildProcess(t *testing.T) { childtest.Run(t) }
 
-// child starts this test binary running test in role.
-func child(t testing.TB, ctx context.Context, test, role string, env ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.v")
-	cmd.Env = append(os.Environ(), append([]string{roleEnv + "=" + role}, env...)...)
-	out := new(bytes.Buffer)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, out
-}
-
-func waitChild(t *testing.T, name string, cmd *exec.Cmd, out *bytes.Buffer) {
-	t.Helper()
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("%s: %v\n%s", name, err, out)
-		return
-	}
-	t.Logf("%s:\n%s", name, bytes.TrimSpace(out.Bytes()))
+// childArgs are the arguments of this package's child roles.
+type childArgs struct {
+	Ring string // the ring's name
+	ID   string // the consumer id
+	N    int    // messages (the role says what of)
 }
 
 // waitConsumers polls the ring (as the CLI would, without using the
@@ -79,11 +59,9 @@ const broadcastCapacity = 256
 // TestFrame_Process_Broadcast100k: one producer process sends 100,000
 // messages of random sizes from 0 to 3x the frame capacity; two consumer
 // processes each receive every one, in order, verified by checksum.
+var broadcastRole = childtest.Register("frame.broadcast-consumer", broadcastConsumer)
+
 func TestFrame_Process_Broadcast100k(t *testing.T) {
-	if role := os.Getenv(roleEnv); role != "" {
-		broadcastConsumer(t)
-		return
-	}
 	n := 100_000
 	if testing.Short() {
 		n = 10_000
@@ -96,10 +74,9 @@ func TestFrame_Process_Broadcast100k(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	var cmds [2]*exec.Cmd
-	var outs [2]*bytes.Buffer
-	for i := range cmds {
-		cmds[i], outs[i] = child(t, ctx, t.Name(), "consumer", ringEnv+"="+name, idEnv+"=c"+strconv.Itoa(i), nEnv+"="+strconv.Itoa(n))
+	var cons [2]*childtest.Proc
+	for i := range cons {
+		cons[i] = broadcastRole.Start(t, childArgs{Ring: name, ID: "c" + strconv.Itoa(i), N: n}, childtest.Options{Life: 90 * time.Second, Timeout: 90 * time.Second})
 	}
 	if err := p.WaitForConsumerIDs(ctx, "c0", "c1"); err != nil {
 		t.Fatal(err)
@@ -116,18 +93,18 @@ func TestFrame_Process_Broadcast100k(t *testing.T) {
 	st := p.Stats()
 	t.Logf("producer: %d messages, %d fragments, %d bytes in %v", st.Messages, st.Fragments, st.Bytes, time.Since(start).Round(time.Millisecond))
 	p.Close()
-	for i := range cmds {
-		waitChild(t, "consumer c"+strconv.Itoa(i), cmds[i], outs[i])
+	for _, c := range cons {
+		c.Wait()
 	}
 }
 
-func broadcastConsumer(t *testing.T) {
-	n, _ := strconv.Atoi(os.Getenv(nEnv))
+func broadcastConsumer(t *testing.T, ch *childtest.Child, a childArgs) {
+	n := a.N
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Second)
 	defer cancel()
-	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{
+	c, err := Attach(ctx, a.Ring, ConsumerConfig{
 		PayloadCapacity: broadcastCapacity,
-		ID:              os.Getenv(idEnv), Wait: ring.Block,
+		ID:              a.ID, Wait: ring.Block,
 	})
 
 	if err != nil {
@@ -182,7 +159,7 @@ func broadcastConsumer(t *testing.T) {
 	if len(lat) > 0 {
 		p50 = lat[len(lat)/2]
 	}
-	fmt.Printf("%s: %d messages, %d fragments (%d multi-frame), %d bytes verified; one-way latency p50 %v\n",
+	ch.Logf("%s: %d messages, %d fragments (%d multi-frame), %d bytes verified; one-way latency p50 %v",
 		c.ID(), st.Messages, st.Fragments, st.MultiFrame, st.Bytes, p50)
 }
 
@@ -190,11 +167,9 @@ func broadcastConsumer(t *testing.T) {
 // the producer is blocked in the middle of a message larger than the ring.
 // It must start at the next whole message, with no error, and count the
 // frames it skipped.
+var lateRole = childtest.Register("frame.late-consumer", lateConsumer)
+
 func TestFrame_Process_LateJoinMidMessage(t *testing.T) {
-	if role := os.Getenv(roleEnv); role != "" {
-		lateConsumer(t)
-		return
-	}
 	const capacity, slots = 64, 8
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -235,7 +210,7 @@ func TestFrame_Process_LateJoinMidMessage(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	cmd, out := child(t, ctx, t.Name(), "late", ringEnv+"="+name)
+	late := lateRole.Start(t, childArgs{Ring: name}, childtest.Options{Life: 30 * time.Second})
 	waitConsumers(t, ctx, name, "late")
 	for i, size := range sizes {
 		n, m, err := early.RecvAppend(ctx, nil)
@@ -246,16 +221,16 @@ func TestFrame_Process_LateJoinMidMessage(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
-	waitChild(t, "late consumer", cmd, out)
+	late.Wait()
 }
 
 // lateSizes: message 0 spans 20 frames (2.5 rings); the rest vary.
 func lateSizes() []int { return []int{20 * 64, 5, 64, 65, 300, 0, 1000, 129} }
 
-func lateConsumer(t *testing.T) {
+func lateConsumer(t *testing.T, ch *childtest.Child, a childArgs) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	c, err := Attach(ctx, os.Getenv(ringEnv), ConsumerConfig{ID: "late", Wait: ring.Block})
+	c, err := Attach(ctx, a.Ring, ConsumerConfig{ID: "late", Wait: ring.Block})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,5 +250,5 @@ func lateConsumer(t *testing.T) {
 	if st.LateJoinFrames != 12 || st.ReassemblyErrors != 0 || st.Messages != uint64(len(sizes)-1) {
 		t.Fatalf("stats %+v, want 12 late-join frames (sequences 8-19) and no errors", st)
 	}
-	fmt.Printf("late consumer: joined at sequence 8, inside message id 1 (20 frames); skipped %d frames; then %d whole messages\n", st.LateJoinFrames, st.Messages)
+	ch.Logf("late consumer: joined at sequence 8, inside message id 1 (20 frames); skipped %d frames; then %d whole messages", st.LateJoinFrames, st.Messages)
 }
