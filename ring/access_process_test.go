@@ -1,22 +1,21 @@
 package ring
 
 // Access across OS users, with real users: the test (as root) creates rings
-// for a group and re-executes the test binary (proc_test.go) as other
+// for a group and starts children (the access role, proc_test.go) as other
 // uids, which attach, join or create and report what happened.
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 // accessResult is what an access child reports.
@@ -36,7 +35,7 @@ type accessResult struct {
 
 // access is the child side: one Attach (then read N events), JoinProducer
 // (then publish N events) or Create, as whatever user it was started as.
-func (ch *childSide) access(a procArgs) {
+func access(t *testing.T, ch *childtest.Child, a procArgs) {
 	r := accessResult{UID: os.Geteuid(), GID: os.Getegid(), Read: consumeResult{First: -1, Last: -1, next: -1}}
 	r.Groups, _ = os.Getgroups()
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
@@ -105,45 +104,9 @@ func (ch *childSide) access(a procArgs) {
 			r.Left = serr == nil
 		}
 	default:
-		ch.fail("unknown access op %q", a.Op)
+		t.Fatalf("unknown access op %q", a.Op)
 	}
-	ch.result(r)
-}
-
-// binaryForOthers copies the test binary into a fresh directory that any
-// user can enter (0755), as a 0755 file, so children started as other
-// users can execute it wherever the build left the original.
-func binaryForOthers(t *testing.T) (bin, dir string) {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "myelon-access-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.Open(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	bin = filepath.Join(dir, "ring.test")
-	dst, err := os.OpenFile(bin, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return bin, dir
+	ch.Result(r)
 }
 
 // TestMultiProcess_AccessAcrossUsers: root creates rings for group 4242
@@ -169,31 +132,33 @@ func TestMultiProcess_AccessAcrossUsers(t *testing.T) {
 	const group, member, outsider = 4242, 4243, 4244
 	inGroup := &syscall.Credential{Uid: member, Gid: member, Groups: []uint32{group}}
 	outside := &syscall.Credential{Uid: outsider, Gid: outsider, Groups: []uint32{}}
-	bin, dir := binaryForOthers(t)
+	// Children run a copy of the test binary that other users can run.
+	bin, dir := childtest.CopyBinary(t)
+	as := func(cred *syscall.Credential) childtest.Options {
+		return childtest.Options{Bin: bin, Dir: dir, SysProcAttr: &syscall.SysProcAttr{Credential: cred}, Timeout: procTimeout, Life: procTimeout}
+	}
 	{
 		// Can we switch credentials here (a container may forbid it), and
 		// can the other user run the copy?
-		ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
-		cmd := exec.CommandContext(ctx, bin, "-test.run=^$")
-		cmd.Dir, cmd.SysProcAttr = dir, &syscall.SysProcAttr{Credential: inGroup}
-		out, err := cmd.CombinedOutput()
-		cancel()
+		hello, err := childtest.Hello.TryStart(t, struct{}{}, as(inGroup))
 		if errors.Is(err, syscall.EPERM) {
 			t.Skipf("cannot start a process as uid %d: %v", member, err)
 		}
 		if err != nil {
-			t.Fatalf("the test binary copy %s does not run as uid %d: %v\n%s", bin, member, err, out)
+			t.Fatalf("the test binary copy %s does not start as uid %d: %v", bin, member, err)
 		}
+		if got, want := hello.Expect("hello"), fmt.Sprintf("%d %d", member, member); got != want {
+			t.Fatalf("the test binary copy %s runs as uid, gid %s, want %s", bin, got, want)
+		}
+		hello.Wait()
 	}
 	run := func(t *testing.T, cred *syscall.Credential, a procArgs) accessResult {
 		t.Helper()
 		a.Role = "access"
-		ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
-		t.Cleanup(cancel)
-		c := spawnWith(t, a, spawnOpts{bin: bin, dir: dir, ctx: ctx, attr: &syscall.SysProcAttr{Credential: cred}})
+		c := spawnWith(t, a, as(cred))
 		var r accessResult
-		c.result(&r)
-		c.wait()
+		c.Result(&r)
+		c.Wait()
 		if r.UID != int(cred.Uid) || r.GID != int(cred.Gid) {
 			t.Fatalf("child ran as uid %d gid %d, want %d %d", r.UID, r.GID, cred.Uid, cred.Gid)
 		}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 // procCount is full in a normal run and short under -short.
@@ -54,18 +56,18 @@ func TestMultiProcess_SPSC_MillionInOrder(t *testing.T) {
 		t.Run(b.String(), func(t *testing.T) {
 			name := segName(t, b, "spsc")
 			prod := spawn(t, procArgs{Role: "produce", Name: name, Backend: b, Capacity: 4096, N: n, Consumers: 1})
-			prod.expect("created")
+			prod.Expect("created")
 			cons := spawn(t, procArgs{Role: "consume", Name: name, Backend: b, ID: "spsc", Read: "next"})
-			if start := cons.expectInt("attached"); start != -1 {
+			if start := cons.ExpectInt("attached"); start != -1 {
 				t.Fatalf("consumer attached at position %d before anything was published, want -1", start)
 			}
 			begin := time.Now()
 			var pr produceResult
-			prod.result(&pr)
+			prod.Result(&pr)
 			var cr consumeResult
-			cons.result(&cr)
-			prod.wait()
-			cons.wait()
+			cons.Result(&cr)
+			prod.Wait()
+			cons.Wait()
 			t.Logf("%d events in %v (%.1f M events/s)", n, time.Since(begin), float64(n)/time.Since(begin).Seconds()/1e6)
 			if pr.Err != "" || pr.Published != n {
 				t.Fatalf("producer: published %d, err %q; want %d", pr.Published, pr.Err, n)
@@ -84,18 +86,18 @@ func TestMultiProcess_OneProducerThreeConsumers(t *testing.T) {
 	n := procCount(200_000, 20_000)
 	name := segName(t, Shm, "spmc")
 	prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 1024, N: n, Batch: 32, Consumers: 3})
-	prod.expect("created")
+	prod.Expect("created")
 	reads := []struct{ read, wait string }{{"lease", "block"}, {"process", "block"}, {"all", "yield"}}
-	var cons []*child
+	var cons []*childtest.Proc
 	for i, r := range reads {
 		c := spawn(t, procArgs{Role: "consume", Name: name, ID: "c" + r.read, Read: r.read, Wait: r.wait})
-		if start := c.expectInt("attached"); start != -1 {
+		if start := c.ExpectInt("attached"); start != -1 {
 			t.Fatalf("consumer %d attached at %d, want -1", i, start)
 		}
 		cons = append(cons, c)
 	}
 	var pr produceResult
-	prod.result(&pr)
+	prod.Result(&pr)
 	if pr.Err != "" || pr.Published != n {
 		t.Fatalf("producer: published %d, err %q; want %d", pr.Published, pr.Err, n)
 	}
@@ -104,12 +106,12 @@ func TestMultiProcess_OneProducerThreeConsumers(t *testing.T) {
 	}
 	for i, c := range cons {
 		var cr consumeResult
-		c.result(&cr)
-		c.wait()
+		c.Result(&cr)
+		c.Wait()
 		checkStream(t, reads[i].read+" consumer", cr, 0, n-1)
 		checkEnd(t, reads[i].read+" consumer", cr, "end_of_stream")
 	}
-	prod.wait()
+	prod.Wait()
 }
 
 // TestMultiProcess_LateJoin_StartsAtProducerPosition attaches a consumer
@@ -120,18 +122,18 @@ func TestMultiProcess_LateJoin_StartsAtProducerPosition(t *testing.T) {
 	const announce = 5000
 	name := segName(t, Shm, "late")
 	prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 1024, N: -1, Pace: 20 * time.Microsecond, Announce: announce})
-	prod.expect("running")
+	prod.Expect("running")
 	cons := spawn(t, procArgs{Role: "consume", Name: name, ID: "late", Inspect: true})
-	start := cons.expectInt("attached")
+	start := cons.ExpectInt("attached")
 	time.Sleep(200 * time.Millisecond) // let it read a stretch of the stream
-	prod.send("stop")
-	total := prod.expectInt("published")
+	prod.Send("stop")
+	total := prod.ExpectInt("published")
 	var pr produceResult
-	prod.result(&pr)
+	prod.Result(&pr)
 	var cr consumeResult
-	cons.result(&cr)
-	prod.wait()
-	cons.wait()
+	cons.Result(&cr)
+	prod.Wait()
+	cons.Wait()
 	t.Logf("published %d before attach, consumer started after %d, read [%d, %d] of %d", cr.Before, start, cr.First, cr.Last, total)
 	if cr.Before < announce {
 		t.Fatalf("consumer saw %d published before attaching, want >= %d", cr.Before, announce)
@@ -161,22 +163,22 @@ func TestMultiProcess_Rejoin_ResumesByID(t *testing.T) {
 		const n, k = 3000, 1000
 		name := segName(t, Shm, "rejc")
 		prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 4096, N: n, Consumers: 1, After: "hang"})
-		prod.expect("created")
+		prod.Expect("created")
 		a := spawn(t, procArgs{Role: "consume", Name: name, ID: "r", Read: "process", Stop: k, After: "close"})
 		var ar consumeResult
-		a.result(&ar)
-		a.wait()
+		a.Result(&ar)
+		a.Wait()
 		checkStream(t, "first consumer", ar, 0, k-1)
 		b := spawn(t, procArgs{Role: "consume", Name: name, ID: "r"})
-		if start := b.expectInt("attached"); start != k-1 {
+		if start := b.ExpectInt("attached"); start != k-1 {
 			t.Errorf("rejoined at position %d, want %d", start, k-1)
 		}
-		prod.expectInt("published")
-		prod.send("close")
+		prod.ExpectInt("published")
+		prod.Send("close")
 		var br consumeResult
-		b.result(&br)
-		b.wait()
-		prod.wait()
+		b.Result(&br)
+		b.Wait()
+		prod.Wait()
 		checkStream(t, "rejoined consumer", br, k, n-1)
 		checkEnd(t, "rejoined consumer", br, "end_of_stream")
 	})
@@ -187,18 +189,18 @@ func TestMultiProcess_Rejoin_ResumesByID(t *testing.T) {
 	// killed while the producer is gated on it.
 	killFirst := func(t *testing.T, name string) {
 		a := spawn(t, procArgs{Role: "consume", Name: name, ID: "r", Stop: k, After: "hang"})
-		if pos := a.expectInt("pos"); pos != k-1 {
+		if pos := a.ExpectInt("pos"); pos != k-1 {
 			t.Fatalf("first consumer stopped at %d, want %d", pos, k-1)
 		}
 		var ar consumeResult
-		a.result(&ar)
+		a.Result(&ar)
 		checkStream(t, "first consumer", ar, 0, k-1)
 		// The producer is gated exactly one lap ahead of the stopped consumer.
 		waitFor(t, "the producer to fill the ring", func() bool {
 			_, st, err := Inspect(Shm, name)
 			return err == nil && st.Published == k+capacity
 		})
-		a.kill()
+		a.Kill()
 	}
 
 	t.Run("sigkill_gated", func(t *testing.T) {
@@ -207,21 +209,21 @@ func TestMultiProcess_Rejoin_ResumesByID(t *testing.T) {
 		// nothing may be lost.
 		name := segName(t, Shm, "rejg")
 		prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: capacity, N: n, Consumers: 1, Liveness: time.Minute})
-		prod.expect("created")
+		prod.Expect("created")
 		killFirst(t, name)
 		if _, st, err := Inspect(Shm, name); err != nil || st.Published != k+capacity {
 			t.Fatalf("after the kill: published %d (%v), want the producer still gated at %d", st.Published, err, k+capacity)
 		}
 		b := spawn(t, procArgs{Role: "consume", Name: name, ID: "r"})
-		if start := b.expectInt("attached"); start != k-1 {
+		if start := b.ExpectInt("attached"); start != k-1 {
 			t.Errorf("rejoined at position %d, want %d", start, k-1)
 		}
 		var pr produceResult
-		prod.result(&pr)
+		prod.Result(&pr)
 		var br consumeResult
-		b.result(&br)
-		prod.wait()
-		b.wait()
+		b.Result(&br)
+		prod.Wait()
+		b.Wait()
 		checkStream(t, "rejoined consumer", br, k, n-1)
 		checkEnd(t, "rejoined consumer", br, "end_of_stream")
 		if pr.Stats.DeadConsumers != 0 {
@@ -234,20 +236,20 @@ func TestMultiProcess_Rejoin_ResumesByID(t *testing.T) {
 		// consumer and laps its position before the id rejoins.
 		name := segName(t, Shm, "rejl")
 		prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: capacity, N: n, Consumers: 1, Liveness: 50 * time.Millisecond, After: "hang"})
-		prod.expect("created")
+		prod.Expect("created")
 		killFirst(t, name)
-		if got := prod.expectInt("published"); got != n {
+		if got := prod.ExpectInt("published"); got != n {
 			t.Fatalf("producer published %d, want %d", got, n)
 		}
 		b := spawn(t, procArgs{Role: "consume", Name: name, ID: "r"})
-		start := b.expectInt("attached")
-		prod.send("close")
+		start := b.ExpectInt("attached")
+		prod.Send("close")
 		var pr produceResult
-		prod.result(&pr)
+		prod.Result(&pr)
 		var br consumeResult
-		b.result(&br)
-		prod.wait()
-		b.wait()
+		b.Result(&br)
+		prod.Wait()
+		b.Wait()
 		if pr.Stats.DeadConsumers != 1 {
 			t.Errorf("producer detached %d dead consumers, want 1", pr.Stats.DeadConsumers)
 		}
@@ -286,8 +288,8 @@ func TestMultiProcess_ConsumerKilled_ProducerProceeds(t *testing.T) {
 	defer p.Close()
 	victim := spawn(t, procArgs{Role: "consume", Name: name, ID: "victim", Stop: k, After: "hang"})
 	healthy := spawn(t, procArgs{Role: "consume", Name: name, ID: "healthy"})
-	victim.expect("attached")
-	healthy.expect("attached")
+	victim.Expect("attached")
+	healthy.Expect("attached")
 
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
@@ -307,7 +309,7 @@ func TestMultiProcess_ConsumerKilled_ProducerProceeds(t *testing.T) {
 		}
 		done <- pubDone{nil, time.Now()}
 	}()
-	if pos := victim.expectInt("pos"); pos != k-1 {
+	if pos := victim.ExpectInt("pos"); pos != k-1 {
 		t.Fatalf("victim stopped at %d, want %d", pos, k-1)
 	}
 	waitFor(t, "the producer to fill the ring", func() bool { return p.Stats().Published == k+capacity })
@@ -318,7 +320,7 @@ func TestMultiProcess_ConsumerKilled_ProducerProceeds(t *testing.T) {
 			st.Published, st.DeadConsumers, st.FullWaits, k+capacity)
 	}
 	killed := time.Now()
-	victim.kill()
+	victim.Kill()
 	var d pubDone
 	select {
 	case d = <-done:
@@ -346,8 +348,8 @@ func TestMultiProcess_ConsumerKilled_ProducerProceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	var hr consumeResult
-	healthy.result(&hr)
-	healthy.wait()
+	healthy.Result(&hr)
+	healthy.Wait()
 	checkStream(t, "healthy consumer", hr, 0, n-1)
 	checkEnd(t, "healthy consumer", hr, "end_of_stream")
 }
@@ -362,13 +364,13 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 		t.Run(map[bool]string{true: "blocked", false: "undrained"}[blocked], func(t *testing.T) {
 			name := segName(t, Shm, "pkill")
 			prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 1024, N: n, Consumers: 1, After: "hang"})
-			prod.expect("created")
+			prod.Expect("created")
 			c, err := Attach[procEvent](context.Background(), name, ConsumerConfig{ID: "orphan", LivenessInterval: liveness})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			if got := prod.expectInt("published"); got != n {
+			if got := prod.ExpectInt("published"); got != n {
 				t.Fatalf("producer published %d, want %d", got, n)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
@@ -403,10 +405,10 @@ func TestMultiProcess_ProducerKilled_ConsumerGetsProducerGone(t *testing.T) {
 				case <-time.After(6 * liveness):
 				}
 				killed = time.Now()
-				prod.kill()
+				prod.Kill()
 			} else {
 				killed = time.Now()
-				prod.kill()
+				prod.Kill()
 				drain()
 				_, err := c.Recv(ctx)
 				res <- nextDone{err, time.Now()}
@@ -440,22 +442,22 @@ func TestMultiProcess_CleanClose_DrainsThenEnds(t *testing.T) {
 	const n = 10000
 	name := segName(t, Shm, "close")
 	prod := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 16384, N: n, Consumers: 1})
-	prod.expect("created")
+	prod.Expect("created")
 	cons := spawn(t, procArgs{Role: "consume", Name: name, ID: "drain", WaitGo: true})
-	cons.expect("attached")
+	cons.Expect("attached")
 	var pr produceResult
-	prod.result(&pr)
-	prod.wait()
+	prod.Result(&pr)
+	prod.Wait()
 	if pr.Err != "" || pr.Published != n || pr.Stats.Published != n {
 		t.Fatalf("producer: published %d (stats %d), err %q; want %d", pr.Published, pr.Stats.Published, pr.Err, n)
 	}
 	if _, err := os.Stat("/dev/shm/" + name); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("segment after the owner's Close: %v, want it removed", err)
 	}
-	cons.send("go")
+	cons.Send("go")
 	var cr consumeResult
-	cons.result(&cr)
-	cons.wait()
+	cons.Result(&cr)
+	cons.Wait()
 	checkStream(t, "consumer", cr, 0, n-1)
 	checkEnd(t, "consumer", cr, "end_of_stream")
 }
@@ -475,14 +477,14 @@ func TestMultiProcess_IdleBlockedConsumer_NoCPU(t *testing.T) {
 	measure := func(id, wait string, d time.Duration) (self, outside time.Duration) {
 		t.Helper()
 		c := spawn(t, procArgs{Role: "consume", Name: name, ID: id, Read: "idle", Wait: wait, Timeout: d})
-		c.expect("attached")
-		before := procCPU(t, c.pid())
-		c.expect("waited")
-		outside = procCPU(t, c.pid()) - before
+		c.Expect("attached")
+		before := procCPU(t, c.Pid())
+		c.Expect("waited")
+		outside = procCPU(t, c.Pid()) - before
 		var r consumeResult
-		c.result(&r)
-		c.send("exit")
-		c.wait()
+		c.Result(&r)
+		c.Send("exit")
+		c.Wait()
 		checkEnd(t, id, r, "deadline")
 		if r.Count != 0 {
 			t.Errorf("%s read %d events from an idle ring", id, r.Count)
@@ -523,7 +525,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	// One live owner process for the mismatch cases.
 	name := segName(t, Shm, "attach")
 	owner := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 64, After: "hang"})
-	owner.expect("published")
+	owner.Expect("published")
 
 	t.Run("capacity", func(t *testing.T) {
 		_, err := Attach[procEvent](context.Background(), name, ConsumerConfig{Capacity: 128})
@@ -565,8 +567,8 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("attach after the failed creates: %v", err)
 		}
-		if info := c.Info(); info.OwnerPID != uint32(owner.pid()) {
-			t.Errorf("owner pid %d, want %d", info.OwnerPID, owner.pid())
+		if info := c.Info(); info.OwnerPID != uint32(owner.Pid()) {
+			t.Errorf("owner pid %d, want %d", info.OwnerPID, owner.Pid())
 		}
 		c.Close()
 	})
@@ -575,9 +577,9 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	staleRing := func(t *testing.T) (string, int) {
 		name := segName(t, Shm, "stale")
 		creator := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 64, After: "hang"})
-		creator.expect("published")
-		creator.kill()
-		return name, creator.pid()
+		creator.Expect("published")
+		creator.Kill()
+		return name, creator.Pid()
 	}
 	t.Run("stale_reclaim", func(t *testing.T) {
 		name, pid := staleRing(t)
@@ -618,7 +620,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		dir := t.TempDir()
 		real, link := filepath.Join(dir, "real"), filepath.Join(dir, "link")
 		creator := spawn(t, procArgs{Role: "produce", Name: real, Backend: File, Capacity: 64, After: "hang"})
-		creator.expect("published")
+		creator.Expect("published")
 		if err := os.Symlink(real, link); err != nil {
 			t.Fatal(err)
 		}
@@ -642,7 +644,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	t.Run("mode", func(t *testing.T) {
 		name := segName(t, Shm, "mode")
 		creator := spawn(t, procArgs{Role: "produce", Name: name, Capacity: 64, Perm: 0o644, After: "hang"})
-		creator.expect("published")
+		creator.Expect("published")
 		if fi, err := os.Stat("/dev/shm/" + name); err != nil || fi.Mode().Perm() != 0o644 {
 			t.Fatalf("segment mode: %v, %v; want 0644", fi.Mode(), err)
 		}
@@ -663,7 +665,7 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		_, err = Create[procEvent](name, Config{Capacity: 64, Perm: 0o644})
 		wantIs(t, err, ErrExist)
 		// Once the owner is dead, a creator passing the mode reclaims it.
-		creator.kill()
+		creator.Kill()
 		p, err := Create[procEvent](name, Config{Capacity: 64, Perm: 0o644})
 		if err != nil {
 			t.Fatalf("create with the segment's mode over a dead owner's ring: %v", err)

@@ -1,37 +1,31 @@
 package ring
 
-// Helpers of the multi-process tests (multiprocess_test.go): the test binary
-// re-executes itself with -test.run=^TestHelperProcess$ and the role and its
-// parameters as JSON in the environment (envProc), as golang/go's
-// os/exec tests do. A child speaks a line protocol on stdout: every line
-// the parent reads starts with protoPrefix ("@@ready", "@@result {...}");
-// anything else (a panic, a stray print) is kept for the failure log. The
-// parent sends commands ("go", "stop", "close", "exit") one per line on the
-// child's stdin; a child whose stdin reaches EOF exits at once, so a child
-// never outlives a parent that died, and every child also has a deadline.
+// Helpers of the multi-process tests (multiprocess_test.go and others): the
+// children are roles of internal/childtest (produce, consume, follow,
+// access), started by spawn with their role and parameters in procArgs.
+// A child speaks childtest's line protocol on stdout ("created", "attached
+// <pos>", "result {...}"); the parent sends commands ("go", "stop",
+// "close", "exit") one per line on its stdin. A child whose stdin reaches
+// EOF exits at once, so a child never outlives a parent that died, and
+// every child also has a deadline.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 const (
-	envProc     = "MYELON_RING_TEST_PROC"
-	protoPrefix = "@@"
 	// procTimeout bounds every wait of the parent for a child's line or
 	// exit; procDeadline bounds a child's whole life.
 	procTimeout  = 30 * time.Second
@@ -186,118 +180,70 @@ func errName(err error) string {
 	return "other"
 }
 
-// TestHelperProcess is the child side of the multi-process tests.
-func TestHelperProcess(t *testing.T) {
-	spec := os.Getenv(envProc)
-	if spec == "" {
-		t.Skip("helper process of the multi-process tests: runs only when re-executed by them")
+// TestChildProcess is where a child process of these tests plays its role
+// (internal/childtest); run directly it skips.
+func TestChildProcess(t *testing.T) { childtest.Run(t) }
+
+// procRoles are the child roles spawn starts, by procArgs.Role.
+var procRoles = map[string]childtest.Role[procArgs]{
+	"produce": childtest.Register("ring.produce", produce),
+	"consume": childtest.Register("ring.consume", consume),
+	"follow":  childtest.Register("ring.follow", follow),
+	"access":  childtest.Register("ring.access", access),
+}
+
+// spawn starts a child in role a.Role. It is killed (if still running)
+// when the test ends, and its stray output is logged if the test failed.
+func spawn(t *testing.T, a procArgs) *childtest.Proc {
+	t.Helper()
+	return spawnWith(t, a, childtest.Options{})
+}
+
+// spawnWith is spawn with options (another binary, other credentials);
+// the timeouts default to procTimeout and procDeadline.
+func spawnWith(t *testing.T, a procArgs, o childtest.Options) *childtest.Proc {
+	t.Helper()
+	r, ok := procRoles[a.Role]
+	if !ok {
+		t.Fatalf("no child role %q", a.Role)
 	}
-	var a procArgs
-	if err := json.Unmarshal([]byte(spec), &a); err != nil {
-		fmt.Fprintln(os.Stderr, "bad", envProc, err)
-		os.Exit(2)
+	if o.Label == "" {
+		o.Label = a.Role + " " + a.ID
 	}
-	time.AfterFunc(procDeadline, func() {
-		fmt.Fprintln(os.Stderr, "child: deadline passed")
-		os.Exit(4)
-	})
-	ch := &childSide{cmds: make(chan string, 16)}
-	go ch.readCommands()
-	switch a.Role {
-	case "produce":
-		ch.produce(a)
-	case "consume":
-		ch.consume(a)
-	case "follow":
-		ch.follow(a)
-	case "access":
-		ch.access(a)
-	default:
-		fmt.Fprintln(os.Stderr, "unknown role", a.Role)
-		os.Exit(2)
+	if o.Timeout == 0 {
+		o.Timeout = procTimeout
 	}
-	os.Exit(0)
-}
-
-type childSide struct {
-	mu   sync.Mutex
-	cmds chan string
-}
-
-// say writes one protocol line.
-func (ch *childSide) say(format string, args ...any) {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	fmt.Fprintf(os.Stdout, protoPrefix+format+"\n", args...)
-}
-
-func (ch *childSide) result(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
+	if o.Life == 0 {
+		o.Life = procDeadline
 	}
-	ch.say("result %s", b)
+	return r.Start(t, a, o)
 }
 
-// readCommands forwards stdin lines to cmds and exits the process at EOF:
-// the parent is gone (or gave up on us).
-func (ch *childSide) readCommands() {
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		ch.cmds <- sc.Text()
-	}
-	os.Exit(3)
-}
-
-// await waits for the command want, ignoring others.
-func (ch *childSide) await(want string) {
-	for c := range ch.cmds {
-		if c == want {
-			return
-		}
-	}
-}
-
-// stopRequested reports, without waiting, whether "stop" arrived.
-func (ch *childSide) stopRequested() bool {
-	select {
-	case c := <-ch.cmds:
-		return c == "stop"
-	default:
-		return false
-	}
-}
-
-func (ch *childSide) fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
-	os.Exit(1)
-}
-
-func (ch *childSide) produce(a procArgs) {
+func produce(t *testing.T, ch *childtest.Child, a procArgs) {
 	w, err := ParseWaitStrategy(a.Wait)
 	if err != nil {
-		ch.fail("%v", err)
+		t.Fatalf("%v", err)
 	}
 	p, err := Create[procEvent](a.Name, Config{Backend: a.Backend, Capacity: a.Capacity, LivenessInterval: a.Liveness, Perm: a.Perm, Wait: w})
 	if err != nil {
-		ch.result(produceResult{PID: os.Getpid(), Err: err.Error()})
+		ch.Result(produceResult{PID: os.Getpid(), Err: err.Error()})
 		os.Exit(1)
 	}
-	ch.say("created %d", os.Getpid())
+	ch.Say("created %d", os.Getpid())
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
 	if a.Consumers > 0 {
 		if err := p.WaitForConsumers(ctx, a.Consumers, ""); err != nil {
-			ch.fail("WaitForConsumers: %v", err)
+			t.Fatalf("WaitForConsumers: %v", err)
 		}
 	}
-	ch.say("consumers")
+	ch.Say("consumers")
 	var n, cur int64 // n: events published; cur: the one being filled
 	announced := false
 	fillOne := func(e *procEvent) { e.set(cur) }
 	fillBatch := func(i int, e *procEvent) { e.set(cur + int64(i)) }
 	for a.N < 0 || n < a.N {
-		if a.N < 0 && ch.stopRequested() {
+		if a.N < 0 && ch.Poll() == "stop" {
 			break
 		}
 		cur = n
@@ -307,60 +253,60 @@ func (ch *childSide) produce(a procArgs) {
 			}
 			hi, err := p.PublishBatch(ctx, int(k), fillBatch)
 			if err != nil || hi != n+k-1 {
-				ch.fail("PublishBatch at %d: seq %d, %v", n, hi, err)
+				t.Fatalf("PublishBatch at %d: seq %d, %v", n, hi, err)
 			}
 			n += k
 		} else {
 			seq, err := p.Publish(ctx, fillOne)
 			if err != nil || seq != n {
-				ch.fail("Publish at %d: seq %d, %v", n, seq, err)
+				t.Fatalf("Publish at %d: seq %d, %v", n, seq, err)
 			}
 			n++
 		}
 		if a.Announce > 0 && n >= a.Announce && !announced {
 			announced = true
-			ch.say("running")
+			ch.Say("running")
 		}
 		if a.Pace > 0 && n%16 == 0 {
 			time.Sleep(a.Pace)
 		}
 	}
-	ch.say("published %d", n)
+	ch.Say("published %d", n)
 	res := produceResult{PID: os.Getpid(), Published: n, Stats: p.Stats()}
 	switch a.After {
 	case "exit":
-		ch.result(res)
+		ch.Result(res)
 		os.Exit(0)
 	case "hang":
-		ch.await("close")
+		ch.Await("close")
 	}
 	if err := p.Close(); err != nil {
 		res.Err = err.Error()
 	}
-	ch.result(res)
+	ch.Result(res)
 }
 
-func (ch *childSide) consume(a procArgs) {
+func consume(t *testing.T, ch *childtest.Child, a procArgs) {
 	w, err := ParseWaitStrategy(a.Wait)
 	if err != nil {
-		ch.fail("%v", err)
+		t.Fatalf("%v", err)
 	}
 	r := consumeResult{PID: os.Getpid(), Before: -1, First: -1, Last: -1, next: -1}
 	if a.Inspect {
 		_, st, err := Inspect(a.Backend, a.Name)
 		if err != nil {
-			ch.fail("Inspect: %v", err)
+			t.Fatalf("Inspect: %v", err)
 		}
 		r.Before = st.Published
 	}
 	c, err := Attach[procEvent](context.Background(), a.Name, ConsumerConfig{Backend: a.Backend, ID: a.ID, Wait: w, LivenessInterval: a.Liveness})
 	if err != nil {
-		ch.fail("Attach: %v", err)
+		t.Fatalf("Attach: %v", err)
 	}
 	r.Start = c.Position()
-	ch.say("attached %d", r.Start)
+	ch.Say("attached %d", r.Start)
 	if a.WaitGo {
-		ch.await("go")
+		ch.Await("go")
 	}
 	timeout := a.Timeout
 	if timeout <= 0 {
@@ -375,9 +321,9 @@ func (ch *childSide) consume(a procArgs) {
 		_, err := c.Recv(ctx)
 		r.CPU = cpuTime() - before
 		r.End, r.EndMsg = errName(err), fmt.Sprint(err)
-		ch.say("waited")
-		ch.result(r)
-		ch.await("exit")
+		ch.Say("waited")
+		ch.Result(r)
+		ch.Await("exit")
 		c.Close()
 		return
 	}
@@ -436,7 +382,7 @@ func (ch *childSide) consume(a procArgs) {
 				err = ErrEndOfStream
 			}
 		default:
-			ch.fail("unknown read method %q", a.Read)
+			t.Fatalf("unknown read method %q", a.Read)
 		}
 		if err == nil {
 			lastAt = time.Now()
@@ -463,20 +409,20 @@ func (ch *childSide) consume(a procArgs) {
 			}
 		}
 	}
-	ch.say("pos %d", c.Position())
+	ch.Say("pos %d", c.Position())
 	switch a.After {
 	case "exit":
-		ch.result(r)
+		ch.Result(r)
 		os.Exit(0)
 	case "hang":
-		ch.result(r)
-		ch.await("never")
+		ch.Result(r)
+		ch.Await("never")
 	}
 	if err := c.Close(); err != nil {
 		r.Bad++
 		r.BadMsg = fmt.Sprintf("Close: %v", err)
 	}
-	ch.result(r)
+	ch.Result(r)
 }
 
 // cpuTime is the CPU time (user and system, every thread) this process used.
@@ -486,197 +432,6 @@ func cpuTime() time.Duration {
 		panic(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// child is the parent's handle on a child process.
-type child struct {
-	t     *testing.T
-	role  string
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	lines chan string // protocol lines, prefix stripped; closed at stdout EOF
-	done  chan struct{}
-
-	mu     sync.Mutex
-	other  bytes.Buffer // non-protocol stdout and stderr
-	exited error        // cmd.Wait's error, once done is closed
-}
-
-type lockedWriter struct{ c *child }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.c.mu.Lock()
-	defer w.c.mu.Unlock()
-	return w.c.other.Write(b)
-}
-
-// spawn starts a child in role a. It is killed (if still running) when the
-// test ends, and its stray output is logged if the test failed.
-func spawn(t *testing.T, a procArgs) *child {
-	t.Helper()
-	return spawnWith(t, a, spawnOpts{})
-}
-
-// spawnOpts start a child otherwise than as a plain copy of the test.
-type spawnOpts struct {
-	bin  string               // executable; "": os.Args[0]
-	dir  string               // working directory; "": ours
-	attr *syscall.SysProcAttr // e.g. other credentials
-	ctx  context.Context      // the child is killed when it is done; nil: none
-}
-
-// spawnWith is spawn with options.
-func spawnWith(t *testing.T, a procArgs, o spawnOpts) *child {
-	t.Helper()
-	spec, err := json.Marshal(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, ctx := o.bin, o.ctx
-	if bin == "" {
-		bin = os.Args[0]
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Dir, cmd.SysProcAttr = o.dir, o.attr
-	cmd.Env = append(os.Environ(), envProc+"="+string(spec))
-	c := &child{t: t, role: a.Role + " " + a.ID, cmd: cmd, lines: make(chan string, 1024), done: make(chan struct{})}
-	cmd.Stderr = lockedWriter{c}
-	if c.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if line, ok := strings.CutPrefix(sc.Text(), protoPrefix); ok {
-				c.lines <- line
-			} else {
-				lockedWriter{c}.Write([]byte(sc.Text() + "\n"))
-			}
-		}
-		io.Copy(io.Discard, stdout)
-		close(c.lines)
-		err := cmd.Wait()
-		c.mu.Lock()
-		c.exited = err
-		c.mu.Unlock()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		c.kill()
-		if t.Failed() {
-			c.mu.Lock()
-			if c.other.Len() > 0 {
-				t.Logf("child %s (pid %d) output:\n%s", c.role, cmd.Process.Pid, c.other.String())
-			}
-			c.mu.Unlock()
-		}
-	})
-	return c
-}
-
-func (c *child) pid() int { return c.cmd.Process.Pid }
-
-// expect waits for the next protocol line starting with prefix (lines
-// before it are skipped) and returns the rest of it.
-func (c *child) expect(prefix string) string {
-	c.t.Helper()
-	timer := time.NewTimer(procTimeout)
-	defer timer.Stop()
-	for {
-		select {
-		case line, ok := <-c.lines:
-			if !ok {
-				<-c.done
-				c.t.Fatalf("child %s (pid %d) exited (%v) before saying %q; output:\n%s", c.role, c.pid(), c.exitErr(), prefix, c.output())
-			}
-			if rest, ok := strings.CutPrefix(line, prefix); ok {
-				return strings.TrimSpace(rest)
-			}
-		case <-timer.C:
-			c.t.Fatalf("child %s (pid %d) did not say %q within %v; output:\n%s", c.role, c.pid(), prefix, procTimeout, c.output())
-		}
-	}
-}
-
-// expectInt is expect for a line "prefix <int>".
-func (c *child) expectInt(prefix string) int64 {
-	c.t.Helper()
-	s := c.expect(prefix)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		c.t.Fatalf("child %s: %q after %q: %v", c.role, s, prefix, err)
-	}
-	return v
-}
-
-// result waits for the child's result line and decodes it into v.
-func (c *child) result(v any) {
-	c.t.Helper()
-	s := c.expect("result ")
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		c.t.Fatalf("child %s: bad result %q: %v", c.role, s, err)
-	}
-}
-
-// send writes a command line to the child's stdin.
-func (c *child) send(cmd string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c.stdin, cmd+"\n"); err != nil {
-		c.t.Fatalf("child %s: send %q: %v", c.role, cmd, err)
-	}
-}
-
-// wait waits for the child to exit and fails the test unless it exited 0.
-func (c *child) wait() *os.ProcessState {
-	c.t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(procTimeout):
-		c.t.Fatalf("child %s (pid %d) did not exit within %v; output:\n%s", c.role, c.pid(), procTimeout, c.output())
-	}
-	if err := c.exitErr(); err != nil {
-		c.t.Fatalf("child %s (pid %d): %v; output:\n%s", c.role, c.pid(), err, c.output())
-	}
-	return c.cmd.ProcessState
-}
-
-// kill sends SIGKILL (unless the child already exited) and waits until the
-// kernel has reaped it, so its liveness locks are released on return.
-func (c *child) kill() {
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-c.done:
-	case <-time.After(procTimeout):
-		c.t.Errorf("child %s (pid %d) survived SIGKILL for %v", c.role, c.pid(), procTimeout)
-	}
-}
-
-func (c *child) exitErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.exited
-}
-
-func (c *child) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.other.String()
 }
 
 // segName returns a fresh segment name for backend b (a path under the

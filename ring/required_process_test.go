@@ -57,13 +57,13 @@ func awaitPublisher(t *testing.T, done <-chan error) error {
 func TestLivenessProcess_StartupTimeoutNamesMissing(t *testing.T) {
 	p, name := livenessRing(t, "lstart", RequiredConfig{IDs: []string{"a", "b"}, StartupTimeout: 200 * time.Millisecond})
 	a := spawn(t, procArgs{Role: "consume", Name: name, ID: "a"})
-	a.expect("attached")
+	a.Expect("attached")
 	_, err := p.Publish(context.Background(), func(*procEvent) {})
 	var se *StartupError
 	if !errors.Is(err, ErrStartupTimeout) || !errors.As(err, &se) || !slices.Equal(se.Missing, []string{"b"}) {
 		t.Fatalf("got %v, want a StartupError missing [b]", err)
 	}
-	a.kill()
+	a.Kill()
 }
 
 func TestLivenessProcess_StalledConsumerFailsWithIDAndPosition(t *testing.T) {
@@ -72,7 +72,7 @@ func TestLivenessProcess_StalledConsumerFailsWithIDAndPosition(t *testing.T) {
 	p, name := livenessRing(t, "lstall", RequiredConfig{IDs: []string{"slow"}, ProgressTimeout: 100 * time.Millisecond,
 		GracePeriod: 100 * time.Millisecond, Alert: func(a StallAlert) { alerts <- a }})
 	slow := spawn(t, procArgs{Role: "consume", Name: name, ID: "slow", Stop: k, After: "hang"})
-	slow.expect("attached")
+	slow.Expect("attached")
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
 	start := time.Now()
@@ -92,7 +92,7 @@ func TestLivenessProcess_StalledConsumerFailsWithIDAndPosition(t *testing.T) {
 	default:
 		t.Error("no alert before the failure")
 	}
-	slow.kill()
+	slow.Kill()
 }
 
 // A required consumer killed mid-stream and restarted under its id within
@@ -102,27 +102,27 @@ func TestLivenessProcess_RejoinAfterKillWithinGraceLosesNothing(t *testing.T) {
 	const k, n = 300, 3000
 	p, name := livenessRing(t, "lrejoin", RequiredConfig{IDs: []string{"r"}, ProgressTimeout: 100 * time.Millisecond, GracePeriod: 20 * time.Second})
 	first := spawn(t, procArgs{Role: "consume", Name: name, ID: "r", Stop: k, After: "hang"})
-	first.expect("attached")
+	first.Expect("attached")
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
 	done := managedPublisher(ctx, p, n)
-	if pos := first.expectInt("pos"); pos != k-1 {
+	if pos := first.ExpectInt("pos"); pos != k-1 {
 		t.Fatalf("first consumer stopped at %d, want %d", pos, k-1)
 	}
 	waitFor(t, "the producer to block on the stopped consumer", func() bool { return p.Stats().Published == k+64 })
-	first.kill()
+	first.Kill()
 	time.Sleep(300 * time.Millisecond) // dead past the progress timeout, within grace
 	if st := p.Stats(); st.Published != k+64 || st.DeadConsumers != 0 {
 		t.Fatalf("after the kill: published %d, dead consumers %d; want %d and 0 (a required consumer keeps gating)", st.Published, st.DeadConsumers, k+64)
 	}
 	second := spawn(t, procArgs{Role: "consume", Name: name, ID: "r", Stop: n - k})
-	second.expect("attached")
+	second.Expect("attached")
 	if err := awaitPublisher(t, done); err != nil {
 		t.Fatalf("managed publish: %v", err)
 	}
 	var r consumeResult
-	second.result(&r)
-	second.wait()
+	second.Result(&r)
+	second.Wait()
 	checkStream(t, "rejoined consumer", r, k, n-1)
 }
 
@@ -133,21 +133,21 @@ func TestLivenessProcess_EvictStalledConsumerContinues(t *testing.T) {
 	p, name := livenessRing(t, "levict", RequiredConfig{IDs: []string{"stuck"}, ProgressTimeout: 50 * time.Millisecond, GracePeriod: 50 * time.Millisecond, Action: Evict})
 	stuck := spawn(t, procArgs{Role: "consume", Name: name, ID: "stuck", Stop: k, After: "hang"})
 	healthy := spawn(t, procArgs{Role: "consume", Name: name, ID: "healthy", Stop: n})
-	stuck.expect("attached")
-	healthy.expect("attached")
+	stuck.Expect("attached")
+	healthy.Expect("attached")
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
 	if err := awaitPublisher(t, managedPublisher(ctx, p, n)); err != nil {
 		t.Fatalf("managed publish with evict: %v", err)
 	}
 	var r consumeResult
-	healthy.result(&r)
-	healthy.wait()
+	healthy.Result(&r)
+	healthy.Wait()
 	checkStream(t, "healthy consumer", r, 0, n-1)
 	for _, c := range p.Stats().Consumers {
 		if c.ID == "stuck" && c.State != "detached" {
 			t.Errorf("evicted consumer entry: %+v, want detached", c)
 		}
 	}
-	stuck.kill()
+	stuck.Kill()
 }

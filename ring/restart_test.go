@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 // followed is what a follower child read from one segment: the producer
@@ -23,10 +25,10 @@ type followed struct {
 // follow is the consumer a supervisor's restarts must not strand: it reads
 // under one id, and whenever its producer is gone it attaches again (to the
 // restarted producer's ring) until the stream ends cleanly.
-func (ch *childSide) follow(a procArgs) {
+func follow(t *testing.T, ch *childtest.Child, a procArgs) {
 	w, err := ParseWaitStrategy(a.Wait)
 	if err != nil {
-		ch.fail("%v", err)
+		t.Fatalf("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
 	defer cancel()
@@ -34,7 +36,7 @@ func (ch *childSide) follow(a procArgs) {
 	for {
 		c, err := Attach[procEvent](ctx, a.Name, ConsumerConfig{Backend: a.Backend, ID: a.ID, Wait: w, LivenessInterval: a.Liveness})
 		if err != nil {
-			ch.fail("Attach: %v", err)
+			t.Fatalf("Attach: %v", err)
 		}
 		f := followed{OwnerPID: c.Info().OwnerPID, First: -1, Last: -1}
 		r := consumeResult{First: -1, Last: -1, next: -1}
@@ -48,7 +50,7 @@ func (ch *childSide) follow(a procArgs) {
 		f.First, f.Last, f.Count, f.Bad, f.BadMsg, f.End = r.First, r.Last, r.Count, r.Bad, r.BadMsg, errName(err)
 		segs = append(segs, f)
 		c.Close()
-		ch.say("segment %d %s %d", f.OwnerPID, f.End, f.Count)
+		ch.Say("segment %d %s %d", f.OwnerPID, f.End, f.Count)
 		if !errors.Is(err, ErrProducerGone) {
 			break
 		}
@@ -57,7 +59,7 @@ func (ch *childSide) follow(a procArgs) {
 		// (ErrProducerGone at once); pause rather than spin on it.
 		time.Sleep(5 * time.Millisecond)
 	}
-	ch.result(segs)
+	ch.Result(segs)
 }
 
 // TestProcess_SupervisorRestartsKilledProducer: a supervisor (this test)
@@ -81,24 +83,24 @@ func TestProcess_SupervisorRestartsKilledProducer(t *testing.T) {
 			a.N = final
 		}
 		p := spawn(t, a)
-		if line := p.expect("created"); line == "" {
-			t.Fatalf("generation %d: producer did not create the ring: %s", gen, p.output())
+		if line := p.Expect("created"); line == "" {
+			t.Fatalf("generation %d: producer did not create the ring: %s", gen, p.Output())
 		}
-		pids = append(pids, p.pid())
+		pids = append(pids, p.Pid())
 		if gen < 2 {
-			p.expect("running")
-			p.kill() // SIGKILL mid-stream: no Close, the segment stays behind
-			follower.expect(fmt.Sprintf("segment %d producer_gone", p.pid()))
+			p.Expect("running")
+			p.Kill() // SIGKILL mid-stream: no Close, the segment stays behind
+			follower.Expect(fmt.Sprintf("segment %d producer_gone", p.Pid()))
 			continue
 		}
 		var res produceResult
-		p.result(&res)
+		p.Result(&res)
 		if res.Err != "" || res.Published != final {
 			t.Fatalf("final producer: %+v", res)
 		}
 	}
 	var segs []followed
-	follower.result(&segs)
+	follower.Result(&segs)
 	// Group what the follower read by producer: each producer's stream
 	// must have been read in order from its first event, without a gap.
 	byPID := map[uint32][]followed{}
