@@ -1,25 +1,22 @@
 package ring
 
-// Multi-process tests of multi-producer rings. The test binary re-executes
-// itself (TestMPX_Helper) with a role in MYELON_MPX_ROLE; the parameters of
-// a child travel in the MYELON_MPX_* environment variables and its result
-// comes back as one JSON line on stdout.
+// Multi-process tests of multi-producer rings. The children are
+// internal/childtest roles (producer, consumer, observer, member) with
+// their parameters in mpxArgs; each reports one mpxResult.
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 // mpxEvent is self-checking: every field is derived from (Producer, Seq),
@@ -61,10 +58,19 @@ func mpxValid(e *mpxEvent, n int) bool {
 	return true
 }
 
-const (
-	mpxRoleEnv   = "MYELON_MPX_ROLE"
-	mpxResultTag = "MPXRESULT "
-)
+// mpxArgs are a child's parameters.
+type mpxArgs struct {
+	Name      string // the ring
+	ID        string // consumer id
+	Index     int64  // producer: its index, in every event it publishes
+	Count     int64  // producer: events to publish
+	Batch     int64  // producer: batches of 1..Batch events
+	Producers int    // consumers: how many producers publish
+	KillAfter int64  // > 0: the child SIGKILLs itself (see the roles)
+	Group     string // member: the consumer group
+	Out       string // member: the file of finished events
+	Slow      int64  // observer: spins per event
+}
 
 // mpxResult is what a child reports.
 type mpxResult struct {
@@ -76,133 +82,67 @@ type mpxResult struct {
 	Err     string  `json:"err"`
 }
 
-// mpxChild is a re-executed test binary playing one role.
-type mpxChild struct {
-	role   string
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan struct{}
-	err    error
-}
-
-// mpxStart starts a child in role with the given MYELON_MPX_* parameters.
-// The child is killed at cleanup if it is still running.
-func mpxStart(t *testing.T, role string, params map[string]string) *mpxChild {
-	t.Helper()
-	c := &mpxChild{role: role, done: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^TestMPX_Helper$", "-test.timeout=120s")
-	c.cmd.Env = append(os.Environ(), mpxRoleEnv+"="+role)
-	for k, v := range params {
-		c.cmd.Env = append(c.cmd.Env, "MYELON_MPX_"+k+"="+v)
-	}
-	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", role, err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-c.done:
-		default:
-			c.cmd.Process.Kill()
-			<-c.done
+// mpxRole registers a child role that reports fn's result (and error).
+func mpxRole(name string, fn func(mpxArgs) (mpxResult, error)) childtest.Role[mpxArgs] {
+	return childtest.Register("ring.mpx-"+name, func(t *testing.T, ch *childtest.Child, a mpxArgs) {
+		res, err := fn(a)
+		if err != nil {
+			res.Err = err.Error()
 		}
+		ch.Result(res)
 	})
-	return c
 }
 
-// wait waits for the child to exit, failing the test at the deadline.
-func (c *mpxChild) wait(t *testing.T, d time.Duration) {
+var (
+	mpxProducer = mpxRole("producer", mpxProducerChild)
+	mpxConsumer = mpxRole("consumer", mpxConsumerChild)
+	mpxObserver = mpxRole("observer", mpxObserverChild)
+	mpxMember   = mpxRole("member", mpxMemberChild)
+)
+
+// mpxChild is a child process playing one role.
+type mpxChild struct{ *childtest.Proc }
+
+// mpxStart starts a child in role r. The child is killed at cleanup if it
+// is still running.
+func mpxStart(t *testing.T, r childtest.Role[mpxArgs], a mpxArgs) mpxChild {
 	t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(d):
-		c.cmd.Process.Kill()
-		<-c.done
-		t.Fatalf("%s did not exit within %v; stderr:\n%s", c.role, d, c.stderr.String())
+	label := r.Name() + " " + a.ID
+	if a.ID == "" {
+		label = fmt.Sprintf("%s %d", r.Name(), a.Index)
 	}
+	return mpxChild{r.Start(t, a, childtest.Options{Label: label, Life: 120 * time.Second})}
 }
 
-// result waits for the child and returns the result it reported; a child
-// that failed or reported an error fails the test.
-func (c *mpxChild) result(t *testing.T, d time.Duration) mpxResult {
+// exit waits up to d for the child to exit and returns how it ended.
+func (c mpxChild) exit(d time.Duration) error {
+	c.SetTimeout(d)
+	return c.Exit()
+}
+
+// result waits (up to d for each) for the result the child reports and
+// for its exit; a child that failed or reported an error fails the test.
+func (c mpxChild) result(t *testing.T, d time.Duration) mpxResult {
 	t.Helper()
-	c.wait(t, d)
+	c.SetTimeout(d)
 	var res mpxResult
-	found := false
-	sc := bufio.NewScanner(bytes.NewReader(c.stdout.Bytes()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), mpxResultTag); ok {
-			if err := json.Unmarshal([]byte(line), &res); err != nil {
-				t.Fatalf("%s: bad result %q: %v", c.role, line, err)
-			}
-			found = true
-		}
-	}
-	if c.err != nil || !found || res.Err != "" {
-		t.Fatalf("%s: exit %v, result %+v\nstdout:\n%s\nstderr:\n%s", c.role, c.err, res, c.stdout.String(), c.stderr.String())
+	c.Result(&res)
+	c.Wait()
+	if res.Err != "" {
+		t.Fatalf("child reported %+v; output:\n%s", res, c.Output())
 	}
 	return res
 }
 
-// killedBySIGKILL reports whether the child died of SIGKILL.
-func (c *mpxChild) killedBySIGKILL() bool {
-	if c.cmd.ProcessState == nil {
-		return false
-	}
-	ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-}
-
-func mpxParam(name string) string { return os.Getenv("MYELON_MPX_" + name) }
-
-func mpxParamInt(name string) int64 {
-	v, err := strconv.ParseInt(mpxParam(name), 10, 64)
-	if err != nil {
-		panic(fmt.Sprintf("MYELON_MPX_%s=%q: %v", name, mpxParam(name), err))
-	}
-	return v
-}
-
-// TestMPX_Helper is the body of every child process; run directly it skips.
-func TestMPX_Helper(t *testing.T) {
-	role := os.Getenv(mpxRoleEnv)
-	if role == "" {
-		t.Skip("helper process for the multi-producer tests: runs only when re-executed by them")
-	}
-	var res mpxResult
-	var err error
-	switch role {
-	case "producer":
-		err = mpxProducerChild()
-	case "consumer":
-		res, err = mpxConsumerChild()
-	case "observer":
-		res, err = mpxObserverChild()
-	case "member":
-		res, err = mpxMemberChild()
-	default:
-		err = fmt.Errorf("unknown role %q", role)
-	}
-	if err != nil {
-		res.Err = err.Error()
-	}
-	b, _ := json.Marshal(res)
-	fmt.Printf("%s%s\n", mpxResultTag, b)
-	os.Exit(0)
-}
-
-// mpxProducerChild joins ring NAME as producer INDEX and publishes COUNT
-// events in batches of 1..BATCH. With KILL_AFTER=k it kills itself with
+// mpxProducerChild joins ring Name as producer Index and publishes Count
+// events in batches of 1..Batch. With KillAfter k it kills itself with
 // SIGKILL inside the claim hook of its (k+1)-th claim: after the claim,
 // before the publish.
-func mpxProducerChild() error {
-	name, idx, count := mpxParam("NAME"), mpxParamInt("INDEX"), mpxParamInt("COUNT")
-	batch := max(mpxParamInt("BATCH"), 1)
-	if s := mpxParam("KILL_AFTER"); s != "" {
-		k, _ := strconv.Atoi(s)
+func mpxProducerChild(a mpxArgs) (mpxResult, error) {
+	name, idx, count := a.Name, a.Index, a.Count
+	batch := max(a.Batch, 1)
+	if a.KillAfter > 0 {
+		k := int(a.KillAfter)
 		claims := 0
 		testHookClaimed = func(lo int64) {
 			if claims++; claims > k {
@@ -213,7 +153,7 @@ func mpxProducerChild() error {
 	}
 	p, err := Join[mpxEvent](context.Background(), name, JoinConfig{LivenessInterval: 50 * time.Millisecond})
 	if err != nil {
-		return err
+		return mpxResult{}, err
 	}
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -222,20 +162,19 @@ func mpxProducerChild() error {
 		n := min(1+i%batch, count-i)
 		base := i
 		if _, err := p.PublishBatch(ctx, int(n), func(j int, e *mpxEvent) { mpxFill(idx, base+int64(j), e) }); err != nil {
-			return fmt.Errorf("producer %d at event %d: %w", idx, i, err)
+			return mpxResult{}, fmt.Errorf("producer %d at event %d: %w", idx, i, err)
 		}
 		i += n
 	}
-	return nil
+	return mpxResult{}, nil
 }
 
-// mpxConsumerChild attaches to ring NAME as consumer ID and reads until end
+// mpxConsumerChild attaches to ring Name as consumer ID and reads until end
 // of stream, checking every event and each producer's order. Events are of
-// PRODUCERS producers; with BITMAP set it also writes which events it saw
-// (one bit per (producer, seq), COUNT per producer) to that file.
-func mpxConsumerChild() (mpxResult, error) {
-	name, id := mpxParam("NAME"), mpxParam("ID")
-	producers := int(mpxParamInt("PRODUCERS"))
+// Producers producers.
+func mpxConsumerChild(a mpxArgs) (mpxResult, error) {
+	name, id := a.Name, a.ID
+	producers := a.Producers
 	res := mpxResult{ID: id, Counts: make([]int64, producers)}
 	cfg := ConsumerConfig{ID: id, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
 	c, err := Attach[mpxEvent](context.Background(), name, cfg)
@@ -277,16 +216,16 @@ func mpxConsumerChild() (mpxResult, error) {
 
 var mpxSink int64
 
-// mpxMemberChild joins group GROUP of ring NAME as member ID and reads
+// mpxMemberChild joins group Group of ring Name as member ID and reads
 // until end of stream, alternating Next and Lease, checking every event.
 // It appends each event it finished, as (producer, seq) int64 pairs, to
-// the file OUT. With KILL_AFTER=k it leases its (k+1)-th event and then
+// the file Out. With KillAfter k it leases its (k+1)-th event and then
 // SIGKILLs itself: it dies holding a claimed, delivered, unfinished event.
-func mpxMemberChild() (mpxResult, error) {
-	name, id, group := mpxParam("NAME"), mpxParam("ID"), mpxParam("GROUP")
-	producers := int(mpxParamInt("PRODUCERS"))
+func mpxMemberChild(a mpxArgs) (mpxResult, error) {
+	name, id, group := a.Name, a.ID, a.Group
+	producers := a.Producers
 	res := mpxResult{ID: id, Counts: make([]int64, producers)}
-	f, err := os.Create(mpxParam("OUT"))
+	f, err := os.Create(a.Out)
 	if err != nil {
 		return res, err
 	}
@@ -294,8 +233,8 @@ func mpxMemberChild() (mpxResult, error) {
 	out := bufio.NewWriter(f)
 	defer out.Flush()
 	kill := int64(-1)
-	if s := mpxParam("KILL_AFTER"); s != "" {
-		kill = mpxParamInt("KILL_AFTER")
+	if a.KillAfter > 0 {
+		kill = a.KillAfter
 	}
 	cfg := ConsumerConfig{ID: id, Group: group, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
 	c, err := Attach[mpxEvent](context.Background(), name, cfg)
@@ -359,15 +298,15 @@ func mpxFinished(t *testing.T, files []string, producers int, per int64) []int {
 	return seen
 }
 
-// mpxObserverChild attaches to ring NAME as observer ID and reads until end
-// of stream, dawdling SLOW spins per event so that the producers lap it.
+// mpxObserverChild attaches to ring Name as observer ID and reads until end
+// of stream, dawdling Slow spins per event so that the producers lap it.
 // Every delivered event must be intact, each producer's events increasing,
 // and every gap announced by a *LappedError whose ResumeAt and Missed agree
 // with the observer's position. It reports events seen per producer and
 // each lap's Missed.
-func mpxObserverChild() (mpxResult, error) {
-	name, id := mpxParam("NAME"), mpxParam("ID")
-	producers, slow := int(mpxParamInt("PRODUCERS")), mpxParamInt("SLOW")
+func mpxObserverChild(a mpxArgs) (mpxResult, error) {
+	name, id := a.Name, a.ID
+	producers, slow := a.Producers, a.Slow
 	res := mpxResult{ID: id, Counts: make([]int64, producers)}
 	cfg := ConsumerConfig{ID: id, Observer: true, LivenessInterval: 50 * time.Millisecond, UnblockTimeout: 50 * time.Millisecond}
 	c, err := Attach[mpxEvent](context.Background(), name, cfg)
@@ -450,19 +389,18 @@ func TestMultiProducer_Processes_ThreeProducersTwoConsumers(t *testing.T) {
 	const producers = 3
 	per := mpxPerProducer()
 	owner, name := mpxRing(t, 1024)
-	var cons []*mpxChild
+	var cons []mpxChild
 	for _, id := range []string{"bc-0", "bc-1"} {
-		cons = append(cons, mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": id, "PRODUCERS": "3"}))
+		cons = append(cons, mpxStart(t, mpxConsumer, mpxArgs{Name: name, ID: id, Producers: 3}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := owner.WaitForConsumerIDs(ctx, "bc-0", "bc-1"); err != nil {
 		t.Fatal(err)
 	}
-	var prods []*mpxChild
+	var prods []mpxChild
 	for i := range producers {
-		prods = append(prods, mpxStart(t, "producer", map[string]string{
-			"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "7"}))
+		prods = append(prods, mpxStart(t, mpxProducer, mpxArgs{Name: name, Index: int64(i), Count: per, Batch: 7}))
 	}
 	for _, p := range prods {
 		p.result(t, 90*time.Second)
@@ -491,26 +429,25 @@ func TestMultiProducer_Processes_KilledBetweenClaimAndPublish(t *testing.T) {
 	const producers, killAfter = 3, 5000
 	per := mpxPerProducer() / 4
 	owner, name := mpxRing(t, 256)
-	var cons []*mpxChild
+	var cons []mpxChild
 	for _, id := range []string{"kc-0", "kc-1"} {
-		cons = append(cons, mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": id, "PRODUCERS": "3"}))
+		cons = append(cons, mpxStart(t, mpxConsumer, mpxArgs{Name: name, ID: id, Producers: 3}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := owner.WaitForConsumers(ctx, 2, "kc-"); err != nil {
 		t.Fatal(err)
 	}
-	var prods []*mpxChild
+	var prods []mpxChild
 	for i := range producers {
-		params := map[string]string{"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "1"}
+		a := mpxArgs{Name: name, Index: int64(i), Count: per, Batch: 1}
 		if i == 1 {
-			params["KILL_AFTER"] = strconv.Itoa(killAfter)
+			a.KillAfter = killAfter
 		}
-		prods = append(prods, mpxStart(t, "producer", params))
+		prods = append(prods, mpxStart(t, mpxProducer, a))
 	}
-	prods[1].wait(t, 60*time.Second)
-	if !prods[1].killedBySIGKILL() {
-		t.Fatalf("victim was not killed by SIGKILL: %v\nstdout:\n%s\nstderr:\n%s", prods[1].err, prods[1].stdout.String(), prods[1].stderr.String())
+	if err := prods[1].exit(60 * time.Second); !prods[1].KilledBy(syscall.SIGKILL) {
+		t.Fatalf("victim was not killed by SIGKILL: %v\noutput:\n%s", err, prods[1].Output())
 	}
 	for _, i := range []int{0, 2} {
 		prods[i].result(t, 90*time.Second)
@@ -548,7 +485,7 @@ func TestMultiProducer_Processes_KilledBetweenClaimAndPublish(t *testing.T) {
 // ErrCoordinationTimeout and context.DeadlineExceeded.
 func TestMultiProducer_Processes_CoordinationTimeout(t *testing.T) {
 	owner, name := mpxRing(t, 64)
-	c := mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": "co-0", "PRODUCERS": "1"})
+	c := mpxStart(t, mpxConsumer, mpxArgs{Name: name, ID: "co-0", Producers: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := owner.WaitForConsumerIDs(ctx, "co-0"); err != nil {
@@ -595,17 +532,16 @@ func TestMultiProducer_Processes_LappedObserver(t *testing.T) {
 	const producers = 2
 	per := mpxPerProducer() / 2
 	owner, name := mpxRing(t, 64)
-	gate := mpxStart(t, "consumer", map[string]string{"NAME": name, "ID": "lo-gate", "PRODUCERS": "2"})
-	obs := mpxStart(t, "observer", map[string]string{"NAME": name, "ID": "lo-obs", "PRODUCERS": "2", "SLOW": "3000"})
+	gate := mpxStart(t, mpxConsumer, mpxArgs{Name: name, ID: "lo-gate", Producers: 2})
+	obs := mpxStart(t, mpxObserver, mpxArgs{Name: name, ID: "lo-obs", Producers: 2, Slow: 3000})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := owner.WaitForConsumerIDs(ctx, "lo-gate", "lo-obs"); err != nil {
 		t.Fatal(err)
 	}
-	var prods []*mpxChild
+	var prods []mpxChild
 	for i := range producers {
-		prods = append(prods, mpxStart(t, "producer", map[string]string{
-			"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "4"}))
+		prods = append(prods, mpxStart(t, mpxProducer, mpxArgs{Name: name, Index: int64(i), Count: per, Batch: 4}))
 	}
 	for _, p := range prods {
 		p.result(t, 90*time.Second)
@@ -637,10 +573,10 @@ func TestMultiProducer_Processes_LappedObserver(t *testing.T) {
 // mpxGroupRun runs one group scenario: producers publish per events each
 // (producers == 1: the test process itself, on a single-producer ring;
 // else child processes on a multi-producer ring) to the members, child
-// processes of group "work" (ids from kills: "" for a survivor, else
-// KILL_AFTER). It returns how often each event was finished and the ring's
+// processes of group "work" (one per kills entry: 0 for a survivor, else
+// its KillAfter). It returns how often each event was finished and the ring's
 // stats read just before the ring closed.
-func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []string) ([]int, Stats) {
+func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []int64) ([]int, Stats) {
 	t.Helper()
 	var owner *Producer[mpxEvent]
 	var name string
@@ -656,15 +592,12 @@ func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []s
 	}
 	dir := t.TempDir()
 	var files, ids []string
-	var members []*mpxChild
+	var members []mpxChild
 	for i, k := range kills {
 		id := fmt.Sprintf("w%d", i)
-		params := map[string]string{"NAME": name, "ID": id, "GROUP": "work", "PRODUCERS": strconv.Itoa(producers), "OUT": fmt.Sprintf("%s/%s", dir, id)}
-		if k != "" {
-			params["KILL_AFTER"] = k
-		}
-		files, ids = append(files, params["OUT"]), append(ids, id)
-		members = append(members, mpxStart(t, "member", params))
+		a := mpxArgs{Name: name, ID: id, Group: "work", Producers: producers, Out: fmt.Sprintf("%s/%s", dir, id), KillAfter: k}
+		files, ids = append(files, a.Out), append(ids, id)
+		members = append(members, mpxStart(t, mpxMember, a))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -683,10 +616,9 @@ func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []s
 			i += n
 		}
 	} else {
-		var prods []*mpxChild
+		var prods []mpxChild
 		for i := range producers {
-			prods = append(prods, mpxStart(t, "producer", map[string]string{
-				"NAME": name, "INDEX": strconv.Itoa(i), "COUNT": strconv.FormatInt(per, 10), "BATCH": "7"}))
+			prods = append(prods, mpxStart(t, mpxProducer, mpxArgs{Name: name, Index: int64(i), Count: per, Batch: 7}))
 		}
 		for _, p := range prods {
 			p.result(t, 90*time.Second)
@@ -710,10 +642,9 @@ func mpxGroupRun(t *testing.T, producers int, per int64, capacity int, kills []s
 	st := owner.Stats()
 	owner.Close()
 	for i, m := range members {
-		if kills[i] != "" {
-			m.wait(t, 30*time.Second)
-			if !m.killedBySIGKILL() {
-				t.Fatalf("member %d was not killed by SIGKILL: %v\n%s", i, m.err, m.stderr.String())
+		if kills[i] > 0 {
+			if err := m.exit(30 * time.Second); !m.KilledBy(syscall.SIGKILL) {
+				t.Fatalf("member %d was not killed by SIGKILL: %v\n%s", i, err, m.Output())
 			}
 			continue
 		}
@@ -734,7 +665,7 @@ func TestMultiProducer_Processes_GroupEachEventOnce(t *testing.T) {
 			if producers == 1 {
 				per = mpxPerProducer()
 			}
-			seen, st := mpxGroupRun(t, producers, per, 256, []string{"", ""})
+			seen, st := mpxGroupRun(t, producers, per, 256, []int64{0, 0})
 			for ev, n := range seen {
 				if n != 1 {
 					t.Fatalf("event %d of producer %d finished %d times by the group, want 1", int64(ev)%per, int64(ev)/per, n)
@@ -756,7 +687,7 @@ func TestMultiProducer_Processes_GroupEachEventOnce(t *testing.T) {
 // event is finished exactly once; nothing is lost.
 func TestMultiProducer_Processes_GroupMemberKilledMidEvent(t *testing.T) {
 	per := mpxPerProducer() / 4
-	seen, st := mpxGroupRun(t, 1, per, 64, []string{"", "", "1000"})
+	seen, st := mpxGroupRun(t, 1, per, 64, []int64{0, 0, 1000})
 	for ev, n := range seen {
 		if n != 1 {
 			t.Fatalf("event %d finished %d times by the group, want exactly once", ev, n)
