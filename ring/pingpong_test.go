@@ -5,8 +5,8 @@ package ring
 //
 //	go test -run XXX -bench PingPong -benchtime=200000x ./ring/
 //
-// Two processes: this one and an echo child (the test binary re-executed
-// with MYELON_RING_PP_ROLE=echo). Ring: the parent publishes an event on
+// Two processes: this one and an echo child (the ring.pingpong-echo role,
+// internal/childtest). Ring: the parent publishes an event on
 // ring "ping", the child reads it and publishes it back on ring "pong",
 // the parent reads it: one event in flight, BusySpin on every side, Shm
 // backend. Reference: the same two processes bounce a counter through two
@@ -19,28 +19,20 @@ package ring
 // ns/op is the wall time of one ring plus one reference round trip.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/internal/shm"
 )
 
 const (
-	ppEnvRole  = "MYELON_RING_PP_ROLE"
-	ppEnvPing  = "MYELON_RING_PP_PING"
-	ppEnvPong  = "MYELON_RING_PP_PONG"
-	ppEnvRaw   = "MYELON_RING_PP_RAW"
-	ppEnvN     = "MYELON_RING_PP_N"
-	ppEnvCPU   = "MYELON_RING_PP_CPU"
 	ppWarm     = 2000
 	ppChunk    = 1000
 	ppDeadline = 5 * time.Minute // bounds every spin if the peer vanishes
@@ -93,29 +85,27 @@ func spinUntil(w *uint64, v uint64, deadline time.Time) error {
 	return nil
 }
 
-// TestPingPongEcho is the echo child of BenchmarkPingPong; it does nothing
-// unless started by it.
-func TestPingPongEcho(t *testing.T) {
-	if os.Getenv(ppEnvRole) != "echo" {
-		return // not a helper process
-	}
-	if err := ppEcho(); err != nil {
-		t.Fatal(err)
-	}
+// ppArgs are the echo child's parameters: the rings, the reference's
+// segment, the measured round trips of each kind and the CPU to pin to.
+type ppArgs struct {
+	Ping, Pong, Raw string
+	N, CPU          int
 }
 
-func ppEcho() error {
-	n, err := strconv.Atoi(os.Getenv(ppEnvN))
-	if err != nil {
-		return err
+// ppEchoRole is the echo child of BenchmarkPingPong.
+var ppEchoRole = childtest.Register("ring.pingpong-echo", func(t *testing.T, _ *childtest.Child, a ppArgs) {
+	if err := ppEcho(a); err != nil {
+		t.Fatal(err)
 	}
-	if cpu, err := strconv.Atoi(os.Getenv(ppEnvCPU)); err == nil {
-		if release, err := PinThread(cpu); err == nil {
-			defer release()
-		}
+})
+
+func ppEcho(a ppArgs) error {
+	n := a.N
+	if release, err := PinThread(a.CPU); err == nil {
+		defer release()
 	}
 	deadline := time.Now().Add(ppDeadline)
-	m, err := shm.Open(shm.Shm, os.Getenv(ppEnvRaw), shm.Options{})
+	m, err := shm.Open(shm.Shm, a.Raw, shm.Options{})
 	if err != nil {
 		return err
 	}
@@ -123,12 +113,12 @@ func ppEcho() error {
 	raw := ppRawView(m)
 	attachCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Attach[ppEvent](attachCtx, os.Getenv(ppEnvPing), ConsumerConfig{ID: "echo", Wait: BusySpin})
+	c, err := Attach[ppEvent](attachCtx, a.Ping, ConsumerConfig{ID: "echo", Wait: BusySpin})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	p, err := Create[ppEvent](os.Getenv(ppEnvPong), Config{Capacity: 64, Wait: BusySpin, Populate: true})
+	p, err := Create[ppEvent](a.Pong, Config{Capacity: 64, Wait: BusySpin, Populate: true})
 	if err != nil {
 		return err
 	}
@@ -175,36 +165,12 @@ func BenchmarkPingPong(b *testing.B) {
 	}
 	defer p.Close()
 
-	var out bytes.Buffer
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPingPongEcho$", "-test.bench=^$", "-test.count=1")
-	cmd.Env = append(os.Environ(), ppEnvRole+"=echo", ppEnvPing+"="+pingName, ppEnvPong+"="+pongName,
-		ppEnvRaw+"="+rawName, ppEnvN+"="+strconv.Itoa(b.N), ppEnvCPU+"=1")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var childErr error
-	reaped := false
-	reap := func(d time.Duration) error {
-		if !reaped {
-			select {
-			case childErr = <-exited:
-			case <-time.After(d):
-				cmd.Process.Kill()
-				childErr = <-exited
-			}
-			reaped = true
-		}
-		return childErr
-	}
-	defer reap(10 * time.Second)
+	echo := ppEchoRole.Start(b, ppArgs{Ping: pingName, Pong: pongName, Raw: rawName, N: b.N, CPU: 1},
+		childtest.Options{Timeout: 10 * time.Second, Life: ppDeadline + time.Minute})
 	fail := func(err error) {
 		b.Helper()
-		cmd.Process.Kill()
-		reap(10 * time.Second)
-		b.Fatalf("%v\nchild output:\n%s", err, out.String())
+		echo.Kill()
+		b.Fatalf("%v\nchild output:\n%s", err, echo.Output())
 	}
 	// Pin after the child started: children inherit the forking thread's
 	// affinity. Best effort (a container may forbid it).
@@ -269,8 +235,8 @@ func BenchmarkPingPong(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	if err := reap(10 * time.Second); err != nil {
-		b.Fatalf("echo child: %v\n%s", err, out.String())
+	if err := echo.Exit(); err != nil {
+		b.Fatalf("echo child: %v\n%s", err, echo.Output())
 	}
 
 	if os.Getenv("MYELON_RING_PP_DEBUG") != "" {
