@@ -76,31 +76,9 @@ func checkAccepted(t *testing.T, g geometry, r regions, n int) {
 	if (g.mode == modeMulti) != (g.maxProducers > 0) {
 		t.Fatalf("accepted mode %d with %d producers", g.mode, g.maxProducers)
 	}
-	type span struct {
-		name   string
-		lo, hi uint64
-	}
-	spans := []span{
-		{"header", 0, headerSize},
-		{"producer block", r.producer, r.producer + producerBlockSize},
-		{"producer table", r.producers, r.producers + uint64(g.maxProducers)*producerSize},
-		{"consumer table", r.consumers, r.consumers + uint64(g.maxConsumers)*consumerSize},
-		{"counters", r.counters, r.counters + countersSize},
-	}
-	if g.mode == modeMulti {
-		spans = append(spans, span{"published", r.published, r.published + uint64(g.capacity)*8})
-	}
-	spans = append(spans, span{"slots", r.slots, r.slots + uint64(g.capacity)*uint64(g.slotSize)})
-	for i, s := range spans {
-		if s.lo > s.hi || s.hi > r.total || r.total > uint64(n) {
-			t.Fatalf("%s [%d, %d) outside total %d / mapping %d", s.name, s.lo, s.hi, r.total, n)
-		}
-		if s.lo%8 != 0 {
-			t.Fatalf("%s at %d is not 8-byte aligned", s.name, s.lo)
-		}
-		if i > 0 && spans[i-1].hi > s.lo {
-			t.Fatalf("%s overlaps %s", spans[i-1].name, s.name)
-		}
+	checkRegions(t, g, r, 8, uint64(n))
+	if t.Failed() {
+		return
 	}
 	// The highest sequence's slot, read through the mask, is in range too.
 	last := r.slots + uint64(g.capacity-1)*uint64(g.slotSize) + uint64(g.slotSize)

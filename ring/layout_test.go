@@ -316,6 +316,99 @@ func TestLayout_Offsets(t *testing.T) {
 	})
 }
 
+// span is one region of a segment, [lo, hi).
+type span struct {
+	name   string
+	lo, hi uint64
+}
+
+// spans lists every region of a segment of geometry g placed at r, in
+// address order: header, producer block, producer table, consumer table,
+// group table, counters, the published flags of multi-producer rings, and
+// the slots.
+func spans(g geometry, r regions) []span {
+	s := []span{
+		{"header", 0, headerSize},
+		{"producer block", r.producer, r.producer + producerBlockSize},
+		{"producer table", r.producers, r.producers + uint64(g.maxProducers)*producerSize},
+		{"consumer table", r.consumers, r.consumers + uint64(g.maxConsumers)*consumerSize},
+		{"group table", r.groups, r.groups + uint64(g.maxConsumers)*groupSize},
+		{"counters", r.counters, r.counters + countersSize},
+	}
+	if g.mode == modeMulti {
+		s = append(s, span{"published", r.published, r.published + uint64(g.capacity)*8})
+	}
+	return append(s, span{"slots", r.slots, r.slots + uint64(g.capacity)*uint64(g.slotSize)})
+}
+
+// checkRegions fails the test unless every region of g placed at r (spans)
+// starts on an align-byte boundary, ends within r.total, and begins where
+// the one before it ended or later, and unless r.total is at most limit
+// (the mapping's length).
+func checkRegions(t testing.TB, g geometry, r regions, align, limit uint64) {
+	t.Helper()
+	if r.total > limit {
+		t.Errorf("total %d past the mapping's %d bytes", r.total, limit)
+	}
+	ss := spans(g, r)
+	for i, s := range ss {
+		if s.lo%align != 0 {
+			t.Errorf("%s starts at %d, not %d-byte aligned", s.name, s.lo, align)
+		}
+		if s.lo > s.hi || s.hi > r.total {
+			t.Errorf("%s [%d, %d) is not inside total %d", s.name, s.lo, s.hi, r.total)
+		}
+		if i > 0 && ss[i-1].hi > s.lo {
+			t.Errorf("%s [%d, %d) overlaps %s at %d", ss[i-1].name, ss[i-1].lo, ss[i-1].hi, s.name, s.lo)
+		}
+	}
+}
+
+// errRecorder records the errors reported through it.
+type errRecorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *errRecorder) Helper() {}
+
+func (r *errRecorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestCheckRegions_CatchesEachRegion: the region check the layout and fuzz
+// tests share reports a region, the group table included, that overlaps
+// its neighbour, is misaligned or runs past the total or the mapping.
+func TestCheckRegions_CatchesEachRegion(t *testing.T) {
+	g := geometry{kind: kindTyped, mode: modeMulti, slotSize: 64, capacity: 16, maxConsumers: 4, maxProducers: 2}
+	good := g.place()
+	rec := &errRecorder{TB: t}
+	checkRegions(rec, g, good, 128, good.total)
+	if len(rec.errs) != 0 {
+		t.Fatalf("place() output rejected: %v", rec.errs)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func(r *regions) uint64 // returns the mapping length
+		want   string
+	}{
+		{"group table over the consumer table", func(r *regions) uint64 { r.groups -= 128; return r.total }, "consumer table"},
+		{"counters over the group table", func(r *regions) uint64 { r.counters -= 128; return r.total }, "group table"},
+		{"group table misaligned", func(r *regions) uint64 { r.groups += 8; return r.total }, "group table starts at"},
+		{"published over the counters", func(r *regions) uint64 { r.published -= 8; return r.total }, "counters"},
+		{"slots past the total", func(r *regions) uint64 { r.total -= pageSize; return r.total }, "slots"},
+		{"total past the mapping", func(r *regions) uint64 { return r.total - 1 }, "past the mapping"},
+	} {
+		r := good
+		limit := tc.damage(&r)
+		rec := &errRecorder{TB: t}
+		checkRegions(rec, g, r, 128, limit)
+		if !strings.Contains(strings.Join(rec.errs, "\n"), tc.want) {
+			t.Errorf("%s: reported %q, want an error naming %q", tc.name, rec.errs, tc.want)
+		}
+	}
+}
+
 // TestLayout_Place checks the region arithmetic for a few geometries: in
 // order, non-overlapping, 128-byte aligned, slots page aligned, totals as
 // computed by hand.
@@ -348,33 +441,7 @@ func TestLayout_Place(t *testing.T) {
 			if r != want {
 				t.Fatalf("place() = %+v, want %+v", r, want)
 			}
-			type span struct {
-				name   string
-				lo, hi uint64
-			}
-			spans := []span{
-				{"header", 0, headerSize},
-				{"producer block", r.producer, r.producer + producerBlockSize},
-				{"producer table", r.producers, r.producers + uint64(g.maxProducers)*producerSize},
-				{"consumer table", r.consumers, r.consumers + uint64(g.maxConsumers)*consumerSize},
-				{"group table", r.groups, r.groups + uint64(g.maxConsumers)*groupSize},
-				{"counters", r.counters, r.counters + countersSize},
-			}
-			if g.mode == modeMulti {
-				spans = append(spans, span{"published", r.published, r.published + uint64(g.capacity)*8})
-			}
-			spans = append(spans, span{"slots", r.slots, r.slots + uint64(g.capacity)*uint64(g.slotSize)})
-			for i, s := range spans {
-				if s.lo%128 != 0 {
-					t.Errorf("%s starts at %d, not 128-byte aligned", s.name, s.lo)
-				}
-				if i > 0 && spans[i-1].hi > s.lo {
-					t.Errorf("%s [%d, %d) overlaps %s at %d", spans[i-1].name, spans[i-1].lo, spans[i-1].hi, s.name, s.lo)
-				}
-				if s.hi > r.total {
-					t.Errorf("%s ends at %d past total %d", s.name, s.hi, r.total)
-				}
-			}
+			checkRegions(t, g, r, 128, r.total)
 			if r.slots%pageSize != 0 || r.total%pageSize != 0 {
 				t.Errorf("slots %d / total %d not page aligned", r.slots, r.total)
 			}
