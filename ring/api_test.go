@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 // apiEvent is self-checking: every field derives from the sequence.
@@ -88,19 +90,6 @@ func expectNext(t *testing.T, c *Consumer[apiEvent], seq int64) {
 	}
 	if err := ev.check(seq); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// within runs f in a goroutine and fails the test if it has not returned
-// by the deadline.
-func within(t *testing.T, d time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %v", what, d)
 	}
 }
 
@@ -397,7 +386,7 @@ func TestConsumer_Next_ContextCancel(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 			defer cancel()
-			within(t, apiTimeout, "Next on cancellation", func() {
+			testfix.Within(t, apiTimeout, "Next on cancellation", func() {
 				if _, err := c.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("Next = %v, want DeadlineExceeded", err)
 				}
@@ -425,7 +414,7 @@ func TestProducer_Publish_ContextCancel(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 			defer cancel()
-			within(t, apiTimeout, "PublishContext on cancellation", func() {
+			testfix.Within(t, apiTimeout, "PublishContext on cancellation", func() {
 				if _, err := p.Publish(ctx, func(*apiEvent) { t.Error("fill called") }); !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("PublishContext = %v, want DeadlineExceeded", err)
 				}
@@ -499,7 +488,7 @@ func TestProducer_Close(t *testing.T) {
 		t.Errorf("Publish after Close = %v, want ErrClosed", err)
 	}
 	// The owner unlinked the segment: nobody new can attach.
-	if _, err := Attach[apiEvent](timeoutCtx(t, 20*time.Millisecond), name, ConsumerConfig{Backend: Heap}); !errors.Is(err, ErrNotFound) {
+	if _, err := Attach[apiEvent](testfix.Context(t, 20*time.Millisecond), name, ConsumerConfig{Backend: Heap}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Attach after owner Close = %v, want ErrNotFound", err)
 	}
 	expectNext(t, c, 0)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 type cfgEvent struct{ A, B int64 }
@@ -81,7 +83,7 @@ func TestCreate_InvalidName(t *testing.T) {
 			if !strings.Contains(err.Error(), strconv.Quote(tc.seg)) {
 				t.Errorf("message %q does not quote the name", err)
 			}
-			_, err = Attach[cfgEvent](timeoutCtx(t, 50*time.Millisecond), tc.seg, ConsumerConfig{Backend: tc.backend})
+			_, err = Attach[cfgEvent](testfix.Context(t, 50*time.Millisecond), tc.seg, ConsumerConfig{Backend: tc.backend})
 			if !errors.Is(err, ErrInvalidConfig) {
 				t.Errorf("Attach(%q) = %v, want ErrInvalidConfig", tc.seg, err)
 			}

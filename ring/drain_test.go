@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 // TestProducer_Drain: Drain returns once every gating consumer has read
@@ -21,7 +23,7 @@ func TestProducer_Drain(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := context.Background()
-	if err := p.Drain(timeoutCtx(t, time.Second)); err != nil {
+	if err := p.Drain(testfix.Context(t, time.Second)); err != nil {
 		t.Fatalf("Drain with no consumer: %v", err)
 	}
 	if err := p.Require(RequiredConfig{IDs: []string{"req"}}); err != nil {
@@ -54,7 +56,7 @@ func TestProducer_Drain(t *testing.T) {
 	if _, err := req.Recv(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = p.Drain(timeoutCtx(t, 30*time.Millisecond))
+	err = p.Drain(testfix.Context(t, 30*time.Millisecond))
 	var de *DrainError
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &de) || !slices.Equal(de.Behind, []string{"req"}) || de.Through != 2 {
 		t.Fatalf("Drain with req behind: %v, want a *DrainError naming req only, through 2", err)
@@ -62,7 +64,7 @@ func TestProducer_Drain(t *testing.T) {
 	// req leaves; as a required consumer it still holds the producer back.
 	req.Close()
 	done := make(chan error, 1)
-	go func() { done <- p.Drain(timeoutCtx(t, 10*time.Second)) }()
+	go func() { done <- p.Drain(testfix.Context(t, 10*time.Second)) }()
 	select {
 	case err := <-done:
 		t.Fatalf("Drain returned %v while the required consumer was away", err)

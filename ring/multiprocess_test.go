@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/internal/childtest"
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 // procCount is full in a normal run and short under -short.
@@ -550,10 +551,10 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		// Attach waits for a missing ring until its context ends, then
 		// says it was never created.
-		_, err := Attach[procEvent](timeoutCtx(t, 50*time.Millisecond), PortableName("missing"), ConsumerConfig{})
+		_, err := Attach[procEvent](testfix.Context(t, 50*time.Millisecond), PortableName("missing"), ConsumerConfig{})
 		wantIs(t, err, ErrNotFound)
 		wantIs(t, err, context.DeadlineExceeded)
-		_, err = Attach[procEvent](timeoutCtx(t, 50*time.Millisecond), filepath.Join(t.TempDir(), "missing"), ConsumerConfig{Backend: File})
+		_, err = Attach[procEvent](testfix.Context(t, 50*time.Millisecond), filepath.Join(t.TempDir(), "missing"), ConsumerConfig{Backend: File})
 		wantIs(t, err, ErrNotFound)
 	})
 	t.Run("exist_live_owner", func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 type liveEvent struct{ Seq int64 }
@@ -169,7 +171,7 @@ func TestRequire_Replace(t *testing.T) {
 		t.Fatal(err)
 	}
 	var se *StartupError
-	if _, err := p.Send(timeoutCtx(t, 20*time.Millisecond), &testEvent{}); !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(se.Missing, []string{"r"}) {
+	if _, err := p.Send(testfix.Context(t, 20*time.Millisecond), &testEvent{}); !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) || !slices.Equal(se.Missing, []string{"r"}) {
 		t.Fatalf("Send without r: %v, want a *StartupError naming r that matches the deadline", err)
 	}
 	r, err := Attach[testEvent](ctx, name, ConsumerConfig{Backend: Heap, ID: "r"})
@@ -192,7 +194,7 @@ func TestRequire_Replace(t *testing.T) {
 	}
 	defer r2.Close()
 	for i := int64(1); i <= 8; i++ {
-		if _, err := p.Send(timeoutCtx(t, time.Second), &testEvent{Seq: i}); err != nil {
+		if _, err := p.Send(testfix.Context(t, time.Second), &testEvent{Seq: i}); err != nil {
 			t.Fatalf("send %d past the dropped required consumer: %v", i, err)
 		}
 		if e, err := r2.Recv(ctx); err != nil || e.Seq != i {

@@ -71,10 +71,3 @@ func testSPSCInOrder(t *testing.T, b Backend, name string) {
 	}
 	c.Close()
 }
-
-// timeoutCtx is a context that ends after d (or with the test).
-func timeoutCtx(tb testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
-}

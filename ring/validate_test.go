@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 type validEvent struct {
@@ -37,7 +39,7 @@ func damageAndAttach(t *testing.T, b Backend, cfg Config, damage func(hdr []byte
 	if resum {
 		binary.LittleEndian.PutUint64(hdr[hdrChecksum:], headerChecksum(hdr))
 	}
-	c, err := Attach[validEvent](timeoutCtx(t, 200*time.Millisecond), name, ConsumerConfig{Backend: b})
+	c, err := Attach[validEvent](testfix.Context(t, 200*time.Millisecond), name, ConsumerConfig{Backend: b})
 	if err == nil {
 		c.Close()
 	}
@@ -169,7 +171,7 @@ func TestAttach_LayoutError_MappingTooSmall(t *testing.T) {
 	if err := os.Truncate(path, total-pageSize); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Attach[validEvent](timeoutCtx(t, 200*time.Millisecond), path, ConsumerConfig{Backend: File})
+	_, err = Attach[validEvent](testfix.Context(t, 200*time.Millisecond), path, ConsumerConfig{Backend: File})
 	var le *LayoutError
 	if !errors.As(err, &le) || le.Field != "total_size" || !errors.Is(err, ErrLayout) {
 		t.Fatalf("Attach to truncated segment = %v, want LayoutError total_size", err)
@@ -217,23 +219,23 @@ func TestAttach_GeometryMismatch(t *testing.T) {
 		}
 	}
 	try("capacity", func() error {
-		_, err := Attach[validEvent](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap, Capacity: 16})
+		_, err := Attach[validEvent](testfix.Context(t, short), name, ConsumerConfig{Backend: Heap, Capacity: 16})
 		return err
 	})
 	try("slot_size", func() error {
-		_, err := Attach[validEvent](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap, SlotSize: 64})
+		_, err := Attach[validEvent](testfix.Context(t, short), name, ConsumerConfig{Backend: Heap, SlotSize: 64})
 		return err
 	})
 	try("element_type", func() error {
-		_, err := Attach[validOther](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
+		_, err := Attach[validOther](testfix.Context(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	try("element_size", func() error {
-		_, err := Attach[validSmall](timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
+		_, err := Attach[validSmall](testfix.Context(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	try("kind", func() error {
-		_, err := AttachBytes(timeoutCtx(t, short), name, ConsumerConfig{Backend: Heap})
+		_, err := AttachBytes(testfix.Context(t, short), name, ConsumerConfig{Backend: Heap})
 		return err
 	})
 	// The matching attach still works after all that.

@@ -11,6 +11,7 @@ import (
 	"github.com/myelon-go/myelon/codec/bincode"
 	"github.com/myelon-go/myelon/codec/raw"
 	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/internal/testfix"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/typed"
 )
@@ -103,7 +104,7 @@ func TestConsumer_RoundTrip(t *testing.T) {
 	if _, err := c.TryRecv(&got); !errors.Is(err, frame.ErrEmpty) {
 		t.Fatalf("TryRecv on empty: %v", err)
 	}
-	if _, err := c.Recv(timeoutCtx(t, time.Millisecond), &got); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := c.Recv(testfix.Context(t, time.Millisecond), &got); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Recv past its deadline on empty: %v", err)
 	}
 	send(14)
@@ -111,7 +112,7 @@ func TestConsumer_RoundTrip(t *testing.T) {
 		t.Fatalf("TryRecv: %v", err)
 	}
 	send(15)
-	if _, err := c.Recv(timeoutCtx(t, time.Second), &got); err != nil || checkPayload(&got, 15) != nil {
+	if _, err := c.Recv(testfix.Context(t, time.Second), &got); err != nil || checkPayload(&got, 15) != nil {
 		t.Fatalf("Recv with a deadline: %v", err)
 	}
 	for i := uint64(16); i < 30; i++ {
@@ -458,7 +459,7 @@ func TestView_Raw(t *testing.T) {
 		if err := c.TryRead(check); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Read(timeoutCtx(t, time.Second), check); err != nil {
+		if err := c.Read(testfix.Context(t, time.Second), check); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := c.TryProcess(1, check); n != 1 || err != nil {
@@ -635,13 +636,6 @@ func TestJoin(t *testing.T) {
 	if _, err := typed.Join[testPayload](context.Background(), name, nil, frame.JoinConfig{}); !errors.Is(err, typed.ErrInvalidConfig) {
 		t.Fatal(err)
 	}
-}
-
-// timeoutCtx is a context that ends after d (or with the test).
-func timeoutCtx(tb testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
 }
 
 // TestProducer_Require: a typed producer with required consumers waits for
