@@ -5,46 +5,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/myelon-go/myelon/codec/bincode"
+	"github.com/myelon-go/myelon/internal/testrecord"
 )
 
 // testPayload is the seed's bench record (Rust: struct TestPayload { id:
 // u64, token_ids: Vec<u32>, block_table: Vec<u32>, temperature: f32,
-// label: String }). Label is a []byte holding the String's UTF-8 bytes,
-// so decoding into a reused value allocates nothing.
-type testPayload struct {
-	ID          uint64
-	TokenIDs    []uint32
-	BlockTable  []uint32
-	Temperature float32
-	Label       []byte
-}
+// label: String }), shared with the other packages' tests
+// (internal/testrecord). Label is a []byte holding the String's UTF-8
+// bytes, so decoding into a reused value allocates nothing.
+type testPayload = testrecord.Payload
 
-func (p *testPayload) AppendBincode(b []byte) []byte {
-	b = bincode.AppendU64(b, p.ID)
-	b = bincode.AppendU32s(b, p.TokenIDs)
-	b = bincode.AppendU32s(b, p.BlockTable)
-	b = bincode.AppendF32(b, p.Temperature)
-	return bincode.AppendBytes(b, p.Label)
-}
-
-func (p *testPayload) UnmarshalBincode(r *bincode.Reader) error {
-	p.ID = r.U64()
-	p.TokenIDs = r.U32s(p.TokenIDs)
-	p.BlockTable = r.U32s(p.BlockTable)
-	p.Temperature = r.F32()
-	p.Label = r.StrBytes(p.Label)
-	return r.Err()
-}
-
-func equalPayload(a, b *testPayload) bool {
-	return a.ID == b.ID && slices.Equal(a.TokenIDs, b.TokenIDs) && slices.Equal(a.BlockTable, b.BlockTable) &&
-		math.Float32bits(a.Temperature) == math.Float32bits(b.Temperature) && bytes.Equal(a.Label, b.Label)
-}
+var equalPayload = testrecord.Equal
 
 // unhex decodes a golden vector written as spaced hex bytes.
 func unhex(t testing.TB, s string) []byte {

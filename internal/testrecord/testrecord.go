@@ -70,6 +70,13 @@ func Fill(p *Payload, i uint64) {
 	p.Label = fmt.Appendf(p.Label[:0], "seq_%d", i)
 }
 
+// Equal reports whether a and b hold the same record (nil and empty
+// slices alike, temperatures compared bit for bit).
+func Equal(a, b *Payload) bool {
+	return a.ID == b.ID && slices.Equal(a.TokenIDs, b.TokenIDs) && slices.Equal(a.BlockTable, b.BlockTable) &&
+		math.Float32bits(a.Temperature) == math.Float32bits(b.Temperature) && bytes.Equal(a.Label, b.Label)
+}
+
 // Check reports how p differs from record i.
 func Check(p *Payload, i uint64) error {
 	var want Payload
