@@ -5,11 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/myelon-go/myelon/codec/bincode"
+	"github.com/myelon-go/myelon/internal/codectest"
 	"github.com/myelon-go/myelon/internal/testrecord"
+	"github.com/myelon-go/myelon/typed"
 )
 
 // testPayload is the seed's bench record (Rust: struct TestPayload { id:
@@ -292,5 +295,38 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(out, in) {
 			t.Fatalf("re-encoding differs:\n in % x\nout % x", in, out)
 		}
+	})
+}
+
+// TestConformance runs the suite every codec passes (internal/codectest).
+func TestConformance(t *testing.T) {
+	badLabel := unhex(t, goldenPayload)
+	badLabel[len(badLabel)-1] = 0xff // the label is not UTF-8
+	codectest.Run(t, codectest.Suite[testPayload]{
+		New:       func() typed.Codec[testPayload] { return testrecord.Codec() },
+		CodecName: bincode.CodecName,
+		Values: []testPayload{
+			goldenValue(),
+			{},
+			{ID: math.MaxUint64, TokenIDs: make([]uint32, 128), BlockTable: []uint32{1, 2, 3, 4, 5, 6, 7, 8}, Temperature: float32(math.Inf(-1)), Label: []byte("ünïcödé")},
+			{Temperature: float32(math.NaN()), Label: []byte{}},
+		},
+		Gen: func(r *rand.Rand) testPayload {
+			var v testPayload
+			testrecord.Fill(&v, r.Uint64N(1000))
+			v.TokenIDs = v.TokenIDs[:r.IntN(len(v.TokenIDs)+1)]
+			v.Temperature = math.Float32frombits(r.Uint32())
+			return v
+		},
+		Equal: equalPayload,
+		Invalid: [][]byte{
+			badLabel,
+			unhex(t, "ff ff ff ff ff ff ff ff 00 00"),
+			unhex(t, "00 00 00 00 00 00 00 00  ff ff ff ff ff ff ff ff"), // 2^64-1 token ids
+		},
+		RejectsTrailing: true,
+		Canonical:       true,
+		ZeroAllocAppend: true,
+		ZeroAllocDecode: true,
 	})
 }

@@ -1,12 +1,17 @@
 package raw_test
 
 import (
+	"bytes"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 
 	"github.com/myelon-go/myelon/codec/raw"
+	"github.com/myelon-go/myelon/internal/codectest"
 	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/typed"
 )
 
 // tick is a fixed-size pointer-free record.
@@ -165,5 +170,36 @@ func FuzzView(f *testing.F) {
 		if string(got) != string(want) || string(got) != string(in) {
 			t.Fatalf("view % x differs from decode % x or input % x", got, want, in)
 		}
+	})
+}
+
+// tickBytes is the memory of a tick: ticks compare by it (NaN prices
+// included).
+func tickBytes(v *tick) []byte { return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)) }
+
+// TestConformance runs the suite every codec passes (internal/codectest).
+func TestConformance(t *testing.T) {
+	size := int(unsafe.Sizeof(tick{}))
+	maxTick := tick{Seq: math.MaxUint64, Ts: math.MinInt64, Price: math.Inf(-1), Qty: math.MaxInt32, Side: 0xff}
+	for i := range maxTick.Symbol {
+		maxTick.Symbol[i] = 0xff
+	}
+	codectest.Run(t, codectest.Suite[tick]{
+		New:       func() typed.Codec[tick] { return raw.MustNew[tick]() },
+		CodecName: raw.CodecName,
+		Values:    []tick{{}, {Seq: 7, Ts: -1, Price: 101.25, Qty: 3, Side: 1, Symbol: [16]byte{'B', 'T', 'C'}}, maxTick, {Price: math.NaN()}},
+		Gen: func(r *rand.Rand) tick {
+			v := tick{Seq: r.Uint64(), Ts: int64(r.Uint64()), Price: math.Float64frombits(r.Uint64()), Qty: int32(r.Uint32()), Side: uint8(r.Uint32())}
+			for i := range v.Symbol {
+				v.Symbol[i] = byte(r.Uint32())
+			}
+			return v
+		},
+		Equal:           func(a, b *tick) bool { return bytes.Equal(tickBytes(a), tickBytes(b)) },
+		Invalid:         [][]byte{make([]byte, 2*size), make([]byte, size/2)},
+		RejectsTrailing: true,
+		Canonical:       true,
+		ZeroAllocAppend: true,
+		ZeroAllocDecode: true,
 	})
 }
