@@ -3,11 +3,14 @@ package ring
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/myelon-go/myelon/internal/childtest"
 )
 
 // Element types nest the field under test three levels deep, behind an
@@ -134,9 +137,10 @@ func fingerprint(t *testing.T, typ reflect.Type) uint64 {
 	return info.fingerprint
 }
 
-func TestInspectType_Fingerprint(t *testing.T) {
-	// Same size, different types or names: different fingerprints.
-	distinct := []reflect.Type{
+// fingerprintTypes are types of the same size that differ in kind or
+// field names: their fingerprints must differ.
+func fingerprintTypes() []reflect.Type {
+	return []reflect.Type{
 		reflect.TypeFor[struct{ X int64 }](),
 		reflect.TypeFor[struct{ X uint64 }](),
 		reflect.TypeFor[struct{ X float64 }](),
@@ -152,6 +156,11 @@ func TestInspectType_Fingerprint(t *testing.T) {
 		reflect.TypeFor[[2]int32](),
 		reflect.TypeFor[int64](),
 	}
+}
+
+func TestInspectType_Fingerprint(t *testing.T) {
+	// Same size, different types or names: different fingerprints.
+	distinct := fingerprintTypes()
 	seen := map[uint64]reflect.Type{}
 	for _, typ := range distinct {
 		if typ.Size() != 8 {
@@ -163,10 +172,17 @@ func TestInspectType_Fingerprint(t *testing.T) {
 		}
 		seen[fp] = typ
 	}
-	// Deterministic.
-	if a, b := fingerprint(t, reflect.TypeFor[okElem]()), fingerprint(t, reflect.TypeFor[okElem]()); a != b {
-		t.Error("fingerprint of the same type differs between calls")
+	// The same in another process, as the attacher is: a fingerprint that
+	// depended on anything of one process (a maphash seed, an address, a
+	// map's order) would differ, which calling it twice here cannot show.
+	fpChild := fingerprintRole.Start(t, struct{}{})
+	for _, typ := range append(distinct, reflect.TypeFor[okElem]()) {
+		want := fmt.Sprintf("%v %#x", typ, fingerprint(t, typ))
+		if got := fpChild.Expect("fingerprint "); got != want {
+			t.Errorf("another process computes fingerprint %q, this one %q", got, want)
+		}
 	}
+	fpChild.Wait()
 	// A renamed field is an attach error, even with an identical layout and
 	// type name (two local types both called tick).
 	name := PortableName("fp")
@@ -181,6 +197,14 @@ func TestInspectType_Fingerprint(t *testing.T) {
 		t.Fatalf("Attach with a renamed field = %v, want LayoutError element_type", err)
 	}
 }
+
+// fingerprintRole says the fingerprint of each type of
+// TestInspectType_Fingerprint (fingerprintTypes, then okElem), in order.
+var fingerprintRole = childtest.Register("ring.fingerprint", func(t *testing.T, ch *childtest.Child, _ struct{}) {
+	for _, typ := range append(fingerprintTypes(), reflect.TypeFor[okElem]()) {
+		ch.Say("fingerprint %v %#x", typ, fingerprint(t, typ))
+	}
+})
 
 func createTickA(name string) (func() error, error) {
 	type tick struct{ Price, Qty int64 }
