@@ -1,0 +1,339 @@
+//go:build linux
+
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+const shmDir = "/dev/shm"
+
+// Create makes a new segment of size bytes, failing with ErrExist if the
+// name is taken. The file is opened O_CREAT|O_EXCL|O_NOFOLLOW with only the
+// owner bits of o.Perm; then, with the creator's liveness lock held, it is
+// handed to o.Group if set (fchown), given its mode (fchmod o.Perm: the
+// umask does not apply), and only then sized. So no one outside the final
+// group can open it meanwhile, and an opener that sees a size sees the
+// final owner, group and mode. The memory reads as zeros. Any failure
+// removes the file; a refused fchown is ErrPermission.
+func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
+	if err := ValidateName(b, name); err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, fmt.Errorf("shm: size=%d must be positive", size)
+	}
+	gid, chgrp := o.Group.Get()
+	if chgrp && gid == NoID {
+		return nil, fmt.Errorf("%w: group id %d means \"unchanged\" to chown", ErrInvalidOptions, gid)
+	}
+	if b == Heap {
+		return heapCreate(name, size)
+	}
+	// The segment is built under a temporary name and linked into place
+	// locked, sized and with its mode set: the name never shows a file
+	// without its creator's lock, which another process replacing stale
+	// segments would take for a dead creator's (see RemoveDead). link,
+	// unlike rename, fails if the name exists: the O_EXCL of the name.
+	path := Path(b, name)
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".tmp-%s-%016x", filepath.Base(path), rand.Uint64()))
+	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(o.perm()&0o700))
+	if err != nil {
+		return nil, openErr("create", tmp, err)
+	}
+	linked := false
+	fail := func(err error) (*Mapping, error) {
+		unix.Close(fd)
+		if linked {
+			unix.Unlink(path) // ours: we hold its lock
+		} else {
+			unix.Unlink(tmp)
+		}
+		return nil, err
+	}
+	// The creator's liveness lock (slot OwnerSlot): from the moment the
+	// name exists, a segment whose creator is alive is never taken for
+	// stale (see OwnerAlive).
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fail(fmt.Errorf("shm: lock new %s: %w", tmp, err))
+	}
+	if chgrp {
+		// Before the fchmod: the group bits must only ever apply to gid.
+		if err := unix.Fchown(fd, -1, int(gid)); err != nil {
+			return fail(sysErr("fchown", path, fmt.Sprintf(" to gid %d", gid), err))
+		}
+	}
+	// Set the mode explicitly so the umask cannot widen or narrow it.
+	if err := unix.Fchmod(fd, uint32(o.perm())); err != nil {
+		return fail(sysErr("fchmod", path, fmt.Sprintf(" to %#o", o.perm()), err))
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return fail(fmt.Errorf("shm: ftruncate %s to %d: %w", path, size, err))
+	}
+	if b == Shm {
+		// tmpfs allocates lazily; reserve now so a full /dev/shm is an error
+		// here rather than a SIGBUS on first touch.
+		if err := unix.Fallocate(fd, 0, 0, int64(size)); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
+			return fail(fmt.Errorf("shm: fallocate %s (%d bytes): %w", path, size, err))
+		}
+	}
+	if err := unix.Link(tmp, path); err != nil {
+		return fail(openErr("create", path, err))
+	}
+	linked = true
+	unix.Unlink(tmp)
+	m, err := mapFD(b, name, fd, size, o)
+	if err != nil {
+		return fail(err)
+	}
+	return m, nil
+}
+
+// Open maps an existing segment in full, read-write. It checks, in order:
+//
+//   - the kernel lets us open the file O_RDWR (else ErrPermission, which
+//     also matches fs.ErrPermission);
+//   - it is a regular file, not a symlink (else ErrNotRegular);
+//   - its uid is o.Owner, or our effective uid if Owner is unset (else
+//     ErrOwner);
+//   - it has a size (else ErrEmpty: its creator is still setting it up);
+//   - its permission bits pass o.Perm's rule (else ErrMode): with Perm
+//     zero any mode granting nothing to others (mode&0o007 == 0), with
+//     Perm set exactly Perm, with AnyPerm anything.
+//
+// The group is not checked: the mode and the kernel decide who gets in.
+// The mode is checked only once the file has a size because Create sets
+// the final mode before it sizes the file. Likewise a file the kernel
+// will not let us open that is still empty and owned by the trusted owner
+// is ErrEmpty (a creator in the middle of Create), not ErrPermission.
+func Open(b Backend, name string, o Options) (*Mapping, error) {
+	if err := ValidateName(b, name); err != nil {
+		return nil, err
+	}
+	if b == Heap {
+		return heapOpen(name)
+	}
+	path := Path(b, name)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if isPermErr(err) {
+			var st unix.Stat_t
+			if unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 &&
+				o.checkOwner(path, st.Uid, uint32(os.Geteuid())) == nil {
+				return nil, fmt.Errorf("%w: %s (open refused, %v, while its creator sets its group and mode)", ErrEmpty, path, err)
+			}
+		}
+		return nil, openErr("open", path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("shm: fstat %s: %w", path, err)
+	}
+	if err := checkStat(path, &st, o); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	if st.Size <= 0 {
+		// The creator has not sized it yet; callers retry until ready.
+		unix.Close(fd)
+		return nil, fmt.Errorf("%w: %s", ErrEmpty, path)
+	}
+	if err := o.checkMode(path, os.FileMode(st.Mode)); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	m, err := mapFD(b, name, fd, int(st.Size), o)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return m, nil
+}
+
+func checkStat(path string, st *unix.Stat_t, o Options) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%w: %s has type %#o", ErrNotRegular, path, st.Mode&unix.S_IFMT)
+	}
+	return o.checkOwner(path, st.Uid, uint32(os.Geteuid()))
+}
+
+// OwnerAlive reports whether the creator of a named segment still holds its
+// liveness lock (slot OwnerSlot). Unlike Open it needs no mapping, so it
+// also answers for a segment whose creator died before sizing it.
+func OwnerAlive(b Backend, name string) (bool, error) {
+	if err := ValidateName(b, name); err != nil {
+		return false, err
+	}
+	if b == Heap {
+		_, err := heapOpen(name)
+		return err == nil, err
+	}
+	path := Path(b, name)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false, openErr("open", path, err)
+	}
+	defer unix.Close(fd)
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("shm: probe owner of %s: %w", path, err)
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
+
+// Stat reports the size and permission bits of a named segment without
+// mapping it.
+func Stat(b Backend, name string) (size int64, perm os.FileMode, err error) {
+	if b == Heap {
+		m, err := heapOpen(name)
+		if err != nil {
+			return 0, 0, err
+		}
+		return int64(len(m.data)), 0o600, nil
+	}
+	var st unix.Stat_t
+	path := Path(b, name)
+	if err := unix.Lstat(path, &st); err != nil {
+		return 0, 0, openErr("stat", path, err)
+	}
+	return st.Size, os.FileMode(st.Mode).Perm(), nil
+}
+
+func mapFD(b Backend, name string, fd, size int, o Options) (*Mapping, error) {
+	flags := unix.MAP_SHARED
+	if o.Populate {
+		flags |= unix.MAP_POPULATE
+	}
+	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, flags)
+	if err != nil {
+		return nil, fmt.Errorf("shm: mmap %s (%d bytes): %w", Path(b, name), size, err)
+	}
+	return &Mapping{backend: b, name: name, data: data, fd: fd}, nil
+}
+
+func (m *Mapping) closeOS() error {
+	err := unix.Munmap(m.data)
+	m.data = nil
+	if cerr := unix.Close(m.fd); err == nil {
+		err = cerr
+	}
+	m.fd = -1
+	return err
+}
+
+// RemoveDead removes the segment at name only if its owner is dead, and
+// only the very segment it found so: it takes the owner's liveness lock on
+// that file (which a live owner, or another process removing it at the
+// same moment, holds), checks that the name still refers to that file,
+// and unlinks it under the lock. A segment whose owner is alive, or one
+// another process replaced meanwhile, is never removed: ErrExist.
+func RemoveDead(b Backend, name string) error {
+	if err := ValidateName(b, name); err != nil {
+		return err
+	}
+	if b == Heap {
+		return heapRemoveDead(name)
+	}
+	path := Path(b, name)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return openErr("open", path, err)
+	}
+	defer unix.Close(fd) // releases the lock, after the unlink
+	lk := lockRange(unix.F_WRLCK, OwnerSlot)
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+			return fmt.Errorf("%w: %s: its owner is alive, or another process is replacing it", ErrExist, path)
+		}
+		return fmt.Errorf("shm: lock owner slot of %s: %w", path, err)
+	}
+	var held, named unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil {
+		return fmt.Errorf("shm: stat %s: %w", path, err)
+	}
+	if err := unix.Lstat(path, &named); err != nil || named.Dev != held.Dev || named.Ino != held.Ino {
+		return fmt.Errorf("%w: %s was replaced while we checked it", ErrExist, path)
+	}
+	if err := unix.Unlink(path); err != nil {
+		return openErr("unlink", path, err)
+	}
+	return nil
+}
+
+// Remove unlinks a named segment.
+func Remove(b Backend, name string) error {
+	if err := ValidateName(b, name); err != nil {
+		return err
+	}
+	if b == Heap {
+		return heapRemove(name)
+	}
+	path := Path(b, name)
+	if err := unix.Unlink(path); err != nil {
+		return openErr("unlink", path, err)
+	}
+	return nil
+}
+
+// List returns the names of regular files in the Shm directory. Callers
+// filter by what they can validate.
+func List() ([]string, error) {
+	ents, err := os.ReadDir(shmDir)
+	if err != nil {
+		return nil, fmt.Errorf("shm: list %s: %w", shmDir, err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+func openErr(op, path string, err error) error {
+	switch {
+	case errors.Is(err, unix.EEXIST):
+		return fmt.Errorf("%w: %s %s: %w", ErrExist, op, path, fs.ErrExist)
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("%w: %s %s: %w", ErrNotExist, op, path, fs.ErrNotExist)
+	case errors.Is(err, unix.ELOOP):
+		return fmt.Errorf("%w: %s %s is a symlink", ErrNotRegular, op, path)
+	case errors.Is(err, unix.EISDIR):
+		return fmt.Errorf("%w: %s %s is a directory", ErrNotRegular, op, path)
+	}
+	return sysErr(op, path, "", err)
+}
+
+func isPermErr(err error) bool { return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) }
+
+// sysErr wraps the OS error of "op path detail"; a refusal (EACCES,
+// EPERM) also matches ErrPermission and says who owns the file and who we
+// are.
+func sysErr(op, path, detail string, err error) error {
+	if !isPermErr(err) {
+		return fmt.Errorf("shm: %s %s%s: %w", op, path, detail, err)
+	}
+	return fmt.Errorf("%w: %s %s%s: %w%s", ErrPermission, op, path, detail, err, describeAccess(path))
+}
+
+// describeAccess reports the file's owner, group and mode and our
+// credentials, best effort ("" if the file cannot be stat'ed).
+func describeAccess(path string) string {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil {
+		return ""
+	}
+	groups, _ := unix.Getgroups()
+	return fmt.Sprintf(" (the file has mode %#o, uid %d, gid %d; we are euid %d, egid %d, groups %v)",
+		os.FileMode(st.Mode).Perm(), st.Uid, st.Gid, os.Geteuid(), os.Getegid(), groups)
+}
