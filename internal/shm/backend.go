@@ -113,6 +113,24 @@ func Path(b Backend, name string) string {
 	return ""
 }
 
+// store is what a backend does: one implementation per backend, chosen
+// here and nowhere else (fileStore for Shm and File, heapStore for Heap).
+type store interface {
+	create(name string, size int, o Options) (*Mapping, error)
+	open(name string, o Options) (*Mapping, error)
+	ownerAlive(name string) (bool, error)
+	stat(name string) (int64, os.FileMode, error)
+	remove(name string) error
+	removeDead(name string) error
+}
+
+func (b Backend) store() store {
+	if b == Heap {
+		return heapStore{}
+	}
+	return fileStore{b}
+}
+
 // OwnerSlot is the liveness lock slot Create takes for the creator before
 // the new file has a size.
 const OwnerSlot = 0

@@ -15,8 +15,16 @@ type Mapping struct {
 
 	mu     sync.Mutex
 	closed bool
-	fd     int      // File and Shm backends
-	heap   *heapSeg // Heap backend
+	lk     locks // the backend's liveness locks and unmapping
+}
+
+// locks is what a backend gives a Mapping: liveness locks on numbered
+// slots, and the release of the mapping with its locks.
+type locks interface {
+	tryLock(slot int64) (bool, error)
+	unlock(slot int64) error
+	heldByOther(slot int64) (bool, error)
+	close(data []byte) error
 }
 
 // Bytes returns the mapped memory. It must not be used after Close.
@@ -28,6 +36,40 @@ func (m *Mapping) Name() string { return m.name }
 // Backend returns the backend holding the segment.
 func (m *Mapping) Backend() Backend { return m.backend }
 
+// TryLock takes liveness lock slot without waiting. It reports false if
+// another open description (another process, or another Mapping in this
+// process) holds it. Taking a slot m already holds succeeds.
+func (m *Mapping) TryLock(slot int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, ErrClosed
+	}
+	return m.lk.tryLock(slot)
+}
+
+// Unlock releases slot if m holds it.
+func (m *Mapping) Unlock(slot int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return m.lk.unlock(slot)
+}
+
+// HeldByOther reports whether some other open description holds slot: for
+// a liveness lock, whether its holder is alive. This is a syscall; call it
+// only on slow paths.
+func (m *Mapping) HeldByOther(slot int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, ErrClosed
+	}
+	return m.lk.heldByOther(slot)
+}
+
 // Close unmaps the memory and releases every lock taken through m. It is
 // idempotent.
 func (m *Mapping) Close() error {
@@ -37,12 +79,9 @@ func (m *Mapping) Close() error {
 		return nil
 	}
 	m.closed = true
-	if m.heap != nil {
-		m.heap.release(m)
-		m.data = nil
-		return nil
-	}
-	return m.closeOS()
+	err := m.lk.close(m.data)
+	m.data = nil
+	return err
 }
 
 // Unlink removes the segment's name so no new process can open it. Mapped

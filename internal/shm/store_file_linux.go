@@ -15,28 +15,13 @@ import (
 
 const shmDir = "/dev/shm"
 
-// Create makes a new segment of size bytes, failing with ErrExist if the
-// name is taken. The file is opened O_CREAT|O_EXCL|O_NOFOLLOW with only the
-// owner bits of o.Perm; then, with the creator's liveness lock held, it is
-// handed to o.Group if set (fchown), given its mode (fchmod o.Perm: the
-// umask does not apply), and only then sized. So no one outside the final
-// group can open it meanwhile, and an opener that sees a size sees the
-// final owner, group and mode. The memory reads as zeros. Any failure
-// removes the file; a refused fchown is ErrPermission.
-func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
-	if err := ValidateName(b, name); err != nil {
-		return nil, err
-	}
-	if size <= 0 {
-		return nil, fmt.Errorf("shm: size=%d must be positive", size)
-	}
+// fileStore holds the segments of the file-backed backends: Shm objects
+// under shmDir and File paths, mapped shared.
+type fileStore struct{ b Backend }
+
+func (s fileStore) create(name string, size int, o Options) (*Mapping, error) {
+	b := s.b
 	gid, chgrp := o.Group.Get()
-	if chgrp && gid == NoID {
-		return nil, fmt.Errorf("%w: group id %d means \"unchanged\" to chown", ErrInvalidOptions, gid)
-	}
-	if b == Heap {
-		return heapCreate(name, size)
-	}
 	// The segment is built under a temporary name and linked into place
 	// locked, sized and with its mode set: the name never shows a file
 	// without its creator's lock, which another process replacing stale
@@ -97,30 +82,8 @@ func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	return m, nil
 }
 
-// Open maps an existing segment in full, read-write. It checks, in order:
-//
-//   - the kernel lets us open the file O_RDWR (else ErrPermission, which
-//     also matches fs.ErrPermission);
-//   - it is a regular file, not a symlink (else ErrNotRegular);
-//   - its uid is o.Owner, or our effective uid if Owner is unset (else
-//     ErrOwner);
-//   - it has a size (else ErrEmpty: its creator is still setting it up);
-//   - its permission bits pass o.Perm's rule (else ErrMode): with Perm
-//     zero any mode granting nothing to others (mode&0o007 == 0), with
-//     Perm set exactly Perm, with AnyPerm anything.
-//
-// The group is not checked: the mode and the kernel decide who gets in.
-// The mode is checked only once the file has a size because Create sets
-// the final mode before it sizes the file. Likewise a file the kernel
-// will not let us open that is still empty and owned by the trusted owner
-// is ErrEmpty (a creator in the middle of Create), not ErrPermission.
-func Open(b Backend, name string, o Options) (*Mapping, error) {
-	if err := ValidateName(b, name); err != nil {
-		return nil, err
-	}
-	if b == Heap {
-		return heapOpen(name)
-	}
+func (s fileStore) open(name string, o Options) (*Mapping, error) {
+	b := s.b
 	path := Path(b, name)
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -159,25 +122,8 @@ func Open(b Backend, name string, o Options) (*Mapping, error) {
 	return m, nil
 }
 
-func checkStat(path string, st *unix.Stat_t, o Options) error {
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("%w: %s has type %#o", ErrNotRegular, path, st.Mode&unix.S_IFMT)
-	}
-	return o.checkOwner(path, st.Uid, uint32(os.Geteuid()))
-}
-
-// OwnerAlive reports whether the creator of a named segment still holds its
-// liveness lock (slot OwnerSlot). Unlike Open it needs no mapping, so it
-// also answers for a segment whose creator died before sizing it.
-func OwnerAlive(b Backend, name string) (bool, error) {
-	if err := ValidateName(b, name); err != nil {
-		return false, err
-	}
-	if b == Heap {
-		_, err := heapOpen(name)
-		return err == nil, err
-	}
-	path := Path(b, name)
+func (s fileStore) ownerAlive(name string) (bool, error) {
+	path := Path(s.b, name)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return false, openErr("open", path, err)
@@ -190,60 +136,17 @@ func OwnerAlive(b Backend, name string) (bool, error) {
 	return lk.Type != unix.F_UNLCK, nil
 }
 
-// Stat reports the size and permission bits of a named segment without
-// mapping it.
-func Stat(b Backend, name string) (size int64, perm os.FileMode, err error) {
-	if b == Heap {
-		m, err := heapOpen(name)
-		if err != nil {
-			return 0, 0, err
-		}
-		return int64(len(m.data)), 0o600, nil
-	}
+func (s fileStore) stat(name string) (int64, os.FileMode, error) {
 	var st unix.Stat_t
-	path := Path(b, name)
+	path := Path(s.b, name)
 	if err := unix.Lstat(path, &st); err != nil {
 		return 0, 0, openErr("stat", path, err)
 	}
 	return st.Size, os.FileMode(st.Mode).Perm(), nil
 }
 
-func mapFD(b Backend, name string, fd, size int, o Options) (*Mapping, error) {
-	flags := unix.MAP_SHARED
-	if o.Populate {
-		flags |= unix.MAP_POPULATE
-	}
-	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, flags)
-	if err != nil {
-		return nil, fmt.Errorf("shm: mmap %s (%d bytes): %w", Path(b, name), size, err)
-	}
-	return &Mapping{backend: b, name: name, data: data, fd: fd}, nil
-}
-
-func (m *Mapping) closeOS() error {
-	err := unix.Munmap(m.data)
-	m.data = nil
-	if cerr := unix.Close(m.fd); err == nil {
-		err = cerr
-	}
-	m.fd = -1
-	return err
-}
-
-// RemoveDead removes the segment at name only if its owner is dead, and
-// only the very segment it found so: it takes the owner's liveness lock on
-// that file (which a live owner, or another process removing it at the
-// same moment, holds), checks that the name still refers to that file,
-// and unlinks it under the lock. A segment whose owner is alive, or one
-// another process replaced meanwhile, is never removed: ErrExist.
-func RemoveDead(b Backend, name string) error {
-	if err := ValidateName(b, name); err != nil {
-		return err
-	}
-	if b == Heap {
-		return heapRemoveDead(name)
-	}
-	path := Path(b, name)
+func (s fileStore) removeDead(name string) error {
+	path := Path(s.b, name)
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return openErr("open", path, err)
@@ -269,19 +172,80 @@ func RemoveDead(b Backend, name string) error {
 	return nil
 }
 
-// Remove unlinks a named segment.
-func Remove(b Backend, name string) error {
-	if err := ValidateName(b, name); err != nil {
-		return err
-	}
-	if b == Heap {
-		return heapRemove(name)
-	}
-	path := Path(b, name)
+func (s fileStore) remove(name string) error {
+	path := Path(s.b, name)
 	if err := unix.Unlink(path); err != nil {
 		return openErr("unlink", path, err)
 	}
 	return nil
+}
+
+func checkStat(path string, st *unix.Stat_t, o Options) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("%w: %s has type %#o", ErrNotRegular, path, st.Mode&unix.S_IFMT)
+	}
+	return o.checkOwner(path, st.Uid, uint32(os.Geteuid()))
+}
+
+func mapFD(b Backend, name string, fd, size int, o Options) (*Mapping, error) {
+	flags := unix.MAP_SHARED
+	if o.Populate {
+		flags |= unix.MAP_POPULATE
+	}
+	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, flags)
+	if err != nil {
+		return nil, fmt.Errorf("shm: mmap %s (%d bytes): %w", Path(b, name), size, err)
+	}
+	return &Mapping{backend: b, name: name, data: data, lk: fileLocks{fd: fd, path: Path(b, name)}}, nil
+}
+
+// fileLocks are a file-backed Mapping's liveness locks: OFD locks on
+// bytes of its file (see lockBase), which the kernel drops when the
+// descriptor is closed or the process dies.
+type fileLocks struct {
+	fd   int
+	path string
+}
+
+func (l fileLocks) tryLock(slot int64) (bool, error) {
+	lk := lockRange(unix.F_WRLCK, slot)
+	err := unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk)
+	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("shm: lock slot %d of %s: %w", slot, l.path, err)
+	}
+	return true, nil
+}
+
+func (l fileLocks) unlock(slot int64) error {
+	lk := lockRange(unix.F_UNLCK, slot)
+	if err := unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk); err != nil {
+		return fmt.Errorf("shm: unlock slot %d of %s: %w", slot, l.path, err)
+	}
+	return nil
+}
+
+func (l fileLocks) heldByOther(slot int64) (bool, error) {
+	lk := lockRange(unix.F_WRLCK, slot)
+	if err := unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, fmt.Errorf("shm: probe slot %d of %s: %w", slot, l.path, err)
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
+
+// close unmaps data and closes the descriptor, which drops its locks.
+func (l fileLocks) close(data []byte) error {
+	err := unix.Munmap(data)
+	if cerr := unix.Close(l.fd); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func lockRange(typ int16, slot int64) unix.Flock_t {
+	return unix.Flock_t{Type: typ, Whence: 0, Start: lockBase + slot, Len: 1}
 }
 
 // List returns the names of regular files in the Shm directory. Callers

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package shm
+
+import "time"
+
+// FutexWait has no futex to park on here: it sleeps briefly, which the
+// ring's wait loops treat as a spurious wake-up.
+func FutexWait(addr *uint32, val uint32, timeout time.Duration) {
+	time.Sleep(min(timeout, time.Millisecond))
+}
+
+// FutexWake is a no-op: FutexWait never sleeps long.
+func FutexWake(addr *uint32, n int) {}
