@@ -67,7 +67,7 @@ func TestSendManaged_OneClaimPerMessage(t *testing.T) {
 			t.Fatalf("message %d: %d bytes %+v %v", i, n, m, err)
 		}
 	}
-	if st := p.Stats(); st.Messages != 6 || st.Chunked != 1 || st.MultiFrame != 4 {
+	if st := p.stats; st.Messages != 6 || st.Chunked != 1 || st.MultiFrame != 4 {
 		t.Fatalf("stats %+v", st)
 	}
 	// TrySend never takes the waiting claim (where the policy applies);

@@ -88,7 +88,7 @@ func TestReassembly_EverySplit(t *testing.T) {
 						if _, _, err := rc.try(c, call+2); err != ErrEmpty {
 							t.Fatalf("split %d/%d: after both: %v, want ErrEmpty", split, frames, err)
 						}
-						st := c.Stats()
+						st := c.stats
 						if st.Messages != 2 || st.ReassemblyErrors != 0 || st.Fragments != uint64(frames+1) || st.Bytes != uint64(size+5) {
 							t.Fatalf("split %d/%d: stats %+v", split, frames, st)
 						}
@@ -246,7 +246,7 @@ func TestReassembly_HostileSequences(t *testing.T) {
 			if fmt.Sprint(errs) != fmt.Sprint(tc.errs) {
 				t.Fatalf("errors %v, want %v", errs, tc.errs)
 			}
-			st := c.Stats()
+			st := c.stats
 			if st.ReassemblyErrors != uint64(len(tc.errs)) || st.SkippedFrames != tc.skipped || st.LateJoinFrames != tc.late {
 				t.Fatalf("stats %+v, want %d errors, %d skipped, %d late", st, len(tc.errs), tc.skipped, tc.late)
 			}
@@ -267,7 +267,7 @@ func TestReassembly_ProducerAbortMidMessage(t *testing.T) {
 	if _, err := p.Send(context.Background(), 0, payloadFor(1, 50)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Send = %v, want the claim's error", err)
 	}
-	if st := p.Stats(); st.Aborted != 1 || st.Messages != 0 || p.LastID() != 1 {
+	if st := p.stats; st.Aborted != 1 || st.Messages != 0 || p.LastID() != 1 {
 		t.Fatalf("producer stats %+v, last id %d", st, p.LastID())
 	}
 	f.failAt = -1
@@ -430,7 +430,7 @@ func FuzzReassemble(f *testing.F) {
 		if fr.next != fr.published+1 {
 			t.Fatalf("consumer released through %d, published %d", fr.next-1, fr.published)
 		}
-		if st := c.Stats(); st.ReassemblyErrors != protoErrs {
+		if st := c.stats; st.ReassemblyErrors != protoErrs {
 			t.Fatalf("ReassemblyErrors %d, returned %d", st.ReassemblyErrors, protoErrs)
 		}
 	})
