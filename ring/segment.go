@@ -181,21 +181,14 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 		return wrapShm(err)
 	}
 	defer m.Close()
-	held, err := m.HeldByOther(lockProducer)
+	bb := m.Bytes()
+	var producers uint32
+	if len(bb) >= headerSize {
+		producers = binary.LittleEndian.Uint32(bb[hdrMaxProducers:]) // bounded by anyProducerHeld
+	}
+	held, err := anyProducerHeld(m, producers)
 	if err != nil {
 		return err
-	}
-	bb := m.Bytes()
-	if !held && len(bb) >= headerSize {
-		// A producer that joined a multi-producer ring keeps it alive after
-		// its creator died: it is still publishing into it.
-		joined := min(binary.LittleEndian.Uint32(bb[hdrMaxProducers:]), maxProducers)
-		for i := int64(0); i < int64(joined) && !held && err == nil; i++ {
-			held, err = m.HeldByOther(lockProducers + i)
-		}
-		if err != nil {
-			return err
-		}
 	}
 	if held {
 		return fmt.Errorf("%w: %q", ErrExist, name)
@@ -438,15 +431,20 @@ func (s *segment) closed() bool { return atomic.LoadUint32(s.state) == stateClos
 // producerAlive probes the owner lock and, on a multi-producer ring, every
 // producer entry's lock (syscalls: slow paths only).
 func (s *segment) producerAlive() bool {
-	if held, err := s.m.HeldByOther(lockProducer); err != nil || held {
-		return true
+	held, err := anyProducerHeld(s.m, s.g.maxProducers)
+	return held || err != nil // a probe that fails counts as alive
+}
+
+// anyProducerHeld reports whether a live process holds the creator's lock
+// or the lock of any of the (at most maxProducers) joined producers: a
+// producer that joined a multi-producer ring keeps it alive after its
+// creator died.
+func anyProducerHeld(m *shm.Mapping, producers uint32) (bool, error) {
+	held, err := m.HeldByOther(lockProducer)
+	for i := int64(0); i < int64(min(producers, maxProducers)) && !held && err == nil; i++ {
+		held, err = m.HeldByOther(lockProducers + i)
 	}
-	for i := 0; i < int(s.g.maxProducers); i++ {
-		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
-			return true
-		}
-	}
-	return false
+	return held, err
 }
 
 // published returns the multi-producer published marker of seq's slot.

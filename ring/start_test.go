@@ -184,3 +184,30 @@ func TestCreate_ConcurrentReplaceOfStale(t *testing.T) {
 		winners[0].Close()
 	}
 }
+
+// TestCreate_JoinedProducerKeepsRingAlive: a multi-producer ring whose
+// creator died is not replaced while a producer that joined it lives; it
+// is once that one is gone too.
+func TestCreate_JoinedProducerKeepsRingAlive(t *testing.T) {
+	name := PortableName("joinalive")
+	creator, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 8, MaxProducers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined, err := Join[testEvent](context.Background(), name, JoinConfig{Backend: Heap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The creator "dies": its locks are gone (owner, producer table entry).
+	creator.p.s.m.Unlock(lockProducer)
+	creator.p.s.m.Unlock(lockProducers + int64(creator.p.slot))
+	if _, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 8}); !errors.Is(err, ErrExist) {
+		t.Fatalf("Create over a ring a joined producer still writes: %v, want ErrExist", err)
+	}
+	joined.Close()
+	p, err := Create[testEvent](name, Config{Backend: Heap, Capacity: 8})
+	if err != nil {
+		t.Fatalf("Create once every producer is gone: %v", err)
+	}
+	p.Close()
+}
