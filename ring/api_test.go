@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -136,7 +135,7 @@ func TestProducer_PublishBatch_OneCursorStore(t *testing.T) {
 	before := p.Stats().Published
 	hi, err := p.PublishBatch(context.Background(), 5, func(i int, e *apiEvent) {
 
-		if cur := atomic.LoadInt64(p.p.s.cursor); cur != 2 {
+		if cur := p.p.s.prod.cursor.load(); cur != 2 {
 			t.Errorf("fill %d: cursor moved to %d mid-batch", i, cur)
 		}
 		e.set(3 + int64(i))

@@ -17,39 +17,50 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 )
 
 // consumer is the engine behind Consumer[E] and BytesConsumer. Only one
 // goroutine may use it at a time.
+//
+// One engine serves the three roles, not a type per role: a broadcast
+// consumer gates with its cursor; an observer (observer.go) never gates
+// and validates every copy; a group member (group.go) gates with its
+// group and its held claim. The roles share the hot path ([next, avail]
+// and ready's inlined fast path), which must not pay for a dynamic call,
+// and a role can change mid-stream: an evicted consumer goes on as an
+// observer. Whether the ring has one producer or several is the segment's
+// business (s.multi), not a role.
 type consumer struct {
-	s       *segment // read-only after construction
-	cur     *int64   // this consumer's cursor in its entry (the gating sequence)
-	next    int64    // hot: next sequence to read
-	avail   int64    // hot: cached producer cursor; [next, avail] is readable
-	seen    int64    // highest producer cursor loaded (single producer)
-	wait    WaitStrategy
-	idx     int
-	id      string
+	s     *segment       // read-only after construction
+	ent   *consumerEntry // this consumer's entry: its cursor is the gating sequence
+	next  int64          // hot: next sequence to read
+	avail int64          // hot: cached producer cursor; [next, avail] is readable
+	seen  int64          // highest producer cursor loaded (single producer)
+	wait  WaitStrategy
+	idx   int
+	id    string
+
 	closed  bool
 	missed  int64     // events lost at join, reported by the first read
 	probed  time.Time // last liveness probe on the Try path
+	iterErr error     // what ended the last iterator loop
+
+	// Multi-producer rings: a sequence found unpublished, and since when
+	// (checkStuck), and how long before asking whether its producer died.
 	unblock time.Duration
 	stuck   struct {
-		seq   int64 // multi-producer: sequence we found unpublished...
+		seq   int64
 		since time.Time
 	}
-	iterErr error // what ended the last iterator loop
-	// observer: this consumer does not gate the producer and reads only by
-	// copy-then-validate (observer.go).
+
+	// Roles. observer: does not gate, reads by copy-then-validate.
+	// member: a group member, with its group and whether it holds a claim
+	// (next is then the claimed sequence, recorded in ent.held).
 	observer bool
-	// Group members only (group.go).
-	member  bool
-	holding bool   // holds a claim: next is the claimed sequence
-	group   uint64 // offset of the group's table entry
-	held    *int64 // this member's held word in its entry
-	counter struct{ empty, parks, wakes, lapped, skipped *uint64 }
+	member   bool
+	holding  bool
+	group    *groupEntry
 }
 
 func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uint32) (*consumer, error) {
@@ -77,13 +88,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	if err != nil {
 		return nil, err
 	}
-	off := s.consumerOff(jr.idx)
-	c := &consumer{s: s, cur: s.i64(off + centCursor), next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
-	c.counter.empty = s.u64(off + centEmpty)
-	c.counter.parks = s.u64(off + centParks)
-	c.counter.wakes = s.u64(off + centWakes)
-	c.counter.lapped = s.u64(off + centLapped)
-	c.counter.skipped = s.u64(off + centSkipped)
+	c := &consumer{s: s, ent: &s.consumers[jr.idx], next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
 	c.unblock = o.unblock
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
@@ -91,13 +96,12 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 		// A member's cursor does not gate and its own lap does not count:
 		// its group's does (group.go).
 		c.member, c.missed = true, 0
-		c.held = s.i64(off + centHeld)
-		c.group = s.groupOff(jr.group)
+		c.group = &s.groups[jr.group]
 		c.joinGroup()
 		return c, nil
 	}
 	if jr.missed > 0 {
-		addCounter(c.counter.lapped, uint64(jr.missed))
+		c.ent.lapped.add(uint64(jr.missed))
 	}
 	return c, nil
 }
@@ -115,7 +119,7 @@ func (c *consumer) poll() bool {
 		return c.pollMulti()
 	}
 	// Pairs with the producer's cursor store in producer.commit.
-	p := atomic.LoadInt64(c.s.cursor)
+	p := c.s.prod.cursor.load()
 	c.seen = max(c.seen, p)
 	if p <= c.avail {
 		return false // nothing new (checkBackwards catches a cursor that went back)
@@ -134,7 +138,7 @@ func (c *consumer) checkBackwards() error {
 	if c.s.multi() {
 		return nil
 	}
-	p := atomic.LoadInt64(c.s.cursor)
+	p := c.s.prod.cursor.load()
 	if p >= c.seen {
 		return nil
 	}
@@ -150,7 +154,7 @@ func (c *consumer) pollMulti() bool {
 	s := c.s
 	seq := c.avail + 1
 	for seq-c.next < s.cap {
-		m := atomic.LoadInt64(s.published(seq))
+		m := s.marker(seq).load()
 		if m == seq || c.observer && (m > seq && (m-seq)&s.mask == 0 || m < 0 && ^m > seq && (^m-seq)&s.mask == 0) {
 			// Published; for an observer, possibly already overwritten by a
 			// later lap (published or abandoned), which the copy's check
@@ -160,7 +164,7 @@ func (c *consumer) pollMulti() bool {
 		}
 		if m == ^seq && seq == c.next {
 			// Abandoned by a dead producer: skip and release it.
-			addCounter(c.counter.skipped, 1)
+			c.ent.skipped.add(1)
 			seq++
 			c.advance(seq - 1)
 			continue
@@ -199,7 +203,7 @@ func (c *consumer) checkLap() error {
 	missed := oldest - c.next
 	c.next = oldest
 	c.commit(oldest - 1)
-	addCounter(c.counter.lapped, uint64(missed))
+	c.ent.lapped.add(uint64(missed))
 	return &LappedError{Missed: missed, ResumeAt: oldest}
 }
 
@@ -222,7 +226,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.missed = 0
 		return err
-	case !c.observer && atomic.LoadUint32(c.s.u32(c.s.consumerOff(c.idx)+centState)) != centActive:
+	case !c.observer && c.ent.state.Load() != entryActive:
 		// Evicted (required.go): no longer gating, so in-place reads are
 		// unsafe from now on; validate copies like an observer.
 		c.observer = true
@@ -235,7 +239,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 		if err := c.endOfStream(false); err != nil {
 			return err
 		}
-		addCounter(c.counter.empty, 1)
+		c.ent.emptyWaits.add(1)
 		if try {
 			// A polling consumer must learn of a dead producer too; probe
 			// (a syscall) at most once per liveness interval.
@@ -329,7 +333,7 @@ func (c *consumer) waitData(ctx context.Context) error {
 				// store it again so the producer is not gated by garbage.
 				// (A member's cursor does not gate: group.go.)
 				if !c.member && !c.observer {
-					atomic.StoreInt64(c.cur, c.next-1)
+					c.ent.cursor.store(c.next - 1)
 				}
 			}
 			if err := c.endOfStream(probe); err != nil || c.next <= c.avail {
@@ -346,9 +350,9 @@ func (c *consumer) waitData(ctx context.Context) error {
 // readable.
 func (c *consumer) park(ctx context.Context) bool {
 	s := c.s
-	atomic.AddUint32(s.dataWaiters, 1)
-	defer atomic.AddUint32(s.dataWaiters, math.MaxUint32) // -1
-	w := atomic.LoadUint32(s.dataWake)
+	s.prod.dataWaiters.Add(1)
+	defer s.prod.dataWaiters.Add(math.MaxUint32) // -1
+	w := s.prod.dataWake.Load()
 	// Re-check after announcing ourselves. The producer stores its cursor
 	// and then loads dataWaiters; we increment dataWaiters and then load the
 	// cursor. With sequentially consistent atomics one of the two loads sees
@@ -358,8 +362,8 @@ func (c *consumer) park(ctx context.Context) bool {
 	if c.poll() || s.closed() {
 		return c.next <= c.avail
 	}
-	addCounter(c.counter.parks, 1)
-	s.parkOn(ctx, s.dataWake, w)
+	c.ent.parks.add(1)
+	s.parkOn(ctx, &s.prod.dataWake, w)
 	return c.poll()
 }
 
@@ -370,11 +374,11 @@ func (c *consumer) commit(seq int64) {
 		return
 	}
 	// Release: after this store the producer may overwrite the slots.
-	atomic.StoreInt64(c.cur, seq)
+	c.ent.cursor.store(seq)
 	// Same store-then-load pairing as producer.commit, mirrored.
-	if atomic.LoadUint32(c.s.spaceWaiters) != 0 {
-		addCounter(c.counter.wakes, 1)
-		c.s.wake(c.s.spaceWake)
+	if c.s.prod.spaceWaiters.Load() != 0 {
+		c.ent.wakes.add(1)
+		c.s.wake(&c.s.prod.spaceWake)
 	}
 }
 
@@ -394,7 +398,7 @@ func (c *consumer) close() error {
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
 	if c.member {
 		// A claim we still hold goes back to the group (group.go).
-		c.s.deposit(c.s.consumerOff(c.idx), c.group)
+		c.s.deposit(c.ent, c.group)
 	}
 	c.s.leave(c.idx)
 	return c.s.unmap()

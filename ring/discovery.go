@@ -11,7 +11,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -50,12 +49,12 @@ func (s *segment) activeIDs(prefix string) []string {
 		return nil
 	}
 	var ids []string
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) != centActive {
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if e.state.Load() != entryActive {
 			continue
 		}
-		if id := s.entryID(i); strings.HasPrefix(id, prefix) {
+		if id := e.entryID(); strings.HasPrefix(id, prefix) {
 			ids = append(ids, id)
 		}
 	}
@@ -126,12 +125,8 @@ func (s *segment) consumerPosition(id string) (int64, bool) {
 	if s.unmapped() {
 		return 0, false
 	}
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if st := atomic.LoadUint32(s.u32(off + centState)); st == centFree || s.entryID(i) != id {
-			continue
-		}
-		return atomic.LoadInt64(s.i64(off + centCursor)), true
+	if e := s.entryByID(id); e != nil {
+		return e.cursor.load(), true
 	}
 	return 0, false
 }
@@ -221,9 +216,9 @@ func (s *segment) drain(ctx context.Context) error {
 // seq.
 func (s *segment) behind(seq int64) []string {
 	var ids []string
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		if pos, ok := s.gatePosition(i); ok && pos < seq {
-			ids = append(ids, s.entryID(i))
+	for i := range s.consumers {
+		if pos, ok := s.gatePosition(&s.consumers[i]); ok && pos < seq {
+			ids = append(ids, s.consumers[i].entryID())
 		}
 	}
 	return ids

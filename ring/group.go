@@ -53,7 +53,6 @@ package ring
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 )
 
 // ErrNoFreeGroup: every group table entry holds a group with members.
@@ -70,25 +69,37 @@ func validateGroup(cfg *ConsumerConfig) error {
 	return nil
 }
 
-func (s *segment) groupOff(i int) uint64 { return s.r.groups + uint64(i)*groupSize }
+// reset zeroes every field of a group entry but its state.
+func (g *groupEntry) reset() {
+	g.work.store(0)
+	g.pending.store(0)
+	for k := range g.returned {
+		g.returned[k].store(0)
+	}
+	g.nameLen.Store(0)
+	g.name = [MaxIDLen]byte{}
+	for _, c := range []*counter{&g.lost, &g.redelivered, &g.lapped} {
+		c.store(0)
+	}
+}
 
-func (s *segment) groupName(i int) string {
-	off := s.groupOff(i)
-	n := atomic.LoadUint32(s.u32(off + grpNameLen))
+// groupName reads a group's name; "" for a length no correct peer writes.
+func (g *groupEntry) groupName() string {
+	n := g.nameLen.Load()
 	if n > MaxIDLen {
 		return ""
 	}
-	return string(s.m.Bytes()[off+grpName : off+grpName+uint64(n)])
+	return string(g.name[:n])
 }
 
 // groupFor returns the index of the group name, creating it if it does
 // not exist; a new group starts at start. Called under the registry lock.
 func (s *segment) groupFor(name string, start Start) (int, error) {
 	free := -1
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		switch atomic.LoadUint32(s.u32(s.groupOff(i) + grpState)) {
+	for i := range s.groups {
+		switch s.groups[i].state.Load() {
 		case groupActive:
-			if s.groupName(i) == name {
+			if s.groups[i].groupName() == name {
 				return i, nil
 			}
 		case groupFree:
@@ -100,7 +111,7 @@ func (s *segment) groupFor(name string, start Start) (int, error) {
 	if free < 0 {
 		// Recycle a group nobody belongs to any more; its position and
 		// returned claims are forgotten.
-		for i := 0; i < int(s.g.maxConsumers) && free < 0; i++ {
+		for i := 0; i < len(s.groups) && free < 0; i++ {
 			if !s.groupInUse(i) {
 				free = i
 			}
@@ -109,95 +120,98 @@ func (s *segment) groupFor(name string, start Start) (int, error) {
 	if free < 0 {
 		return -1, fmt.Errorf("%w: all %d groups of %q have members", ErrNoFreeGroup, s.g.maxConsumers, s.name)
 	}
-	off := s.groupOff(free)
-	atomic.StoreUint32(s.u32(off+grpState), groupFree)
-	clear(s.m.Bytes()[off : off+groupSize])
-	copy(s.m.Bytes()[off+grpName:], name)
-	atomic.StoreUint32(s.u32(off+grpNameLen), uint32(len(name)))
+	g := &s.groups[free]
+	g.state.Store(groupFree)
+	g.reset()
+	copy(g.name[:], name)
+	g.nameLen.Store(uint32(len(name)))
 	work := s.head()
 	if start.explicit {
 		work = start.seq - 1
 	}
-	atomic.StoreInt64(s.i64(off+grpWork), work)
-	atomic.StoreUint32(s.u32(off+grpState), groupActive)
+	g.work.store(work)
+	g.state.Store(groupActive)
 	return free, nil
 }
 
 // groupInUse reports whether any consumer entry refers to group gi as an
 // active member or holds one of its claims.
 func (s *segment) groupInUse(gi int) bool {
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centFlags))&flagMember == 0 || atomic.LoadUint32(s.u32(off+centGroup)) != uint32(gi+1) {
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if !e.memberOf(gi) {
 			continue
 		}
-		st := atomic.LoadUint32(s.u32(off + centState))
-		if st == centActive || st == centClaiming || atomic.LoadInt64(s.i64(off+centHeld)) != 0 {
+		st := e.state.Load()
+		if st == entryActive || st == entryClaiming || e.held.load() != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// entryGroup returns the group table offset of a member entry, and false
-// for a group index that no correct peer writes.
-func (s *segment) entryGroup(off uint64) (uint64, bool) {
-	gi := atomic.LoadUint32(s.u32(off + centGroup))
-	if gi == 0 || gi > s.g.maxConsumers {
-		return 0, false
+// memberOf reports whether the entry is a member of group table index gi.
+func (e *consumerEntry) memberOf(gi int) bool {
+	return e.flags.Load()&flagMember != 0 && e.group.Load() == uint32(gi+1)
+}
+
+// entryGroup returns a member entry's group, and nil for a group index
+// that no correct peer writes.
+func (s *segment) entryGroup(e *consumerEntry) *groupEntry {
+	gi := e.group.Load()
+	if gi == 0 || gi > uint32(len(s.groups)) {
+		return nil
 	}
-	return s.groupOff(int(gi - 1)), true
+	return &s.groups[gi-1]
 }
 
 // memberGate is the gating sequence of the member entry at off (see the
 // file comment). held is read before and after the returned slots: a claim
 // moving from held to a slot (a deposit) or back (an adoption) is seen in
 // one place or the other.
-func (s *segment) memberGate(off uint64) int64 {
-	g, ok := s.entryGroup(off)
-	if !ok {
-		return atomic.LoadInt64(s.i64(off + centCursor))
+func (s *segment) memberGate(e *consumerEntry) int64 {
+	g := s.entryGroup(e)
+	if g == nil {
+		return e.cursor.load()
 	}
-	m := atomic.LoadInt64(s.i64(g + grpWork))
-	held := s.i64(off + centHeld)
-	if h := atomic.LoadInt64(held); h > 0 {
+	m := g.work.load()
+	if h := e.held.load(); h > 0 {
 		m = min(m, h-2)
 	}
-	if atomic.LoadInt64(s.i64(g+grpPending)) != 0 {
-		for k := 0; k < grpReturnedSlots; k++ {
-			if v := atomic.LoadInt64(s.i64(g + grpReturned + uint64(k)*8)); v > 0 {
+	if g.pending.load() != 0 {
+		for k := range g.returned {
+			if v := g.returned[k].load(); v > 0 {
 				m = min(m, v-2)
 			}
 		}
 	}
-	if h := atomic.LoadInt64(held); h > 0 {
+	if h := e.held.load(); h > 0 {
 		m = min(m, h-2)
 	}
 	return m
 }
 
-// deposit moves the claim in the held word at off into a returned slot of
-// group g. With every slot taken the claim is lost, and counted.
-func (s *segment) deposit(off, g uint64) {
-	if !s.tryDeposit(off, g) && atomic.LoadInt64(s.i64(off+centHeld)) > 0 {
-		addCounter(s.u64(g+grpLost), 1)
-		atomic.StoreInt64(s.i64(off+centHeld), 0)
+// deposit moves the claim in e's held word into a returned slot of group
+// g. With every slot taken the claim is lost, and counted.
+func (s *segment) deposit(e *consumerEntry, g *groupEntry) {
+	if !s.tryDeposit(e, g) && e.held.load() > 0 {
+		g.lost.add(1)
+		e.held.store(0)
 	}
 }
 
 // tryDeposit is deposit that leaves the claim held when every slot is
 // taken. The slot takes the claim before the held word lets go, so it is
 // protected throughout (as long as the group has an active member).
-func (s *segment) tryDeposit(off, g uint64) bool {
-	held := s.i64(off + centHeld)
-	v := atomic.LoadInt64(held)
+func (s *segment) tryDeposit(e *consumerEntry, g *groupEntry) bool {
+	v := e.held.load()
 	if v <= 0 {
 		return true
 	}
-	for k := 0; k < grpReturnedSlots; k++ {
-		if atomic.CompareAndSwapInt64(s.i64(g+grpReturned+uint64(k)*8), 0, v) {
-			atomic.AddInt64(s.i64(g+grpPending), 1)
-			atomic.StoreInt64(held, 0)
+	for k := range g.returned {
+		if g.returned[k].cas(0, v) {
+			g.pending.add(1)
+			e.held.store(0)
 			return true
 		}
 	}
@@ -217,33 +231,33 @@ func (s *segment) sweepDeadMembers(self int) int {
 	}
 	defer s.m.Unlock(lockRegistry)
 	n := 0
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if i == self || atomic.LoadUint32(s.u32(off+centFlags))&(flagMember|flagRequired) != flagMember {
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if i == self || e.flags.Load()&(flagMember|flagRequired) != flagMember {
 			continue
 		}
-		st := atomic.LoadUint32(s.u32(off + centState))
-		if st != centActive && st != centDetached {
+		st := e.state.Load()
+		if st != entryActive && st != entryDetached {
 			continue
 		}
-		if st == centDetached && atomic.LoadInt64(s.i64(off+centHeld)) == 0 {
+		if st == entryDetached && e.held.load() == 0 {
 			continue
 		}
 		if held, err := s.m.HeldByOther(lockConsumers + int64(i)); err != nil || held {
 			continue
 		}
-		if g, ok := s.entryGroup(off); ok {
-			s.deposit(off, g)
+		if g := s.entryGroup(e); g != nil {
+			s.deposit(e, g)
 		} else {
-			atomic.StoreInt64(s.i64(off+centHeld), 0)
+			e.held.store(0)
 		}
-		if st == centActive && atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached) {
-			addCounter(s.counter(cntDeadCons), 1)
+		if st == entryActive && e.state.CompareAndSwap(entryActive, entryDetached) {
+			s.counters.deadConsumers.add(1)
 			n++
 		}
 	}
-	if n > 0 && atomic.LoadUint32(s.spaceWaiters) != 0 {
-		s.wake(s.spaceWake)
+	if n > 0 {
+		s.wakeSpace()
 	}
 	return n
 }
@@ -251,26 +265,24 @@ func (s *segment) sweepDeadMembers(self int) int {
 // salvageHeld is called under the registry lock before entry i is reused
 // or joins another group: a member claim it still holds goes back to the
 // entry's group.
-func (s *segment) salvageHeld(i int) {
-	off := s.consumerOff(i)
-	if atomic.LoadInt64(s.i64(off+centHeld)) == 0 {
+func (s *segment) salvageHeld(e *consumerEntry) {
+	if e.held.load() == 0 {
 		return
 	}
-	if g, ok := s.entryGroup(off); ok {
-		s.deposit(off, g)
+	if g := s.entryGroup(e); g != nil {
+		s.deposit(e, g)
 	}
-	atomic.StoreInt64(s.i64(off+centHeld), 0)
+	e.held.store(0)
 }
 
 // setGroup links entry i to group gi+1 (0: none) before it becomes active;
 // called under the registry lock. A claim held for another group (or for
 // none) is salvaged first.
-func (s *segment) setGroup(i int, gi uint32) {
-	off := s.consumerOff(i)
-	if atomic.LoadUint32(s.u32(off+centGroup)) != gi {
-		s.salvageHeld(i)
+func (s *segment) setGroup(e *consumerEntry, gi uint32) {
+	if e.group.Load() != gi {
+		s.salvageHeld(e)
 	}
-	atomic.StoreUint32(s.u32(off+centGroup), gi)
+	e.group.Store(gi)
 }
 
 // joinGroup finishes a member's join: it takes back the claim its id held
@@ -281,29 +293,29 @@ func (s *segment) setGroup(i int, gi uint32) {
 func (c *consumer) joinGroup() {
 	s := c.s
 	c.avail = c.next - 1
-	limit := atomic.LoadInt64(s.limit)
-	if v := atomic.LoadInt64(c.held); v > 0 {
+	limit := s.prod.limit.load()
+	if v := c.ent.held.load(); v > 0 {
 		if seq := v - 1; seq+s.cap > limit {
 			c.next, c.avail, c.holding = seq, seq-1, true
-			addCounter(s.u64(c.group+grpRedelivered), 1)
+			c.group.redelivered.add(1)
 			return
 		}
-		addCounter(s.u64(c.group+grpLost), 1) // overwritten while nobody held it
-		atomic.StoreInt64(c.held, 0)
+		c.group.lost.add(1) // overwritten while nobody held it
+		c.ent.held.store(0)
 	}
 	// Events after work are unclaimed; those up to limit-capacity may have
 	// been overwritten while the group had no active member: skip them.
 	oldest := limit - s.cap
 	for {
-		w := atomic.LoadInt64(s.i64(c.group + grpWork))
+		w := c.group.work.load()
 		if w >= oldest {
 			break
 		}
-		if atomic.CompareAndSwapInt64(s.i64(c.group+grpWork), w, oldest) {
+		if c.group.work.cas(w, oldest) {
 			c.missed = oldest - w
 			c.next, c.avail = oldest+1, oldest
-			addCounter(c.counter.lapped, uint64(c.missed))
-			addCounter(s.u64(c.group+grpLapped), uint64(c.missed))
+			c.ent.lapped.add(uint64(c.missed))
+			c.group.lapped.add(uint64(c.missed))
 			break
 		}
 	}
@@ -319,17 +331,17 @@ func (c *consumer) pollMember() bool {
 		}
 		seq := c.next
 		if s.multi() {
-			switch m := atomic.LoadInt64(s.published(seq)); m {
+			switch m := s.marker(seq).load(); m {
 			case seq:
 				c.avail = seq
 				return true
 			case ^seq:
 				// Abandoned by a dead producer: skip it, claim again.
-				addCounter(c.counter.skipped, 1)
+				c.ent.skipped.add(1)
 				c.advance(seq)
 				continue
 			}
-		} else if atomic.LoadInt64(s.cursor) >= seq {
+		} else if s.prod.cursor.load() >= seq {
 			c.avail = seq
 			return true
 		}
@@ -346,19 +358,19 @@ func (c *consumer) claimNext() {
 	if c.adoptReturned(false) {
 		return
 	}
-	work := c.s.i64(c.group + grpWork)
+	work := &c.group.work
 	for {
-		w := atomic.LoadInt64(work)
+		w := work.load()
 		// Claims beyond the head are held by members or parked in the
 		// returned slots, so a work word further out than that (plus a lap,
 		// to be generous) is garbage from a peer: pull it back to the head
 		// rather than wait for a sequence that never comes.
-		if head := c.s.head(); w > head+c.s.cap+int64(c.s.g.maxConsumers)+grpReturnedSlots {
-			atomic.CompareAndSwapInt64(work, w, head)
+		if head := c.s.head(); w > head+c.s.cap+int64(len(c.s.consumers))+groupReturnedSlots {
+			work.cas(w, head)
 			continue
 		}
-		atomic.StoreInt64(c.held, w+2)                // protect w+1 (stored + 1)...
-		if atomic.CompareAndSwapInt64(work, w, w+1) { // ...then take it
+		c.ent.held.store(w + 2) // protect w+1 (stored + 1)...
+		if work.cas(w, w+1) {   // ...then take it
 			c.next, c.avail, c.holding = w+1, w, true
 			return
 		}
@@ -371,28 +383,29 @@ func (c *consumer) claimNext() {
 // and overwritten meanwhile is counted lost instead.
 func (c *consumer) adoptReturned(publishedOnly bool) bool {
 	s := c.s
-	if atomic.LoadInt64(s.i64(c.group+grpPending)) <= 0 {
+	g := c.group
+	if g.pending.load() <= 0 {
 		return false
 	}
-	for k := 0; k < grpReturnedSlots; k++ {
-		slot := s.i64(c.group + grpReturned + uint64(k)*8)
-		v := atomic.LoadInt64(slot)
+	for k := range g.returned {
+		slot := &g.returned[k]
+		v := slot.load()
 		if v <= 0 || publishedOnly && !s.isPublished(v-1) {
 			continue
 		}
-		atomic.StoreInt64(c.held, v)
-		if !atomic.CompareAndSwapInt64(slot, v, 0) {
-			atomic.StoreInt64(c.held, 0)
+		c.ent.held.store(v)
+		if !slot.cas(v, 0) {
+			c.ent.held.store(0)
 			continue
 		}
-		atomic.AddInt64(s.i64(c.group+grpPending), -1)
+		g.pending.add(-1)
 		seq := v - 1
-		if seq+s.cap <= atomic.LoadInt64(s.limit) {
-			addCounter(s.u64(c.group+grpLost), 1)
-			atomic.StoreInt64(c.held, 0)
+		if seq+s.cap <= s.prod.limit.load() {
+			g.lost.add(1)
+			c.ent.held.store(0)
 			continue
 		}
-		addCounter(s.u64(c.group+grpRedelivered), 1)
+		g.redelivered.add(1)
 		c.next, c.avail, c.holding = seq, seq-1, true
 		return true
 	}
@@ -402,19 +415,19 @@ func (c *consumer) adoptReturned(publishedOnly bool) bool {
 // swapReturned: the member holds an unpublished claim; if a returned claim
 // is published, put ours back and take that one instead.
 func (c *consumer) swapReturned() bool {
-	s := c.s
-	if atomic.LoadInt64(s.i64(c.group+grpPending)) <= 0 || !c.holding {
+	s, g := c.s, c.group
+	if g.pending.load() <= 0 || !c.holding {
 		return false
 	}
 	found := false
-	for k := 0; k < grpReturnedSlots && !found; k++ {
-		v := atomic.LoadInt64(s.i64(c.group + grpReturned + uint64(k)*8))
+	for k := 0; k < len(g.returned) && !found; k++ {
+		v := g.returned[k].load()
 		found = v > 0 && s.isPublished(v-1)
 	}
 	if !found {
 		return false
 	}
-	if !s.tryDeposit(s.consumerOff(c.idx), c.group) {
+	if !s.tryDeposit(c.ent, g) {
 		return false
 	}
 	c.holding = false
@@ -428,23 +441,23 @@ func (c *consumer) swapReturned() bool {
 // on a multi-producer ring).
 func (s *segment) isPublished(seq int64) bool {
 	if s.multi() {
-		return atomic.LoadInt64(s.published(seq)) == seq
+		return s.marker(seq).load() == seq
 	}
-	return atomic.LoadInt64(s.cursor) >= seq
+	return s.prod.cursor.load() >= seq
 }
 
 // memberDone (members only) finishes the held event seq; consumer.commit
 // calls it for members.
 func (c *consumer) memberDone(seq int64) {
-	atomic.StoreInt64(c.cur, seq) // the last event this member finished
+	c.ent.cursor.store(seq) // the last event this member finished
 	// Release: after this store the producer may overwrite seq.
-	atomic.StoreInt64(c.held, 0)
+	c.ent.held.store(0)
 	c.holding = false
 	c.avail = seq
 	// Same store-then-load pairing as consumer.commit.
-	if atomic.LoadUint32(c.s.spaceWaiters) != 0 {
-		addCounter(c.counter.wakes, 1)
-		c.s.wake(c.s.spaceWake)
+	if c.s.prod.spaceWaiters.Load() != 0 {
+		c.ent.wakes.add(1)
+		c.s.wake(&c.s.prod.spaceWake)
 	}
 }
 
@@ -464,29 +477,29 @@ type GroupStats struct {
 
 func (s *segment) groupStats() []GroupStats {
 	var out []GroupStats
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		g := s.groupOff(i)
-		if atomic.LoadUint32(s.u32(g+grpState)) != groupActive {
+	for i := range s.groups {
+		g := &s.groups[i]
+		if g.state.Load() != groupActive {
 			continue
 		}
 		gs := GroupStats{
-			Name:        s.groupName(i),
-			Position:    atomic.LoadInt64(s.i64(g + grpWork)),
-			Pending:     atomic.LoadInt64(s.i64(g + grpPending)),
-			Redelivered: atomic.LoadUint64(s.u64(g + grpRedelivered)),
-			Lost:        atomic.LoadUint64(s.u64(g + grpLost)),
-			Lapped:      atomic.LoadUint64(s.u64(g + grpLapped)),
+			Name:        g.groupName(),
+			Position:    g.work.load(),
+			Pending:     g.pending.load(),
+			Redelivered: g.redelivered.load(),
+			Lost:        g.lost.load(),
+			Lapped:      g.lapped.load(),
 		}
-		for j := 0; j < int(s.g.maxConsumers); j++ {
-			off := s.consumerOff(j)
-			if atomic.LoadUint32(s.u32(off+centFlags))&flagMember == 0 || atomic.LoadUint32(s.u32(off+centGroup)) != uint32(i+1) {
+		for j := range s.consumers {
+			e := &s.consumers[j]
+			if !e.memberOf(i) {
 				continue
 			}
-			switch atomic.LoadUint32(s.u32(off + centState)) {
-			case centActive:
+			switch e.state.Load() {
+			case entryActive:
 				gs.Members++
-			case centDetached:
-				if atomic.LoadInt64(s.i64(off+centHeld)) != 0 {
+			case entryDetached:
+				if e.held.load() != 0 {
 					gs.InDoubt++
 				}
 			}

@@ -1,240 +1,215 @@
 package ring
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
-// layoutRow is one row of a ruler in the comments of layout.go.
-type layoutRow struct {
-	off, size int // size -1: the ruler has no size column
-	text      string
-}
+// Field offsets, for tests that read or write a segment's bytes as a
+// scribbling peer would. TestLayout_Offsets pins each to the format.
+const (
+	hdrMagic        = int(unsafe.Offsetof(header{}.magic))
+	hdrVersion      = int(unsafe.Offsetof(header{}.version))
+	hdrHeaderSize   = int(unsafe.Offsetof(header{}.headerSize))
+	hdrKind         = int(unsafe.Offsetof(header{}.kind))
+	hdrProducerMode = int(unsafe.Offsetof(header{}.mode))
+	hdrSlotSize     = int(unsafe.Offsetof(header{}.slotSize))
+	hdrCapacity     = int(unsafe.Offsetof(header{}.capacity))
+	hdrMaxConsumers = int(unsafe.Offsetof(header{}.maxConsumers))
+	hdrMaxProducers = int(unsafe.Offsetof(header{}.maxProducers))
+	hdrElemSize     = int(unsafe.Offsetof(header{}.elemSize))
+	hdrElemAlign    = int(unsafe.Offsetof(header{}.elemAlign))
+	hdrFingerprint  = int(unsafe.Offsetof(header{}.fingerprint))
+	hdrTotalSize    = int(unsafe.Offsetof(header{}.totalSize))
+	hdrProducerOff  = int(unsafe.Offsetof(header{}.producerOff))
+	hdrProducersOff = int(unsafe.Offsetof(header{}.producersOff))
+	hdrConsumersOff = int(unsafe.Offsetof(header{}.consumersOff))
+	hdrCountersOff  = int(unsafe.Offsetof(header{}.countersOff))
+	hdrPublishedOff = int(unsafe.Offsetof(header{}.publishedOff))
+	hdrSlotsOff     = int(unsafe.Offsetof(header{}.slotsOff))
+	hdrOwnerPID     = int(unsafe.Offsetof(header{}.ownerPID))
+	hdrOwnerUID     = int(unsafe.Offsetof(header{}.ownerUID))
+	hdrEpoch        = int(unsafe.Offsetof(header{}.epoch))
+	hdrCreatedNs    = int(unsafe.Offsetof(header{}.createdNs))
+	hdrUserMeta     = int(unsafe.Offsetof(header{}.userMeta))
+	hdrChecksum     = int(unsafe.Offsetof(header{}.checksum))
+	hdrState        = int(unsafe.Offsetof(header{}.state))
 
-// layoutDoc is what TestLayout_Offsets reads out of layout.go.
-type layoutDoc struct {
-	rulers       [][]layoutRow     // every "off [size] field" table, in file order
-	regionSizes  map[string]string // region picture: "header" -> "512 B"
-	regionMarks  []int             // offsets written at the picture's box edges
-	checksumEnd  int               // "checksum covers bytes [0, N)"
-	checksumSeen bool
-}
-
-var (
-	rulerHead   = regexp.MustCompile(`^//\toff\s+(size\s+)?field`)
-	rulerRow    = regexp.MustCompile(`^//\t\s*(\d+)\s+(\d+)\s+(\S.*)$`)
-	rulerRowOff = regexp.MustCompile(`^//\t\s*(\d+)\s+(\D.*)$`)
-	regionBox   = regexp.MustCompile(`^//\t\| (\S+(?: \S+)*)\s{2,}(.+?)\s*\|`)
-	regionEdge  = regexp.MustCompile(`^//\t\+-+\+ (\d+)$`)
-	checksumRe  = regexp.MustCompile(`checksum covers bytes\s*(?://\s*)?\[0, (\d+)\)`)
+	prodCursor = int(unsafe.Offsetof(producerBlock{}.cursor))
+	prodPID    = int(unsafe.Offsetof(producerBlock{}.pid))
 )
 
-func readLayoutDoc(t *testing.T) layoutDoc {
-	t.Helper()
-	src, err := os.ReadFile("layout.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := layoutDoc{regionSizes: map[string]string{}}
-	// The checksum sentence wraps across comment lines: search the comment
-	// text with the line prefixes removed.
-	flat := strings.NewReplacer("\n// ", " ", "\n//", " ").Replace(string(src))
-	if m := checksumRe.FindStringSubmatch(flat); m != nil {
-		doc.checksumEnd, _ = strconv.Atoi(m[1])
-		doc.checksumSeen = true
-	}
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	var cur []layoutRow
-	inRuler, withSize := false, false
-	flush := func() {
-		if inRuler {
-			doc.rulers = append(doc.rulers, cur)
-		}
-		cur, inRuler = nil, false
-	}
-	for sc.Scan() {
-		line := sc.Text()
-		if m := rulerHead.FindStringSubmatch(line); m != nil {
-			flush()
-			inRuler, withSize = true, m[1] != ""
-			continue
-		}
-		if m := regionBox.FindStringSubmatch(line); m != nil {
-			doc.regionSizes[m[1]] = m[2]
-		}
-		if m := regionEdge.FindStringSubmatch(line); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			doc.regionMarks = append(doc.regionMarks, n)
-		}
-		if !inRuler {
-			continue
-		}
-		if !strings.HasPrefix(line, "//\t") {
-			flush() // a blank comment line or code ends the ruler
-			continue
-		}
-		if withSize {
-			if m := rulerRow.FindStringSubmatch(line); m != nil {
-				off, _ := strconv.Atoi(m[1])
-				size, _ := strconv.Atoi(m[2])
-				cur = append(cur, layoutRow{off, size, m[3]})
-			}
-			continue // a continuation line of the previous row
-		}
-		if m := rulerRowOff.FindStringSubmatch(line); m != nil {
-			off, _ := strconv.Atoi(m[1])
-			cur = append(cur, layoutRow{off, -1, m[2]})
-		}
-	}
-	flush()
-	return doc
+// field is one field of a shared record: where the compiler put it, and
+// where layout version 3 says it is.
+type field struct {
+	name      string
+	got, want uintptr
+	size      uintptr
 }
 
-// wantField is a documented field: its constant and the words its ruler
-// row must contain.
-type wantField struct {
-	word      string
-	off, size int
-}
-
-// TestLayout_Offsets compares every offset and size drawn in layout.go's
-// comments with the constants, so the picture cannot drift from the code.
+// TestLayout_Offsets pins every field of every shared record to its offset
+// in layout version 3: a change here is a new layout version, on purpose
+// or not. It also checks what the layout relies on: shared words naturally
+// aligned, hot words on their own 128-byte lines, nothing past its record.
 func TestLayout_Offsets(t *testing.T) {
-	doc := readLayoutDoc(t)
-	rulers := []struct {
+	var (
+		h  header
+		pb producerBlock
+		pe producerEntry
+		ce consumerEntry
+		ge groupEntry
+		cn counters
+	)
+	records := []struct {
 		name   string
-		size   int // size of the structure
-		fields []wantField
+		size   uintptr
+		fields []field
 	}{
-		{"header", headerSize, []wantField{
-			{"magic", hdrMagic, 8},
-			{"layout version", hdrVersion, 4},
-			{"header size", hdrHeaderSize, 4},
-			{"kind", hdrKind, 4},
-			{"producer mode", hdrProducerMode, 4},
-			{"slot size", hdrSlotSize, 4},
-			{"capacity", hdrCapacity, 4},
-			{"max consumers", hdrMaxConsumers, 4},
-			{"max producers", hdrMaxProducers, 4},
-			{"element size", hdrElemSize, 4},
-			{"element alignment", hdrElemAlign, 4},
-			{"fingerprint", hdrFingerprint, 8},
-			{"total size", hdrTotalSize, 8},
-			{"producer block offset", hdrProducerOff, 8},
-			{"producer table offset", hdrProducersOff, 8},
-			{"consumer table offset", hdrConsumersOff, 8},
-			{"counters offset", hdrCountersOff, 8},
-			{"published-sequence array offset", hdrPublishedOff, 8},
-			{"slots offset", hdrSlotsOff, 8},
-			{"owner pid", hdrOwnerPID, 4},
-			{"owner uid", hdrOwnerUID, 4},
-			{"epoch", hdrEpoch, 8},
-			{"creation time", hdrCreatedNs, 8},
-			{"metadata", hdrUserMeta, UserMetaSize},
-			{"checksum", hdrChecksum, 8},
-			{"state", hdrState, 4},
+		{"header", headerSize, []field{
+			{"magic", unsafe.Offsetof(h.magic), 0, 8},
+			{"version", unsafe.Offsetof(h.version), 8, 4},
+			{"headerSize", unsafe.Offsetof(h.headerSize), 12, 4},
+			{"kind", unsafe.Offsetof(h.kind), 16, 4},
+			{"mode", unsafe.Offsetof(h.mode), 20, 4},
+			{"slotSize", unsafe.Offsetof(h.slotSize), 24, 4},
+			{"capacity", unsafe.Offsetof(h.capacity), 28, 4},
+			{"maxConsumers", unsafe.Offsetof(h.maxConsumers), 32, 4},
+			{"maxProducers", unsafe.Offsetof(h.maxProducers), 36, 4},
+			{"elemSize", unsafe.Offsetof(h.elemSize), 40, 4},
+			{"elemAlign", unsafe.Offsetof(h.elemAlign), 44, 4},
+			{"fingerprint", unsafe.Offsetof(h.fingerprint), 48, 8},
+			{"totalSize", unsafe.Offsetof(h.totalSize), 56, 8},
+			{"producerOff", unsafe.Offsetof(h.producerOff), 64, 8},
+			{"producersOff", unsafe.Offsetof(h.producersOff), 72, 8},
+			{"consumersOff", unsafe.Offsetof(h.consumersOff), 80, 8},
+			{"countersOff", unsafe.Offsetof(h.countersOff), 88, 8},
+			{"publishedOff", unsafe.Offsetof(h.publishedOff), 96, 8},
+			{"slotsOff", unsafe.Offsetof(h.slotsOff), 104, 8},
+			{"ownerPID", unsafe.Offsetof(h.ownerPID), 112, 4},
+			{"ownerUID", unsafe.Offsetof(h.ownerUID), 116, 4},
+			{"epoch", unsafe.Offsetof(h.epoch), 120, 8},
+			{"createdNs", unsafe.Offsetof(h.createdNs), 128, 8},
+			{"userMeta", unsafe.Offsetof(h.userMeta), 136, UserMetaSize},
+			{"checksum", unsafe.Offsetof(h.checksum), 376, 8},
+			{"state", unsafe.Offsetof(h.state), 384, 4},
 		}},
-		{"producer block", producerBlockSize, []wantField{
-			{"cursor", prodCursor, 8},
-			{"claim", prodClaim, 8},
-			{"limit", prodLimit, 8},
-			{"data wake word", prodDataWake, 4},
-			{"data waiters", prodDataWaiters, 4},
-			{"space wake word", prodSpaceWake, 4},
-			{"space waiters", prodSpaceWaiters, 4},
-			{"producer pid", prodPID, 4},
+		{"producer block", producerBlockSize, []field{
+			{"cursor", unsafe.Offsetof(pb.cursor), 0, 8},
+			{"claim", unsafe.Offsetof(pb.claim), 128, 8},
+			{"limit", unsafe.Offsetof(pb.limit), 256, 8},
+			{"dataWake", unsafe.Offsetof(pb.dataWake), 384, 4},
+			{"dataWaiters", unsafe.Offsetof(pb.dataWaiters), 388, 4},
+			{"spaceWake", unsafe.Offsetof(pb.spaceWake), 512, 4},
+			{"spaceWaiters", unsafe.Offsetof(pb.spaceWaiters), 516, 4},
+			{"pid", unsafe.Offsetof(pb.pid), 640, 4},
 		}},
-		{"producer table entry", producerSize, []wantField{
-			{"state", pentState, 4},
-			{"pid", pentPID, 4},
-			{"claim low", pentClaimLo, 8},
-			{"claim high", pentClaimHi, 8},
-			{"events published", pentEvents, 8},
+		{"producer entry", producerSize, []field{
+			{"state", unsafe.Offsetof(pe.state), 0, 4},
+			{"pid", unsafe.Offsetof(pe.pid), 4, 4},
+			{"claimLo", unsafe.Offsetof(pe.claimLo), 8, 8},
+			{"claimHi", unsafe.Offsetof(pe.claimHi), 16, 8},
+			{"events", unsafe.Offsetof(pe.events), 24, 8},
 		}},
-		{"consumer entry", consumerSize, []wantField{
-			{"cursor", centCursor, 8},
-			{"empty waits", centEmpty, 8},
-			{"parks", centParks, 8},
-			{"wakes", centWakes, 8},
-			{"lapped", centLapped, 8},
-			{"abandoned", centSkipped, 8},
-			{"held", centHeld, 8},
-			{"state", centState, 4},
-			{"flags", centFlags, 4},
-			{"pid", centPID, 4},
-			{"generation", centGen, 4},
-			{"start sequence", centStart, 8},
-			{"join time", centJoinedNs, 8},
-			{"id length", centIDLen, 4},
-			{"id bytes", centID, MaxIDLen},
-			{"group", centGroup, 4},
+		{"consumer entry", consumerSize, []field{
+			{"cursor", unsafe.Offsetof(ce.cursor), 0, 8},
+			{"emptyWaits", unsafe.Offsetof(ce.emptyWaits), 8, 8},
+			{"parks", unsafe.Offsetof(ce.parks), 16, 8},
+			{"wakes", unsafe.Offsetof(ce.wakes), 24, 8},
+			{"lapped", unsafe.Offsetof(ce.lapped), 32, 8},
+			{"skipped", unsafe.Offsetof(ce.skipped), 40, 8},
+			{"held", unsafe.Offsetof(ce.held), 48, 8},
+			{"state", unsafe.Offsetof(ce.state), 128, 4},
+			{"flags", unsafe.Offsetof(ce.flags), 132, 4},
+			{"pid", unsafe.Offsetof(ce.pid), 136, 4},
+			{"gen", unsafe.Offsetof(ce.gen), 140, 4},
+			{"start", unsafe.Offsetof(ce.start), 144, 8},
+			{"joinedNs", unsafe.Offsetof(ce.joinedNs), 152, 8},
+			{"idLen", unsafe.Offsetof(ce.idLen), 160, 4},
+			{"id", unsafe.Offsetof(ce.id), 164, MaxIDLen},
+			{"group", unsafe.Offsetof(ce.group), 224, 4},
 		}},
-		{"group table entry", groupSize, []wantField{
-			{"work", grpWork, 8},
-			{"pending", grpPending, 8},
-			{"returned", grpReturned, 8 * grpReturnedSlots},
-			{"state", grpState, 4},
-			{"name length", grpNameLen, 4},
-			{"name bytes", grpName, MaxIDLen},
-			{"lost", grpLost, 8},
-			{"redelivered", grpRedelivered, 8},
-			{"lapped", grpLapped, 8},
+		{"group entry", groupSize, []field{
+			{"work", unsafe.Offsetof(ge.work), 0, 8},
+			{"pending", unsafe.Offsetof(ge.pending), 8, 8},
+			{"returned", unsafe.Offsetof(ge.returned), 16, 8 * groupReturnedSlots},
+			{"state", unsafe.Offsetof(ge.state), 128, 4},
+			{"nameLen", unsafe.Offsetof(ge.nameLen), 132, 4},
+			{"name", unsafe.Offsetof(ge.name), 136, MaxIDLen},
+			{"lost", unsafe.Offsetof(ge.lost), 200, 8},
+			{"redelivered", unsafe.Offsetof(ge.redelivered), 208, 8},
+			{"lapped", unsafe.Offsetof(ge.lapped), 216, 8},
 		}},
-		{"counters", countersSize, []wantField{
-			{"full waits", cntFullWaits, 8},
-			{"producer parks", cntParks, 8},
-			{"producer wakes", cntWakes, 8},
-			{"detached", cntDeadCons, 8},
-			{"abandoned", cntAbandoned, 8},
+		{"counters", countersSize, []field{
+			{"fullWaits", unsafe.Offsetof(cn.fullWaits), 0, 8},
+			{"parks", unsafe.Offsetof(cn.parks), 8, 8},
+			{"wakes", unsafe.Offsetof(cn.wakes), 16, 8},
+			{"deadConsumers", unsafe.Offsetof(cn.deadConsumers), 24, 8},
+			{"abandoned", unsafe.Offsetof(cn.abandoned), 32, 8},
 		}},
 	}
-	if len(doc.rulers) != len(rulers) {
-		t.Fatalf("layout.go has %d rulers, the test knows %d: update one or the other", len(doc.rulers), len(rulers))
-	}
-	for i, r := range rulers {
+	for _, r := range records {
 		t.Run(strings.ReplaceAll(r.name, " ", "_"), func(t *testing.T) {
-			rows := doc.rulers[i]
-			if len(rows) != len(r.fields) {
-				t.Fatalf("ruler has %d rows, want %d (one per constant): %v", len(rows), len(r.fields), rows)
-			}
-			for j, f := range r.fields {
-				row := rows[j]
-				if !strings.Contains(row.text, f.word) {
-					t.Errorf("row %d %q: want it to document %q", j, row.text, f.word)
+			for _, f := range r.fields {
+				if f.got != f.want {
+					t.Errorf("%s at %d, layout version %d has it at %d", f.name, f.got, layoutVersion, f.want)
 				}
-				if row.off != f.off {
-					t.Errorf("%s: documented at %d, constant is %d", f.word, row.off, f.off)
+				if (f.size == 4 || f.size == 8) && f.got%f.size != 0 {
+					t.Errorf("%s at %d is not %d-byte aligned", f.name, f.got, f.size)
 				}
-				if row.size >= 0 && row.size != f.size {
-					t.Errorf("%s: documented size %d, want %d", f.word, row.size, f.size)
-				}
-				// Shared words are touched with sync/atomic: naturally aligned.
-				if (f.size == 4 || f.size == 8) && f.off%f.size != 0 {
-					t.Errorf("%s at %d is not %d-byte aligned", f.word, f.off, f.size)
-				}
-				if f.off+f.size > r.size {
-					t.Errorf("%s [%d, %d) runs past the %d-byte %s", f.word, f.off, f.off+f.size, r.size, r.name)
-				}
-				if j > 0 {
-					prev := r.fields[j-1]
-					if prev.off+prev.size > f.off {
-						t.Errorf("%s [%d, %d) overlaps %s at %d", prev.word, prev.off, prev.off+prev.size, f.word, f.off)
-					}
+				if f.got+f.size > r.size {
+					t.Errorf("%s [%d, %d) runs past the %d-byte %s", f.name, f.got, f.got+f.size, r.size, r.name)
 				}
 			}
 		})
 	}
-
-	t.Run("regions", func(t *testing.T) {
-		want := map[string]string{
+	t.Run("checksum", func(t *testing.T) {
+		// Every immutable field lies before the checksum; the state word,
+		// which changes after creation, after it.
+		if hdrUserMeta+UserMetaSize > hdrChecksum || hdrState < hdrChecksum+8 {
+			t.Errorf("checksum at %d does not separate the immutable fields from state at %d", hdrChecksum, hdrState)
+		}
+	})
+	t.Run("hot_lines", func(t *testing.T) {
+		// Each hot producer word owns a 128-byte line; a wake word shares
+		// its line with its waiter count only.
+		line := func(off uintptr) uintptr { return off / 128 }
+		hot := []uintptr{unsafe.Offsetof(pb.cursor), unsafe.Offsetof(pb.claim), unsafe.Offsetof(pb.limit), unsafe.Offsetof(pb.dataWake), unsafe.Offsetof(pb.spaceWake), unsafe.Offsetof(pb.pid)}
+		for i := 1; i < len(hot); i++ {
+			if line(hot[i]) == line(hot[i-1]) {
+				t.Errorf("hot words at %d and %d share a line", hot[i-1], hot[i])
+			}
+		}
+		if line(unsafe.Offsetof(pb.dataWaiters)) != line(unsafe.Offsetof(pb.dataWake)) || line(unsafe.Offsetof(pb.spaceWaiters)) != line(unsafe.Offsetof(pb.spaceWake)) {
+			t.Error("a wake word and its waiter count are on different lines")
+		}
+		// A consumer's own line (cursor, counters, held) apart from its
+		// join/leave line; a group's hot line apart from its name and
+		// counters.
+		if line(unsafe.Offsetof(ce.held)+8) > line(unsafe.Offsetof(ce.state)) || line(unsafe.Offsetof(ce.state)) == 0 {
+			t.Error("a consumer's own words share a line with its join/leave words")
+		}
+		if unsafe.Offsetof(ge.returned)+unsafe.Sizeof(ge.returned) > 128 || unsafe.Offsetof(ge.state) < 128 {
+			t.Error("a group's hot line and cold line overlap")
+		}
+		for _, size := range []int{headerSize, producerBlockSize, producerSize, consumerSize, groupSize, countersSize} {
+			if size%128 != 0 {
+				t.Errorf("record size %d is not a multiple of 128", size)
+			}
+		}
+	})
+	t.Run("region_picture", func(t *testing.T) {
+		// The picture in layout.go's comment gives each region's size.
+		src, err := os.ReadFile("layout.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for region, size := range map[string]string{
 			"header":         fmt.Sprintf("%d B", headerSize),
 			"producer block": fmt.Sprintf("%d B", producerBlockSize),
 			"producer table": fmt.Sprintf("P x %d B", producerSize),
@@ -243,75 +218,11 @@ func TestLayout_Offsets(t *testing.T) {
 			"counters":       fmt.Sprintf("%d B", countersSize),
 			"published seqs": "N x 8 B",
 			"slots":          "N x S B",
-		}
-		for k, v := range want {
-			if got := doc.regionSizes[k]; got != v {
-				t.Errorf("region picture: %s is %q, want %q", k, got, v)
+		} {
+			re := regexp.MustCompile(`//\t\| ` + regexp.QuoteMeta(region) + `\s+` + regexp.QuoteMeta(size) + `\s`)
+			if !re.Match(src) {
+				t.Errorf("region picture: want %s drawn as %q", region, size)
 			}
-		}
-		if len(doc.regionSizes) != len(want) {
-			t.Errorf("region picture has %d regions %v, want %d", len(doc.regionSizes), doc.regionSizes, len(want))
-		}
-		marks := []int{0, headerSize, headerSize + producerBlockSize}
-		if fmt.Sprint(doc.regionMarks) != fmt.Sprint(marks) {
-			t.Errorf("region picture edges %v, want %v", doc.regionMarks, marks)
-		}
-	})
-
-	t.Run("checksum", func(t *testing.T) {
-		if !doc.checksumSeen || doc.checksumEnd != hdrChecksum {
-			t.Errorf("doc says the checksum covers [0, %d) (found=%v), hdrChecksum=%d", doc.checksumEnd, doc.checksumSeen, hdrChecksum)
-		}
-		// Every immutable field lies before the checksum; the state word,
-		// which changes after creation, after it.
-		if hdrUserMeta+UserMetaSize > hdrChecksum {
-			t.Errorf("metadata ends at %d, past the checksum at %d", hdrUserMeta+UserMetaSize, hdrChecksum)
-		}
-		if hdrState < hdrChecksum+8 {
-			t.Errorf("state at %d is inside the checksummed range", hdrState)
-		}
-	})
-
-	t.Run("hot_lines", func(t *testing.T) {
-		// Each hot producer word owns a 128-byte line.
-		hot := map[string]int{"cursor": prodCursor, "claim": prodClaim, "limit": prodLimit, "data wake": prodDataWake, "space wake": prodSpaceWake, "pid": prodPID}
-		lines := map[int]string{}
-		for name, off := range hot {
-			if other, ok := lines[off/128]; ok {
-				t.Errorf("%s and %s share 128-byte line %d", name, other, off/128)
-			}
-			lines[off/128] = name
-		}
-		for _, pair := range [][2]int{{prodCursor, prodClaim}, {prodClaim, prodLimit}, {prodLimit, prodDataWake}, {prodDataWake, prodSpaceWake}} {
-			if pair[1]-pair[0] < 128 {
-				t.Errorf("hot words at %d and %d are %d bytes apart, want >= 128", pair[0], pair[1], pair[1]-pair[0])
-			}
-		}
-		if prodDataWaiters/128 != prodDataWake/128 || prodSpaceWaiters/128 != prodSpaceWake/128 {
-			t.Errorf("a wake word and its waiter count are on different lines")
-		}
-		// A consumer's own line (cursor and counters) apart from its
-		// join/leave line, and entries a whole number of lines.
-		if centCursor/128 == centState/128 {
-			t.Errorf("consumer cursor and state share a line")
-		}
-		for _, off := range []int{centEmpty, centParks, centWakes, centLapped, centSkipped} {
-			if off/128 != centCursor/128 {
-				t.Errorf("consumer counter at %d is off the consumer's own line", off)
-			}
-		}
-		// A group's hot line (work, pending, returned claims) apart from its
-		// name and counters.
-		if grpReturned+8*grpReturnedSlots > 128 || grpState < 128 {
-			t.Errorf("group hot line [0, %d) and cold line at %d overlap", grpReturned+8*grpReturnedSlots, grpState)
-		}
-		for name, size := range map[string]int{"header": headerSize, "producer block": producerBlockSize, "producer entry": producerSize, "consumer entry": consumerSize, "group entry": groupSize, "counters": countersSize} {
-			if size%128 != 0 {
-				t.Errorf("%s size %d is not a multiple of 128", name, size)
-			}
-		}
-		if centID+MaxIDLen > consumerSize {
-			t.Errorf("consumer id [%d, %d) runs past the entry", centID, centID+MaxIDLen)
 		}
 	})
 }

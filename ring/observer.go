@@ -42,10 +42,6 @@ package ring
 // place: Read, TryRead and Process hand out a validated copy; the byte
 // consumer's Wait and TryWait return ErrObserverInPlace.
 
-import (
-	"sync/atomic"
-)
-
 // announceBatch (single producer) stores the last sequence of a batch
 // claim in the claim word before the batch's slots are written, for
 // observers (see above). A one-event claim writes cursor+1 and needs none.
@@ -53,7 +49,7 @@ import (
 // follow overtake it; the swap's acquire half does not.
 func (p *producer) announceBatch(n int64) {
 	if n > 1 {
-		atomic.SwapInt64(p.s.claim, p.next+n-1)
+		p.s.prod.claim.swap(p.next + n - 1)
 	}
 }
 
@@ -61,12 +57,12 @@ func (p *producer) announceBatch(n int64) {
 // it grows.
 func (s *segment) writeFront() int64 {
 	if s.multi() {
-		return min(atomic.LoadInt64(s.claim), atomic.LoadInt64(s.limit))
+		return min(s.prod.claim.load(), s.prod.limit.load())
 	}
 	// The claim word is at most one batch (< capacity) ahead of the cursor;
 	// a larger value is garbage and must not throw the observer a lap away.
-	c := atomic.LoadInt64(s.cursor)
-	return max(c+1, min(atomic.LoadInt64(s.claim), c+s.cap))
+	c := s.prod.cursor.load()
+	return max(c+1, min(s.prod.claim.load(), c+s.cap))
 }
 
 // observed (observers only) checks the copy of seq just taken and consumes
@@ -76,7 +72,7 @@ func (s *segment) writeFront() int64 {
 func (c *consumer) observed(seq int64) error {
 	// Store our cursor first: it orders the copy's loads before the loads
 	// of writeFront (see the file comment). It gates nobody, so no wake.
-	atomic.StoreInt64(c.cur, seq)
+	c.ent.cursor.store(seq)
 	c.next = seq + 1
 	if seq+c.s.cap > c.s.writeFront() {
 		return nil
@@ -89,7 +85,7 @@ func (c *consumer) observed(seq int64) error {
 // refused by the caller's callback: it is read again next time.
 func (c *consumer) unconsume(seq int64) {
 	c.next = seq
-	atomic.StoreInt64(c.cur, seq-1)
+	c.ent.cursor.store(seq - 1)
 }
 
 // observerLap moves an observer that is a ring or more behind the write
@@ -103,7 +99,7 @@ func (c *consumer) observerLap() error {
 	missed := oldest - c.next
 	c.next = oldest
 	c.avail = oldest - 1 // poll again from there
-	atomic.StoreInt64(c.cur, oldest-1)
-	addCounter(c.counter.lapped, uint64(missed))
+	c.ent.cursor.store(oldest - 1)
+	c.ent.lapped.add(uint64(missed))
 	return &LappedError{Missed: missed, ResumeAt: oldest}
 }

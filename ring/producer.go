@@ -129,7 +129,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 		p.announceBatch(n)
 		return p.next, nil
 	}
-	addCounter(p.s.counter(cntFullWaits), 1)
+	p.s.counters.fullWaits.add(1)
 	if try {
 		return -1, ErrFull
 	}
@@ -151,14 +151,14 @@ func (p *producer) commit(hi int64) {
 	// A swap, not a store: the same XCHG on amd64, and on arm64 it keeps
 	// the next event's slot writes from overtaking it, which observers
 	// rely on (observer.go, writeFront).
-	atomic.SwapInt64(p.s.cursor, hi)
+	p.s.prod.cursor.swap(hi)
 	p.next = hi + 1
 	// Only wake when someone may be parked. Do not "simplify" this into an
 	// unconditional wake (a syscall per event), nor move the load before the
 	// store: the store-then-load order against the reader's
 	// increment-then-recheck order is what makes a lost wake-up impossible
 	// (see waitData).
-	if atomic.LoadUint32(p.s.dataWaiters) != 0 {
+	if p.s.prod.dataWaiters.Load() != 0 {
 		p.s.wakeReaders()
 	}
 }
@@ -167,17 +167,17 @@ func (p *producer) commit(hi int64) {
 // returns it: p.limit, or p.mlimit on a multi-producer ring.
 func (p *producer) refresh() int64 {
 	if p.multi {
-		return p.refreshMulti(atomic.LoadInt64(p.s.claim))
+		return p.refreshMulti(p.s.prod.claim.load())
 	}
 	published := p.next - 1
 	limit := p.s.minGating(published, published-p.s.cap) + p.s.cap
 	// Store for joining consumers, then look again: a consumer that became
 	// active before the second scan is in it; one that became active after
 	// it reads this stored limit when it joins (registry.go, join).
-	atomic.StoreInt64(p.s.limit, limit)
+	p.s.prod.limit.store(limit)
 	if again := p.s.minGating(published, published-p.s.cap) + p.s.cap; again < limit {
 		limit = again
-		atomic.StoreInt64(p.s.limit, limit)
+		p.s.prod.limit.store(limit)
 	}
 	p.limit = limit
 	return limit
@@ -191,26 +191,25 @@ func (p *producer) refresh() int64 {
 // With no gating consumer it returns head: events nobody reads are dropped.
 func (s *segment) minGating(head, floor int64) int64 {
 	m := head
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		if c, ok := s.gatePosition(i); ok {
+	for i := range s.consumers {
+		if c, ok := s.gatePosition(&s.consumers[i]); ok {
 			m = min(m, max(min(c, head), floor))
 		}
 	}
 	return m
 }
 
-// gatePosition returns the position at which consumer entry i holds the
+// gatePosition returns the position at which consumer entry e holds the
 // producer back, and whether it does at all.
-func (s *segment) gatePosition(i int) (int64, bool) {
-	off := s.consumerOff(i)
-	flags := atomic.LoadUint32(s.u32(off + centFlags))
-	if !gates(atomic.LoadUint32(s.u32(off+centState)), flags) {
+func (s *segment) gatePosition(e *consumerEntry) (int64, bool) {
+	flags := e.flags.Load()
+	if !gates(e.state.Load(), flags) {
 		return 0, false
 	}
 	if flags&flagMember != 0 {
-		return s.memberGate(off), true // a group member gates by its group (group.go)
+		return s.memberGate(e), true // a group member gates by its group (group.go)
 	}
-	return atomic.LoadInt64(s.i64(off + centCursor)), true
+	return e.cursor.load(), true
 }
 
 // gates reports whether an entry in this state, with these flags, holds
@@ -218,7 +217,7 @@ func (s *segment) gatePosition(i int) (int64, bool) {
 // (required.go) that detached or died, whose position is kept until it
 // rejoins or the required-consumer policy gives up on it.
 func gates(state, flags uint32) bool {
-	return state == centActive && flags&flagGating != 0 || state == centDetached && flags&flagRequired != 0
+	return state == entryActive && flags&flagGating != 0 || state == entryDetached && flags&flagRequired != 0
 }
 
 // waitSpace waits until hi is within the clearance (refresh). While it waits it probes consumer
@@ -261,17 +260,17 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) error {
 // liveness interval passes or ctx ends. It reports whether hi is clear.
 func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
 	s := p.s
-	atomic.AddUint32(s.spaceWaiters, 1)
-	defer atomic.AddUint32(s.spaceWaiters, math.MaxUint32) // -1
-	w := atomic.LoadUint32(s.spaceWake)
+	s.prod.spaceWaiters.Add(1)
+	defer s.prod.spaceWaiters.Add(math.MaxUint32) // -1
+	w := s.prod.spaceWake.Load()
 	// Re-check after announcing ourselves: a consumer that committed before
 	// our increment is seen here; one that commits after it sees
 	// spaceWaiters != 0 and bumps the wake word (see consumer.commit).
 	if hi <= p.refresh() {
 		return true
 	}
-	addCounter(s.counter(cntParks), 1)
-	s.parkOn(ctx, s.spaceWake, w)
+	s.counters.parks.add(1)
+	s.parkOn(ctx, &s.prod.spaceWake, w)
 	return hi <= p.refresh()
 }
 
@@ -279,7 +278,7 @@ func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
 // interval; cancelling ctx wakes it. It returns only once the wake-up
 // callback cannot run any more, since the callback touches the mapping and
 // the caller may unmap it next.
-func (s *segment) parkOn(ctx context.Context, word *uint32, w uint32) {
+func (s *segment) parkOn(ctx context.Context, word *atomic.Uint32, w uint32) {
 	var done chan struct{}
 	if ctx.Done() != nil {
 		done = make(chan struct{})
@@ -295,14 +294,21 @@ func (s *segment) parkOn(ctx context.Context, word *uint32, w uint32) {
 }
 
 // wake bumps a wake word and wakes every sleeper on it.
-func (s *segment) wake(word *uint32) {
-	atomic.AddUint32(word, 1)
+func (s *segment) wake(word *atomic.Uint32) {
+	word.Add(1)
 	shm.FutexWake(word, math.MaxInt32)
 }
 
+// wakeSpace wakes the producers parked for space, if there are any.
+func (s *segment) wakeSpace() {
+	if s.prod.spaceWaiters.Load() != 0 {
+		s.wake(&s.prod.spaceWake)
+	}
+}
+
 func (s *segment) wakeReaders() {
-	addCounter(s.counter(cntWakes), 1)
-	s.wake(s.dataWake)
+	s.counters.wakes.add(1)
+	s.wake(&s.prod.dataWake)
 }
 
 // close marks the ring closed, wakes every reader so it can drain and see
@@ -316,16 +322,15 @@ func (p *producer) close() error {
 	s := p.s
 	if p.multi {
 		p.flushCount()
-		ent := s.producerOff(p.slot)
-		atomic.StoreUint32(s.u32(ent+pentState), 0)
+		s.producers[p.slot].state.Store(0)
 		s.m.Unlock(lockProducers + int64(p.slot))
 	}
 	if !p.owner {
 		// A joined producer leaves; the stream goes on.
 		return s.unmap()
 	}
-	atomic.StoreUint32(s.state, stateClosed)
-	s.wake(s.dataWake)
+	s.hdr.state.Store(stateClosed)
+	s.wake(&s.prod.dataWake)
 	var err error
 	if p.owner && !p.keep {
 		err = s.m.Unlink()

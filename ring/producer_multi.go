@@ -42,7 +42,6 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"sync/atomic"
 	"time"
 )
 
@@ -57,12 +56,10 @@ func (s *segment) multi() bool { return s.g.mode == modeMulti }
 // cursor of a single-producer ring, the claim word of a multi-producer one.
 func (s *segment) head() int64 {
 	if s.multi() {
-		return atomic.LoadInt64(s.claim)
+		return s.prod.claim.load()
 	}
-	return atomic.LoadInt64(s.cursor)
+	return s.prod.cursor.load()
 }
-
-func (s *segment) producerOff(i int) uint64 { return s.r.producers + uint64(i)*producerSize }
 
 // claimMulti claims n sequences on a multi-producer ring.
 func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, error) {
@@ -73,11 +70,10 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 	if n <= 0 || n > s.cap {
 		return -1, ErrBatchTooLarge
 	}
-	ent := s.producerOff(p.slot)
-	lo, hi := s.i64(ent+pentClaimLo), s.i64(ent+pentClaimHi)
+	ent := &s.producers[p.slot]
 	waited := false
 	for {
-		h := atomic.LoadInt64(s.claim)
+		h := s.prod.claim.load()
 		if h+n > p.mlimit {
 			p.refreshMulti(h)
 		}
@@ -90,10 +86,10 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 			// Withdraw an announcement left by a failed CAS: it covers
 			// sequences another producer took, and would make consumers
 			// wait on us should that producer die.
-			atomic.StoreInt64(hi, -1)
+			ent.claimHi.store(-1)
 			if !waited {
 				waited = true
-				addCounter(s.counter(cntFullWaits), 1)
+				s.counters.fullWaits.add(1)
 			}
 			if try {
 				return -1, ErrFull
@@ -103,20 +99,20 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 			}
 			continue
 		}
-		atomic.StoreInt64(lo, h+1)
-		atomic.StoreInt64(hi, h+n)
+		ent.claimLo.store(h + 1)
+		ent.claimHi.store(h + n)
 		// Announce, then look at the state, then take: a consumer that saw
 		// the ring closed and no announcement covering its next sequence
 		// (claimInFlight) may report end of stream, and then this load sees
 		// closed. So no claim is taken, and no publish acknowledged, after
 		// a consumer was told the stream ended.
 		if s.closed() {
-			atomic.StoreInt64(hi, -1)
+			ent.claimHi.store(-1)
 			return -1, ErrClosed
 		}
 		// Room for h+1..h+n was established against cursors that only
 		// grow, so it still holds if the CAS succeeds.
-		if atomic.CompareAndSwapInt64(s.claim, h, h+n) {
+		if s.prod.claim.cas(h, h+n) {
 			p.claimLo = h + 1
 			break
 		}
@@ -130,16 +126,18 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 // flushCount stores this producer's events-published counter in its
 // table entry: on slow paths only (refresh, close), not per publish.
 func (p *producer) flushCount() {
-	atomic.StoreUint64(p.s.u64(p.s.producerOff(p.slot)+pentEvents), p.published)
+	p.s.producers[p.slot].events.store(p.published)
 }
+
+// claim returns the claim an entry announces (hi -1: none).
+func (e *producerEntry) claim() (lo, hi int64) { return e.claimLo.load(), e.claimHi.load() }
 
 // claimInFlight reports whether a live producer has announced a claim that
 // reaches seq (multi-producer rings): a consumer at seq must not report
 // end of stream before it settles. Syscalls: slow paths only.
 func (s *segment) claimInFlight(seq int64) bool {
-	for i := 0; i < int(s.g.maxProducers); i++ {
-		ent := s.producerOff(i)
-		if atomic.LoadInt64(s.i64(ent+pentClaimHi)) < seq {
+	for i := range s.producers {
+		if s.producers[i].claimHi.load() < seq {
 			continue
 		}
 		if held, err := s.m.HeldByOther(lockProducers + int64(i)); err != nil || held {
@@ -156,8 +154,8 @@ func (p *producer) refreshMulti(head int64) int64 {
 	p.flushCount()
 	limit := p.s.minGating(head, math.MinInt64) + p.s.cap
 	for {
-		old := atomic.LoadInt64(p.s.limit)
-		if old >= limit || atomic.CompareAndSwapInt64(p.s.limit, old, limit) {
+		old := p.s.prod.limit.load()
+		if old >= limit || p.s.prod.limit.cas(old, limit) {
 			break
 		}
 	}
@@ -174,19 +172,19 @@ func (p *producer) commitMulti(hi int64) {
 	for seq := p.claimLo; seq <= hi; seq++ {
 		// Publish seq: its slot was written before this store; a consumer
 		// that loads marker == seq may read it (pairs with pollMulti).
-		atomic.StoreInt64(s.published(seq), seq)
+		s.marker(seq).store(seq)
 	}
-	atomic.StoreInt64(s.i64(s.producerOff(p.slot)+pentClaimHi), -1)
+	s.producers[p.slot].claimHi.store(-1)
 	p.published += uint64(hi - p.claimLo + 1) // flushed on slow paths (flushCount)
 	// Same store-then-load pairing as producer.commit.
-	if atomic.LoadUint32(s.dataWaiters) != 0 {
+	if s.prod.dataWaiters.Load() != 0 {
 		s.wakeReaders()
 	}
 }
 
 // joinProducerTable takes a free (or dead) producer entry.
 func (s *segment) joinProducerTable() (int, error) {
-	for i := 0; i < int(s.g.maxProducers); i++ {
+	for i := range s.producers {
 		ok, err := s.m.TryLock(lockProducers + int64(i))
 		if err != nil {
 			return -1, err
@@ -194,19 +192,19 @@ func (s *segment) joinProducerTable() (int, error) {
 		if !ok {
 			continue
 		}
-		ent := s.producerOff(i)
-		if atomic.LoadInt64(s.i64(ent+pentClaimHi)) >= 0 {
+		ent := &s.producers[i]
+		if hi := ent.claimHi.load(); hi >= 0 {
 			// A dead producer's unfinished claim: consumers will abandon it
 			// once they reach it; do not reuse the entry before.
-			if lo := atomic.LoadInt64(s.i64(ent + pentClaimLo)); lo >= 0 && !s.claimSettled(lo, atomic.LoadInt64(s.i64(ent+pentClaimHi))) {
+			if lo := ent.claimLo.load(); lo >= 0 && !s.claimSettled(lo, hi) {
 				s.m.Unlock(lockProducers + int64(i))
 				continue
 			}
 		}
-		atomic.StoreInt64(s.i64(ent+pentClaimHi), -1)
-		atomic.StoreInt64(s.i64(ent+pentClaimLo), -1)
-		atomic.StoreUint32(s.u32(ent+pentPID), uint32(os.Getpid()))
-		atomic.StoreUint32(s.u32(ent+pentState), 1)
+		ent.claimHi.store(-1)
+		ent.claimLo.store(-1)
+		ent.pid.Store(uint32(os.Getpid()))
+		ent.state.Store(1)
 		return i, nil
 	}
 	return -1, fmt.Errorf("%w: all %d producer entries of %q are held by live producers", ErrNoFreeProducer, s.g.maxProducers, s.name)
@@ -219,7 +217,7 @@ func (s *segment) claimSettled(lo, hi int64) bool {
 		return true // garbage range
 	}
 	for seq := lo; seq <= hi; seq++ {
-		if m := atomic.LoadInt64(s.published(seq)); m != seq && m != ^seq && m < seq {
+		if m := s.marker(seq).load(); m != seq && m != ^seq && m < seq {
 			return false
 		}
 	}
@@ -233,14 +231,13 @@ func (s *segment) unblock(seq int64) bool {
 	// Load the claim word before reading the entries: every producer that
 	// took a sequence up to top announced it before its CAS, so its entry
 	// covers that sequence in the scan below until it publishes.
-	top := atomic.LoadInt64(s.claim)
+	top := s.prod.claim.load()
 	if seq > top {
 		return false // not claimed yet
 	}
 	end := seq
-	for i := 0; i < int(s.g.maxProducers); i++ {
-		ent := s.producerOff(i)
-		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
+	for i := range s.producers {
+		lo, hi := s.producers[i].claim()
 		if seq < lo || seq > hi {
 			continue
 		}
@@ -264,22 +261,21 @@ func (s *segment) unblock(seq int64) bool {
 		if q > seq && s.coveredOnlyAbove(q, seq) {
 			break
 		}
-		m := s.published(q)
-		old := atomic.LoadInt64(m)
-		if old < q && old != ^q && atomic.CompareAndSwapInt64(m, old, ^q) {
+		m := s.marker(q)
+		old := m.load()
+		if old < q && old != ^q && m.cas(old, ^q) {
 			n++
 		}
 	}
-	addCounter(s.counter(cntAbandoned), n)
-	return atomic.LoadInt64(s.published(seq)) == ^seq
+	s.counters.abandoned.add(n)
+	return s.marker(seq).load() == ^seq
 }
 
 // coveredOnlyAbove reports whether some producer entry announces a claim
 // that covers q but not seq (whose covering entries are known dead).
 func (s *segment) coveredOnlyAbove(q, seq int64) bool {
-	for i := 0; i < int(s.g.maxProducers); i++ {
-		ent := s.producerOff(i)
-		lo, hi := atomic.LoadInt64(s.i64(ent+pentClaimLo)), atomic.LoadInt64(s.i64(ent+pentClaimHi))
+	for i := range s.producers {
+		lo, hi := s.producers[i].claim()
 		if q >= lo && q <= hi && (seq < lo || seq > hi) {
 			return true
 		}

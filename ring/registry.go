@@ -72,13 +72,38 @@ func (s *segment) lockRegistry(ctx context.Context) error {
 	}
 }
 
-func (s *segment) entryID(i int) string {
-	off := s.consumerOff(i)
-	n := atomic.LoadUint32(s.u32(off + centIDLen))
+// entryID reads an entry's id; "" for a length no correct peer writes.
+func (e *consumerEntry) entryID() string {
+	n := e.idLen.Load()
 	if n > MaxIDLen {
 		return ""
 	}
-	return string(s.m.Bytes()[off+centID : off+centID+uint64(n)])
+	return string(e.id[:n])
+}
+
+// entryByID returns the entry (not free) that carries id, or nil.
+func (s *segment) entryByID(id string) *consumerEntry {
+	for i := range s.consumers {
+		if e := &s.consumers[i]; e.state.Load() != entryFree && e.entryID() == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// reset zeroes every field of a claimed entry but its state.
+func (e *consumerEntry) reset() {
+	for _, q := range []*sequence{&e.cursor, &e.held, &e.start} {
+		q.store(0)
+	}
+	for _, c := range []*counter{&e.emptyWaits, &e.parks, &e.wakes, &e.lapped, &e.skipped} {
+		c.store(0)
+	}
+	for _, w := range []*atomic.Uint32{&e.flags, &e.pid, &e.gen, &e.idLen, &e.group} {
+		w.Store(0)
+	}
+	e.joinedNs.Store(0)
+	e.id = [MaxIDLen]byte{}
 }
 
 // join claims a consumer entry for req and makes it gating.
@@ -96,9 +121,8 @@ func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error)
 		req.gi = uint32(gi + 1)
 	}
 	// Resume an entry that carries this id.
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		st := atomic.LoadUint32(s.u32(s.consumerOff(i) + centState))
-		if st == centFree || s.entryID(i) != req.id {
+	for i := range s.consumers {
+		if e := &s.consumers[i]; e.state.Load() == entryFree || e.entryID() != req.id {
 			continue
 		}
 		ok, err := s.m.TryLock(lockConsumers + int64(i))
@@ -111,13 +135,13 @@ func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error)
 		return s.activate(i, req, true), nil
 	}
 	// A new id: a free entry, else one whose holder closed or died.
-	for _, want := range []uint32{centFree, centDetached, centActive, centClaiming} {
-		for i := 0; i < int(s.g.maxConsumers); i++ {
-			off := s.consumerOff(i)
-			if atomic.LoadUint32(s.u32(off+centState)) != want {
+	for _, want := range []uint32{entryFree, entryDetached, entryActive, entryClaiming} {
+		for i := range s.consumers {
+			e := &s.consumers[i]
+			if e.state.Load() != want {
 				continue
 			}
-			if want != centFree && atomic.LoadUint32(s.u32(off+centFlags))&flagRequired != 0 {
+			if want != entryFree && e.flags.Load()&flagRequired != 0 {
 				continue // a required consumer's place is kept for its rejoin
 			}
 			ok, err := s.m.TryLock(lockConsumers + int64(i))
@@ -135,33 +159,31 @@ func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error)
 // activate fills entry i (whose lock we hold) and makes it gating. For a
 // resumed entry the old cursor is kept.
 func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
-	off := s.consumerOff(i)
-	cur := s.i64(off + centCursor)
+	e := &s.consumers[i]
 	res := joinResult{idx: i, resumed: resume, group: int(req.gi) - 1}
 	if !resume {
-		s.salvageHeld(i) // a dead member's claim goes back to its group
-		atomic.StoreUint32(s.u32(off+centState), centClaiming)
-		b := s.m.Bytes()
-		clear(b[off : off+consumerSize])
-		copy(b[off+centID:], req.id)
-		atomic.StoreUint32(s.u32(off+centIDLen), uint32(len(req.id)))
+		s.salvageHeld(e) // a dead member's claim goes back to its group
+		e.state.Store(entryClaiming)
+		e.reset()
+		copy(e.id[:], req.id)
+		e.idLen.Store(uint32(len(req.id)))
 	}
-	atomic.StoreUint32(s.u32(off+centPID), uint32(os.Getpid()))
-	atomic.AddUint32(s.u32(off+centGen), 1)
-	atomic.StoreInt64(s.i64(off+centJoinedNs), time.Now().UnixNano())
+	e.pid.Store(uint32(os.Getpid()))
+	e.gen.Add(1)
+	e.joinedNs.Store(time.Now().UnixNano())
 	flags := req.flags
 	if resume {
 		// A required consumer stays required across a rejoin.
-		flags |= atomic.LoadUint32(s.u32(off+centFlags)) & flagRequired
+		flags |= e.flags.Load() & flagRequired
 	}
-	atomic.StoreUint32(s.u32(off+centFlags), flags)
-	s.setGroup(i, req.gi) // before the entry is active: members gate by group
+	e.flags.Store(flags)
+	s.setGroup(e, req.gi) // before the entry is active: members gate by group
 
 	published := s.head()
 	var want int64 // requested cursor (last consumed)
 	switch {
 	case resume:
-		want = atomic.LoadInt64(cur)
+		want = e.cursor.load()
 	case req.start.explicit:
 		want = req.start.seq - 1
 	default:
@@ -176,18 +198,18 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	// before its second scan; so after we are active, the stored limit is
 	// the furthest the producer may write without seeing us (producer.go,
 	// refresh). Slots up to limit-capacity may be overwritten.
-	atomic.StoreInt64(cur, want)
-	atomic.StoreUint32(s.u32(off+centState), centActive)
+	e.cursor.store(want)
+	e.state.Store(entryActive)
 	if !resume && !req.start.explicit {
 		// Latest: anything published by now is before our start.
 		want = s.head()
 	}
-	if oldest := atomic.LoadInt64(s.limit) - s.cap; want < oldest {
+	if oldest := s.prod.limit.load() - s.cap; want < oldest {
 		res.missed = oldest - want
 		want = oldest
 	}
-	atomic.StoreInt64(cur, want)
-	atomic.StoreInt64(s.i64(off+centStart), want)
+	e.cursor.store(want)
+	e.start.store(want)
 	res.cursor = want
 	return res
 }
@@ -195,12 +217,8 @@ func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 // leave detaches entry i: it stops gating, keeps its id and cursor so the
 // id can resume, and can be reused by another id.
 func (s *segment) leave(i int) {
-	off := s.consumerOff(i)
-	atomic.StoreUint32(s.u32(off+centState), centDetached)
-	// Wake a producer parked on us: we no longer gate it.
-	if atomic.LoadUint32(s.spaceWaiters) != 0 {
-		s.wake(s.spaceWake)
-	}
+	s.consumers[i].state.Store(entryDetached)
+	s.wakeSpace() // a producer parked on us: we no longer gate it
 	s.m.Unlock(lockConsumers + int64(i))
 }
 
@@ -221,17 +239,17 @@ func (s *segment) reapDetach() int {
 	}
 	defer s.m.Unlock(lockRegistry)
 	n := 0
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) != centActive || atomic.LoadUint32(s.u32(off+centFlags))&(flagRequired|flagMember) != 0 {
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if e.state.Load() != entryActive || e.flags.Load()&(flagRequired|flagMember) != 0 {
 			continue // required consumers are the policy's to judge (required.go); members below
 		}
 		held, err := s.m.HeldByOther(lockConsumers + int64(i))
 		if err != nil || held {
 			continue
 		}
-		if atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached) {
-			addCounter(s.counter(cntDeadCons), 1)
+		if e.state.CompareAndSwap(entryActive, entryDetached) {
+			s.counters.deadConsumers.add(1)
 			n++
 		}
 	}

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync/atomic"
 	"time"
 )
 
@@ -298,8 +297,8 @@ func (l *policy) evaluate(p *producer, now time.Time) error {
 			p.refresh()
 			continue
 		case Shutdown:
-			atomic.StoreUint32(s.state, stateClosed)
-			s.wake(s.dataWake)
+			s.hdr.state.Store(stateClosed)
+			s.wake(&s.prod.dataWake)
 		}
 		l.terminal = err
 		p.limit = math.MinInt64 // sticky: no fast-path claim may slip past it
@@ -310,21 +309,15 @@ func (l *policy) evaluate(p *producer, now time.Time) error {
 
 // setRequired sets or clears the required flag of the entry holding id.
 func (s *segment) setRequired(id string, on bool) {
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if atomic.LoadUint32(s.u32(off+centState)) == centFree || s.entryID(i) != id {
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if e.state.Load() == entryFree || e.entryID() != id {
 			continue
 		}
-		f := s.u32(off + centFlags)
-		for {
-			old := atomic.LoadUint32(f)
-			nw := old &^ flagRequired
-			if on {
-				nw = old | flagRequired
-			}
-			if atomic.CompareAndSwapUint32(f, old, nw) {
-				break
-			}
+		if on {
+			e.flags.Or(flagRequired)
+		} else {
+			e.flags.And(^uint32(flagRequired))
 		}
 	}
 }
@@ -342,10 +335,9 @@ func (s *segment) evict(id string) {
 		return // the next evaluation retries
 	}
 	defer s.m.Unlock(lockRegistry)
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		if s.entryID(i) == id {
-			atomic.CompareAndSwapUint32(s.u32(off+centState), centActive, centDetached)
+	for i := range s.consumers {
+		if e := &s.consumers[i]; e.entryID() == id {
+			e.state.CompareAndSwap(entryActive, entryDetached)
 		}
 	}
 }

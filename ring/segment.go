@@ -2,14 +2,12 @@ package ring
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/bits"
 	"math/rand/v2"
 	"os"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -25,45 +23,27 @@ type segment struct {
 	g        geometry
 	r        regions
 	epoch    uint64
-	base     unsafe.Pointer
-	slots    unsafe.Pointer
 	mask     int64
 	cap      int64
 	slotSize uintptr
 	meta     [UserMetaSize]byte
+	liveness time.Duration
 
-	state                   *uint32
-	cursor, claim, limit    *int64
-	dataWake, dataWaiters   *uint32
-	spaceWake, spaceWaiters *uint32
-	liveness                time.Duration
+	// Typed views of the shared records (view.go). The producer block
+	// holds the hot words; a consumer keeps a pointer to its own entry.
+	hdr       *header
+	prod      *producerBlock
+	producers []producerEntry // multi-producer rings only
+	consumers []consumerEntry
+	groups    []groupEntry
+	counters  *counters
+	markers   unsafe.Pointer // published markers (multi-producer): marker
+	slots     unsafe.Pointer
 
 	// Set when the handle closes (stats.go, unmap).
 	final     *Stats
 	finalInfo *RingInfo
 }
-
-func newSegmentView(m *shm.Mapping, name string, g geometry, r regions) *segment {
-	s := &segment{m: m, name: name, g: g, r: r, base: basePtr(m.Bytes())}
-	s.slots = s.ptr(r.slots)
-	s.cap = int64(g.capacity)
-	s.mask = s.cap - 1
-	s.slotSize = uintptr(g.slotSize)
-	s.state = s.u32(hdrState)
-	s.cursor = s.i64(r.producer + prodCursor)
-	s.claim = s.i64(r.producer + prodClaim)
-	s.limit = s.i64(r.producer + prodLimit)
-	s.dataWake = s.u32(r.producer + prodDataWake)
-	s.dataWaiters = s.u32(r.producer + prodDataWaiters)
-	s.spaceWake = s.u32(r.producer + prodSpaceWake)
-	s.spaceWaiters = s.u32(r.producer + prodSpaceWaiters)
-	copy(s.meta[:], m.Bytes()[hdrUserMeta:hdrUserMeta+UserMetaSize])
-	return s
-}
-
-func (s *segment) counter(off uint64) *uint64 { return s.u64(s.r.counters + off) }
-
-func (s *segment) consumerOff(i int) uint64 { return s.r.consumers + uint64(i)*consumerSize }
 
 // createSegment creates and initialises a segment, leaving it ready and its
 // owner lock held.
@@ -101,61 +81,49 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 		shm.Remove(cfg.Backend, name)
 		return nil, fmt.Errorf("ring: cannot take owner lock of new segment %q: %v", name, err)
 	}
-	b := m.Bytes()
-	le := binary.LittleEndian
-	copy(b[hdrMagic:], layoutMagic[:])
-	le.PutUint32(b[hdrVersion:], layoutVersion)
-	le.PutUint32(b[hdrHeaderSize:], headerSize)
-	le.PutUint32(b[hdrKind:], g.kind)
-	le.PutUint32(b[hdrProducerMode:], g.mode)
-	le.PutUint32(b[hdrSlotSize:], g.slotSize)
-	le.PutUint32(b[hdrCapacity:], g.capacity)
-	le.PutUint32(b[hdrMaxConsumers:], g.maxConsumers)
-	le.PutUint32(b[hdrMaxProducers:], g.maxProducers)
-	le.PutUint32(b[hdrElemSize:], g.elemSize)
-	le.PutUint32(b[hdrElemAlign:], g.elemAlign)
-	le.PutUint64(b[hdrFingerprint:], g.fingerprint)
-	le.PutUint64(b[hdrTotalSize:], r.total)
-	le.PutUint64(b[hdrProducerOff:], r.producer)
-	le.PutUint64(b[hdrProducersOff:], r.producers)
-	le.PutUint64(b[hdrConsumersOff:], r.consumers)
-	le.PutUint64(b[hdrCountersOff:], r.counters)
-	le.PutUint64(b[hdrPublishedOff:], r.published)
-	le.PutUint64(b[hdrSlotsOff:], r.slots)
-	le.PutUint32(b[hdrOwnerPID:], uint32(os.Getpid()))
-	le.PutUint32(b[hdrOwnerUID:], uint32(os.Geteuid()))
-	le.PutUint64(b[hdrEpoch:], rand.Uint64())
-	le.PutUint64(b[hdrCreatedNs:], uint64(time.Now().UnixNano()))
-	copy(b[hdrUserMeta:hdrUserMeta+UserMetaSize], meta)
-	le.PutUint64(b[hdrChecksum:], headerChecksum(b))
+	// Field by field, not one struct assignment: the state word is not
+	// ours to write plainly (attachers already poll it).
+	h := headerOf(m.Bytes())
+	h.magic, h.version, h.headerSize = layoutMagic, layoutVersion, headerSize
+	h.kind, h.mode, h.slotSize, h.capacity = g.kind, g.mode, g.slotSize, g.capacity
+	h.maxConsumers, h.maxProducers = g.maxConsumers, g.maxProducers
+	h.elemSize, h.elemAlign, h.fingerprint = g.elemSize, g.elemAlign, g.fingerprint
+	h.totalSize, h.producerOff, h.producersOff, h.consumersOff = r.total, r.producer, r.producers, r.consumers
+	h.countersOff, h.publishedOff, h.slotsOff = r.counters, r.published, r.slots
+	h.ownerPID, h.ownerUID = uint32(os.Getpid()), uint32(os.Geteuid())
+	h.epoch, h.createdNs = rand.Uint64(), uint64(time.Now().UnixNano())
+	copy(h.userMeta[:], meta)
+	h.checksum = headerChecksum(m.Bytes())
 
 	s := newSegmentView(m, name, g, r)
-	s.epoch = le.Uint64(b[hdrEpoch:])
+	s.epoch = h.epoch
 	s.liveness = cfg.livenessInterval()
-	atomic.StoreInt64(s.cursor, -1)
-	atomic.StoreInt64(s.claim, -1)
-	atomic.StoreInt64(s.limit, -1)
-	atomic.StoreUint32(s.u32(r.producer+prodPID), uint32(os.Getpid()))
+	s.prod.cursor.store(-1)
+	s.prod.claim.store(-1)
+	s.prod.limit.store(-1)
+	s.prod.pid.Store(uint32(os.Getpid()))
+	for i := range s.producers {
+		s.producers[i].claimLo.store(-1)
+		s.producers[i].claimHi.store(-1)
+	}
 	if g.mode == modeMulti {
-		for i := 0; i < int(g.maxProducers); i++ {
-			atomic.StoreInt64(s.i64(s.producerOff(i)+pentClaimLo), -1)
-			atomic.StoreInt64(s.i64(s.producerOff(i)+pentClaimHi), -1)
-		}
 		for i := int64(0); i < s.cap; i++ {
 			// No sequence is published yet: seq i's marker must differ from i.
-			atomic.StoreInt64(s.published(i), i-s.cap)
+			s.marker(i).store(i - s.cap)
 		}
 	}
 	// Ready last: every field above is written before this store, and an
 	// attacher reads them only after loading ready (pairs with the state
 	// load in tryAttach).
-	atomic.StoreUint32(s.state, stateReady)
+	h.state.Store(stateReady)
 	return s, nil
 }
 
+// headerChecksum is the checksum of a header (b holds at least one): the
+// bytes before its checksum field.
 func headerChecksum(b []byte) uint64 {
 	h := fnv.New64a()
-	h.Write(b[:hdrChecksum])
+	h.Write(b[:unsafe.Offsetof(header{}.checksum)])
 	return h.Sum64()
 }
 
@@ -184,7 +152,7 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	bb := m.Bytes()
 	var producers uint32
 	if len(bb) >= headerSize {
-		producers = binary.LittleEndian.Uint32(bb[hdrMaxProducers:]) // bounded by anyProducerHeld
+		producers = headerOf(bb).maxProducers // bounded by anyProducerHeld
 	}
 	held, err := anyProducerHeld(m, producers)
 	if err != nil {
@@ -195,8 +163,9 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	}
 	se := &StaleError{Name: name}
 	if len(bb) >= headerSize {
-		se.OwnerPID = binary.LittleEndian.Uint32(bb[hdrOwnerPID:])
-		se.Created = time.Unix(0, int64(binary.LittleEndian.Uint64(bb[hdrCreatedNs:])))
+		h := headerOf(bb)
+		se.OwnerPID = h.ownerPID
+		se.Created = time.Unix(0, int64(h.createdNs))
 	}
 	return se
 }
@@ -307,7 +276,7 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 		m.Close()
 		return nil, fmt.Errorf("%w: %d bytes", errNotReadyYet, len(b))
 	}
-	if st := atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[hdrState]))); st == stateInit {
+	if headerOf(b).state.Load() == stateInit {
 		m.Close()
 		return nil, errNotReadyYet
 	}
@@ -317,7 +286,7 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 		return nil, err
 	}
 	s := newSegmentView(m, name, g, r)
-	s.epoch = binary.LittleEndian.Uint64(b[hdrEpoch:])
+	s.epoch = s.hdr.epoch
 	s.liveness = o.liveness
 	return s, nil
 }
@@ -326,7 +295,6 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 // field, and returns the geometry and regions it describes. b is untrusted:
 // every value is read once and bounded before use.
 func validateHeader(b []byte) (geometry, regions, error) {
-	le := binary.LittleEndian
 	fail := func(field string, want, got any) (geometry, regions, error) {
 		return geometry{}, regions{}, &LayoutError{Field: field, Want: want, Got: got}
 	}
@@ -336,31 +304,37 @@ func validateHeader(b []byte) (geometry, regions, error) {
 	if len(b) < headerSize {
 		return bad("size", fmt.Sprintf("mapping smaller than the %d-byte header", headerSize), len(b))
 	}
-	if m := [8]byte(b[hdrMagic : hdrMagic+8]); m != layoutMagic {
-		return fail("magic", string(layoutMagic[:]), fmt.Sprintf("%q", m[:]))
+	// A copy: a peer may write the shared header while we check it.
+	hp := headerOf(b)
+	st := hp.state.Load()
+	h := header{
+		magic: hp.magic, version: hp.version, headerSize: hp.headerSize,
+		kind: hp.kind, mode: hp.mode, slotSize: hp.slotSize, capacity: hp.capacity,
+		maxConsumers: hp.maxConsumers, maxProducers: hp.maxProducers,
+		elemSize: hp.elemSize, elemAlign: hp.elemAlign, fingerprint: hp.fingerprint,
+		totalSize: hp.totalSize, producerOff: hp.producerOff, producersOff: hp.producersOff,
+		consumersOff: hp.consumersOff, countersOff: hp.countersOff, publishedOff: hp.publishedOff,
+		slotsOff: hp.slotsOff, checksum: hp.checksum,
 	}
-	if v := le.Uint32(b[hdrVersion:]); v != layoutVersion {
-		return fail("version", layoutVersion, v)
+	if h.magic != layoutMagic {
+		return fail("magic", string(layoutMagic[:]), fmt.Sprintf("%q", h.magic[:]))
 	}
-	if v := le.Uint32(b[hdrHeaderSize:]); v != headerSize {
-		return fail("header_size", headerSize, v)
+	if h.version != layoutVersion {
+		return fail("version", layoutVersion, h.version)
 	}
-	if st := atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[hdrState]))); st != stateReady && st != stateClosed {
+	if h.headerSize != headerSize {
+		return fail("header_size", headerSize, h.headerSize)
+	}
+	if st != stateReady && st != stateClosed {
 		return bad("state", "not a known state", st)
 	}
-	if sum, want := le.Uint64(b[hdrChecksum:]), headerChecksum(b); sum != want {
-		return fail("checksum", want, sum)
+	if want := headerChecksum(b); h.checksum != want {
+		return fail("checksum", want, h.checksum)
 	}
 	g := geometry{
-		kind:         le.Uint32(b[hdrKind:]),
-		mode:         le.Uint32(b[hdrProducerMode:]),
-		slotSize:     le.Uint32(b[hdrSlotSize:]),
-		capacity:     le.Uint32(b[hdrCapacity:]),
-		maxConsumers: le.Uint32(b[hdrMaxConsumers:]),
-		maxProducers: le.Uint32(b[hdrMaxProducers:]),
-		elemSize:     le.Uint32(b[hdrElemSize:]),
-		elemAlign:    le.Uint32(b[hdrElemAlign:]),
-		fingerprint:  le.Uint64(b[hdrFingerprint:]),
+		kind: h.kind, mode: h.mode, slotSize: h.slotSize, capacity: h.capacity,
+		maxConsumers: h.maxConsumers, maxProducers: h.maxProducers,
+		elemSize: h.elemSize, elemAlign: h.elemAlign, fingerprint: h.fingerprint,
 	}
 	if g.kind != kindTyped && g.kind != kindBytes {
 		return bad("kind", "unknown kind", g.kind)
@@ -388,20 +362,19 @@ func validateHeader(b []byte) (geometry, regions, error) {
 	}
 	r := g.place()
 	for _, f := range []struct {
-		name string
-		off  int
-		want uint64
+		name      string
+		got, want uint64
 	}{
-		{"total_size", hdrTotalSize, r.total},
-		{"producer_off", hdrProducerOff, r.producer},
-		{"producers_off", hdrProducersOff, r.producers},
-		{"consumers_off", hdrConsumersOff, r.consumers},
-		{"counters_off", hdrCountersOff, r.counters},
-		{"published_off", hdrPublishedOff, r.published},
-		{"slots_off", hdrSlotsOff, r.slots},
+		{"total_size", h.totalSize, r.total},
+		{"producer_off", h.producerOff, r.producer},
+		{"producers_off", h.producersOff, r.producers},
+		{"consumers_off", h.consumersOff, r.consumers},
+		{"counters_off", h.countersOff, r.counters},
+		{"published_off", h.publishedOff, r.published},
+		{"slots_off", h.slotsOff, r.slots},
 	} {
-		if got := le.Uint64(b[f.off:]); got != f.want {
-			return fail(f.name, f.want, got)
+		if f.got != f.want {
+			return fail(f.name, f.want, f.got)
 		}
 	}
 	if r.total > uint64(len(b)) {
@@ -426,7 +399,7 @@ func checkGeometry(g geometry, kind uint32, capacity, slotSize int) error {
 }
 
 // closed reports whether the producer closed the ring.
-func (s *segment) closed() bool { return atomic.LoadUint32(s.state) == stateClosed }
+func (s *segment) closed() bool { return s.hdr.state.Load() == stateClosed }
 
 // producerAlive probes the owner lock and, on a multi-producer ring, every
 // producer entry's lock (syscalls: slow paths only).
@@ -445,9 +418,4 @@ func anyProducerHeld(m *shm.Mapping, producers uint32) (bool, error) {
 		held, err = m.HeldByOther(lockProducers + i)
 	}
 	return held, err
-}
-
-// published returns the multi-producer published marker of seq's slot.
-func (s *segment) published(seq int64) *int64 {
-	return s.i64(s.r.published + uint64(seq&s.mask)*8)
 }

@@ -1,8 +1,6 @@
 package ring
 
 import (
-	"encoding/binary"
-	"sync/atomic"
 	"time"
 
 	"github.com/myelon-go/myelon/internal/shm"
@@ -78,8 +76,6 @@ func (s *segment) info() RingInfo {
 	if s.finalInfo != nil {
 		return *s.finalInfo
 	}
-	b := s.m.Bytes()
-	le := binary.LittleEndian
 	kind := "typed"
 	if s.g.kind == kindBytes {
 		kind = "bytes"
@@ -88,12 +84,12 @@ func (s *segment) info() RingInfo {
 		Name: s.name, Backend: s.m.Backend().String(), Kind: kind,
 		Capacity: int(s.g.capacity), SlotSize: int(s.g.slotSize), ElemSize: int(s.g.elemSize),
 		MaxConsumers: int(s.g.maxConsumers), MaxProducers: int(s.g.maxProducers),
-		TotalSize: int64(s.r.total), OwnerPID: le.Uint32(b[hdrOwnerPID:]), Epoch: s.epoch,
-		Created: time.Unix(0, int64(le.Uint64(b[hdrCreatedNs:]))),
+		TotalSize: int64(s.r.total), OwnerPID: s.hdr.ownerPID, Epoch: s.epoch,
+		Created: time.Unix(0, int64(s.hdr.createdNs)),
 	}
 }
 
-var entryStates = [...]string{centFree: "free", centClaiming: "claiming", centActive: "active", centDetached: "detached"}
+var entryStates = [...]string{entryFree: "free", entryClaiming: "claiming", entryActive: "active", entryDetached: "detached"}
 
 func (s *segment) stats() Stats {
 	if s.final != nil {
@@ -105,35 +101,36 @@ func (s *segment) stats() Stats {
 	}
 	pub := s.head()
 	st.Published = pub + 1
-	st.FullWaits = atomic.LoadUint64(s.counter(cntFullWaits))
-	st.ProducerParks = atomic.LoadUint64(s.counter(cntParks))
-	st.ProducerWakes = atomic.LoadUint64(s.counter(cntWakes))
-	st.DeadConsumers = atomic.LoadUint64(s.counter(cntDeadCons))
-	st.Abandoned = atomic.LoadUint64(s.counter(cntAbandoned))
-	for i := 0; i < int(s.g.maxConsumers); i++ {
-		off := s.consumerOff(i)
-		state := atomic.LoadUint32(s.u32(off + centState))
-		if state == centFree || state >= uint32(len(entryStates)) {
+	st.FullWaits = s.counters.fullWaits.load()
+	st.ProducerParks = s.counters.parks.load()
+	st.ProducerWakes = s.counters.wakes.load()
+	st.DeadConsumers = s.counters.deadConsumers.load()
+	st.Abandoned = s.counters.abandoned.load()
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		state := e.state.Load()
+		if state == entryFree || state >= uint32(len(entryStates)) {
 			continue
 		}
-		pos := atomic.LoadInt64(s.i64(off + centCursor))
-		st.Consumers = append(st.Consumers, ConsumerStats{
-			Index: i, ID: s.entryID(i), State: entryStates[state],
-			PID:        atomic.LoadUint32(s.u32(off + centPID)),
+		pos := e.cursor.load()
+		flags := e.flags.Load()
+		cs := ConsumerStats{
+			Index: i, ID: e.entryID(), State: entryStates[state],
+			PID:        e.pid.Load(),
 			Position:   pos,
 			Lag:        pub - pos,
-			Consumed:   pos - atomic.LoadInt64(s.i64(off+centStart)),
-			EmptyWaits: atomic.LoadUint64(s.u64(off + centEmpty)),
-			Parks:      atomic.LoadUint64(s.u64(off + centParks)),
-			Wakes:      atomic.LoadUint64(s.u64(off + centWakes)),
-			Lapped:     atomic.LoadUint64(s.u64(off + centLapped)),
-			Skipped:    atomic.LoadUint64(s.u64(off + centSkipped)),
-			Observer:   atomic.LoadUint32(s.u32(off+centFlags))&flagObserver != 0,
-		})
-		if g, ok := s.entryGroup(off); ok && atomic.LoadUint32(s.u32(off+centFlags))&flagMember != 0 {
-			last := &st.Consumers[len(st.Consumers)-1]
-			last.Group = s.groupName(int((g - s.r.groups) / groupSize))
+			Consumed:   pos - e.start.load(),
+			EmptyWaits: e.emptyWaits.load(),
+			Parks:      e.parks.load(),
+			Wakes:      e.wakes.load(),
+			Lapped:     e.lapped.load(),
+			Skipped:    e.skipped.load(),
+			Observer:   flags&flagObserver != 0,
 		}
+		if g := s.entryGroup(e); g != nil && flags&flagMember != 0 {
+			cs.Group = g.groupName()
+		}
+		st.Consumers = append(st.Consumers, cs)
 	}
 	st.Groups = s.groupStats()
 	return st

@@ -2,7 +2,6 @@ package ring
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,8 +63,8 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	if stale == a.p.slot || stale == owner.p.slot {
 		t.Fatal("test assumes entry 3 is free")
 	}
-	atomic.StoreInt64(s.i64(s.producerOff(stale)+pentClaimLo), 4)
-	atomic.StoreInt64(s.i64(s.producerOff(stale)+pentClaimHi), 9)
+	s.producers[stale].claimLo.store(4)
+	s.producers[stale].claimHi.store(9)
 
 	for i := int64(0); i < 4; i++ {
 		if e, err := c.TryRecv(); err != nil || e.Seq != i {
@@ -75,11 +74,11 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 	if !s.unblock(4) {
 		t.Fatal("unblock(4) with its only owners dead reported false")
 	}
-	if m := atomic.LoadInt64(s.published(4)); m != ^int64(4) {
+	if m := s.marker(4).load(); m != ^int64(4) {
 		t.Errorf("marker of 4 = %d, want abandoned (%d)", m, ^int64(4))
 	}
 	for q := int64(5); q <= 9; q++ {
-		if m := atomic.LoadInt64(s.published(q)); m == ^q {
+		if m := s.marker(q).load(); m == ^q {
 			t.Errorf("sequence %d abandoned: it belongs to a live producer or is not claimed", q)
 		}
 	}

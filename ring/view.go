@@ -1,23 +1,49 @@
 package ring
 
-// This file turns the mapping into typed views of shared words and slots
-// (unsafe); elsewhere only the state word's load before validation
-// (segment.go) and the element casts of typed slots (typed.go) use unsafe.
-// Every offset passed here was validated against the mapping's length at
-// attach (see validateHeader), so the views stay inside it.
+// This file turns the mapping into typed views of the shared records and
+// slots. It and the element casts of typed slots (typed.go) are the only
+// code in the package that uses unsafe. Every region was validated against
+// the mapping's length at attach (see validateHeader), so the views stay
+// inside it.
 
 import (
-	"sync/atomic"
 	"unsafe"
+
+	"github.com/myelon-go/myelon/internal/shm"
 )
 
-func (s *segment) ptr(off uint64) unsafe.Pointer { return unsafe.Add(s.base, off) }
+// headerOf views the first headerSize bytes of b as a header; b must be at
+// least that long.
+func headerOf(b []byte) *header { return (*header)(unsafe.Pointer(unsafe.SliceData(b))) }
 
-func (s *segment) u32(off uint64) *uint32 { return (*uint32)(s.ptr(off)) }
+// newSegmentView builds the typed views of a mapping whose geometry g and
+// regions r are validated.
+func newSegmentView(m *shm.Mapping, name string, g geometry, r regions) *segment {
+	b := m.Bytes()
+	base := unsafe.Pointer(unsafe.SliceData(b))
+	at := func(off uint64) unsafe.Pointer { return unsafe.Add(base, off) }
+	s := &segment{m: m, name: name, g: g, r: r}
+	s.hdr = headerOf(b)
+	s.prod = (*producerBlock)(at(r.producer))
+	s.producers = unsafe.Slice((*producerEntry)(at(r.producers)), g.maxProducers)
+	s.consumers = unsafe.Slice((*consumerEntry)(at(r.consumers)), g.maxConsumers)
+	s.groups = unsafe.Slice((*groupEntry)(at(r.groups)), g.maxConsumers)
+	s.counters = (*counters)(at(r.counters))
+	if g.mode == modeMulti {
+		s.markers = at(r.published)
+	}
+	s.slots = at(r.slots)
+	s.cap = int64(g.capacity)
+	s.mask = s.cap - 1
+	s.slotSize = uintptr(g.slotSize)
+	s.meta = s.hdr.userMeta
+	return s
+}
 
-func (s *segment) i64(off uint64) *int64 { return (*int64)(s.ptr(off)) }
-
-func (s *segment) u64(off uint64) *uint64 { return (*uint64)(s.ptr(off)) }
+// marker returns the multi-producer published marker of seq's slot.
+func (s *segment) marker(seq int64) *sequence {
+	return (*sequence)(unsafe.Add(s.markers, (seq&s.mask)*8))
+}
 
 // slot returns the address of the slot holding seq.
 func (s *segment) slot(seq int64) unsafe.Pointer {
@@ -28,10 +54,3 @@ func (s *segment) slot(seq int64) unsafe.Pointer {
 func (s *segment) slotBytes(seq int64) []byte {
 	return unsafe.Slice((*byte)(s.slot(seq)), s.slotSize)
 }
-
-// base pointer of the mapping.
-func basePtr(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
-
-// addCounter bumps a shared counter. Counters change only on slow paths
-// (waits, parks, joins), never per event.
-func addCounter(p *uint64, n uint64) { atomic.AddUint64(p, n) }

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"time"
 	_ "unsafe" // for go:linkname
+
+	"github.com/myelon-go/myelon/internal/sched"
 )
 
 // WaitStrategy says how a side that must wait (a consumer on an empty ring,
@@ -131,7 +133,7 @@ func (w WaitStrategy) pause() {
 		// with one P a peer goroutine would wait for preemption), then
 		// other threads and processes.
 		runtime.Gosched()
-		schedYield()
+		sched.Yield()
 	case waitSleep:
 		time.Sleep(w.d)
 	}

@@ -3,6 +3,7 @@
 package shm
 
 import (
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -29,7 +30,7 @@ const (
 // FutexWait sleeps while *addr == val, for at most timeout (no limit if
 // timeout <= 0). It returns on wake-up, on a value mismatch, on timeout or on
 // a signal; the caller re-checks what it waits for.
-func FutexWait(addr *uint32, val uint32, timeout time.Duration) {
+func FutexWait(addr *atomic.Uint32, val uint32, timeout time.Duration) {
 	var tsp unsafe.Pointer
 	var ts unix.Timespec
 	if timeout > 0 {
@@ -40,6 +41,6 @@ func FutexWait(addr *uint32, val uint32, timeout time.Duration) {
 }
 
 // FutexWake wakes up to n sleepers on addr.
-func FutexWake(addr *uint32, n int) {
+func FutexWake(addr *atomic.Uint32, n int) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), _FUTEX_WAKE, uintptr(n), 0, 0, 0)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -456,12 +457,12 @@ func within(t *testing.T, d time.Duration, what string, f func()) {
 }
 
 func TestFutex_WaitReturns(t *testing.T) {
-	var w uint32
+	var w atomic.Uint32
 	start := time.Now()
 	within(t, 10*time.Second, "FutexWait with a 20ms timeout", func() { FutexWait(&w, 0, 20*time.Millisecond) })
 	t.Logf("FutexWait(20ms) returned after %v", time.Since(start))
 	// The value differs: no sleep at all, even without a timeout.
-	w = 1
+	w.Store(1)
 	within(t, 10*time.Second, "FutexWait on a changed value", func() { FutexWait(&w, 0, 0) })
 }
 
@@ -483,8 +484,8 @@ func TestFutex_WakeAcrossMappings(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m2.Close()
-			w1 := (*uint32)(unsafe.Pointer(&m1.Bytes()[256]))
-			w2 := (*uint32)(unsafe.Pointer(&m2.Bytes()[256]))
+			w1 := (*atomic.Uint32)(unsafe.Pointer(&m1.Bytes()[256]))
+			w2 := (*atomic.Uint32)(unsafe.Pointer(&m2.Bytes()[256]))
 			if b != Heap && w1 == w2 {
 				t.Fatal("two mappings at the same address: the test proves nothing")
 			}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package ring
+package sched
 
 import (
 	"fmt"
@@ -9,25 +9,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Yield gives the core to another runnable thread of any process
+// (runtime.Gosched only yields to other goroutines).
+func Yield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
 // PinThread locks the calling goroutine to its OS thread and pins that
-// thread to cpu, for a goroutine that busy-spins on a ring. release undoes
-// both. Best effort: pinning fails where the CPU is not in the process's
-// allowed set (for example in a container), and the error says so.
-//
-// Children inherit the affinity of the thread that forks them, so start
-// helper processes before pinning, or pass CPUs to them explicitly.
+// thread to cpu; release undoes both.
 func PinThread(cpu int) (release func(), err error) {
 	runtime.LockOSThread()
 	var old unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("ring: pin to cpu %d: %w", cpu, err)
+		return nil, fmt.Errorf("pin to cpu %d: %w", cpu, err)
 	}
 	var set unix.CPUSet
 	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("ring: pin to cpu %d: %w", cpu, err)
+		return nil, fmt.Errorf("pin to cpu %d: %w", cpu, err)
 	}
 	return func() {
 		unix.SchedSetaffinity(0, &old)
