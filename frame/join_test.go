@@ -404,8 +404,8 @@ func twoProducersConsumer(t *testing.T, ch *childtest.Child, a childArgs) {
 		t.Fatalf("stats %+v", st)
 	}
 	for _, cs := range c.Stats().Ring.Consumers {
-		if cs.ID == c.ID() && cs.Skipped != 0 {
-			t.Fatalf("the ring skipped %d abandoned sequences", cs.Skipped)
+		if cs.ID == c.ID() && cs.Abandoned != 0 {
+			t.Fatalf("the ring skipped %d abandoned sequences", cs.Abandoned)
 		}
 	}
 	if v.switches < 2 {

@@ -164,7 +164,7 @@ func (c *consumer) pollMulti() bool {
 		}
 		if m == ^seq && seq == c.next {
 			// Abandoned by a dead producer: skip and release it.
-			c.ent.skipped.add(1)
+			c.ent.abandoned.add(1)
 			seq++
 			c.advance(seq - 1)
 			continue

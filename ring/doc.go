@@ -62,7 +62,7 @@
 // consumers read only fully written slots, in sequence order. A producer
 // that dies between claim and publish does not stall the ring: after
 // ConsumerConfig.UnblockTimeout, once its liveness lock shows it dead, its
-// sequences are skipped and counted (ConsumerStats.Skipped,
+// sequences are abandoned: skipped and counted (ConsumerStats.Abandoned,
 // Stats.Abandoned).
 //
 // # Coordination and discovery
@@ -173,6 +173,8 @@
 //     it is dead or detached, until the policy gives up on it (Require).
 //   - observer: a consumer that never gates; it reads validated copies.
 //   - group: consumers sharing the events, each event to one member.
+//   - abandoned: a sequence claimed by a producer that died before
+//     publishing it; consumers skip it and count it.
 //
 // # Segment layout
 //

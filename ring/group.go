@@ -337,7 +337,7 @@ func (c *consumer) pollMember() bool {
 				return true
 			case ^seq:
 				// Abandoned by a dead producer: skip it, claim again.
-				c.ent.skipped.add(1)
+				c.ent.abandoned.add(1)
 				c.advance(seq)
 				continue
 			}

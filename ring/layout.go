@@ -158,7 +158,7 @@ type consumerEntry struct {
 	parks      counter  // futex sleeps
 	wakes      counter  // futex wakes issued to the producer
 	lapped     counter  // events skipped because the ring lapped us
-	skipped    counter  // sequences skipped: their producer died
+	abandoned  counter  // abandoned sequences skipped: their producer died
 	// held is a group member's claimed sequence + 1 (0: none). A member
 	// gates with its group's words and this one, not its cursor (group.go).
 	held sequence

@@ -122,7 +122,7 @@ func TestLayout_Offsets(t *testing.T) {
 			{"parks", unsafe.Offsetof(ce.parks), 16, 8},
 			{"wakes", unsafe.Offsetof(ce.wakes), 24, 8},
 			{"lapped", unsafe.Offsetof(ce.lapped), 32, 8},
-			{"skipped", unsafe.Offsetof(ce.skipped), 40, 8},
+			{"abandoned", unsafe.Offsetof(ce.abandoned), 40, 8},
 			{"held", unsafe.Offsetof(ce.held), 48, 8},
 			{"state", unsafe.Offsetof(ce.state), 128, 4},
 			{"flags", unsafe.Offsetof(ce.flags), 132, 4},

@@ -208,7 +208,7 @@ func mpxConsumerChild(a mpxArgs) (mpxResult, error) {
 	}
 	for _, cs := range c.Stats().Consumers {
 		if cs.ID == id {
-			res.Skipped = cs.Skipped
+			res.Skipped = cs.Abandoned
 		}
 	}
 	return res, nil
@@ -329,7 +329,7 @@ func mpxObserverChild(a mpxArgs) (mpxResult, error) {
 		case errors.Is(err, ErrEndOfStream):
 			for _, cs := range c.Stats().Consumers {
 				if cs.ID == id {
-					res.Skipped = cs.Skipped
+					res.Skipped = cs.Abandoned
 				}
 			}
 			mpxSink = sink // keep the dawdling loop

@@ -96,7 +96,7 @@ func (e *consumerEntry) reset() {
 	for _, q := range []*sequence{&e.cursor, &e.held, &e.start} {
 		q.store(0)
 	}
-	for _, c := range []*counter{&e.emptyWaits, &e.parks, &e.wakes, &e.lapped, &e.skipped} {
+	for _, c := range []*counter{&e.emptyWaits, &e.parks, &e.wakes, &e.lapped, &e.abandoned} {
 		c.store(0)
 	}
 	for _, w := range []*atomic.Uint32{&e.flags, &e.pid, &e.gen, &e.idLen, &e.group} {

@@ -52,9 +52,10 @@ type ConsumerStats struct {
 	Parks      uint64 `json:"parks"`
 	Wakes      uint64 `json:"wakes"`
 	Lapped     uint64 `json:"lapped"`
-	// Skipped counts sequences this consumer skipped because the producer
-	// that claimed them died before publishing (multi-producer unblock).
-	Skipped uint64 `json:"skipped"`
+	// Abandoned counts the abandoned sequences this consumer skipped:
+	// their producer died between claim and publish (multi-producer
+	// rings). Stats.Abandoned counts them once for the whole ring.
+	Abandoned uint64 `json:"abandoned"`
 	// Observer: a non-gating consumer (ConsumerConfig.Observer).
 	Observer bool `json:"observer,omitempty"`
 	// Group: the consumer group of a member (ConsumerConfig.Group).
@@ -124,7 +125,7 @@ func (s *segment) stats() Stats {
 			Parks:      e.parks.load(),
 			Wakes:      e.wakes.load(),
 			Lapped:     e.lapped.load(),
-			Skipped:    e.skipped.load(),
+			Abandoned:  e.abandoned.load(),
 			Observer:   flags&flagObserver != 0,
 		}
 		if g := s.entryGroup(e); g != nil && flags&flagMember != 0 {

@@ -98,8 +98,8 @@ func TestUnblock_Heap_NeverAbandonsLiveClaim(t *testing.T) {
 		t.Fatalf("sequence 5: %+v at %d, %v; want producer 2's event", e, c.Position(), err)
 	}
 	for _, cs := range c.Stats().Consumers {
-		if cs.ID == "c" && cs.Skipped != 1 {
-			t.Errorf("consumer skipped %d, want 1", cs.Skipped)
+		if cs.ID == "c" && cs.Abandoned != 1 {
+			t.Errorf("consumer skipped %d, want 1", cs.Abandoned)
 		}
 	}
 	// Let A's goroutine finish; its late publish of 4 lands on a slot the
