@@ -722,9 +722,15 @@ func TestStats_AndInfo(t *testing.T) {
 	if iinfo != info || !ist.ProducerAlive || ist.Published != 10 || len(ist.Consumers) != 1 {
 		t.Errorf("Inspect = %+v, %+v", iinfo, ist)
 	}
-	if st := c.Stats(); st.Published != 10 || st.ProducerAlive {
-		// ProducerAlive is only probed by Inspect.
-		t.Errorf("consumer's view %+v", st)
+	if st := c.Stats(); st.Published != 10 || !st.ProducerAlive {
+		t.Errorf("consumer's view %+v, want 10 published by a live producer", st)
+	}
+	if st := p.Stats(); !st.ProducerAlive {
+		t.Errorf("producer's own view %+v, want it alive", st)
+	}
+	p.Close()
+	if st := c.Stats(); st.ProducerAlive {
+		t.Errorf("consumer's view after the producer closed: %+v, want it not alive", st)
 	}
 }
 

@@ -674,3 +674,74 @@ func TestMultiProcess_AttachErrors(t *testing.T) {
 		p.Close()
 	})
 }
+
+// TestProducerAlive_EveryHandle: Stats().ProducerAlive is true from a
+// consumer in another process, from Inspect and from a producer that
+// joined, while the creator lives; after the creator's SIGKILL it is false
+// from the consumer and from Inspect, and the joined producer keeps the
+// ring alive (true) until it closes.
+func TestProducerAlive_EveryHandle(t *testing.T) {
+	for _, b := range []Backend{Shm, File} {
+		t.Run(b.String(), func(t *testing.T) {
+			name := segName(t, b, "alive")
+			prod := spawn(t, procArgs{Role: "produce", Name: name, Backend: b, Capacity: 8, N: 0, After: "hang"})
+			prod.Expect("created")
+			ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+			defer cancel()
+			c, err := Attach[procEvent](ctx, name, ConsumerConfig{Backend: b, ID: "watcher"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if st := c.Stats(); !st.ProducerAlive {
+				t.Errorf("consumer's Stats with the producer alive: ProducerAlive false")
+			}
+			if _, st, err := Inspect(b, name); err != nil || !st.ProducerAlive {
+				t.Errorf("Inspect with the producer alive: ProducerAlive %v, %v", st.ProducerAlive, err)
+			}
+			prod.Kill()
+			if st := c.Stats(); st.ProducerAlive {
+				t.Errorf("consumer's Stats after SIGKILL: ProducerAlive true")
+			}
+			if _, st, err := Inspect(b, name); err != nil || st.ProducerAlive {
+				t.Errorf("Inspect after SIGKILL: ProducerAlive %v, %v", st.ProducerAlive, err)
+			}
+		})
+	}
+	t.Run("joined", func(t *testing.T) {
+		name := segName(t, Shm, "alivej")
+		creator, err := Create[procEvent](name, Config{Capacity: 8, MaxProducers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer creator.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
+		defer cancel()
+		j, err := Join[procEvent](ctx, name, JoinConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		c, err := Attach[procEvent](ctx, name, ConsumerConfig{ID: "watcher"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for what, st := range map[string]Stats{"creator": creator.Stats(), "joined producer": j.Stats(), "consumer": c.Stats()} {
+			if !st.ProducerAlive {
+				t.Errorf("%s's Stats: ProducerAlive false with both producers open", what)
+			}
+		}
+		// The creator "dies" (its owner lock and its producer entry's lock
+		// drop); the joined producer lives on.
+		creator.p.s.m.Unlock(lockProducer)
+		creator.p.s.m.Unlock(lockProducers + int64(creator.p.slot))
+		if st := c.Stats(); !st.ProducerAlive {
+			t.Error("consumer's Stats: ProducerAlive false while a joined producer lives")
+		}
+		j.Close()
+		if st := c.Stats(); st.ProducerAlive {
+			t.Error("consumer's Stats: ProducerAlive true with every producer gone")
+		}
+	})
+}

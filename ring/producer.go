@@ -50,6 +50,7 @@ type producer struct {
 
 func newProducer(s *segment, cfg *Config) (*producer, error) {
 	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+	s.producing = true
 	if s.multi() {
 		p.multi = true
 		p.limit, p.mlimit = math.MinInt64, math.MinInt64
@@ -320,6 +321,7 @@ func (p *producer) close() error {
 	p.closed = true
 	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
 	s := p.s
+	s.producing = false
 	if p.multi {
 		p.flushCount()
 		s.producers[p.slot].state.Store(0)

@@ -28,6 +28,9 @@ type segment struct {
 	slotSize uintptr
 	meta     [UserMetaSize]byte
 	liveness time.Duration
+	// producing: this handle is an open producer of the ring, so a
+	// producer is alive (a process cannot see its own liveness lock).
+	producing bool
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.

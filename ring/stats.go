@@ -24,8 +24,10 @@ type RingInfo struct {
 
 // Stats is a snapshot of a ring's counters, read without the owner's help.
 type Stats struct {
-	State         string `json:"state"` // "ready" or "closed"
-	ProducerAlive bool   `json:"producer_alive"`
+	State string `json:"state"` // "ready" or "closed"
+	// ProducerAlive: the creator, or a producer that joined, holds its
+	// liveness lock (read with a system call per producer entry).
+	ProducerAlive bool `json:"producer_alive"`
 	// Published counts the sequences handed out: the cursor + 1 on a
 	// single-producer ring; on a multi-producer ring the claim word + 1,
 	// which may include claims not yet published.
@@ -100,6 +102,7 @@ func (s *segment) stats() Stats {
 	if s.closed() {
 		st.State = "closed"
 	}
+	st.ProducerAlive = s.producing || s.producerAlive()
 	pub := s.head()
 	st.Published = pub + 1
 	st.FullWaits = s.counters.fullWaits.load()
@@ -150,7 +153,5 @@ func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
 		return RingInfo{}, Stats{}, err
 	}
 	defer s.m.Close()
-	st := s.stats()
-	st.ProducerAlive = s.producerAlive()
-	return s.info(), st, nil
+	return s.info(), s.stats(), nil
 }
