@@ -112,6 +112,9 @@ func (p *BytesProducer) Info() RingInfo { return p.p.s.info() }
 // Stats reads the ring's counters.
 func (p *BytesProducer) Stats() Stats { return p.p.s.stats() }
 
+// LayerCounters returns this producer's counters in the segment.
+func (p *BytesProducer) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
+
 // Close marks the ring closed and (as owner) removes it; see Producer.Close.
 func (p *BytesProducer) Close() error { return p.p.close() }
 
@@ -218,6 +221,9 @@ func (c *BytesConsumer) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters.
 func (c *BytesConsumer) Stats() Stats { return c.c.s.stats() }
+
+// LayerCounters returns this consumer's counters in the segment.
+func (c *BytesConsumer) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }
 
 // Close leaves the ring; see Consumer.Close.
 func (c *BytesConsumer) Close() error { return c.c.close() }

@@ -42,6 +42,7 @@ type consumer struct {
 	id    string
 
 	closed  bool
+	lagMax  int64     // the lag high-water mark stored in ent.lagMax
 	missed  int64     // events lost at join, reported by the first read
 	probed  time.Time // last liveness probe on the Try path
 	iterErr error     // what ended the last iterator loop
@@ -89,6 +90,8 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 		return nil, err
 	}
 	c := &consumer{s: s, ent: &s.consumers[jr.idx], next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
+	c.lagMax = int64(c.ent.lagMax.load())
+	s.layer = newLayerRef(s, &c.ent.layer)
 	c.unblock = o.unblock
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
@@ -125,7 +128,17 @@ func (c *consumer) poll() bool {
 		return false // nothing new (checkBackwards catches a cursor that went back)
 	}
 	c.avail = p
+	c.noteLag()
 	return true
+}
+
+// noteLag keeps the lag high-water mark: the most events ever found
+// waiting at a refresh of the readable range. A store only when it grows.
+func (c *consumer) noteLag() {
+	if lag := c.avail - c.next + 1; lag > c.lagMax {
+		c.lagMax = lag
+		c.ent.lagMax.store(uint64(lag))
+	}
 }
 
 // checkBackwards (single producer) reports a producer cursor below one
@@ -144,6 +157,7 @@ func (c *consumer) checkBackwards() error {
 	}
 	c.seen, c.avail, c.next = p, p, p+1
 	c.commit(p)
+	c.s.logError(ErrorCorrupt, p)
 	return &CorruptError{Word: "producer cursor (moved back)", Value: p}
 }
 
@@ -172,6 +186,7 @@ func (c *consumer) pollMulti() bool {
 		break
 	}
 	c.avail = seq - 1
+	c.noteLag()
 	return c.next <= c.avail
 }
 
@@ -204,6 +219,7 @@ func (c *consumer) checkLap() error {
 	c.next = oldest
 	c.commit(oldest - 1)
 	c.ent.lapped.add(uint64(missed))
+	c.s.logError(ErrorLapped, missed)
 	return &LappedError{Missed: missed, ResumeAt: oldest}
 }
 
@@ -224,6 +240,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 		return ErrClosed
 	case c.missed > 0:
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
+		c.s.logError(ErrorLapped, c.missed)
 		c.missed = 0
 		return err
 	case !c.observer && c.ent.state.Load() != entryActive:
@@ -289,6 +306,7 @@ func (c *consumer) endOfStream(probe bool) error {
 			if c.poll() || c.s.closed() || c.s.head() >= c.next {
 				return c.endOfStream(false)
 			}
+			c.s.logError(ErrorProducerGone, c.next-1)
 			return ErrProducerGone
 		}
 	}

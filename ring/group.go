@@ -253,6 +253,7 @@ func (s *segment) sweepDeadMembers(self int) int {
 		}
 		if st == entryActive && e.state.CompareAndSwap(entryActive, entryDetached) {
 			s.counters.deadConsumers.add(1)
+			s.logError(ErrorDeadConsumer, int64(i))
 			n++
 		}
 	}

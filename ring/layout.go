@@ -7,8 +7,9 @@ import (
 	"github.com/myelon-go/myelon/internal/shm"
 )
 
-// Segment layout, version 3 (2 added the group table, 3 widened the
-// upper-layer metadata to 240 bytes for Layer 2's schema). This file holds
+// Segment layout, version 4 (2 added the group table, 3 widened the
+// upper-layer metadata to 240 bytes for Layer 2's schema, 4 added the layer
+// counters, the lag high-water mark and the error log). This file holds
 // the layout and nothing else: the records that live in shared memory, as
 // Go types whose fields the compiler places one after the other (so no two
 // fields can overlap), and the arithmetic that places the regions.
@@ -37,7 +38,7 @@ import (
 //	+------------------------------+
 //	| group table      C x 256 B   |  consumer groups, one entry per consumer
 //	+------------------------------+
-//	| counters         256 B       |
+//	| counters         1024 B      |  ring-wide counters and the error log
 //	+------------------------------+
 //	| published seqs   N x 8 B     |  multi-producer rings only (N = capacity)
 //	+------------------------------+ (page aligned)
@@ -133,7 +134,9 @@ type producerBlock struct {
 	spaceWake, spaceWaiters atomic.Uint32
 	_                       [120]byte
 	pid                     atomic.Uint32 // informational
-	_                       [124]byte
+	_                       [4]byte
+	layer                   layerCounters // the single producer's (LayerCounters)
+	_                       [56]byte
 }
 
 // producerEntry is one multi-producer ring producer's entry in the
@@ -144,8 +147,9 @@ type producerEntry struct {
 	pid     atomic.Uint32
 	claimLo sequence // first sequence of an unpublished claim, -1 if none
 	claimHi sequence
-	events  counter // events published by this producer
-	_       [96]byte
+	events  counter       // events published by this producer
+	layer   layerCounters // this producer's (LayerCounters)
+	_       [32]byte
 }
 
 // consumerEntry is one consumer's entry in the consumer table. The first
@@ -161,8 +165,9 @@ type consumerEntry struct {
 	abandoned  counter  // abandoned sequences skipped: their producer died
 	// held is a group member's claimed sequence + 1 (0: none). A member
 	// gates with its group's words and this one, not its cursor (group.go).
-	held sequence
-	_    [72]byte
+	held   sequence
+	lagMax counter       // most events ever found waiting to be read
+	layer  layerCounters // this consumer's (LayerCounters)
 
 	state    atomic.Uint32 // entryState
 	flags    atomic.Uint32 // flagGating | flagRequired | flagObserver | flagMember
@@ -226,15 +231,33 @@ const (
 	groupActive = 1
 )
 
-// counters are ring-wide counters. Per-consumer counters live in the
-// consumer entries; events published is the head + 1 and needs no counter.
+// counters are ring-wide counters and the error log. Per-consumer counters
+// live in the consumer entries; events published is the head + 1 and needs
+// no counter.
 type counters struct {
 	fullWaits     counter // publishes that found the ring full
 	parks         counter // futex sleeps of producers
 	wakes         counter // futex wakes issued by producers to readers
 	deadConsumers counter // consumers detached because their process died
 	abandoned     counter // sequences skipped: their producer died (multi-producer)
-	_             [216]byte
+	stalls        counter // required consumers found stalled
+	evictions     counter // required consumers evicted
+	_             [200]byte
+	errors        [errorKinds]errorRecord
+}
+
+// layerCounters are the counters a participant keeps for the layer above
+// (LayerCounters); one writer each, the participant.
+type layerCounters [LayerCounterSlots]counter
+
+// errorRecord is the error log's entry for one kind of error (ErrorKind):
+// how often it happened, when first and last (Unix ns), and the last
+// occurrence's detail (an event count or a sequence). Anyone may write it.
+type errorRecord struct {
+	count   counter
+	firstNs sequence // set once, by CAS from 0
+	lastNs  sequence
+	detail  sequence
 }
 
 // Record sizes: the layout's arithmetic uses these, and each type must be
@@ -245,7 +268,7 @@ const (
 	producerSize      = 128
 	consumerSize      = 256
 	groupSize         = 256
-	countersSize      = 256
+	countersSize      = 1024
 )
 
 // Compile-time checks: each array length is zero only if the record has
@@ -268,7 +291,7 @@ const UserMetaSize = 240
 // layoutMagic opens every ring segment.
 var layoutMagic = [8]byte{'M', 'Y', 'E', 'L', 'O', 'N', 'R', 'G'}
 
-const layoutVersion = 3
+const layoutVersion = 4
 
 // Segment kinds.
 const (

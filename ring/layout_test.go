@@ -54,7 +54,7 @@ type field struct {
 }
 
 // TestLayout_Offsets pins every field of every shared record to its offset
-// in layout version 3: a change here is a new layout version, on purpose
+// in layout version 4: a change here is a new layout version, on purpose
 // or not. It also checks what the layout relies on: shared words naturally
 // aligned, hot words on their own 128-byte lines, nothing past its record.
 func TestLayout_Offsets(t *testing.T) {
@@ -108,6 +108,7 @@ func TestLayout_Offsets(t *testing.T) {
 			{"spaceWake", unsafe.Offsetof(pb.spaceWake), 512, 4},
 			{"spaceWaiters", unsafe.Offsetof(pb.spaceWaiters), 516, 4},
 			{"pid", unsafe.Offsetof(pb.pid), 640, 4},
+			{"layer", unsafe.Offsetof(pb.layer), 648, 8 * LayerCounterSlots},
 		}},
 		{"producer entry", producerSize, []field{
 			{"state", unsafe.Offsetof(pe.state), 0, 4},
@@ -115,6 +116,7 @@ func TestLayout_Offsets(t *testing.T) {
 			{"claimLo", unsafe.Offsetof(pe.claimLo), 8, 8},
 			{"claimHi", unsafe.Offsetof(pe.claimHi), 16, 8},
 			{"events", unsafe.Offsetof(pe.events), 24, 8},
+			{"layer", unsafe.Offsetof(pe.layer), 32, 8 * LayerCounterSlots},
 		}},
 		{"consumer entry", consumerSize, []field{
 			{"cursor", unsafe.Offsetof(ce.cursor), 0, 8},
@@ -124,6 +126,8 @@ func TestLayout_Offsets(t *testing.T) {
 			{"lapped", unsafe.Offsetof(ce.lapped), 32, 8},
 			{"abandoned", unsafe.Offsetof(ce.abandoned), 40, 8},
 			{"held", unsafe.Offsetof(ce.held), 48, 8},
+			{"lagMax", unsafe.Offsetof(ce.lagMax), 56, 8},
+			{"layer", unsafe.Offsetof(ce.layer), 64, 8 * LayerCounterSlots},
 			{"state", unsafe.Offsetof(ce.state), 128, 4},
 			{"flags", unsafe.Offsetof(ce.flags), 132, 4},
 			{"pid", unsafe.Offsetof(ce.pid), 136, 4},
@@ -151,6 +155,9 @@ func TestLayout_Offsets(t *testing.T) {
 			{"wakes", unsafe.Offsetof(cn.wakes), 16, 8},
 			{"deadConsumers", unsafe.Offsetof(cn.deadConsumers), 24, 8},
 			{"abandoned", unsafe.Offsetof(cn.abandoned), 32, 8},
+			{"stalls", unsafe.Offsetof(cn.stalls), 40, 8},
+			{"evictions", unsafe.Offsetof(cn.evictions), 48, 8},
+			{"errors", unsafe.Offsetof(cn.errors), 256, 32 * errorKinds},
 		}},
 	}
 	for _, r := range records {
@@ -188,10 +195,10 @@ func TestLayout_Offsets(t *testing.T) {
 		if line(unsafe.Offsetof(pb.dataWaiters)) != line(unsafe.Offsetof(pb.dataWake)) || line(unsafe.Offsetof(pb.spaceWaiters)) != line(unsafe.Offsetof(pb.spaceWake)) {
 			t.Error("a wake word and its waiter count are on different lines")
 		}
-		// A consumer's own line (cursor, counters, held) apart from its
-		// join/leave line; a group's hot line apart from its name and
-		// counters.
-		if line(unsafe.Offsetof(ce.held)+8) > line(unsafe.Offsetof(ce.state)) || line(unsafe.Offsetof(ce.state)) == 0 {
+		// A consumer's own line (cursor, counters, held, layer counters)
+		// apart from its join/leave line; a group's hot line apart from
+		// its name and counters.
+		if line(unsafe.Offsetof(ce.layer)+unsafe.Sizeof(ce.layer)-1) != 0 || line(unsafe.Offsetof(ce.state)) == 0 {
 			t.Error("a consumer's own words share a line with its join/leave words")
 		}
 		if unsafe.Offsetof(ge.returned)+unsafe.Sizeof(ge.returned) > 128 || unsafe.Offsetof(ge.state) < 128 {

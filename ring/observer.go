@@ -101,5 +101,6 @@ func (c *consumer) observerLap() error {
 	c.avail = oldest - 1 // poll again from there
 	c.ent.cursor.store(oldest - 1)
 	c.ent.lapped.add(uint64(missed))
+	c.s.logError(ErrorLapped, missed)
 	return &LappedError{Missed: missed, ResumeAt: oldest}
 }

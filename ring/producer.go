@@ -59,6 +59,9 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 			return nil, err
 		}
 		p.slot = slot
+		s.layer = newLayerRef(s, &s.producers[slot].layer)
+	} else {
+		s.layer = newLayerRef(s, &s.prod.layer)
 	}
 	return p, nil
 }

@@ -267,7 +267,10 @@ func (s *segment) unblock(seq int64) bool {
 			n++
 		}
 	}
-	s.counters.abandoned.add(n)
+	if n > 0 {
+		s.counters.abandoned.add(n)
+		s.logError(ErrorAbandoned, int64(n))
+	}
 	return s.marker(seq).load() == ^seq
 }
 
@@ -336,6 +339,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 		return nil, err
 	}
 	s.producing = true
+	s.layer = newLayerRef(s, &s.producers[slot].layer)
 	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }
 

@@ -250,6 +250,7 @@ func (s *segment) reapDetach() int {
 		}
 		if e.state.CompareAndSwap(entryActive, entryDetached) {
 			s.counters.deadConsumers.add(1)
+			s.logError(ErrorDeadConsumer, int64(i))
 			n++
 		}
 	}

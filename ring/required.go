@@ -279,6 +279,8 @@ func (l *policy) evaluate(p *producer, now time.Time) error {
 		}
 		if r.stallStart.IsZero() {
 			r.stallStart = now
+			s.counters.stalls.add(1)
+			s.logError(ErrorStall, r.pos)
 		}
 		alert := StallAlert{ID: r.id, Position: r.pos, StalledFor: now.Sub(r.lastProgress)}
 		if !r.alerted && l.cfg.Alert != nil {
@@ -293,6 +295,8 @@ func (l *policy) evaluate(p *producer, now time.Time) error {
 		case Evict:
 			s.setRequired(r.id, false)
 			s.evict(r.id)
+			s.counters.evictions.add(1)
+			s.logError(ErrorEvicted, r.pos)
 			l.req = slices.DeleteFunc(l.req, func(x *requiredState) bool { return x == r })
 			p.refresh()
 			continue

@@ -123,6 +123,17 @@ func TestLiveness_EvictContinues(t *testing.T) {
 	if err := publishN(ctx, p, 50); err != nil {
 		t.Fatalf("evict should let publishing continue: %v", err)
 	}
+	st := p.Stats()
+	if st.Stalls != 1 || st.Evictions != 1 {
+		t.Errorf("stalls %d, evictions %d; want 1 and 1", st.Stalls, st.Evictions)
+	}
+	kinds := map[ErrorKind]uint64{}
+	for _, r := range st.Errors {
+		kinds[r.Kind] = r.Count
+	}
+	if kinds[ErrorStall] != 1 || kinds[ErrorEvicted] != 1 {
+		t.Errorf("error log %+v, want one stall and one eviction", st.Errors)
+	}
 	if _, err := c.Recv(ctx); !errors.Is(err, ErrEvicted) {
 		t.Fatalf("evicted consumer: %v, want ErrEvicted", err)
 	}

@@ -31,6 +31,8 @@ type segment struct {
 	// producing: this handle is an open producer of the ring, so a
 	// producer is alive (a process cannot see its own liveness lock).
 	producing bool
+	// layer is the handle's LayerCounters (counters.go).
+	layer *layerRef
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.

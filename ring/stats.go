@@ -31,14 +31,20 @@ type Stats struct {
 	// Published counts the sequences handed out: the cursor + 1 on a
 	// single-producer ring; on a multi-producer ring the claim word + 1,
 	// which may include claims not yet published.
-	Published     int64           `json:"published"`
-	FullWaits     uint64          `json:"producer_full_waits"`
-	ProducerParks uint64          `json:"producer_parks"`
-	ProducerWakes uint64          `json:"producer_wakes"`
-	DeadConsumers uint64          `json:"dead_consumers_detached"`
-	Abandoned     uint64          `json:"abandoned_sequences"`
-	Consumers     []ConsumerStats `json:"consumers"`
-	Groups        []GroupStats    `json:"groups,omitempty"`
+	Published     int64  `json:"published"`
+	FullWaits     uint64 `json:"producer_full_waits"`
+	ProducerParks uint64 `json:"producer_parks"`
+	ProducerWakes uint64 `json:"producer_wakes"`
+	DeadConsumers uint64 `json:"dead_consumers_detached"`
+	Abandoned     uint64 `json:"abandoned_sequences"`
+	Stalls        uint64 `json:"required_stalls"`    // required consumers found stalled
+	Evictions     uint64 `json:"required_evictions"` // required consumers evicted
+	// ProducerLayer sums the producers' LayerCounters.
+	ProducerLayer [LayerCounterSlots]uint64 `json:"producer_layer"`
+	// Errors is the error log: one record per kind that happened.
+	Errors    []ErrorRecord   `json:"errors,omitempty"`
+	Consumers []ConsumerStats `json:"consumers"`
+	Groups    []GroupStats    `json:"groups,omitempty"`
 }
 
 // ConsumerStats describes one consumer entry.
@@ -58,6 +64,10 @@ type ConsumerStats struct {
 	// their producer died between claim and publish (multi-producer
 	// rings). Stats.Abandoned counts them once for the whole ring.
 	Abandoned uint64 `json:"abandoned"`
+	// LagMax is the most events this consumer ever found waiting for it.
+	LagMax uint64 `json:"lag_max"`
+	// Layer is the consumer's LayerCounters.
+	Layer [LayerCounterSlots]uint64 `json:"layer"`
 	// Observer: a non-gating consumer (ConsumerConfig.Observer).
 	Observer bool `json:"observer,omitempty"`
 	// Group: the consumer group of a member (ConsumerConfig.Group).
@@ -71,6 +81,9 @@ func (s *segment) unmapped() bool { return s.final != nil }
 // snapshot of the counters for Stats and Info called afterwards.
 func (s *segment) unmap() error {
 	st, in := s.stats(), s.info()
+	if s.layer != nil {
+		s.layer.detach()
+	}
 	s.final, s.finalInfo = &st, &in
 	return s.m.Close()
 }
@@ -110,6 +123,15 @@ func (s *segment) stats() Stats {
 	st.ProducerWakes = s.counters.wakes.load()
 	st.DeadConsumers = s.counters.deadConsumers.load()
 	st.Abandoned = s.counters.abandoned.load()
+	st.Stalls = s.counters.stalls.load()
+	st.Evictions = s.counters.evictions.load()
+	st.ProducerLayer = s.prod.layer.values()
+	for i := range s.producers {
+		for k, v := range s.producers[i].layer.values() {
+			st.ProducerLayer[k] += v
+		}
+	}
+	st.Errors = s.errorLog()
 	for i := range s.consumers {
 		e := &s.consumers[i]
 		state := e.state.Load()
@@ -129,6 +151,8 @@ func (s *segment) stats() Stats {
 			Wakes:      e.wakes.load(),
 			Lapped:     e.lapped.load(),
 			Abandoned:  e.abandoned.load(),
+			LagMax:     e.lagMax.load(),
+			Layer:      e.layer.values(),
 			Observer:   flags&flagObserver != 0,
 		}
 		if g := s.entryGroup(e); g != nil && flags&flagMember != 0 {

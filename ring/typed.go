@@ -141,6 +141,9 @@ func (p *Producer[E]) Info() RingInfo { return p.p.s.info() }
 // Stats reads the ring's counters and every consumer's position.
 func (p *Producer[E]) Stats() Stats { return p.p.s.stats() }
 
+// LayerCounters returns this producer's counters in the segment.
+func (p *Producer[E]) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
+
 // Close marks the ring closed (consumers drain what was published, then get
 // ErrEndOfStream), removes the segment unless Config.KeepOnClose, and
 // unmaps it.
@@ -364,6 +367,9 @@ func (c *Consumer[E]) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters and every consumer's position.
 func (c *Consumer[E]) Stats() Stats { return c.c.s.stats() }
+
+// LayerCounters returns this consumer's counters in the segment.
+func (c *Consumer[E]) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }
 
 // Close leaves the ring. The consumer stops gating the producer at once
 // (unless it is a required consumer (Producer.Require), which keeps its

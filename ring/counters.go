@@ -1,0 +1,157 @@
+package ring
+
+import (
+	"fmt"
+	"time"
+)
+
+// LayerCounterSlots is the number of counters each participant keeps for
+// the layer above (LayerCounters).
+const LayerCounterSlots = 8
+
+// LayerCounters are counters a participant (a producer or a consumer
+// handle) keeps in the ring's segment for the layer above the ring:
+// frame keeps its message, frame and byte counts in them, typed its
+// decode errors, and a program using rings directly may keep its own.
+// Because they live in the segment, any process can read them without
+// the participant's help (Inspect, Stats, the snapshot package and
+// myelon stat). Each handle has its own slots and is their one writer;
+// what each slot means is the layer's business (frame documents its own).
+//
+// An Add or Store is one atomic instruction on the handle's own cache
+// line; keep the calls off the per-event path when a few nanoseconds
+// matter, for example by storing a local count once per batch.
+//
+// After the handle closes, its LayerCounters write to process-local
+// memory and LogError does nothing: the segment may be gone.
+type LayerCounters struct{ r *layerRef }
+
+// layerRef is a handle's way to its layer counters, which Close turns
+// away from the segment.
+type layerRef struct {
+	c *layerCounters
+	s *segment
+}
+
+func newLayerRef(s *segment, c *layerCounters) *layerRef { return &layerRef{c: c, s: s} }
+
+// detach points the counters at a private copy: the mapping goes next.
+func (r *layerRef) detach() {
+	local := new(layerCounters)
+	for i := range r.c {
+		local[i].store(r.c[i].load())
+	}
+	r.c = local
+}
+
+// Add adds n to slot i (0 <= i < LayerCounterSlots).
+func (l LayerCounters) Add(i int, n uint64) { l.r.c[i].add(n) }
+
+// Store sets slot i to v.
+func (l LayerCounters) Store(i int, v uint64) { l.r.c[i].store(v) }
+
+// Load reads slot i.
+func (l LayerCounters) Load(i int) uint64 { return l.r.c[i].load() }
+
+// LogError records an error of kind k (ErrorLayer to ErrorLayer+7) in the
+// ring's error log, with a detail of the caller's choosing. Slow paths
+// only: a clock read and four atomic operations.
+func (l LayerCounters) LogError(k ErrorKind, detail int64) error {
+	if err := layerKind(k); err != nil {
+		return err
+	}
+	l.r.s.logError(k, detail)
+	return nil
+}
+
+// values reads every slot.
+func (c *layerCounters) values() (v [LayerCounterSlots]uint64) {
+	for i := range c {
+		v[i] = c[i].load()
+	}
+	return v
+}
+
+// ErrorKind names an entry of a ring's error log: the log keeps, for each
+// kind, how many times it happened, when first and last, and the last
+// detail, so an operator can see what went wrong without the processes'
+// own logs. The ring logs its own kinds; ErrorLayer and above are for the
+// layer above (frame, typed, a program), logged with LogError.
+type ErrorKind uint8
+
+// Error kinds the ring logs. Detail is given for each.
+const (
+	ErrorLapped       ErrorKind = iota // a consumer was lapped; detail: events missed
+	ErrorCorrupt                       // a shared word held an impossible value; detail: the value
+	ErrorDeadConsumer                  // a dead consumer was detached; detail: its entry index
+	ErrorAbandoned                     // a dead producer's sequences were abandoned; detail: how many
+	ErrorStall                         // a required consumer stalled; detail: its position
+	ErrorEvicted                       // a required consumer was evicted; detail: its position
+	ErrorProducerGone                  // a consumer found the producer dead; detail: its position
+	ErrorLayer        ErrorKind = 16   // first kind for the layer above; up to ErrorLayer+7
+	errorKinds                  = 24
+)
+
+var errorKindNames = [...]string{
+	ErrorLapped: "lapped", ErrorCorrupt: "corrupt", ErrorDeadConsumer: "dead_consumer",
+	ErrorAbandoned: "abandoned", ErrorStall: "stall", ErrorEvicted: "evicted",
+	ErrorProducerGone: "producer_gone",
+}
+
+func (k ErrorKind) String() string {
+	if int(k) < len(errorKindNames) && errorKindNames[k] != "" {
+		return errorKindNames[k]
+	}
+	if k >= ErrorLayer && k < errorKinds {
+		return fmt.Sprintf("layer%d", k-ErrorLayer)
+	}
+	return fmt.Sprintf("kind%d", uint8(k))
+}
+
+// ErrorRecord is one kind's entry in a ring's error log (Stats.Errors).
+type ErrorRecord struct {
+	Kind   ErrorKind `json:"kind"`
+	Count  uint64    `json:"count"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	Detail int64     `json:"detail"` // of the last occurrence
+}
+
+// logError records one error of kind k in the segment's error log. Slow
+// paths only: three atomic operations and a clock read.
+func (s *segment) logError(k ErrorKind, detail int64) {
+	if k >= errorKinds || s.unmapped() {
+		return
+	}
+	r := &s.counters.errors[k]
+	now := time.Now().UnixNano()
+	r.firstNs.cas(0, now)
+	r.lastNs.store(now)
+	r.detail.store(detail)
+	r.count.add(1)
+}
+
+// errorLog reads the entries of the error log that have happened.
+func (s *segment) errorLog() []ErrorRecord {
+	var out []ErrorRecord
+	for k := range s.counters.errors {
+		r := &s.counters.errors[k]
+		n := r.count.load()
+		if n == 0 {
+			continue
+		}
+		out = append(out, ErrorRecord{
+			Kind: ErrorKind(k), Count: n, Detail: r.detail.load(),
+			First: time.Unix(0, r.firstNs.load()), Last: time.Unix(0, r.lastNs.load()),
+		})
+	}
+	return out
+}
+
+// layerKind checks a kind given to LogError.
+func layerKind(k ErrorKind) error {
+	if k < ErrorLayer || k >= errorKinds {
+		return fmt.Errorf("%w: error kind %d is not in [ErrorLayer, ErrorLayer+7]", ErrInvalidConfig, k)
+	}
+	return nil
+}
