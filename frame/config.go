@@ -14,7 +14,7 @@ package frame
 //	 12     4  frame header size (32)
 //	 16     4  payload offset in the slot (32)
 //	 20     4  payload capacity C: bytes per frame, >= 1
-//	 24     4  flags: bit 0 aligned; other bits zero
+//	 24     4  flags: bit 0 aligned, bit 1 checksum; other bits zero
 //	 28     4  reserved (0)
 //	 32     8  maximum message size, <= 2^32-1
 //	 40    24  reserved (0)
@@ -23,6 +23,12 @@ package frame
 // against the ring's slot size, maximum message size, reserved bytes), each
 // failure a *GeometryError naming its field; the result is kept in a
 // process-local geometry that bounds every frame read afterwards.
+//
+// The checksum flag (Config.Checksum) says every message carries a
+// CRC-32C of its payload in a 4-byte trailer after the payload capacity
+// of its last frame's slot (see checksum.go); the creator sizes the slots
+// for it. A reader that does not know the flag refuses the ring (unknown
+// flag bits), so no consumer ever reads a checksummed ring unchecked.
 
 import (
 	"encoding/binary"
@@ -64,7 +70,8 @@ const (
 	metaOffRes2     = 40
 	metaSize        = 64 // the rest of the ring's metadata is the layer above's
 
-	metaFlagAligned = 1 << 0
+	metaFlagAligned  = 1 << 0
+	metaFlagChecksum = 1 << 1
 )
 
 // Config describes a frame ring to create. The zero value is a usable
@@ -101,6 +108,17 @@ type Config struct {
 	// Timestamps stamps every message with its send time (one clock read
 	// per message), so consumers can report one-way latency.
 	Timestamps bool
+	// Checksum makes every message carry a CRC-32C (Castagnoli) of its
+	// payload, computed by every producer of the ring and checked by every
+	// consumer after reassembly: a message whose payload changed between
+	// send and receive (a buggy or hostile peer writing into the segment)
+	// is skipped with a *ProtocolError of ReasonChecksum, which matches
+	// ErrChecksum and ErrProtocol, and the messages after it are read
+	// normally. It is recorded in the ring's frame geometry (attachers
+	// follow it; ConsumerConfig.Checksum and JoinConfig.Checksum can
+	// require it) and takes 4 more bytes per slot, for the trailer that
+	// holds the sum. Without it no sum is computed, stored or checked.
+	Checksum bool
 	// Meta is up to UserMetaSize bytes of metadata for the layer above,
 	// stored in the segment at creation (Layer 2 keeps its schema here) and
 	// returned by UserMeta on every handle.
@@ -142,6 +160,11 @@ type ConsumerConfig struct {
 	PayloadCapacity int
 	// Aligned requires an aligned ring.
 	Aligned bool
+	// Checksum requires a ring created with Config.Checksum (a
+	// *GeometryError naming "checksum" otherwise). Without it the consumer
+	// follows the ring: it checks the sums of a checksummed ring and
+	// reads a plain one.
+	Checksum bool
 	// MaxMessageSize, if non-zero, is a local limit below the ring's: larger
 	// messages are skipped with a *ProtocolError (ReasonTooLarge). It bounds
 	// the reassembly buffer.
@@ -173,6 +196,10 @@ type JoinConfig struct {
 	PayloadCapacity int
 	// Aligned requires an aligned ring.
 	Aligned bool
+	// Checksum requires a ring created with Config.Checksum. Without it
+	// the producer follows the ring: it sums its messages if the ring is
+	// checksummed.
+	Checksum bool
 	// MaxMessageSize, if non-zero, is a local limit below the ring's: Send
 	// refuses larger messages with a *SizeError.
 	MaxMessageSize int
@@ -194,6 +221,7 @@ type Geometry struct {
 	SlotSize        int  `json:"slot_size"`
 	Capacity        int  `json:"capacity"` // slots in the ring
 	MultiProducer   bool `json:"multi_producer"`
+	Checksum        bool `json:"checksum"` // messages carry a CRC-32C of their payload (Config.Checksum)
 }
 
 // CheckHeader validates a frame header against g (see header.go). It
@@ -219,12 +247,13 @@ type geometry struct {
 	ringCap  int64
 	aligned  bool
 	multi    bool
+	checksum bool // messages carry a CRC-32C trailer at offset sumOff of their last frame's slot
 }
 
 func (g *geometry) public() Geometry {
 	return Geometry{
 		PayloadCapacity: int(g.cap), MaxMessageSize: int(g.ringMax), Aligned: g.aligned,
-		SlotSize: g.slotSize, Capacity: int(g.ringCap), MultiProducer: g.multi,
+		SlotSize: g.slotSize, Capacity: int(g.ringCap), MultiProducer: g.multi, Checksum: g.checksum,
 	}
 }
 
@@ -269,17 +298,26 @@ func (c *Config) geometry() (geometry, [ring.UserMetaSize]byte, error) {
 	if c.Aligned {
 		align = 16
 	}
-	slot := (HeaderSize + capacity + align - 1) &^ (align - 1)
-	g := geometry{cap: uint64(capacity), maxMsg: maxMsg, ringMax: maxMsg, slotSize: slot, ringCap: int64(ringCap), aligned: c.Aligned, multi: multi}
+	trailer := 0
+	if c.Checksum {
+		trailer = sumSize
+	}
+	slot := (HeaderSize + capacity + trailer + align - 1) &^ (align - 1)
+	g := geometry{cap: uint64(capacity), maxMsg: maxMsg, ringMax: maxMsg, slotSize: slot, ringCap: int64(ringCap), aligned: c.Aligned, multi: multi, checksum: c.Checksum}
 	le := binary.LittleEndian
 	copy(meta[metaOffMagic:], metaMagic)
 	le.PutUint32(meta[metaOffVersion:], metaVersion)
 	le.PutUint32(meta[metaOffHdrSize:], HeaderSize)
 	le.PutUint32(meta[metaOffPayload:], HeaderSize)
 	le.PutUint32(meta[metaOffCapacity:], uint32(capacity))
+	var flags uint32
 	if c.Aligned {
-		le.PutUint32(meta[metaOffFlags:], metaFlagAligned)
+		flags |= metaFlagAligned
 	}
+	if c.Checksum {
+		flags |= metaFlagChecksum
+	}
+	le.PutUint32(meta[metaOffFlags:], flags)
 	le.PutUint64(meta[metaOffMaxMsg:], maxMsg)
 	copy(meta[metaSize:], c.Meta)
 	return g, meta, nil
@@ -308,16 +346,20 @@ func parseMeta(meta [ring.UserMetaSize]byte, slotSize, ringCap, maxProducers int
 		return fail("payload_offset", HeaderSize, v)
 	}
 	flags := le.Uint32(meta[metaOffFlags:])
-	if flags&^metaFlagAligned != 0 {
+	if flags&^(metaFlagAligned|metaFlagChecksum) != 0 {
 		return bad("flags", "unknown flag bits set", fmt.Sprintf("%#x", flags))
 	}
 	aligned := flags&metaFlagAligned != 0
+	checksum := flags&metaFlagChecksum != 0
 	capacity := uint64(le.Uint32(meta[metaOffCapacity:]))
 	if capacity == 0 || capacity > MaxPayloadCapacity {
 		return bad("payload_capacity", fmt.Sprintf("not in [1, %d]", MaxPayloadCapacity), capacity)
 	}
 	if HeaderSize+capacity > uint64(slotSize) {
 		return bad("payload_capacity", fmt.Sprintf("header plus payload larger than the ring's %d-byte slot", slotSize), capacity)
+	}
+	if checksum && HeaderSize+capacity+sumSize > uint64(slotSize) {
+		return bad("flags", fmt.Sprintf("checksum, but the ring's %d-byte slot has no room for the trailer after the payload capacity", slotSize), "checksum")
 	}
 	if aligned && slotSize%16 != 0 {
 		return bad("flags", fmt.Sprintf("aligned, but the slot size %d is not a multiple of 16", slotSize), "aligned")
@@ -338,28 +380,31 @@ func parseMeta(meta [ring.UserMetaSize]byte, slotSize, ringCap, maxProducers int
 			return bad("reserved", fmt.Sprintf("byte %d not zero", i), meta[i])
 		}
 	}
-	return geometry{cap: capacity, maxMsg: maxMsg, ringMax: maxMsg, slotSize: slotSize, ringCap: int64(ringCap), aligned: aligned, multi: multi}, nil
+	return geometry{cap: capacity, maxMsg: maxMsg, ringMax: maxMsg, slotSize: slotSize, ringCap: int64(ringCap), aligned: aligned, multi: multi, checksum: checksum}, nil
 }
 
 // expect checks the attacher's expectations against the ring's geometry.
 func (c *ConsumerConfig) expect(g *geometry) error {
-	return expect(g, c.PayloadCapacity, c.Aligned, c.MaxMessageSize)
+	return expect(g, c.PayloadCapacity, c.Aligned, c.Checksum, c.MaxMessageSize)
 }
 
 // expect checks a joining producer's expectations against the ring's
 // geometry.
 func (c *JoinConfig) expect(g *geometry) error {
-	return expect(g, c.PayloadCapacity, c.Aligned, c.MaxMessageSize)
+	return expect(g, c.PayloadCapacity, c.Aligned, c.Checksum, c.MaxMessageSize)
 }
 
 // expect checks expectations (zero: any) against the ring's geometry and
 // applies a local maximum message size.
-func expect(g *geometry, payloadCapacity int, aligned bool, maxMsg int) error {
+func expect(g *geometry, payloadCapacity int, aligned, checksum bool, maxMsg int) error {
 	if payloadCapacity != 0 && uint64(payloadCapacity) != g.cap {
 		return &GeometryError{Field: "payload_capacity", Want: payloadCapacity, Got: g.cap}
 	}
 	if aligned && !g.aligned {
 		return &GeometryError{Field: "aligned", Want: true, Got: false}
+	}
+	if checksum && !g.checksum {
+		return &GeometryError{Field: "checksum", Want: true, Got: false}
 	}
 	if maxMsg < 0 {
 		return invalid("MaxMessageSize", maxMsg, "want >= 0")

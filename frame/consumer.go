@@ -195,10 +195,21 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 		st, err := c.asm.push(slot, c.pos)
 		switch st {
 		case stepSingle:
+			if c.g.checksum {
+				if err := c.verifySingle(slot); err != nil {
+					c.pos++ // skipped
+					return err
+				}
+			}
 			c.singleView(slot)
 			return nil
 		case stepDone:
 			c.pos++
+			if c.g.checksum {
+				if err := c.asm.verify(); err != nil {
+					return err
+				}
+			}
 			if c.stampRx || c.asm.first.Flags&FlagStamped != 0 {
 				c.asm.recv = time.Now().UnixNano()
 			} else {
@@ -272,6 +283,18 @@ func (c *Consumer) release() {
 		c.released = c.pos - 1
 		c.src.ReleaseThrough(c.released)
 	}
+}
+
+// verifySingle checks the single-frame message in slot (header in
+// asm.cur) against its sum (checksummed rings).
+func (c *Consumer) verifySingle(slot []byte) error {
+	h := &c.asm.cur
+	want := c.g.sum(slot)
+	if got := messageSum(slot[HeaderSize : HeaderSize+int(h.FrameLen)]); got != want {
+		c.stats.ChecksumErrors++
+		return c.asm.fail(sumError(c.pos, h.ID, want, got))
+	}
+	return nil
 }
 
 func (c *Consumer) singleView(slot []byte) {

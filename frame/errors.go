@@ -33,6 +33,8 @@ var (
 	ErrStale = ring.ErrStale
 	// ErrPermission: access to the segment was refused.
 	ErrPermission = ring.ErrPermission
+	// ErrNoSpace: Create found no room for the segment on its file system.
+	ErrNoSpace = ring.ErrNoSpace
 )
 
 // Errors of publishing.
@@ -75,6 +77,12 @@ var (
 	// consumer has counted it and resynchronises at the next message start.
 	// Match *ProtocolError for the reason, field and sequence.
 	ErrProtocol = errors.New("frame: protocol error")
+	// ErrChecksum: a message's payload does not match the CRC-32C its
+	// producer wrote (Config.Checksum): it changed in the segment between
+	// send and receive. The message has been skipped; the next read
+	// returns the next one. It is matched by a *ProtocolError with Reason
+	// ReasonChecksum, which also matches ErrProtocol.
+	ErrChecksum = errors.New("frame: message checksum mismatch")
 )
 
 // GeometryError names the frame-geometry field that failed validation at
@@ -148,6 +156,11 @@ const (
 	// ReasonTooLarge: the message is larger than the consumer's own
 	// ConsumerConfig.MaxMessageSize; it is skipped.
 	ReasonTooLarge
+	// ReasonChecksum: on a checksummed ring (Config.Checksum), the
+	// message's payload does not match its CRC-32C (Want: the sum the
+	// producer wrote, Got: the sum of the payload read); it is skipped.
+	// Such an error also matches ErrChecksum.
+	ReasonChecksum
 )
 
 var reasonNames = [...]string{
@@ -157,6 +170,7 @@ var reasonNames = [...]string{
 	ReasonMismatch:  "fragment differs from first frame",
 	ReasonTruncated: "message truncated",
 	ReasonTooLarge:  "message larger than consumer limit",
+	ReasonChecksum:  "payload checksum mismatch",
 }
 
 func (r Reason) String() string {
@@ -187,5 +201,7 @@ func (e *ProtocolError) Error() string {
 	return s
 }
 
-// Is reports ErrProtocol.
-func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+// Is reports ErrProtocol, and ErrChecksum for ReasonChecksum.
+func (e *ProtocolError) Is(target error) bool {
+	return target == ErrProtocol || target == ErrChecksum && e.Reason == ReasonChecksum
+}

@@ -160,7 +160,11 @@ func TestParseMeta_EachField(t *testing.T) {
 		{"version", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffVersion:], 2) }, 144, 8, 0, "version"},
 		{"header size", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffHdrSize:], 16) }, 144, 8, 0, "header_size"},
 		{"payload offset", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffPayload:], 12) }, 144, 8, 0, "payload_offset"},
-		{"unknown flag", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffFlags:], 3) }, 144, 8, 0, "flags"},
+		{"unknown flag", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffFlags:], 5) }, 144, 8, 0, "flags"},
+		{"checksum without room for the trailer", func(m *[ring.UserMetaSize]byte) {
+			le.PutUint32(m[metaOffFlags:], metaFlagAligned|metaFlagChecksum)
+			le.PutUint32(m[metaOffCapacity:], 112) // 32+112 fills the 144-byte slot
+		}, 144, 8, 0, "flags"},
 		{"capacity zero", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffCapacity:], 0) }, 144, 8, 0, "payload_capacity"},
 		{"capacity beyond slot", func(m *[ring.UserMetaSize]byte) { le.PutUint32(m[metaOffCapacity:], 113) }, 144, 8, 0, "payload_capacity"},
 		{"aligned with odd slot", func(m *[ring.UserMetaSize]byte) {}, 136, 8, 0, "flags"},

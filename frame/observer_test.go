@@ -155,7 +155,7 @@ func TestObserver_Heap_LapDropsPartialMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.fill(lo, 0, 4, &h, big)
+	p.fill(lo, 0, 4, &h, big, 0)
 	p.r.Commit()
 	p.id = 1
 	dst := make([]byte, 10*capacity)

@@ -215,6 +215,9 @@ func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, 
 	le.PutUint64(slot[16:], p.id)
 	le.PutUint64(slot[24:], uint64(sent))
 	copy(slot[HeaderSize:], payload)
+	if p.g.checksum {
+		p.g.putSum(slot, messageSum(payload)) // published by the Commit below, with the frame
+	}
 	p.r.Commit()
 	p.stats.Messages++
 	p.stats.Fragments++
@@ -239,6 +242,10 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 		return 0, &SizeError{Size: len(payload), Max: int(p.g.ringCap * int64(p.g.cap)), Limit: limit}
 	}
 	h := Header{MsgLen: uint32(n), Kind: kind, UserFlags: flags, ID: p.id + 1}
+	var sum uint32
+	if p.g.checksum {
+		sum = messageSum(payload)
+	}
 	if p.stamp {
 		h.Flags = FlagStamped
 		h.Sent = time.Now().UnixNano()
@@ -248,7 +255,7 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 		if err != nil {
 			return 0, err
 		}
-		p.fill(lo, 0, frames, &h, payload)
+		p.fill(lo, 0, frames, &h, payload, sum)
 		p.r.Commit()
 	} else {
 		chunk := max(p.g.ringCap/2, 1)
@@ -262,7 +269,7 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 				}
 				return 0, err
 			}
-			p.fill(lo, i, k, &h, payload)
+			p.fill(lo, i, k, &h, payload, sum)
 			p.r.Commit()
 		}
 		p.stats.Chunked++
@@ -276,8 +283,9 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 }
 
 // fill writes fragments first..first+k-1 of payload into the claimed slots
-// lo..lo+k-1.
-func (p *Producer) fill(lo, first, k int64, h *Header, payload []byte) {
+// lo..lo+k-1, and on a checksummed ring the payload's sum into the last
+// fragment's slot.
+func (p *Producer) fill(lo, first, k int64, h *Header, payload []byte, sum uint32) {
 	c := int64(p.g.cap)
 	n := int64(len(payload))
 	last := int64(p.g.frames(uint64(n))) - 1
@@ -298,6 +306,9 @@ func (p *Producer) fill(lo, first, k int64, h *Header, payload []byte) {
 		slot := p.r.Slot(lo + j)
 		putHeader(slot, h)
 		copy(slot[HeaderSize:], payload[off:end])
+		if idx == last && p.g.checksum {
+			p.g.putSum(slot, sum)
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ type reassembler struct {
 	next  uint32 // expected fragment index
 	off   int    // bytes assembled
 	recv  int64  // receive time of the completed message
+	sum   uint32 // checksummed rings: the sum in the completed message's last frame
 	ready bool   // a complete message is in dst[:first.MsgLen]
 	inExt bool   // dst is ext
 	dst   []byte // where the message is assembled: buf or ext
@@ -80,9 +81,9 @@ func newReassembler(g *geometry, st *ConsumerStats) reassembler {
 
 // push feeds the frame in slot (sequence seq) to the reassembler.
 func (r *reassembler) push(slot []byte, seq int64) (step, error) {
-	if len(slot) < HeaderSize+int(r.g.cap) {
+	if len(slot) < HeaderSize+int(r.g.cap)+r.g.trailer() {
 		// Our own invariant (Attach checked the slot size): not input.
-		panic("frame: slot smaller than header plus payload capacity")
+		panic("frame: slot smaller than header plus payload capacity (plus checksum)")
 	}
 	if r.state != asmAssembling && r.single(slot) {
 		return stepSingle, nil
@@ -207,6 +208,9 @@ func (r *reassembler) appendFrame(slot []byte) (step, error) {
 	if h.Flags&FlagLast == 0 {
 		return stepMore, nil
 	}
+	if r.g.checksum {
+		r.sum = r.g.sum(slot) // checked by verify once the caller has the message
+	}
 	r.dst = r.dst[:r.off]
 	r.state, r.ready = asmIdle, true
 	return stepDone, nil
@@ -258,6 +262,18 @@ func (r *reassembler) gap() {
 func (r *reassembler) taken() {
 	r.ready = false
 	r.dst, r.inExt = r.buf, false
+}
+
+// verify checks the completed multi-frame message against its sum
+// (checksummed rings). A mismatch drops the message, as taken would after
+// delivering it.
+func (r *reassembler) verify() error {
+	if got := messageSum(r.message()); got != r.sum {
+		r.taken()
+		r.stats.ChecksumErrors++
+		return r.fail(sumError(r.seq, r.first.ID, r.sum, got))
+	}
+	return nil
 }
 
 // message returns the completed multi-frame message.

@@ -29,6 +29,9 @@ type ConsumerStats struct {
 	// ReassemblyErrors counts protocol errors: invalid headers and
 	// inconsistent frame sequences (every *ProtocolError returned).
 	ReassemblyErrors uint64 `json:"reassembly_errors"`
+	// ChecksumErrors counts the messages among those skipped because their
+	// payload did not match its checksum (ReasonChecksum).
+	ChecksumErrors uint64 `json:"checksum_errors"`
 	// SkippedFrames counts continuation frames dropped while resynchronising
 	// after an error or a lap.
 	SkippedFrames uint64 `json:"skipped_frames"`

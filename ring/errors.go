@@ -34,6 +34,12 @@ var (
 	// handing the segment to an AccessGroup we are not in; those errors
 	// name the path and also match fs.ErrPermission.
 	ErrPermission = errors.New("ring: segment access refused (owner, mode or OS permission)")
+	// ErrNoSpace: Create found no room for the segment on its file system
+	// (/dev/shm for the Shm backend) or in the creator's quota. Every byte
+	// of a file-backed segment is reserved at Create, so a full file system
+	// is this error, never a SIGBUS later; nothing is left behind. The OS
+	// error is wrapped too (errors.Is(err, syscall.ENOSPC) holds).
+	ErrNoSpace = errors.New("ring: no space for the segment")
 	// ErrNotReady: the segment exists but its creator had not finished
 	// initialising it when the attacher's context ended.
 	ErrNotReady = errors.New("ring: segment not ready")

@@ -209,6 +209,8 @@ func wrapShm(err error) error {
 		return fmt.Errorf("%w: %w", ErrPermission, err)
 	case errors.Is(err, shm.ErrInvalidOptions):
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	case errors.Is(err, shm.ErrNoSpace):
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
 	}
 	return err
 }

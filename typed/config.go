@@ -34,6 +34,7 @@ type ConsumerConfig struct {
 	UnblockTimeout    time.Duration     // multi-producer rings: see ring.ConsumerConfig.
 	PayloadCapacity   int               // if non-zero, must equal the ring's.
 	Aligned           bool              // require an aligned ring.
+	Checksum          bool              // require a checksummed ring (frame.Config.Checksum).
 	MaxMessageSize    int               // local limit below the ring's.
 	ReceiveTimestamps bool              // stamp every message's receive time.
 
@@ -54,7 +55,7 @@ func (c *ConsumerConfig) frame() frame.ConsumerConfig {
 	return frame.ConsumerConfig{
 		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
-		PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, MaxMessageSize: c.MaxMessageSize,
+		PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, Checksum: c.Checksum, MaxMessageSize: c.MaxMessageSize,
 		ReceiveTimestamps: c.ReceiveTimestamps,
 	}
 }

@@ -54,6 +54,8 @@ var (
 	ErrStale = frame.ErrStale
 	// ErrPermission: access to the segment was refused.
 	ErrPermission = frame.ErrPermission
+	// ErrNoSpace: Create found no room for the segment on its file system.
+	ErrNoSpace = frame.ErrNoSpace
 )
 
 // Meta describes a received message: its kind, id, schema tag (Flags),

@@ -291,3 +291,46 @@ func TestPermissionErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMapPermissionError: a refusal of mmap itself (here a shared,
+// writable mapping of a descriptor opened read-only: EACCES from the
+// kernel) matches ErrPermission and fs.ErrPermission, like a refused open.
+func TestMapPermissionError(t *testing.T) {
+	path := t.TempDir() + "/seg"
+	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	m, err := mapFD(File, path, fd, 4096, Options{})
+	if err == nil {
+		m.Close()
+		t.Fatal("a writable shared mapping of a read-only descriptor: no error")
+	}
+	if !errors.Is(err, ErrPermission) || !errors.Is(err, fs.ErrPermission) || !errors.Is(err, unix.EACCES) {
+		t.Errorf("mmap refused: %v; want ErrPermission, fs.ErrPermission and EACCES", err)
+	}
+}
+
+// TestNoSpaceErrors: ENOSPC and EDQUOT match ErrNoSpace and the errno,
+// and say how much room the file system has; nothing else does.
+func TestNoSpaceErrors(t *testing.T) {
+	path := t.TempDir() + "/seg"
+	for _, errno := range []unix.Errno{unix.ENOSPC, unix.EDQUOT} {
+		err := sysErr("fallocate", path, " (64 bytes)", errno)
+		if !errors.Is(err, ErrNoSpace) || !errors.Is(err, errno) || errors.Is(err, ErrPermission) {
+			t.Errorf("%v: %v; want ErrNoSpace and the errno only", errno, err)
+		}
+		if !strings.Contains(err.Error(), "bytes available") {
+			t.Errorf("%v: %q does not say how much room is left", errno, err)
+		}
+	}
+	for _, errno := range []unix.Errno{unix.EIO, unix.EACCES} {
+		if err := sysErr("fallocate", path, "", errno); errors.Is(err, ErrNoSpace) {
+			t.Errorf("%v: %v matches ErrNoSpace", errno, err)
+		}
+	}
+}

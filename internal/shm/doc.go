@@ -16,8 +16,11 @@
 // name beside it (.tmp-<name>-<random>), O_EXCL and O_NOFOLLOW with its
 // owner bits only, takes the creator's lock, optionally hands it to a group
 // (Options.Group, fchown), sets its mode (Options.Perm, 0600 by default,
-// with fchmod so the umask does not apply), gives it a size, and only then
-// links it under its name (link fails if the name exists, as O_EXCL would).
+// with fchmod so the umask does not apply), gives it a size, reserves that
+// size (fallocate, or zeros written where the file system lacks it, so a
+// full file system is ErrNoSpace from Create instead of a SIGBUS when a
+// page is first touched: see reserve_linux.go), and only then links it
+// under its name (link fails if the name exists, as O_EXCL would).
 // A creator that dies inside Create can leave its temporary file behind.
 // Open trusts a segment only if it is a regular file owned by the trusted
 // uid (Options.Owner; by default our effective uid: ErrOwner otherwise)

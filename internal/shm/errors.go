@@ -28,6 +28,13 @@ var (
 	// or EPERM from open, fchown, fchmod, unlink, ...). The OS error is
 	// wrapped too, so such errors also match fs.ErrPermission.
 	ErrPermission = errors.New("shm: permission denied")
+	// ErrNoSpace: the file system holding the segment (/dev/shm for the
+	// Shm backend), or the creator's quota, has no room for it: Create
+	// reserves every byte of a new segment (fallocate, or zeros written
+	// where the file system lacks it), so a full file system is this error
+	// from Create, never a SIGBUS when the memory is first touched. The OS
+	// error (ENOSPC or EDQUOT) is wrapped too.
+	ErrNoSpace = errors.New("shm: no space for the segment")
 	// ErrInvalidOptions: an option value no segment can have (an unknown
 	// backend name, the reserved gid NoID).
 	ErrInvalidOptions = errors.New("shm: invalid options")

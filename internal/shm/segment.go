@@ -14,8 +14,11 @@ import (
 // handed to o.Group if set (fchown), given its mode (fchmod o.Perm: the
 // umask does not apply), and only then sized. So no one outside the final
 // group can open it meanwhile, and an opener that sees a size sees the
-// final owner, group and mode. The memory reads as zeros. Any failure
-// removes the file; a refused fchown is ErrPermission.
+// final owner, group and mode. Every byte is then reserved (fallocate, or
+// zeros written where the file system lacks it): a file system or quota
+// without room for it is ErrNoSpace here, never a SIGBUS on a later touch.
+// The memory reads as zeros. Any failure removes the file; a refused
+// fchown is ErrPermission.
 func Create(b Backend, name string, size int, o Options) (*Mapping, error) {
 	if err := ValidateName(b, name); err != nil {
 		return nil, err

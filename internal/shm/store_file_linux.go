@@ -48,7 +48,7 @@ func (s fileStore) create(name string, size int, o Options) (*Mapping, error) {
 	// stale (see OwnerAlive).
 	lk := lockRange(unix.F_WRLCK, OwnerSlot)
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
-		return fail(fmt.Errorf("shm: lock new %s: %w", tmp, err))
+		return fail(sysErr("lock new", tmp, "", err))
 	}
 	if chgrp {
 		// Before the fchmod: the group bits must only ever apply to gid.
@@ -61,14 +61,13 @@ func (s fileStore) create(name string, size int, o Options) (*Mapping, error) {
 		return fail(sysErr("fchmod", path, fmt.Sprintf(" to %#o", o.perm()), err))
 	}
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
-		return fail(fmt.Errorf("shm: ftruncate %s to %d: %w", path, size, err))
+		return fail(sysErr("ftruncate", path, fmt.Sprintf(" to %d", size), err))
 	}
-	if b == Shm {
-		// tmpfs allocates lazily; reserve now so a full /dev/shm is an error
-		// here rather than a SIGBUS on first touch.
-		if err := unix.Fallocate(fd, 0, 0, int64(size)); err != nil && !errors.Is(err, unix.EOPNOTSUPP) {
-			return fail(fmt.Errorf("shm: fallocate %s (%d bytes): %w", path, size, err))
-		}
+	// Every byte gets its storage now, so a full file system is an error
+	// here (ErrNoSpace) and never a SIGBUS on a later first touch (see
+	// reserve_linux.go).
+	if err := reserve(fd, path, int64(size)); err != nil {
+		return fail(err)
 	}
 	if err := unix.Link(tmp, path); err != nil {
 		return fail(openErr("create", path, err))
@@ -99,7 +98,7 @@ func (s fileStore) open(name string, o Options) (*Mapping, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("shm: fstat %s: %w", path, err)
+		return nil, sysErr("fstat", path, "", err)
 	}
 	if err := checkStat(path, &st, o); err != nil {
 		unix.Close(fd)
@@ -131,7 +130,7 @@ func (s fileStore) ownerAlive(name string) (bool, error) {
 	defer unix.Close(fd)
 	lk := lockRange(unix.F_WRLCK, OwnerSlot)
 	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
-		return false, fmt.Errorf("shm: probe owner of %s: %w", path, err)
+		return false, sysErr("probe the owner lock of", path, "", err)
 	}
 	return lk.Type != unix.F_UNLCK, nil
 }
@@ -157,11 +156,11 @@ func (s fileStore) removeDead(name string) error {
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
 			return fmt.Errorf("%w: %s: its owner is alive, or another process is replacing it", ErrExist, path)
 		}
-		return fmt.Errorf("shm: lock owner slot of %s: %w", path, err)
+		return sysErr("lock the owner slot of", path, "", err)
 	}
 	var held, named unix.Stat_t
 	if err := unix.Fstat(fd, &held); err != nil {
-		return fmt.Errorf("shm: stat %s: %w", path, err)
+		return sysErr("fstat", path, "", err)
 	}
 	if err := unix.Lstat(path, &named); err != nil || named.Dev != held.Dev || named.Ino != held.Ino {
 		return fmt.Errorf("%w: %s was replaced while we checked it", ErrExist, path)
@@ -194,7 +193,7 @@ func mapFD(b Backend, name string, fd, size int, o Options) (*Mapping, error) {
 	}
 	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, flags)
 	if err != nil {
-		return nil, fmt.Errorf("shm: mmap %s (%d bytes): %w", Path(b, name), size, err)
+		return nil, sysErr("mmap", Path(b, name), fmt.Sprintf(" (%d bytes)", size), err)
 	}
 	return &Mapping{backend: b, name: name, data: data, lk: fileLocks{fd: fd, path: Path(b, name)}}, nil
 }
@@ -214,7 +213,7 @@ func (l fileLocks) tryLock(slot int64) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("shm: lock slot %d of %s: %w", slot, l.path, err)
+		return false, sysErr(fmt.Sprintf("lock slot %d of", slot), l.path, "", err)
 	}
 	return true, nil
 }
@@ -222,7 +221,7 @@ func (l fileLocks) tryLock(slot int64) (bool, error) {
 func (l fileLocks) unlock(slot int64) error {
 	lk := lockRange(unix.F_UNLCK, slot)
 	if err := unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_SETLK, &lk); err != nil {
-		return fmt.Errorf("shm: unlock slot %d of %s: %w", slot, l.path, err)
+		return sysErr(fmt.Sprintf("unlock slot %d of", slot), l.path, "", err)
 	}
 	return nil
 }
@@ -230,7 +229,7 @@ func (l fileLocks) unlock(slot int64) error {
 func (l fileLocks) heldByOther(slot int64) (bool, error) {
 	lk := lockRange(unix.F_WRLCK, slot)
 	if err := unix.FcntlFlock(uintptr(l.fd), unix.F_OFD_GETLK, &lk); err != nil {
-		return false, fmt.Errorf("shm: probe slot %d of %s: %w", slot, l.path, err)
+		return false, sysErr(fmt.Sprintf("probe slot %d of", slot), l.path, "", err)
 	}
 	return lk.Type != unix.F_UNLCK, nil
 }
@@ -280,14 +279,18 @@ func openErr(op, path string, err error) error {
 
 func isPermErr(err error) bool { return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) }
 
-// sysErr wraps the OS error of "op path detail"; a refusal (EACCES,
+// sysErr wraps the OS error of "op path detail". A refusal (EACCES,
 // EPERM) also matches ErrPermission and says who owns the file and who we
-// are.
+// are; a full file system or quota (ENOSPC, EDQUOT) also matches
+// ErrNoSpace and says how much space is left.
 func sysErr(op, path, detail string, err error) error {
-	if !isPermErr(err) {
-		return fmt.Errorf("shm: %s %s%s: %w", op, path, detail, err)
+	switch {
+	case isPermErr(err):
+		return fmt.Errorf("%w: %s %s%s: %w%s", ErrPermission, op, path, detail, err, describeAccess(path))
+	case isNoSpace(err):
+		return fmt.Errorf("%w: %s %s%s: %w%s", ErrNoSpace, op, path, detail, err, describeSpace(path))
 	}
-	return fmt.Errorf("%w: %s %s%s: %w%s", ErrPermission, op, path, detail, err, describeAccess(path))
+	return fmt.Errorf("shm: %s %s%s: %w", op, path, detail, err)
 }
 
 // describeAccess reports the file's owner, group and mode and our

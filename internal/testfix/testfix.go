@@ -4,6 +4,7 @@ package testfix
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 )
@@ -26,4 +27,18 @@ func Context(tb testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	tb.Cleanup(cancel)
 	return ctx
+}
+
+// DirNames lists the names in dir, hidden ones included, sorted.
+func DirNames(tb testing.TB, dir string) []string {
+	tb.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names
 }
