@@ -88,10 +88,11 @@ type Consumer struct {
 	touchAt  int         // read-only: offset of the slot byte next touches early
 	touch    byte        // sink for that load
 	closed   bool
-	copies   bool // src copies frames out one at a time (an observer)
-	v        view // the message next found, until consumed
-	stats    ConsumerStats
-	iterErr  error // what ended the last All loop
+	copies   bool          // src copies frames out one at a time (an observer)
+	v        view          // the message next found, until consumed
+	stats    ConsumerStats // counted here, flushed to the segment (stats.go)
+	flushed  uint64        // stats.Messages at the last flush
+	iterErr  error         // what ended the last All loop
 
 	rc *ring.BytesConsumer // slow paths
 }
@@ -138,7 +139,35 @@ func newConsumer(src source, g geometry, position int64, stampRx bool, rc *ring.
 	c := &Consumer{src: src, g: g, pos: position + 1, hi: position, released: position, stampRx: stampRx, rc: rc}
 	c.touchAt = min(g.slotSize, 128) - 1
 	c.asm = newReassembler(&c.g, &c.stats)
+	if rc != nil {
+		rc.LayerCounters().OnIdle(c.flush)
+	}
 	return c
+}
+
+// flush writes the counters to the segment. Not inlined: it would push
+// its callers on the per-message path over the inlining budget.
+//
+//go:noinline
+func (c *Consumer) flush() {
+	if c.rc != nil {
+		c.stats.store(c.rc.LayerCounters())
+		c.flushed = c.stats.Messages
+	}
+}
+
+// logged records a protocol error in the ring's error log, and returns it.
+func (c *Consumer) logged(err error) error {
+	var pe *ProtocolError
+	if c.rc == nil || !errors.As(err, &pe) {
+		return err
+	}
+	if pe.Reason == ReasonChecksum {
+		c.rc.LayerCounters().LogError(ErrorKindChecksum, int64(pe.ID))
+	} else {
+		c.rc.LayerCounters().LogError(ErrorKindProtocol, int64(pe.Reason))
+	}
+	return err
 }
 
 // waitMode says what next does when it runs out of readable frames.
@@ -198,7 +227,7 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 			if c.g.checksum {
 				if err := c.verifySingle(slot); err != nil {
 					c.pos++ // skipped
-					return err
+					return c.logged(err)
 				}
 			}
 			c.singleView(slot)
@@ -207,7 +236,7 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 			c.pos++
 			if c.g.checksum {
 				if err := c.asm.verify(); err != nil {
-					return err
+					return c.logged(err)
 				}
 			}
 			if c.stampRx || c.asm.first.Flags&FlagStamped != 0 {
@@ -218,10 +247,10 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 			c.readyView()
 			return nil
 		case stepErrorKeep:
-			return err
+			return c.logged(err)
 		case stepError:
 			c.pos++
-			return err
+			return c.logged(err)
 		}
 		c.pos++ // stepMore, stepSkip
 		if budget--; budget <= 0 {
@@ -239,6 +268,9 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 // refill releases what was read and asks the ring for more frames.
 func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 	c.release()
+	if c.stats.Messages-c.flushed >= flushEvery {
+		c.flush()
+	}
 	var lo, hi int64
 	var err error
 	switch mode {
@@ -499,6 +531,7 @@ func (c *Consumer) Geometry() Geometry { return c.g.public() }
 
 // Stats returns the consumer's framing counters and the ring's.
 func (c *Consumer) Stats() ConsumerStats {
+	c.flush()
 	s := c.stats
 	s.Ring = c.rc.Stats()
 	return s
@@ -509,6 +542,12 @@ func (c *Consumer) ID() string { return c.rc.ID() }
 
 // Info describes the ring below.
 func (c *Consumer) Info() ring.RingInfo { return c.rc.Info() }
+
+// LayerCounters returns the consumer's counters in the ring's segment:
+// slots 0 to LayerSlots-1 are frame's (ConsumerStatsOf reads them), the
+// rest are the layer above's. Frame flushes its counts from OnIdle: do not
+// replace it.
+func (c *Consumer) LayerCounters() ring.LayerCounters { return c.rc.LayerCounters() }
 
 // UserMeta returns the metadata stored at creation for the layer above
 // (Config.Meta, zero-padded to UserMetaSize bytes).

@@ -63,9 +63,27 @@ type Producer struct {
 	g     geometry      // read-only: local copy of the geometry
 	id    uint64        // hot: last message id published
 	stamp bool          // read-only: Config.Timestamps
-	stats ProducerStats // hot: process-local counters
+	stats ProducerStats // hot: counted here, flushed to the segment (stats.go)
 
 	rp *ring.BytesProducer // slow paths: close, coordination, ring stats
+}
+
+// newProducer wraps a byte-ring producer and has its counters flushed
+// when the ring finds it idle.
+func newProducer(rp *ring.BytesProducer, g geometry, stamp bool) *Producer {
+	p := &Producer{r: rp, g: g, stamp: stamp, rp: rp}
+	rp.LayerCounters().OnIdle(p.flush)
+	return p
+}
+
+// flush writes the counters to the segment. Not inlined: it would push
+// its callers on the per-message path over the inlining budget.
+//
+//go:noinline
+func (p *Producer) flush() {
+	if p.rp != nil {
+		p.stats.store(p.rp.LayerCounters())
+	}
 }
 
 // Create creates the frame ring name: a byte ring whose slots are frames
@@ -90,7 +108,7 @@ func Create(name string, cfg Config) (*Producer, error) {
 			return nil, &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
 		}
 	}
-	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+	return newProducer(rp, g, cfg.Timestamps), nil
 }
 
 // Join joins the multi-producer frame ring name (created by Create with
@@ -128,7 +146,7 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 		rp.Close()
 		return nil, err
 	}
-	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+	return newProducer(rp, g, cfg.Timestamps), nil
 }
 
 // Send publishes payload as one message of the given kind, waiting for
@@ -222,6 +240,9 @@ func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, 
 	p.stats.Messages++
 	p.stats.Fragments++
 	p.stats.Bytes += n
+	if p.stats.Messages%flushEvery == 0 {
+		p.flush()
+	}
 	return p.id, nil
 }
 
@@ -266,6 +287,10 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 				if i > 0 {
 					p.id = h.ID // published in part: the id is used
 					p.stats.Aborted++
+					p.flush()
+					if p.rp != nil {
+						p.rp.LayerCounters().LogError(ErrorKindAborted, int64(h.ID))
+					}
 				}
 				return 0, err
 			}
@@ -279,6 +304,9 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 	p.stats.MultiFrame++
 	p.stats.Fragments += uint64(frames)
 	p.stats.Bytes += n
+	if p.stats.Messages%flushEvery == 0 {
+		p.flush()
+	}
 	return h.ID, nil
 }
 
@@ -326,7 +354,10 @@ func (p *Producer) WaitForConsumerIDs(ctx context.Context, ids ...string) error 
 
 // Drain waits until every consumer that holds the producer back has read
 // every message published so far, or ctx ends (see ring.Producer.Drain).
-func (p *Producer) Drain(ctx context.Context) error { return p.rp.Drain(ctx) }
+func (p *Producer) Drain(ctx context.Context) error {
+	p.flush()
+	return p.rp.Drain(ctx)
+}
 
 // LastID returns the id of the last message published (0 before the
 // first).
@@ -337,6 +368,7 @@ func (p *Producer) Geometry() Geometry { return p.g.public() }
 
 // Stats returns the producer's framing counters and the ring's.
 func (p *Producer) Stats() ProducerStats {
+	p.flush()
 	s := p.stats
 	s.Ring = p.rp.Stats()
 	return s
@@ -344,6 +376,12 @@ func (p *Producer) Stats() ProducerStats {
 
 // Info describes the ring below.
 func (p *Producer) Info() ring.RingInfo { return p.rp.Info() }
+
+// LayerCounters returns the producer's counters in the ring's segment:
+// slots 0 to LayerSlots-1 are frame's (ProducerStatsOf reads them), the
+// rest are the layer above's. Frame flushes its counts from OnIdle: do not
+// replace it.
+func (p *Producer) LayerCounters() ring.LayerCounters { return p.rp.LayerCounters() }
 
 // UserMeta returns the metadata stored at creation for the layer above
 // (Config.Meta, zero-padded to UserMetaSize bytes).

@@ -257,6 +257,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 			return err
 		}
 		c.ent.emptyWaits.add(1)
+		c.s.layer.onIdle()
 		if try {
 			// A polling consumer must learn of a dead producer too; probe
 			// (a syscall) at most once per liveness interval.

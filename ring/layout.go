@@ -30,11 +30,11 @@ import (
 //	+------------------------------+ 0
 //	| header           512 B       |
 //	+------------------------------+ 512
-//	| producer block   768 B       |  hot words on their own 128 B lines
-//	+------------------------------+ 1280
-//	| producer table   P x 128 B   |  multi-producer rings only (P = max producers)
+//	| producer block   896 B       |  hot words on their own 128 B lines
+//	+------------------------------+ 1408
+//	| producer table   P x 256 B   |  multi-producer rings only (P = max producers)
 //	+------------------------------+
-//	| consumer table   C x 256 B   |  C = max consumers
+//	| consumer table   C x 384 B   |  C = max consumers
 //	+------------------------------+
 //	| group table      C x 256 B   |  consumer groups, one entry per consumer
 //	+------------------------------+
@@ -136,7 +136,7 @@ type producerBlock struct {
 	pid                     atomic.Uint32 // informational
 	_                       [4]byte
 	layer                   layerCounters // the single producer's (LayerCounters)
-	_                       [56]byte
+	_                       [120]byte
 }
 
 // producerEntry is one multi-producer ring producer's entry in the
@@ -149,13 +149,13 @@ type producerEntry struct {
 	claimHi sequence
 	events  counter       // events published by this producer
 	layer   layerCounters // this producer's (LayerCounters)
-	_       [32]byte
+	_       [96]byte
 }
 
 // consumerEntry is one consumer's entry in the consumer table. The first
-// line is the consumer's own: its cursor and counters, written only by the
-// consumer that holds the entry. The second line is written when a
-// consumer joins or leaves.
+// two lines (256 B) are the consumer's own: its cursor and counters,
+// written only by the consumer that holds the entry. The third is written
+// when a consumer joins or leaves.
 type consumerEntry struct {
 	cursor     sequence // last sequence consumed: the gating sequence
 	emptyWaits counter  // times the ring was empty when asked
@@ -168,6 +168,7 @@ type consumerEntry struct {
 	held   sequence
 	lagMax counter       // most events ever found waiting to be read
 	layer  layerCounters // this consumer's (LayerCounters)
+	_      [64]byte
 
 	state    atomic.Uint32 // entryState
 	flags    atomic.Uint32 // flagGating | flagRequired | flagObserver | flagMember
@@ -264,9 +265,9 @@ type errorRecord struct {
 // exactly its size (checked at compile time below).
 const (
 	headerSize        = 512
-	producerBlockSize = 768
-	producerSize      = 128
-	consumerSize      = 256
+	producerBlockSize = 896
+	producerSize      = 256
+	consumerSize      = 384
 	groupSize         = 256
 	countersSize      = 1024
 )

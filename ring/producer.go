@@ -134,6 +134,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 		return p.next, nil
 	}
 	p.s.counters.fullWaits.add(1)
+	p.s.layer.onIdle()
 	if try {
 		return -1, ErrFull
 	}

@@ -90,6 +90,7 @@ func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, er
 			if !waited {
 				waited = true
 				s.counters.fullWaits.add(1)
+				s.layer.onIdle()
 			}
 			if try {
 				return -1, ErrFull

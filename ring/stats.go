@@ -80,10 +80,11 @@ func (s *segment) unmapped() bool { return s.final != nil }
 // unmap closes the mapping of a handle being closed, keeping a last
 // snapshot of the counters for Stats and Info called afterwards.
 func (s *segment) unmap() error {
-	st, in := s.stats(), s.info()
 	if s.layer != nil {
+		s.layer.onIdle()
 		s.layer.detach()
 	}
+	st, in := s.stats(), s.info()
 	s.final, s.finalInfo = &st, &in
 	return s.m.Close()
 }

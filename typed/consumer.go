@@ -67,11 +67,17 @@ func (b *base) checkTag(m *Meta) error {
 		return nil
 	}
 	b.stats.SchemaErrors++
+	l := b.fc.LayerCounters()
+	l.Store(slotSchemaErrors, b.stats.SchemaErrors)
+	l.LogError(ErrorKindSchema, int64(m.ID))
 	return &SchemaError{ID: m.ID, Seq: m.Seq, Want: b.schema, WantTag: b.tag, GotTag: m.Flags}
 }
 
 func (b *base) decodeError(m *Meta, n int, err error) *DecodeError {
 	b.stats.DecodeErrors++
+	l := b.fc.LayerCounters()
+	l.Store(slotDecodeErrors, b.stats.DecodeErrors)
+	l.LogError(ErrorKindDecode, int64(m.ID))
 	return &DecodeError{ID: m.ID, Seq: m.Seq, Kind: m.Kind, Len: n, Schema: b.schema, Err: err}
 }
 

@@ -115,6 +115,9 @@ func (p *Producer[T]) send(ctx context.Context, try bool, kind uint8, v *T) (uin
 	buf, err := p.codec.Append(p.buf[:0], v)
 	if err != nil {
 		p.stats.EncodeErrors++
+		l := p.fp.LayerCounters()
+		l.Store(slotEncodeErrors, p.stats.EncodeErrors)
+		l.LogError(ErrorKindEncode, 0)
 		return 0, &EncodeError{Schema: p.codec.Schema(), Err: err}
 	}
 	id, err := p.sendEncoded(ctx, try, kind, buf)
