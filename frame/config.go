@@ -418,3 +418,14 @@ func expect(g *geometry, payloadCapacity int, aligned, checksum bool, maxMsg int
 // upperMeta returns the part of the ring's metadata that belongs to the
 // layer above.
 func upperMeta(m [ring.UserMetaSize]byte) []byte { return m[metaSize:] }
+
+// ParseInfo reads the frame geometry of a ring described by info (from
+// ring.Inspect or a handle's Info), and the metadata stored for the layer
+// above frame. A ring that is not a frame ring is a *GeometryError.
+func ParseInfo(info ring.RingInfo) (Geometry, []byte, error) {
+	g, err := parseMeta(info.UserMeta, info.SlotSize, info.Capacity, info.MaxProducers)
+	if err != nil {
+		return Geometry{}, nil, err
+	}
+	return g.public(), upperMeta(info.UserMeta), nil
+}

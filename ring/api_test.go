@@ -702,7 +702,7 @@ func TestStats_AndInfo(t *testing.T) {
 		t.Fatalf("consumers %+v", st.Consumers)
 	}
 	cs := st.Consumers[0]
-	want := ConsumerStats{Index: cs.Index, ID: "stats", State: "active", PID: uint32(os.Getpid()), Position: 1, Lag: 8, Consumed: 2, EmptyWaits: 1, LagMax: 5}
+	want := ConsumerStats{Index: cs.Index, ID: "stats", State: "active", PID: uint32(os.Getpid()), Alive: true, Position: 1, Lag: 8, Consumed: 2, EmptyWaits: 1, LagMax: 5}
 	if cs != want {
 		t.Errorf("consumer stats %+v, want %+v", cs, want)
 	}

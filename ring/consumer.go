@@ -92,6 +92,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	c := &consumer{s: s, ent: &s.consumers[jr.idx], next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
 	c.lagMax = int64(c.ent.lagMax.load())
 	s.layer = newLayerRef(s, &c.ent.layer)
+	s.selfConsumer = jr.idx
 	c.unblock = o.unblock
 	c.stuck.seq = -1
 	c.observer = cfg.Observer

@@ -58,7 +58,7 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.slot = slot
+		p.slot, s.selfProducer = slot, slot
 		s.layer = newLayerRef(s, &s.producers[slot].layer)
 	} else {
 		s.layer = newLayerRef(s, &s.prod.layer)

@@ -339,7 +339,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 		s.m.Close()
 		return nil, err
 	}
-	s.producing = true
+	s.producing, s.selfProducer = true, slot
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
 	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }

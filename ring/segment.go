@@ -33,6 +33,10 @@ type segment struct {
 	producing bool
 	// layer is the handle's LayerCounters (counters.go).
 	layer *layerRef
+	// self is the index of this handle's consumer entry, or of its
+	// producer table entry, -1 for none: a process cannot see its own
+	// liveness lock, so Stats marks its own entry alive from this.
+	selfConsumer, selfProducer int
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.
@@ -220,6 +224,7 @@ type attachOptions struct {
 	backend  shm.Backend
 	perm     os.FileMode
 	anyPerm  bool   // inspection: accept any mode
+	readOnly bool   // inspection: map read-only, any owner
 	owner    string // trusted owner (user name or uid); "": ourselves
 	ownerID  shm.ID // owner resolved (attachSegment)
 	liveness time.Duration
@@ -271,7 +276,7 @@ func attachSegment(ctx context.Context, name string, o attachOptions, check func
 var errNotReadyYet = errors.New("ring: segment initialising")
 
 func tryAttach(name string, o attachOptions) (*segment, error) {
-	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm, AnyPerm: o.anyPerm, Owner: o.ownerID})
+	m, err := shm.Open(o.backend, name, shm.Options{Perm: o.perm, AnyPerm: o.anyPerm, Owner: o.ownerID, ReadOnly: o.readOnly})
 	if err != nil {
 		if errors.Is(err, shm.ErrEmpty) {
 			return nil, fmt.Errorf("%w: %w", errNotReadyYet, err)
@@ -280,8 +285,10 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 	}
 	b := m.Bytes()
 	if len(b) < headerSize {
+		// Never a ring in the making: a segment is linked into place at
+		// its full size (internal/shm's create).
 		m.Close()
-		return nil, fmt.Errorf("%w: %d bytes", errNotReadyYet, len(b))
+		return nil, &LayoutError{Field: "size", Reason: fmt.Sprintf("smaller than the %d-byte header", headerSize), Got: len(b)}
 	}
 	if headerOf(b).state.Load() == stateInit {
 		m.Close()

@@ -1,6 +1,8 @@
 package ring
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/myelon-go/myelon/internal/shm"
@@ -20,6 +22,9 @@ type RingInfo struct {
 	OwnerPID     uint32    `json:"owner_pid"`
 	Epoch        uint64    `json:"epoch"`
 	Created      time.Time `json:"created"`
+	// UserMeta is the metadata stored at creation for the layer above
+	// (Config.Meta): frame's geometry, typed's schema.
+	UserMeta [UserMetaSize]byte `json:"-"`
 }
 
 // Stats is a snapshot of a ring's counters, read without the owner's help.
@@ -41,18 +46,36 @@ type Stats struct {
 	Evictions     uint64 `json:"required_evictions"` // required consumers evicted
 	// ProducerLayer sums the producers' LayerCounters.
 	ProducerLayer [LayerCounterSlots]uint64 `json:"producer_layer"`
+	// Producers describes the producer table of a multi-producer ring:
+	// the producers that hold an entry now.
+	Producers []ProducerStats `json:"producers,omitempty"`
 	// Errors is the error log: one record per kind that happened.
 	Errors    []ErrorRecord   `json:"errors,omitempty"`
 	Consumers []ConsumerStats `json:"consumers"`
 	Groups    []GroupStats    `json:"groups,omitempty"`
 }
 
+// ProducerStats describes one entry of a multi-producer ring's producer
+// table.
+type ProducerStats struct {
+	Index int    `json:"index"`
+	PID   uint32 `json:"pid"`
+	// Alive: its process holds the entry's liveness lock.
+	Alive  bool                      `json:"alive"`
+	Events uint64                    `json:"events"` // events it published
+	Layer  [LayerCounterSlots]uint64 `json:"layer"`  // its LayerCounters
+}
+
 // ConsumerStats describes one consumer entry.
 type ConsumerStats struct {
-	Index      int    `json:"index"`
-	ID         string `json:"id"`
-	State      string `json:"state"` // "active", "detached" or "claiming"
-	PID        uint32 `json:"pid"`
+	Index int    `json:"index"`
+	ID    string `json:"id"`
+	State string `json:"state"` // "active", "detached" or "claiming"
+	PID   uint32 `json:"pid"`
+	// Alive: the consumer's process holds the entry's liveness lock. An
+	// active entry that is not alive belongs to a process that died and
+	// that no producer has detached yet.
+	Alive      bool   `json:"alive"`
 	Position   int64  `json:"position"` // last sequence consumed
 	Lag        int64  `json:"lag"`      // last published - position
 	Consumed   int64  `json:"consumed"` // this session: position - start
@@ -102,7 +125,7 @@ func (s *segment) info() RingInfo {
 		Capacity: int(s.g.capacity), SlotSize: int(s.g.slotSize), ElemSize: int(s.g.elemSize),
 		MaxConsumers: int(s.g.maxConsumers), MaxProducers: int(s.g.maxProducers),
 		TotalSize: int64(s.r.total), OwnerPID: s.hdr.ownerPID, Epoch: s.epoch,
-		Created: time.Unix(0, int64(s.hdr.createdNs)),
+		Created: time.Unix(0, int64(s.hdr.createdNs)), UserMeta: s.meta,
 	}
 }
 
@@ -128,8 +151,16 @@ func (s *segment) stats() Stats {
 	st.Evictions = s.counters.evictions.load()
 	st.ProducerLayer = s.prod.layer.values()
 	for i := range s.producers {
-		for k, v := range s.producers[i].layer.values() {
+		pe := &s.producers[i]
+		layer := pe.layer.values()
+		for k, v := range layer {
 			st.ProducerLayer[k] += v
+		}
+		if pe.state.Load() == 1 {
+			st.Producers = append(st.Producers, ProducerStats{
+				Index: i, PID: pe.pid.Load(), Alive: s.holds(lockProducers, i, s.selfProducer),
+				Events: pe.events.load(), Layer: layer,
+			})
 		}
 	}
 	st.Errors = s.errorLog()
@@ -144,6 +175,7 @@ func (s *segment) stats() Stats {
 		cs := ConsumerStats{
 			Index: i, ID: e.entryID(), State: entryStates[state],
 			PID:        e.pid.Load(),
+			Alive:      s.holds(lockConsumers, i, s.selfConsumer),
 			Position:   pos,
 			Lag:        pub - pos,
 			Consumed:   pos - e.start.load(),
@@ -165,15 +197,31 @@ func (s *segment) stats() Stats {
 	return st
 }
 
+// holds reports whether a live process holds entry i's liveness lock
+// (base+i): a system call, except for the handle's own entry (self).
+// A probe that fails counts as alive.
+func (s *segment) holds(base int64, i, self int) bool {
+	if i == self {
+		return true
+	}
+	held, err := s.m.HeldByOther(base + int64(i))
+	return held || err != nil
+}
+
 // List returns the names of the objects of the Shm backend on this host
 // (the files of /dev/shm on Linux), rings or not: Inspect tells which are
 // rings and reads them.
 func List() ([]string, error) { return shm.List() }
 
-// Inspect reads a ring's description and counters without joining it. It
-// works when the owner is dead, and on segments of any mode.
+// Inspect reads a ring's description and counters without joining it or
+// writing to it: it maps the segment read-only, so it needs only read
+// permission, and reads segments of any mode and any owner. It works when
+// the owner is dead.
 func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
-	s, err := tryAttach(name, attachOptions{backend: backend, anyPerm: true, liveness: DefaultLivenessInterval})
+	s, err := tryAttach(name, attachOptions{backend: backend, anyPerm: true, readOnly: true, liveness: DefaultLivenessInterval})
+	if errors.Is(err, errNotReadyYet) {
+		err = fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
 	if err != nil {
 		return RingInfo{}, Stats{}, err
 	}

@@ -22,7 +22,7 @@ func newSegmentView(m *shm.Mapping, name string, g geometry, r regions) *segment
 	b := m.Bytes()
 	base := unsafe.Pointer(unsafe.SliceData(b))
 	at := func(off uint64) unsafe.Pointer { return unsafe.Add(base, off) }
-	s := &segment{m: m, name: name, g: g, r: r}
+	s := &segment{m: m, name: name, g: g, r: r, selfConsumer: -1, selfProducer: -1}
 	s.hdr = headerOf(b)
 	s.prod = (*producerBlock)(at(r.producer))
 	s.producers = unsafe.Slice((*producerEntry)(at(r.producers)), g.maxProducers)

@@ -49,9 +49,11 @@ func encodeSchema(s Schema) ([]byte, error) {
 	return b, nil
 }
 
-// decodeSchema reads the schema record of a ring's metadata; ok is false
-// for a ring without one. The bytes are untrusted: every length is bounded.
-func decodeSchema(meta []byte) (s Schema, ok bool, err error) {
+// ParseSchema reads the schema record a typed ring keeps in the metadata
+// above frame's (the upper metadata frame.ParseInfo returns); ok is false
+// for a frame ring without one, and other content is ErrSchema. The bytes
+// are untrusted: every length is bounded.
+func ParseSchema(meta []byte) (s Schema, ok bool, err error) {
 	if len(meta) < schemaFixed || string(meta[:8]) != schemaMagic {
 		if bytes.Count(meta, []byte{0}) == len(meta) {
 			return Schema{}, false, nil
@@ -72,7 +74,7 @@ func decodeSchema(meta []byte) (s Schema, ok bool, err error) {
 
 // checkSchema compares the schema of a ring (its metadata) with want.
 func checkSchema(meta []byte, want Schema, untagged bool) error {
-	got, ok, err := decodeSchema(meta)
+	got, ok, err := ParseSchema(meta)
 	switch {
 	case err != nil:
 		return err

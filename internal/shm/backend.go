@@ -3,6 +3,7 @@ package shm
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 // Backend selects where a segment's memory lives.
@@ -92,6 +93,20 @@ type Options struct {
 	// Populate pre-faults the mapping (MAP_POPULATE) so the first touches do
 	// not page-fault on the hot path.
 	Populate bool
+	// ReadOnly (Open, file-backed backends): open the file read-only and
+	// map it PROT_READ, so that an inspecting tool needs only read
+	// permission and cannot write to the segment (a write faults). It
+	// accepts a segment of any owner. The Heap backend ignores it.
+	ReadOnly bool
+}
+
+// FileInfo describes a segment's file without mapping it (Stat).
+type FileInfo struct {
+	Size    int64
+	Mode    os.FileMode // permission bits
+	UID     uint32
+	GID     uint32
+	ModTime time.Time
 }
 
 func (o Options) perm() os.FileMode {
@@ -119,7 +134,7 @@ type store interface {
 	create(name string, size int, o Options) (*Mapping, error)
 	open(name string, o Options) (*Mapping, error)
 	ownerAlive(name string) (bool, error)
-	stat(name string) (int64, os.FileMode, error)
+	stat(name string) (FileInfo, error)
 	remove(name string) error
 	removeDead(name string) error
 }

@@ -5,7 +5,6 @@ package shm
 
 import (
 	"fmt"
-	"os"
 )
 
 // Create makes a new segment of size bytes, failing with ErrExist if the
@@ -66,11 +65,11 @@ func OwnerAlive(b Backend, name string) (bool, error) {
 	return b.store().ownerAlive(name)
 }
 
-// Stat reports the size and permission bits of a named segment without
-// mapping it.
-func Stat(b Backend, name string) (size int64, perm os.FileMode, err error) {
+// Stat describes a named segment's file (size, mode, owner) without
+// opening it.
+func Stat(b Backend, name string) (FileInfo, error) {
 	if err := ValidateName(b, name); err != nil {
-		return 0, 0, err
+		return FileInfo{}, err
 	}
 	return b.store().stat(name)
 }

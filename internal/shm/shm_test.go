@@ -202,9 +202,36 @@ func TestCreate_SharedBetweenMappings(t *testing.T) {
 			if m2.Bytes()[100] != 42 {
 				t.Fatal("a write through one mapping is not seen through the other")
 			}
-			size, perm, err := Stat(b, name)
-			if err != nil || size < 4096 || perm != 0o600 {
-				t.Errorf("Stat = %d, %v, %v", size, perm, err)
+			fi, err := Stat(b, name)
+			if err != nil || fi.Size < 4096 || fi.Mode != 0o600 || fi.UID != uint32(os.Geteuid()) {
+				t.Errorf("Stat = %+v, %v", fi, err)
+			}
+		})
+	}
+}
+
+// TestOpen_ReadOnly: a read-only mapping sees the segment's bytes and
+// needs only read permission: a 0400 segment opens read-only.
+func TestOpen_ReadOnly(t *testing.T) {
+	for _, b := range []Backend{Shm, File} {
+		t.Run(b.String(), func(t *testing.T) {
+			name := segName(t, b)
+			m, err := Create(b, name, 4096, Options{Perm: 0o400})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			m.Bytes()[7] = 9
+			if _, err := Open(b, name, Options{AnyPerm: true}); err == nil && os.Geteuid() != 0 {
+				t.Error("a read-write open of a 0400 segment succeeded")
+			}
+			r, err := Open(b, name, Options{AnyPerm: true, ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if r.Bytes()[7] != 9 {
+				t.Error("the read-only mapping does not see the segment's bytes")
 			}
 		})
 	}
@@ -224,8 +251,8 @@ func TestCreate_ModeIgnoresUmask(t *testing.T) {
 		if want == 0 {
 			want = 0o600
 		}
-		if _, got, err := Stat(Shm, name); err != nil || got != want {
-			t.Errorf("Create with Perm %#o under umask 077: mode %#o, %v; want %#o", perm, got, err, want)
+		if fi, err := Stat(Shm, name); err != nil || fi.Mode != want {
+			t.Errorf("Create with Perm %#o under umask 077: mode %#o, %v; want %#o", perm, fi.Mode, err, want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,7 +85,11 @@ func (s fileStore) create(name string, size int, o Options) (*Mapping, error) {
 func (s fileStore) open(name string, o Options) (*Mapping, error) {
 	b := s.b
 	path := Path(b, name)
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	mode := unix.O_RDWR
+	if o.ReadOnly {
+		mode = unix.O_RDONLY
+	}
+	fd, err := unix.Open(path, mode|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		if isPermErr(err) {
 			var st unix.Stat_t
@@ -135,13 +140,16 @@ func (s fileStore) ownerAlive(name string) (bool, error) {
 	return lk.Type != unix.F_UNLCK, nil
 }
 
-func (s fileStore) stat(name string) (int64, os.FileMode, error) {
+func (s fileStore) stat(name string) (FileInfo, error) {
 	var st unix.Stat_t
 	path := Path(s.b, name)
 	if err := unix.Lstat(path, &st); err != nil {
-		return 0, 0, openErr("stat", path, err)
+		return FileInfo{}, openErr("stat", path, err)
 	}
-	return st.Size, os.FileMode(st.Mode).Perm(), nil
+	return FileInfo{
+		Size: st.Size, Mode: os.FileMode(st.Mode).Perm(), UID: st.Uid, GID: st.Gid,
+		ModTime: time.Unix(st.Mtim.Unix()),
+	}, nil
 }
 
 func (s fileStore) removeDead(name string) error {
@@ -191,7 +199,11 @@ func mapFD(b Backend, name string, fd, size int, o Options) (*Mapping, error) {
 	if o.Populate {
 		flags |= unix.MAP_POPULATE
 	}
-	data, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, flags)
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if o.ReadOnly {
+		prot = unix.PROT_READ
+	}
+	data, err := unix.Mmap(fd, 0, size, prot, flags)
 	if err != nil {
 		return nil, sysErr("mmap", Path(b, name), fmt.Sprintf(" (%d bytes)", size), err)
 	}

@@ -16,7 +16,7 @@ type fileStore struct{ b Backend }
 func (fileStore) create(string, int, Options) (*Mapping, error) { return nil, ErrUnsupported }
 func (fileStore) open(string, Options) (*Mapping, error)        { return nil, ErrUnsupported }
 func (fileStore) ownerAlive(string) (bool, error)               { return false, ErrUnsupported }
-func (fileStore) stat(string) (int64, os.FileMode, error)       { return 0, 0, ErrUnsupported }
+func (fileStore) stat(string) (FileInfo, error)                 { return FileInfo{}, ErrUnsupported }
 func (fileStore) remove(string) error                           { return ErrUnsupported }
 func (fileStore) removeDead(string) error                       { return ErrUnsupported }
 

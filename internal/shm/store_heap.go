@@ -58,12 +58,12 @@ func (heapStore) ownerAlive(name string) (bool, error) {
 	return held, nil
 }
 
-func (heapStore) stat(name string) (int64, os.FileMode, error) {
+func (heapStore) stat(name string) (FileInfo, error) {
 	s, err := heapFind(name)
 	if err != nil {
-		return 0, 0, err
+		return FileInfo{}, err
 	}
-	return int64(len(s.words) * 8), 0o600, nil
+	return FileInfo{Size: int64(len(s.words) * 8), Mode: 0o600, UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}, nil
 }
 
 func (heapStore) remove(name string) error {
