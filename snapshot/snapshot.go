@@ -111,6 +111,27 @@ type LayerStats struct {
 	TypedConsumer *typed.SharedConsumerStats `json:"typed_consumer,omitempty"`
 }
 
+// ErrorKindName names a kind of a ring's error log (ring.ErrorRecord),
+// the kinds of the layers above the ring too: "lapped", "frame_protocol",
+// "typed_decode" and so on.
+func ErrorKindName(k ring.ErrorKind) string {
+	switch k {
+	case frame.ErrorKindProtocol:
+		return "frame_protocol"
+	case frame.ErrorKindChecksum:
+		return "frame_checksum"
+	case frame.ErrorKindAborted:
+		return "frame_aborted"
+	case typed.ErrorKindDecode:
+		return "typed_decode"
+	case typed.ErrorKindSchema:
+		return "typed_schema"
+	case typed.ErrorKindEncode:
+		return "typed_encode"
+	}
+	return k.String()
+}
+
 // ErrNotRing: the segment is not a myelon ring (another program's shared
 // memory, or a file that is not a segment).
 var ErrNotRing = errors.New("snapshot: not a myelon ring")
@@ -145,6 +166,14 @@ func Take(backend ring.Backend, name string) (*Ring, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNotRing, name, err)
 	default:
 		r.State, r.Err, r.Reason = Unreadable, err, reason(err)
+		// The owner's lock answers without a mapping: whether a live
+		// process still holds a segment we cannot read (another version's
+		// layout, say), which clean must know.
+		if alive, err := shm.OwnerAlive(backend, name); err == nil {
+			r.Alive = alive
+		} else {
+			r.Alive = true // unknown: never taken for dead
+		}
 		return r, nil
 	}
 	r.Info, r.Stats, r.Alive = info, st, st.ProducerAlive
@@ -174,7 +203,7 @@ func reason(err error) string {
 	case errors.Is(err, ring.ErrPermission):
 		return "permission denied"
 	case errors.As(err, &le):
-		return "layout: " + le.Error()
+		return strings.TrimPrefix(le.Error(), "ring: ")
 	}
 	return err.Error()
 }

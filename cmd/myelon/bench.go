@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ type benchOpts struct {
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
-	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	fs := newFlags("bench " + name)
 	o := def
 	peerList := fs.String("peers", strings.Join(def.peers, ","), "peers to run, comma-separated (have: "+strings.Join(peers.Names(), ", ")+")")
 	sizeList := fs.String("size", joinInts(def.sizes), "message sizes in bytes, comma-separated")
@@ -67,8 +66,12 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")
 	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
-	if err := fs.Parse(args); err != nil {
+	ops, err := parse(fs, args)
+	if err != nil {
 		return o, err
+	}
+	if len(ops) > 0 {
+		return o, usagef("unexpected argument %q (the mode comes first)", ops[0])
 	}
 	for _, s := range strings.Split(*cpuList, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -76,7 +79,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return o, fmt.Errorf("-cpus %q: want CPU numbers", *cpuList)
+			return o, usagef("-cpus %q: want CPU numbers", *cpuList)
 		}
 		o.cpus = append(o.cpus, n)
 	}
@@ -88,7 +91,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	for _, s := range strings.Split(*sizeList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return o, fmt.Errorf("-size %q: %w", s, err)
+			return o, usagef("-size %q: want sizes in bytes", s)
 		}
 		o.sizes = append(o.sizes, n)
 	}
@@ -103,8 +106,18 @@ func joinInts(v []int) string {
 	return strings.Join(s, ",")
 }
 
-// runBench: `myelon bench [pingpong] [flags]`, `myelon bench peers`,
-// `myelon bench sweep`, `myelon bench broadcast`, `myelon bench signal`.
+// The bench modes, first on the command line: myelon bench [MODE] [flags].
+var (
+	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal}
+	benchModeSummary = map[string]string{
+		"pingpong":         "the layer ladder against the raw atomic reference and Unix sockets (the default)",
+		"peers":            "every transport, with a table and charts",
+		"sweep":            "64 B to 2 MiB, JSON and SVG charts",
+		workload.Broadcast: "one producer to N consumer processes: throughput and latency per consumer",
+		workload.Signal:    "a producer waking parked consumers: wake-up latency",
+	}
+)
+
 func runBench(args []string) error {
 	mode := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -121,7 +134,7 @@ func runBench(args []string) error {
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
 	default:
-		return fmt.Errorf("unknown bench mode %q (want pingpong, peers, sweep, broadcast or signal)", mode)
+		return usagef("unknown bench mode %q (want %s)", mode, strings.Join(benchModes, ", "))
 	}
 	o, err := parseBenchFlags(mode, args, def)
 	if err != nil {
@@ -133,7 +146,7 @@ func runBench(args []string) error {
 	if o.layer != "" {
 		p, ok := layerPeers[o.layer]
 		if !ok {
-			return fmt.Errorf("-layer %q: want raw, framed, typed or zerocopy", o.layer)
+			return usagef("-layer %q: want raw, framed, typed or zerocopy", o.layer)
 		}
 		o.peers = []string{p}
 	}

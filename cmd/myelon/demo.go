@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -47,12 +47,16 @@ func monoNs() int64 {
 }
 
 func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs := newFlags("demo")
 	count := fs.Int("count", 2_000_000, "events to stream")
 	wait := fs.String("wait", "spin", "wait strategy of both sides: spin, yield, sleep[:d], block")
 	capacity := fs.Int("capacity", 4096, "ring capacity (slots, power of two)")
-	if err := fs.Parse(args); err != nil {
+	ops, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(ops) > 0 {
+		return usagef("unexpected argument %q", ops[0])
 	}
 	ws, err := ring.ParseWaitStrategy(*wait)
 	if err != nil {
@@ -203,5 +207,5 @@ func demoConsumer(args string) error {
 		q := func(p float64) int64 { return lat[int(p*float64(len(lat)-1))] }
 		r.P50, r.P99, r.P999, r.Max = q(0.50), q(0.99), q(0.999), lat[len(lat)-1]
 	}
-	return json.NewEncoder(stdout()).Encode(r)
+	return json.NewEncoder(os.Stdout).Encode(r)
 }

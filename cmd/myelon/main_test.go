@@ -11,12 +11,17 @@ import (
 
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/workload"
-	"github.com/myelon-go/myelon/ring"
 )
+
+// cliEnv makes the test binary run as the myelon command (cli).
+const cliEnv = "MYELON_TEST_CLI"
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv(roleEnv); role != "" {
 		os.Exit(runChild(role))
+	}
+	if os.Getenv(cliEnv) != "" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	peers.MaybeRunChild()
 	workload.MaybeRunChild()
@@ -117,33 +122,5 @@ func TestDemo_StreamsBetweenProcesses(t *testing.T) {
 	out := capture(t, func() error { return runDemo([]string{"-count", "20000", "-wait", "block"}) })
 	if !strings.Contains(out, "consumed  20000 events") || !strings.Contains(out, "p50") {
 		t.Fatalf("demo output:\n%s", out)
-	}
-}
-
-func TestStat_LiveRing(t *testing.T) {
-	name := ring.PortableName("stat")
-	p, err := ring.Create[struct{ A, B int64 }](name, ring.Config{Capacity: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := ring.Attach[struct{ A, B int64 }](t.Context(), name, ring.ConsumerConfig{ID: "watcher"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	out := capture(t, func() error { return runStat([]string{name}) })
-	if !strings.Contains(out, "capacity 8") || !strings.Contains(out, "watcher") || !strings.Contains(out, "alive: true") {
-		t.Fatalf("stat output:\n%s", out)
-	}
-	js := capture(t, func() error { return runStat([]string{"-json", name}) })
-	var v struct {
-		Stats ring.Stats `json:"stats"`
-	}
-	if err := json.Unmarshal([]byte(js), &v); err != nil || len(v.Stats.Consumers) != 1 {
-		t.Fatalf("stat -json: %v\n%s", err, js)
-	}
-	if ls := capture(t, func() error { return runLs(nil) }); !strings.Contains(ls, name) {
-		t.Fatalf("ls does not list %s:\n%s", name, ls)
 	}
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/snapshot"
+)
+
+// cli runs the myelon command (this test binary, re-executed) and returns
+// its standard output, standard error and exit status.
+func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), cliEnv+"=1")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// TestCLI_HelpAndExitCodes: help on stdout with status 0, a bad command
+// line on stderr with status 2 naming the bad token, flags after
+// operands, version.
+func TestCLI_HelpAndExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		stdout   string // substring, "" for none expected
+		stderr   string
+		noStdout bool
+	}{
+		{args: []string{"--help"}, stdout: "usage: myelon <command>"},
+		{args: []string{"-h"}, stdout: "clean"},
+		{args: []string{"help", "stat"}, stdout: "-watch"},
+		{args: []string{"stat", "-h"}, stdout: "-interval"},
+		{args: []string{"bench", "--help"}, stdout: "broadcast  one producer"},
+		{args: []string{"version"}, stdout: "myelon "},
+		{args: []string{"--version"}, stdout: "myelon "},
+		{args: nil, code: 2, stderr: "usage: myelon", noStdout: true},
+		{args: []string{"foo"}, code: 2, stderr: `unknown command "foo"`, noStdout: true},
+		{args: []string{"help", "foo"}, code: 2, stderr: `unknown command "foo"`, noStdout: true},
+		{args: []string{"stat"}, code: 2, stderr: "want one ring NAME", noStdout: true},
+		{args: []string{"ls", "--bogus"}, code: 2, stderr: "-bogus", noStdout: true},
+		{args: []string{"bench", "nomode"}, code: 2, stderr: `unknown bench mode "nomode"`, noStdout: true},
+		{args: []string{"stat", "nosuch-ring-x", "--json"}, code: 1, stderr: "not found", noStdout: true},
+	} {
+		out, errOut, code := cli(t, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errOut, tc.stderr) || tc.noStdout && out != "" {
+			t.Errorf("myelon %q: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+				tc.args, code, out, errOut, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
+
+// TestCLI_StatAndLs: stat of a live ring (flags after the name too), and
+// ls --json listing it with its consumer alive.
+func TestCLI_StatAndLs(t *testing.T) {
+	name := ring.PortableName("stat")
+	p, err := ring.Create[struct{ A, B int64 }](name, ring.Config{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := ring.Attach[struct{ A, B int64 }](t.Context(), name, ring.ConsumerConfig{ID: "watcher"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out, errOut, code := cli(t, "stat", name)
+	if code != 0 || !strings.Contains(out, "8x16B") || !strings.Contains(out, "watcher") || !strings.Contains(out, "(alive: true)") {
+		t.Fatalf("stat: exit %d\n%s%s", code, out, errOut)
+	}
+	js, _, code := cli(t, "stat", name, "--json")
+	var r snapshot.Ring
+	if err := json.Unmarshal([]byte(js), &r); code != 0 || err != nil || len(r.Stats.Consumers) != 1 || !r.Stats.Consumers[0].Alive || r.State != snapshot.Ready {
+		t.Fatalf("stat --json: exit %d, %v\n%s", code, err, js)
+	}
+	ls, _, code := cli(t, "ls", "--json")
+	var rings []snapshot.Ring
+	if err := json.Unmarshal([]byte(ls), &rings); code != 0 || err != nil {
+		t.Fatalf("ls --json: exit %d, %v\n%s", code, err, ls)
+	}
+	found := false
+	for _, r := range rings {
+		found = found || r.Name == name && r.State == snapshot.Ready && r.Layer == snapshot.LayerRing
+	}
+	if !found {
+		t.Errorf("ls --json does not list %s as a ready ring", name)
+	}
+}
+
+// TestCLI_Clean: clean NAME removes that dead ring and nothing else; a
+// live ring named is kept and the exit status says so; --prefix sweeps
+// only matching dead rings; --dry-run removes nothing.
+func TestCLI_Clean(t *testing.T) {
+	dir := t.TempDir()
+	path := func(n string) string { return filepath.Join(dir, n) }
+	for _, n := range []string{"dead-a", "dead-b", "other"} {
+		p, err := ring.CreateBytes(path(n), ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8, KeepOnClose: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Close() // its producer gone: dead
+	}
+	live, err := ring.CreateBytes(path("live"), ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	exists := func(n string) bool { _, err := os.Stat(path(n)); return err == nil }
+
+	if out, errOut, code := cli(t, "clean", path("dead-a")); code != 0 || !strings.Contains(out, "removed "+path("dead-a")) {
+		t.Fatalf("clean dead-a: exit %d\n%s%s", code, out, errOut)
+	}
+	if exists("dead-a") || !exists("dead-b") || !exists("other") || !exists("live") {
+		t.Fatalf("clean dead-a left %v", dirNames(t, dir))
+	}
+	if out, _, code := cli(t, "clean", path("live")); code != 1 || !exists("live") || !strings.Contains(out, "producer is alive") {
+		t.Fatalf("clean of a live ring: exit %d, %s", code, out)
+	}
+	if out, _, code := cli(t, "clean", "--dir", dir, "--prefix", "dead", "--dry-run"); code != 0 || !exists("dead-b") || !strings.Contains(out, "would remove "+path("dead-b")) {
+		t.Fatalf("clean --dry-run: exit %d, %s", code, out)
+	}
+	js, _, code := cli(t, "clean", "--dir", dir, "--prefix", "dead", "--json")
+	var outcomes []struct{ Name, Action string }
+	if err := json.Unmarshal([]byte(js), &outcomes); code != 0 || err != nil {
+		t.Fatalf("clean --json: exit %d, %v\n%s", code, err, js)
+	}
+	if exists("dead-b") || !exists("other") || !exists("live") {
+		t.Fatalf("clean --prefix dead left %v", dirNames(t, dir))
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n []string
+	for _, e := range ents {
+		n = append(n, e.Name())
+	}
+	return n
+}
+
+// TestCLI_StatWatch_InTerminal drives `myelon stat --watch` in a real
+// terminal (tmux) while this process publishes 100 events every 50 ms,
+// and reads the screen: the view refreshes in place and shows the
+// published count climbing at a rate of the workload's order (2,000/s;
+// the bounds are wide, the host is noisy).
+func TestCLI_StatWatch_InTerminal(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux not installed (.ci/run installs it)")
+	}
+	name := ring.PortableName("watch")
+	p, err := ring.CreateBytes(name, ring.Config{SlotSize: 64, Capacity: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	session := "myelon-" + strconv.Itoa(os.Getpid())
+	tmux := func(args ...string) string {
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40",
+		"env "+cliEnv+"=1 "+os.Args[0]+" stat "+name+" --watch --interval 500ms; sleep 60")
+	defer exec.Command("tmux", "kill-session", "-t", session).Run()
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				for range 100 {
+					p.TrySend(make([]byte, 8)) // no consumer: nothing gates it
+				}
+			}
+		}
+	}()
+	rateRe := regexp.MustCompile(`published (\d+) \((\d+)/s\)`)
+	var screen string
+	var rates []int
+	deadline := time.Now().Add(20 * time.Second)
+	for len(rates) < 3 && time.Now().Before(deadline) {
+		time.Sleep(600 * time.Millisecond)
+		screen = tmux("capture-pane", "-p", "-t", session)
+		if m := rateRe.FindStringSubmatch(screen); m != nil {
+			r, _ := strconv.Atoi(m[2])
+			rates = append(rates, r)
+		}
+	}
+	close(stop)
+	<-done
+	if len(rates) < 3 {
+		t.Fatalf("no rates on the screen after 20 s:\n%s", screen)
+	}
+	if strings.Count(screen, "ring "+name) != 1 {
+		t.Errorf("the view did not refresh in place (the ring line shows %d times):\n%s", strings.Count(screen, "ring "+name), screen)
+	}
+	slices.Sort(rates)
+	med := rates[len(rates)/2]
+	if med < 200 || med > 20000 {
+		t.Errorf("rates %v on the screen, want about 2000/s:\n%s", rates, screen)
+	}
+}
