@@ -18,7 +18,7 @@ import (
 // Defaults applied to zero Config fields.
 const (
 	DefaultDispatchDepth = 1024 // slots (frames) of the dispatch ring
-	DefaultReturnDepth   = 256  // slots (frames) of each return ring
+	DefaultReturnDepth   = 256  // slots (frames) of the return ring per rank
 )
 
 // Config describes a fabric session: its names (Session, Prefix,
@@ -38,8 +38,9 @@ type Config struct {
 	// DispatchDepth is the dispatch ring's capacity in frames, a power of
 	// two. Zero: DefaultDispatchDepth.
 	DispatchDepth int `json:"dispatch_depth,omitempty"`
-	// ReturnDepth is each return ring's capacity in frames, a power of
-	// two. Zero: DefaultReturnDepth.
+	// ReturnDepth is the return ring's room per rank in frames, a power
+	// of two: the ring holds ReturnDepth*Workers frames, rounded up to a
+	// power of two. Zero: DefaultReturnDepth.
 	ReturnDepth int `json:"return_depth,omitempty"`
 	// PayloadCapacity is the payload bytes of one frame; longer messages
 	// take several frames. Zero: frame.DefaultPayloadCapacity (4 KiB
@@ -138,6 +139,9 @@ func (c Config) resolve() (Config, error) {
 	if err := checkGeometry(c.DispatchDepth, c.ReturnDepth, c.PayloadCapacity); err != nil {
 		return Config{}, err
 	}
+	if c.ReturnDepth*int(c.Workers) > 1<<30 {
+		return Config{}, fmt.Errorf("%w: ReturnDepth=%d: ReturnDepth*Workers exceeds 2^30 frames", ErrInvalidConfig, c.ReturnDepth)
+	}
 	if _, err := c.Backend.MarshalText(); err != nil {
 		return Config{}, fmt.Errorf("%w: Backend: %v", ErrInvalidConfig, err)
 	}
@@ -182,9 +186,9 @@ type RunnerConfig struct {
 	Workers         WorkerCount       `json:"workers"`
 	ID              string            `json:"id"`       // consumer id on the dispatch ring (WorkerID)
 	Dispatch        string            `json:"dispatch"` // dispatch ring name (path on the file backend)
-	Return          string            `json:"return"`   // this rank's return ring name (path on the file backend)
+	Return          string            `json:"return"`   // return ring name (path on the file backend)
+	Presence        string            `json:"presence"` // this rank's presence segment (path on the file backend)
 	DispatchDepth   int               `json:"dispatch_depth"`
-	ReturnDepth     int               `json:"return_depth"`
 	PayloadCapacity int               `json:"payload_capacity"`
 	Wait            ring.WaitStrategy `json:"wait"`
 	Backend         ring.Backend      `json:"backend"`
@@ -201,13 +205,13 @@ func (r RunnerConfig) Validate() error {
 	if r.ID != WorkerID(r.Rank) {
 		return fmt.Errorf("%w: id %q: want %q for rank %d", ErrInvalidConfig, r.ID, WorkerID(r.Rank), r.Rank)
 	}
-	if err := checkGeometry(r.DispatchDepth, r.ReturnDepth, r.PayloadCapacity); err != nil {
+	if err := checkGeometry(r.DispatchDepth, 1, r.PayloadCapacity); err != nil {
 		return err
 	}
 	if _, err := r.Backend.MarshalText(); err != nil {
 		return fmt.Errorf("%w: Backend: %v", ErrInvalidConfig, err)
 	}
-	for _, n := range []string{r.Dispatch, r.Return} {
+	for _, n := range []string{r.Dispatch, r.Return, r.Presence} {
 		if r.Backend == ring.File {
 			if n == "" {
 				return fmt.Errorf("%w: empty ring path", ErrInvalidName)

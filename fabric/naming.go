@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"math/bits"
 	"path/filepath"
 	"strconv"
 
@@ -22,12 +23,12 @@ const (
 	MaxNameLen = 30
 	// TagLen is the length of a session tag.
 	TagLen = 8
-	// MaxWorkers is the largest worker count: every rank is one consumer
-	// of the dispatch ring, whose consumer table holds at most 4096
-	// entries, one of which the fabric keeps free for a tool (an observer).
-	MaxWorkers = 4095
+	// MaxWorkers is the largest worker count: every rank is one producer
+	// of the return ring, whose producer table holds at most 1024
+	// entries, one of them the scheduler's (the ring's creator).
+	MaxWorkers = 1023
 	// MaxPrefixLen is the longest prefix: the longest derived name is
-	// prefix + tag + "r" + three hex digits (rank MaxWorkers-1).
+	// prefix + tag + "l" + three hex digits (rank MaxWorkers-1).
 	MaxPrefixLen = MaxNameLen - TagLen - 1 - 3
 	// DefaultPrefix is the prefix of Config's zero value (the seed's).
 	DefaultPrefix = "vmy"
@@ -135,11 +136,12 @@ const schedulerID = "scheduler"
 
 // Layout is the set of segments of one session, derived from a Config:
 //
-//	dispatch ring (scheduler -> every rank):  prefix + tag + "p"
-//	return ring of rank r (rank r -> scheduler): prefix + tag + "r" + lowercase hex(r)
+//	dispatch ring (scheduler -> every rank):        prefix + tag + "p"
+//	return ring (every rank -> scheduler):          prefix + tag + "r"
+//	presence of rank r (its worker's liveness):     prefix + tag + "l" + lowercase hex(r)
 //
 // With the default prefix "vmy" the names are 12 to 15 bytes. On the File
-// backend each ring is the file of that name in Config.Dir. A Layout is
+// backend each segment is the file of that name in Config.Dir. A Layout is
 // immutable; its zero value has no rings (make one with Config.Layout).
 type Layout struct {
 	cfg Config // defaults applied
@@ -156,7 +158,7 @@ func (c Config) Layout() (*Layout, error) {
 	l := &Layout{cfg: r, tag: SessionTag(r.Session)}
 	// The longest name belongs to the highest rank; checking it and the
 	// dispatch name checks every name.
-	for _, n := range []string{l.base("p"), l.base("r" + strconv.FormatInt(int64(r.Workers-1), 16))} {
+	for _, n := range []string{l.base("p"), l.base("l" + strconv.FormatInt(int64(r.Workers-1), 16))} {
 		if err := ValidateName(n); err != nil {
 			return nil, err
 		}
@@ -189,37 +191,46 @@ func (l *Layout) locate(name string) string {
 // Dispatch returns the dispatch ring's name (a path on the File backend).
 func (l *Layout) Dispatch() string { return l.locate(l.base("p")) }
 
-// Return returns the name (a path on the File backend) of rank's return
-// ring; a rank out of range is ErrInvalidConfig.
-func (l *Layout) Return(rank int) (string, error) {
+// Return returns the return ring's name (a path on the File backend).
+func (l *Layout) Return() string { return l.locate(l.base("r")) }
+
+// Presence returns the name (a path on the File backend) of rank's
+// presence segment; a rank out of range is ErrInvalidConfig.
+func (l *Layout) Presence(rank int) (string, error) {
 	if err := l.cfg.Workers.checkRank(rank); err != nil {
 		return "", err
 	}
-	return l.locate(l.base("r" + strconv.FormatInt(int64(rank), 16))), nil
+	return l.locate(l.base("l" + strconv.FormatInt(int64(rank), 16))), nil
 }
 
-// Names returns every segment of the session: the dispatch ring, then the
-// return rings in rank order.
+// Names returns every segment of the session: the dispatch ring, the
+// return ring, then the presence segments in rank order.
 func (l *Layout) Names() []string {
-	names := []string{l.Dispatch()}
+	names := []string{l.Dispatch(), l.Return()}
 	for r := range l.cfg.Workers.Ranks() {
-		n, _ := l.Return(r)
+		n, _ := l.Presence(r)
 		names = append(names, n)
 	}
 	return names
 }
 
+// returnCapacity is the return ring's capacity: ReturnDepth frames per
+// rank, rounded up to a power of two.
+func (l *Layout) returnCapacity() int {
+	return 1 << bits.Len(uint(l.cfg.ReturnDepth*int(l.cfg.Workers)-1))
+}
+
 // Runner returns the configuration the worker of rank needs: hand it to
 // the process you launch (RunnerConfig.Environ, a flag, or a file).
 func (l *Layout) Runner(rank int) (RunnerConfig, error) {
-	ret, err := l.Return(rank)
+	p, err := l.Presence(rank)
 	if err != nil {
 		return RunnerConfig{}, err
 	}
 	return RunnerConfig{
 		Rank: rank, Workers: l.cfg.Workers, ID: WorkerID(rank),
-		Dispatch: l.Dispatch(), Return: ret,
-		DispatchDepth: l.cfg.DispatchDepth, ReturnDepth: l.cfg.ReturnDepth, PayloadCapacity: l.cfg.PayloadCapacity,
+		Dispatch: l.Dispatch(), Return: l.Return(), Presence: p,
+		DispatchDepth: l.cfg.DispatchDepth, PayloadCapacity: l.cfg.PayloadCapacity,
 		Wait: l.cfg.Wait, Backend: l.cfg.Backend,
 	}, nil
 }

@@ -41,7 +41,7 @@ func TestLayout_Golden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"vmyession42p", "vmyession42r0", "vmyession42r1", "vmyession42r2", "vmyession42r3"}
+	want := []string{"vmyession42p", "vmyession42r", "vmyession42l0", "vmyession42l1", "vmyession42l2", "vmyession42l3"}
 	if got := l.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("names %q, want %q", got, want)
 	}
@@ -50,9 +50,9 @@ func TestLayout_Golden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, _ := l.Return(MaxWorkers - 1)
-	if want := strings.Repeat("P", MaxPrefixLen) + "e40c292c" + "rffe"; last != want || len(last) != MaxNameLen {
-		t.Fatalf("last return ring %q (%d bytes), want %q (%d)", last, len(last), want, MaxNameLen)
+	last, _ := l.Presence(MaxWorkers - 1)
+	if want := strings.Repeat("P", MaxPrefixLen) + "e40c292c" + "l3fe"; last != want || len(last) != MaxNameLen {
+		t.Fatalf("last presence %q (%d bytes), want %q (%d)", last, len(last), want, MaxNameLen)
 	}
 	for _, n := range l.Names() {
 		if err := ValidateName(n); err != nil {
@@ -68,22 +68,24 @@ func TestLayout_Golden(t *testing.T) {
 	if got, want := l.Dispatch(), filepath.Join(dir, "vmyession42p"); got != want {
 		t.Fatalf("dispatch %q, want %q", got, want)
 	}
-	if got, _ := l.Return(1); got != filepath.Join(dir, "vmyession42r1") {
-		t.Fatalf("return ring of rank 1: %q", got)
+	if got := l.Return(); got != filepath.Join(dir, "vmyession42r") {
+		t.Fatalf("return ring: %q", got)
+	}
+	if got, _ := l.Presence(1); got != filepath.Join(dir, "vmyession42l1") {
+		t.Fatalf("presence of rank 1: %q", got)
 	}
 }
 
-// The consumer table of the dispatch ring holds every rank and one spare
-// entry at the largest worker count, and no more.
-func TestMaxWorkers_FitsTheDispatchRing(t *testing.T) {
-	name := ring.PortableName("fmax")
-	p, err := frame.Create(name, frame.Config{Backend: ring.Heap, Capacity: 2, PayloadCapacity: 64, MaxConsumers: MaxWorkers + 1})
+// The producer table of the return ring holds every rank and the
+// scheduler at the largest worker count, and no more.
+func TestMaxWorkers_FitsTheReturnRing(t *testing.T) {
+	p, err := frame.Create(ring.PortableName("fmax"), frame.Config{Backend: ring.Heap, Capacity: 2, PayloadCapacity: 64, MaxProducers: MaxWorkers + 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
-	if _, err := frame.Create(ring.PortableName("fmax"), frame.Config{Backend: ring.Heap, Capacity: 2, PayloadCapacity: 64, MaxConsumers: MaxWorkers + 2}); !errors.Is(err, ring.ErrInvalidConfig) {
-		t.Fatalf("MaxConsumers=%d: %v, want ErrInvalidConfig", MaxWorkers+2, err)
+	if _, err := frame.Create(ring.PortableName("fmax"), frame.Config{Backend: ring.Heap, Capacity: 2, PayloadCapacity: 64, MaxProducers: MaxWorkers + 2}); !errors.Is(err, ring.ErrInvalidConfig) {
+		t.Fatalf("MaxProducers=%d: %v, want ErrInvalidConfig", MaxWorkers+2, err)
 	}
 }
 
@@ -95,11 +97,12 @@ func TestConfig_Layout_Invalid(t *testing.T) {
 		in   string
 	}{
 		{"NoWorkers", Config{}, ErrInvalidConfig, "Workers=0"},
-		{"TooManyWorkers", Config{Workers: MaxWorkers + 1}, ErrInvalidConfig, "Workers=4096"},
+		{"TooManyWorkers", Config{Workers: MaxWorkers + 1}, ErrInvalidConfig, "Workers=1024"},
 		{"PrefixPunctuation", Config{Workers: 1, Prefix: "a-b"}, ErrInvalidName, "prefix"},
 		{"PrefixTooLong", Config{Workers: 1, Prefix: strings.Repeat("p", MaxPrefixLen+1)}, ErrInvalidName, "length 19"},
 		{"DispatchDepth", Config{Workers: 1, DispatchDepth: 1000}, ErrInvalidConfig, "DispatchDepth=1000"},
 		{"ReturnDepth", Config{Workers: 1, ReturnDepth: -4}, ErrInvalidConfig, "ReturnDepth=-4"},
+		{"ReturnRing", Config{Workers: 4, ReturnDepth: 1 << 29}, ErrInvalidConfig, "ReturnDepth*Workers"},
 		{"PayloadCapacity", Config{Workers: 1, PayloadCapacity: 8}, ErrInvalidConfig, "PayloadCapacity=8"},
 		{"FileWithoutDir", Config{Workers: 1, Backend: ring.File}, ErrInvalidConfig, "Dir"},
 		{"Backend", Config{Workers: 1, Backend: 7}, ErrInvalidConfig, "Backend"},
@@ -116,8 +119,8 @@ func TestConfig_Layout_Invalid(t *testing.T) {
 	}
 	l, _ := Config{Workers: 2}.Layout()
 	for _, rank := range []int{-1, 2} {
-		if _, err := l.Return(rank); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("Return(%d): %v", rank, err)
+		if _, err := l.Presence(rank); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("Presence(%d): %v", rank, err)
 		}
 		if _, err := l.Runner(rank); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("Runner(%d): %v", rank, err)
@@ -198,7 +201,7 @@ func TestRunnerConfig_Handoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := l.Return(3); rc.Return != want || rc.Dispatch != l.Dispatch() || rc.ID != "rank3" || rc.Wait != ring.Yield {
+	if want, _ := l.Presence(3); rc.Presence != want || rc.Return != l.Return() || rc.Dispatch != l.Dispatch() || rc.ID != "rank3" || rc.Wait != ring.Yield {
 		t.Fatalf("runner config %+v", rc)
 	}
 	k, v, _ := strings.Cut(rc.Environ(), "=")
@@ -225,7 +228,7 @@ func TestRunnerConfig_Handoff(t *testing.T) {
 		t.Fatalf("rank out of range: %v", err)
 	}
 	bad = rc
-	bad.Return = "../etc/passwd"
+	bad.Presence = "../etc/passwd"
 	if _, err := ParseRunner(bad.String()); !errors.Is(err, ErrInvalidName) {
 		t.Fatalf("bad ring name: %v", err)
 	}

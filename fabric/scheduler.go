@@ -1,17 +1,28 @@
 package fabric
 
-// The scheduler: one process that owns the dispatch ring, reads every
-// rank's return ring, and matches replies to rounds by correlation id.
+// The scheduler: one process that owns the dispatch ring and the shared
+// return ring, and matches replies to rounds by correlation id.
 //
-// Who owns what: the scheduler creates the dispatch ring and is its only
-// producer; each worker creates its own return ring and is its only
-// producer, so the liveness lock of a return ring is the liveness of its
-// worker. One reader goroutine per rank holds the scheduler's consumer
-// ("scheduler") on that rank's return ring; it blocks on the ring's wake
-// word, so an idle fabric costs no CPU. A reader that meets the end of its
-// ring (the worker died: ring.ErrProducerGone; or left: ErrEndOfStream)
-// marks the rank down in every pending round and attaches again, to the
-// ring a restarted worker creates under the same name.
+// Who owns what: the scheduler creates the dispatch ring (its only
+// producer) and the return ring (a multi-producer ring every worker joins;
+// the scheduler holds its one consumer). Each worker creates its presence
+// segment and is its only owner, so that segment's liveness lock is the
+// worker's liveness.
+//
+// Reading replies: no goroutine reads the return ring on its own. A
+// goroutine in Gather takes the lead token (s.lead) and reads the ring
+// itself, delivering every reply to its round, until its own round is
+// complete; then it hands the token on. So a reply reaches the waiting
+// caller with no goroutine hand-off (BenchmarkRound against
+// BenchmarkReturnPath_PerRankRings shows what a hand-off costs). The
+// monitor drains replies nobody waits for (rounds never gathered) once per
+// liveness interval, so workers are not held up by a full return ring.
+//
+// Liveness: the monitor goroutine checks every rank's presence segment
+// once per liveness interval (ring.DefaultLivenessInterval, 100 ms)
+// through an observer, and marks a rank down in every pending round when
+// its worker died or left. A restarted worker replaces the dead one's
+// presence segment and the next check finds it up.
 
 import (
 	"bytes"
@@ -27,9 +38,13 @@ import (
 	"github.com/myelon-go/myelon/ring"
 )
 
-// reattachPause is how long a reader waits before attaching again to a
-// return ring whose producer is dead (its worker has not replaced it yet).
-const reattachPause = ring.DefaultLivenessInterval
+// livenessInterval is how often the monitor checks the workers' presence
+// and drains ungathered replies.
+const livenessInterval = ring.DefaultLivenessInterval
+
+// presence is the element of a presence segment; nothing is ever
+// published on it: the segment exists for its owner's liveness lock.
+type presence struct{ Rank uint64 }
 
 // Scheduler sends requests to the ranks of a fabric and gathers their
 // replies. Its methods are safe for concurrent use; rounds may overlap.
@@ -42,29 +57,31 @@ type Scheduler struct {
 	disp   *frame.Producer
 	buf    []byte // request encoding, under sendMu
 
+	ret     *frame.Producer // creator handle of the return ring; never sends
+	lead    chan struct{}   // the token that lets one goroutine read rc
+	rc      *frame.Consumer // the return ring's consumer, used by the token holder
+	deliver func(frame.Meta, []byte) error
+
 	next atomic.Uint64 // last correlation id handed out
 
 	mu      sync.Mutex
 	pending map[uint64]*Round // rounds not yet gathered
 	closed  bool
 
-	links     []link
-	cancel    context.CancelFunc
-	readers   sync.WaitGroup
+	up []atomic.Bool // rank r's worker is present
+
+	watchMu sync.Mutex
+	watch   []*ring.Consumer[presence] // observers of the presence segments
+	last    []error                    // last reason rank r is not up
+
+	stop      context.CancelFunc
+	monitored chan struct{} // closed when the monitor has stopped
 	malformed atomic.Uint64
 }
 
-// link is the scheduler's view of one rank's return path.
-type link struct {
-	up   atomic.Bool                 // a reader is attached to a live return ring
-	last atomic.Pointer[errorHolder] // last error met connecting, for RendezvousError
-}
-
-type errorHolder struct{ err error }
-
-// NewScheduler creates the session's dispatch ring (replacing one a dead
-// scheduler left) and starts connecting to the ranks' return rings as the
-// workers create them. Call Rendezvous before the first round.
+// NewScheduler creates the session's dispatch and return rings (replacing
+// rings a dead scheduler left) and starts watching for the workers. Call
+// Rendezvous before the first round.
 func NewScheduler(cfg Config) (*Scheduler, error) {
 	l, err := cfg.Layout()
 	if err != nil {
@@ -78,16 +95,35 @@ func NewScheduler(cfg Config) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fabric: dispatch ring %s: %w", l.Dispatch(), err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ret, err := frame.Create(l.Return(), frame.Config{
+		Backend: c.Backend, Capacity: l.returnCapacity(), MaxProducers: int(c.Workers) + 1, MaxConsumers: 2,
+		Wait: c.Wait, PayloadCapacity: c.PayloadCapacity,
+	})
+	if err != nil {
+		disp.Close()
+		return nil, fmt.Errorf("fabric: return ring %s: %w", l.Return(), err)
+	}
+	rc, err := frame.Attach(done, l.Return(), frame.ConsumerConfig{Backend: c.Backend, ID: schedulerID, Wait: c.Wait})
+	if err != nil {
+		disp.Close()
+		ret.Close()
+		return nil, fmt.Errorf("fabric: return ring %s: %w", l.Return(), err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
 	s := &Scheduler{
-		l: l, disp: disp, pending: map[uint64]*Round{}, cancel: cancel,
-		links: make([]link, c.Workers), buf: make([]byte, 0, reqHeaderSize+c.PayloadCapacity),
+		l: l, disp: disp, ret: ret, rc: rc, lead: make(chan struct{}, 1), pending: map[uint64]*Round{},
+		up: make([]atomic.Bool, c.Workers), watch: make([]*ring.Consumer[presence], c.Workers), last: make([]error, c.Workers),
+		buf: make([]byte, 0, reqHeaderSize+c.PayloadCapacity), stop: stop, monitored: make(chan struct{}),
+	}
+	s.lead <- struct{}{}
+	s.deliver = func(m frame.Meta, p []byte) error {
+		s.deliverReply(m, p)
+		return nil
 	}
 	for r := range c.Workers.Ranks() {
 		s.ids = append(s.ids, WorkerID(r))
-		s.readers.Add(1)
-		go s.reader(ctx, r)
 	}
+	go s.monitor(ctx)
 	return s, nil
 }
 
@@ -95,18 +131,19 @@ func NewScheduler(cfg Config) (*Scheduler, error) {
 func (s *Scheduler) Layout() *Layout { return s.l }
 
 // Malformed counts the reply messages skipped because they were not
-// well-formed replies of the rank whose ring they came on.
+// well-formed replies.
 func (s *Scheduler) Malformed() uint64 { return s.malformed.Load() }
 
-// Rendezvous waits until every rank is attached: its worker has created
-// its return ring, the scheduler reads it, and the worker reads the
-// dispatch ring. When ctx ends first it returns a *RendezvousError naming
-// the missing ranks (matching ErrRendezvous and ctx's error). A round sent
-// to a rank that is not attached reports it down at once.
+// Rendezvous waits until every rank is attached: its worker is present,
+// has joined the return ring and reads the dispatch ring. When ctx ends
+// first it returns a *RendezvousError naming the missing ranks (matching
+// ErrRendezvous and ctx's error). A round sent to a rank that is not
+// present reports it down at once.
 func (s *Scheduler) Rendezvous(ctx context.Context) error {
-	t := time.NewTicker(time.Millisecond)
+	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	for {
+		s.check()
 		missing, err := s.missing()
 		if err != nil || len(missing) == 0 {
 			return err
@@ -114,21 +151,19 @@ func (s *Scheduler) Rendezvous(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e := &RendezvousError{Missing: missing, Cause: ctx.Err()}
+			s.watchMu.Lock()
 			for _, r := range missing {
-				var last error
-				if h := s.links[r].last.Load(); h != nil {
-					last = h.err
-				}
-				e.Last = append(e.Last, last)
+				e.Last = append(e.Last, s.last[r])
 			}
+			s.watchMu.Unlock()
 			return e
 		case <-t.C:
 		}
 	}
 }
 
-// done is a context that has ended: given to a coordination wait, it
-// makes it a check that never waits.
+// done is a context that has ended: given to a wait, it makes it a check
+// that never waits.
 var done = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -146,76 +181,81 @@ func (s *Scheduler) missing() ([]int, error) {
 		absent = ce.Missing
 	}
 	var m []int
-	for r := range s.links {
-		if !s.links[r].up.Load() || slices.Contains(absent, s.ids[r]) {
+	for r := range s.up {
+		if !s.up[r].Load() || slices.Contains(absent, s.ids[r]) {
 			m = append(m, r)
 		}
 	}
 	return m, nil
 }
 
-// reader keeps rank's return ring attached and delivers its replies until
-// ctx ends.
-func (s *Scheduler) reader(ctx context.Context, rank int) {
-	defer s.readers.Done()
-	c := s.l.cfg
-	name, _ := s.l.Return(rank)
-	cc := frame.ConsumerConfig{
-		Backend: c.Backend, ID: schedulerID, Wait: c.Wait,
-		Capacity: c.ReturnDepth, PayloadCapacity: c.PayloadCapacity,
-	}
-	lk := &s.links[rank]
-	for ctx.Err() == nil {
-		rc, err := frame.Attach(ctx, name, cc)
-		if err != nil {
-			if ctx.Err() == nil {
-				lk.last.Store(&errorHolder{err})
-				sleep(ctx, reattachPause)
-			}
-			continue
-		}
-		// A dead worker's ring stays until its successor replaces it:
-		// reading it would only end in ErrProducerGone again.
-		if !rc.Stats().Ring.ProducerAlive {
-			rc.Close()
-			lk.last.Store(&errorHolder{fmt.Errorf("%w: return ring %s: producer dead", ErrWorkerDown, name)})
-			sleep(ctx, reattachPause)
-			continue
-		}
-		lk.last.Store(nil)
-		lk.up.Store(true)
-		err = s.read(ctx, rc, rank)
-		rc.Close()
-		if ctx.Err() != nil {
-			err = ErrClosed
-		}
-		lk.last.Store(&errorHolder{err})
-		s.down(rank, err)
-	}
-}
-
-// read delivers the replies of one attachment of rank's return ring until
-// it ends.
-func (s *Scheduler) read(ctx context.Context, c *frame.Consumer, rank int) error {
-	deliver := func(m frame.Meta, p []byte) error {
-		s.deliver(rank, m, p)
-		return nil
-	}
+// monitor checks the workers' presence and drains ungathered replies once
+// per liveness interval until ctx ends.
+func (s *Scheduler) monitor(ctx context.Context) {
+	defer close(s.monitored)
+	t := time.NewTicker(livenessInterval)
+	defer t.Stop()
 	for {
-		err := c.Read(ctx, deliver)
-		switch {
-		case err == nil:
-		case errors.Is(err, ring.ErrLapped), errors.Is(err, frame.ErrProtocol):
-			s.malformed.Add(1) // the consumer resynchronises; the reply lost shows as a deadline
-		default:
-			return err
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.check()
+		select {
+		case <-s.lead:
+			for {
+				if _, err := s.rc.TryProcess(0, s.deliver); err != nil && !errors.Is(err, frame.ErrProtocol) && !errors.Is(err, ring.ErrLapped) {
+					break
+				}
+			}
+			s.lead <- struct{}{}
+		default: // a gatherer is reading
 		}
 	}
 }
 
-// deliver hands one reply to its round, if that round is still pending.
-func (s *Scheduler) deliver(rank int, m frame.Meta, p []byte) {
-	corr, status, ok := parseReply(m.Kind, p, rank)
+// check looks at every rank's presence segment: a rank whose worker holds
+// it is up; a rank that was up and whose worker died or left goes down.
+func (s *Scheduler) check() {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	c := s.l.cfg
+	for r, w := range s.watch {
+		name, _ := s.l.Presence(r)
+		if w == nil {
+			var err error
+			w, err = ring.Attach[presence](done, name, ring.ConsumerConfig{Backend: c.Backend, Observer: true})
+			if err != nil {
+				s.last[r] = err
+				s.down(r, err)
+				continue
+			}
+			s.watch[r] = w
+		}
+		// A dead worker's segment stays until its successor replaces it,
+		// and a worker that left has closed it: either way, let go of it
+		// and look for a new one next time.
+		if st := w.Stats(); !st.ProducerAlive || st.State == "closed" {
+			w.Close()
+			s.watch[r] = nil
+			err := fmt.Errorf("presence %s: %w", name, ring.ErrProducerGone)
+			if st.State == "closed" {
+				err = fmt.Errorf("presence %s: %w", name, ring.ErrEndOfStream)
+			}
+			s.last[r] = err
+			s.down(r, err)
+			continue
+		}
+		s.last[r] = nil
+		s.up[r].Store(true)
+	}
+}
+
+// deliverReply hands one reply to its round, if that round is still
+// pending.
+func (s *Scheduler) deliverReply(m frame.Meta, p []byte) {
+	corr, rank, status, ok := parseReply(m.Kind, p, int(s.l.cfg.Workers))
 	if !ok {
 		s.malformed.Add(1)
 		return
@@ -236,11 +276,19 @@ func (s *Scheduler) deliver(rank int, m frame.Meta, p []byte) {
 	r.fill(rep)
 }
 
-// down marks rank down in every pending round. The flag is cleared before
-// the rounds are scanned, and newRound registers a round before it reads
-// the flag, so every round either is scanned here or sees the flag.
+// down marks rank down (if it was up) in every pending round. The flag is
+// cleared before the rounds are scanned, and newRound registers a round
+// before it reads the flag, so every round either is scanned here or sees
+// the flag.
 func (s *Scheduler) down(rank int, cause error) {
-	s.links[rank].up.Store(false)
+	if !s.up[rank].Swap(false) {
+		return
+	}
+	s.fail(rank, cause)
+}
+
+// fail marks rank down in every pending round.
+func (s *Scheduler) fail(rank int, cause error) {
 	err := &RankError{Rank: rank, Failure: Down, Err: fmt.Errorf("%w: %w", ErrWorkerDown, cause)}
 	s.mu.Lock()
 	rounds := make([]*Round, 0, len(s.pending))
@@ -250,15 +298,6 @@ func (s *Scheduler) down(rank int, cause error) {
 	s.mu.Unlock()
 	for _, r := range rounds {
 		r.fill(Reply{Rank: rank, Err: err})
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }
 
@@ -329,7 +368,7 @@ func (s *Scheduler) newRound(target int) (*Round, error) {
 	s.mu.Unlock()
 	for i := range n {
 		rank := r.rank(i)
-		if !s.links[rank].up.Load() {
+		if !s.up[rank].Load() {
 			r.fill(Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: Down, Err: fmt.Errorf("%w: not connected", ErrWorkerDown)}})
 		}
 	}
@@ -342,9 +381,9 @@ func (s *Scheduler) forget(id uint64) {
 	s.mu.Unlock()
 }
 
-// Close stops the readers, reports every pending round's missing ranks
-// down (ErrClosed), and closes the dispatch ring: workers read what is
-// left, then their Serve returns nil.
+// Close reports every pending round's missing ranks down (ErrClosed),
+// stops watching the workers, and closes the rings: workers read what is
+// left on the dispatch ring, then their Serve returns nil.
 func (s *Scheduler) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -353,11 +392,23 @@ func (s *Scheduler) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.cancel()
-	s.readers.Wait()
+	s.stop()
+	<-s.monitored
+	for r := range s.up {
+		s.up[r].Store(false)
+		s.fail(r, ErrClosed)
+	}
+	<-s.lead // a gatherer still reading returns the token now that its round is complete
+	s.watchMu.Lock()
+	for _, w := range s.watch {
+		if w != nil {
+			w.Close()
+		}
+	}
+	s.watchMu.Unlock()
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	return s.disp.Close()
+	return errors.Join(s.rc.Close(), s.ret.Close(), s.disp.Close())
 }
 
 // Round is one request/response exchange: the requests of one Broadcast,
@@ -372,7 +423,8 @@ type Round struct {
 	replies []Reply // by index (rank, or 0 for a Call)
 	got     []bool
 	left    int
-	done    chan struct{} // closed when left reaches 0
+	done    chan struct{}      // closed when left reaches 0
+	stop    context.CancelFunc // ends the read of a gatherer holding the lead token
 }
 
 // Reply is one rank's answer in a round.
@@ -408,8 +460,31 @@ func (r *Round) fill(rep Reply) {
 		return
 	}
 	r.replies[i], r.got[i] = rep, true
+	r.settle()
+}
+
+// abort fails every rank of r without an outcome: the return ring could
+// not be read.
+func (r *Round) abort(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, got := range r.got {
+		if !got {
+			rank := r.rank(i)
+			r.replies[i], r.got[i] = Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: Failed, Err: fmt.Errorf("fabric: reading the return ring: %w", err)}}, true
+			r.settle()
+		}
+	}
+}
+
+// settle counts one outcome; the last one closes done and ends the read
+// of the round's gatherer. r.mu is held.
+func (r *Round) settle() {
 	if r.left--; r.left == 0 {
 		close(r.done)
+		if r.stop != nil {
+			r.stop()
+		}
 	}
 }
 
@@ -422,11 +497,23 @@ func (r *Round) fill(rep Reply) {
 // round is gathered once: later calls return the same result, and replies
 // arriving after Gather returned are dropped.
 func (r *Round) Gather(ctx context.Context) ([]Reply, error) {
-	select {
-	case <-r.done:
-	case <-ctx.Done():
+	s := r.s
+wait:
+	for {
+		select {
+		case <-r.done:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-s.lead:
+			err := s.readFor(ctx, r)
+			s.lead <- struct{}{}
+			if err != nil {
+				r.abort(err)
+			}
+		}
 	}
-	r.s.forget(r.id)
+	s.forget(r.id)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var re *RoundError
@@ -435,9 +522,7 @@ func (r *Round) Gather(ctx context.Context) ([]Reply, error) {
 			rank := r.rank(i)
 			r.replies[i] = Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: Deadline, Err: ctx.Err()}}
 			r.got[i] = true
-			if r.left--; r.left == 0 {
-				close(r.done)
-			}
+			r.settle()
 		}
 		var e *RankError
 		if errors.As(r.replies[i].Err, &e) {
@@ -451,4 +536,37 @@ func (r *Round) Gather(ctx context.Context) ([]Reply, error) {
 		return r.replies, re
 	}
 	return r.replies, nil
+}
+
+// readFor reads the return ring, delivering every reply to its round,
+// until r is complete or ctx ends, or reading fails: then it returns the
+// error. The caller holds the lead token.
+func (s *Scheduler) readFor(ctx context.Context, r *Round) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	if r.left == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stop = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.stop = nil
+		r.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		err := s.rc.Read(ctx, s.deliver)
+		switch {
+		case err == nil:
+		case errors.Is(err, ring.ErrLapped), errors.Is(err, frame.ErrProtocol):
+			s.malformed.Add(1) // the consumer resynchronises; a reply lost shows as a deadline
+		case ctx.Err() != nil:
+			return nil // r is complete, or the gatherer's ctx ended
+		default:
+			return err
+		}
+	}
+	return nil
 }

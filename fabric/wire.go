@@ -12,12 +12,12 @@ package fabric
 //	 12     4  reserved (0)
 //	 16     -  the request payload
 //
-// Reply (return ring of rank r, frame kind kindReply):
+// Reply (return ring, frame kind kindReply):
 //
 //	off  size  field
 //	  0     8  correlation id of the round it answers
 //	  8     4  status: 0 ok, 1 the handler failed (payload: its message)
-//	 12     4  rank r (checked against the ring it came on)
+//	 12     4  the replying rank (< the worker count)
 //	 16     -  the reply payload
 //
 // The frame user-flags byte carries the typed schema tag of the payload
@@ -60,15 +60,16 @@ func putReply(b []byte, corr uint64, status uint32, rank int) {
 	binary.LittleEndian.PutUint32(b[12:], uint32(rank))
 }
 
-// parseReply reads a reply header from rank's return ring; ok is false
-// for a message that is not a well-formed reply of that rank.
-func parseReply(kind uint8, b []byte, rank int) (corr uint64, status uint32, ok bool) {
-	if kind != kindReply || len(b) < replyHeaderSize || binary.LittleEndian.Uint32(b[12:]) != uint32(rank) {
-		return 0, 0, false
+// parseReply reads a reply header; ok is false for a message that is not
+// a well-formed reply of one of workers ranks.
+func parseReply(kind uint8, b []byte, workers int) (corr uint64, rank int, status uint32, ok bool) {
+	if kind != kindReply || len(b) < replyHeaderSize {
+		return 0, 0, 0, false
 	}
+	r := binary.LittleEndian.Uint32(b[12:])
 	status = binary.LittleEndian.Uint32(b[8:])
-	if status != statusOK && status != statusFailed {
-		return 0, 0, false
+	if r >= uint32(workers) || status != statusOK && status != statusFailed {
+		return 0, 0, 0, false
 	}
-	return binary.LittleEndian.Uint64(b[0:]), status, true
+	return binary.LittleEndian.Uint64(b[0:]), int(r), status, true
 }

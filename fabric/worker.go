@@ -1,8 +1,9 @@
 package fabric
 
-// The worker: one process per rank. It creates its return ring, waits for
-// the scheduler to read it, then reads the dispatch ring under its rank's
-// consumer id and answers every request addressed to it.
+// The worker: one process per rank. It creates its presence segment (its
+// liveness for the scheduler), joins the return ring as one of its
+// producers, then reads the dispatch ring under its rank's consumer id and
+// answers every request addressed to it.
 
 import (
 	"context"
@@ -22,9 +23,10 @@ type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
 // Worker serves the requests of one rank. Only one goroutine may use a
 // Worker at a time. Make one with NewWorker; the zero value is not usable.
 type Worker struct {
-	rc   RunnerConfig
-	disp *frame.Consumer
-	ret  *frame.Producer
+	rc       RunnerConfig
+	presence *ring.Producer[presence]
+	disp     *frame.Consumer
+	ret      *frame.Producer
 
 	// The request taken by take, copied out of the ring so that its slot
 	// is released before the handler runs: a worker killed in its handler
@@ -40,32 +42,32 @@ type Worker struct {
 }
 
 // NewWorker joins the session rc describes as its rank: it creates the
-// rank's return ring (replacing one a dead predecessor left; a live one is
-// ring.ErrExist), waits until the scheduler reads it, and attaches to the
-// dispatch ring under the rank's id, resuming where a dead predecessor
-// stopped. It waits for the scheduler until ctx ends.
+// rank's presence segment (replacing one a dead predecessor left; a live
+// one is ring.ErrExist: the rank is taken), joins the return ring, and
+// attaches to the dispatch ring under the rank's id, resuming where a dead
+// predecessor stopped. It waits for the scheduler's rings until ctx ends.
 func NewWorker(ctx context.Context, rc RunnerConfig) (*Worker, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, err
 	}
-	ret, err := frame.Create(rc.Return, frame.Config{
-		Backend: rc.Backend, Capacity: rc.ReturnDepth, MaxConsumers: 2, Wait: rc.Wait, PayloadCapacity: rc.PayloadCapacity,
-	})
+	pr, err := ring.Create[presence](rc.Presence, ring.Config{Backend: rc.Backend, Capacity: 1, MaxConsumers: 2})
 	if err != nil {
-		return nil, fmt.Errorf("fabric: rank %d: return ring %s: %w", rc.Rank, rc.Return, err)
+		return nil, fmt.Errorf("fabric: rank %d: presence %s: %w", rc.Rank, rc.Presence, err)
 	}
-	if err := ret.WaitForConsumerIDs(ctx, schedulerID); err != nil {
-		ret.Close()
-		return nil, fmt.Errorf("fabric: rank %d: the scheduler did not attach to %s: %w", rc.Rank, rc.Return, err)
+	ret, err := frame.Join(ctx, rc.Return, frame.JoinConfig{Backend: rc.Backend, Wait: rc.Wait, PayloadCapacity: rc.PayloadCapacity})
+	if err != nil {
+		pr.Close()
+		return nil, fmt.Errorf("fabric: rank %d: return ring %s: %w", rc.Rank, rc.Return, err)
 	}
 	disp, err := frame.Attach(ctx, rc.Dispatch, frame.ConsumerConfig{
 		Backend: rc.Backend, ID: rc.ID, Wait: rc.Wait, Capacity: rc.DispatchDepth, PayloadCapacity: rc.PayloadCapacity,
 	})
 	if err != nil {
 		ret.Close()
+		pr.Close()
 		return nil, fmt.Errorf("fabric: rank %d: dispatch ring %s: %w", rc.Rank, rc.Dispatch, err)
 	}
-	return &Worker{rc: rc, ret: ret, disp: disp, out: make([]byte, 0, rc.PayloadCapacity)}, nil
+	return &Worker{rc: rc, presence: pr, ret: ret, disp: disp, out: make([]byte, 0, rc.PayloadCapacity)}, nil
 }
 
 // Rank returns the worker's rank.
@@ -136,9 +138,9 @@ func (w *Worker) take(m frame.Meta, p []byte) error {
 	return nil
 }
 
-// Close leaves the fabric: the return ring is closed and removed (the
-// scheduler reports the rank down in rounds still pending) and the
-// dispatch consumer detaches.
+// Close leaves the fabric: the dispatch consumer detaches, the worker
+// leaves the return ring, and its presence segment is removed (the
+// scheduler reports the rank down in rounds still pending).
 func (w *Worker) Close() error {
-	return errors.Join(w.disp.Close(), w.ret.Close())
+	return errors.Join(w.disp.Close(), w.ret.Close(), w.presence.Close())
 }
