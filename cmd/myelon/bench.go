@@ -104,7 +104,8 @@ func joinInts(v []int) string {
 }
 
 // runBench: `myelon bench [pingpong] [flags]`, `myelon bench peers`,
-// `myelon bench sweep`, `myelon bench broadcast`, `myelon bench signal`.
+// `myelon bench sweep`, `myelon bench broadcast`, `myelon bench signal`,
+// `myelon bench fabric` (bench_fabric.go).
 func runBench(args []string) error {
 	mode := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -120,8 +121,10 @@ func runBench(args []string) error {
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
+	case "fabric":
+		return runBenchFabric(args)
 	default:
-		return fmt.Errorf("unknown bench mode %q (want pingpong, peers, sweep, broadcast or signal)", mode)
+		return fmt.Errorf("unknown bench mode %q (want pingpong, peers, sweep, broadcast, signal or fabric)", mode)
 	}
 	o, err := parseBenchFlags(mode, args, def)
 	if err != nil {
