@@ -35,6 +35,7 @@ var programs = []string{
 	"zerocopy",
 	"required",
 	"group",
+	"fabric",
 }
 
 // binDir holds the programs built by TestMain, one binary per program,
@@ -515,4 +516,38 @@ func TestGroup(t *testing.T) {
 		t.Errorf("%d distinct jobs done, want %d", len(seen), n)
 	}
 	t.Logf("jobs per worker: %v", counts)
+}
+
+// TestFabric runs the fabric example: a scheduler that launches three
+// worker processes and runs rounds; one worker is SIGKILLed mid-run, the
+// scheduler reports its rank down, restarts it, and the rounds after
+// that are complete.
+func TestFabric(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	const workers, rounds = 3, 40
+	session := "ex-fabric-" + ring.PortableName("s")
+	p := start(t, ctx, "fabric", "-workers", strconv.Itoa(workers), "-rounds", strconv.Itoa(rounds), "-pause", "20ms", "-session", session)
+	pid, err := strconv.Atoi(strings.TrimPrefix(p.waitLine("rank 1: worker pid "), "rank 1: worker pid "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.waitLine("round 5: ")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	out := p.wait()
+	if len(having(out, "  rank 1 down: ")) != 1 || len(having(out, "  rank 1 restarted")) != 1 {
+		t.Fatalf("no report of rank 1 down and restarted:\n%s", strings.Join(out, "\n"))
+	}
+	complete := having(out, "round ")
+	if len(complete) != rounds {
+		t.Fatalf("%d rounds, want %d:\n%s", len(complete), rounds, strings.Join(out, "\n"))
+	}
+	if last := complete[rounds-1]; !strings.HasPrefix(last, fmt.Sprintf("%d: %d/%d replies", rounds, workers, workers)) {
+		t.Errorf("last round %q, want complete", last)
+	}
+	if want := fmt.Sprintf("%d complete rounds: ", rounds-1); !strings.HasPrefix(lastLine(out), want) {
+		t.Errorf("last line %q, want %q...", lastLine(out), want)
+	}
 }

@@ -108,13 +108,14 @@ func joinInts(v []int) string {
 
 // The bench modes, first on the command line: myelon bench [MODE] [flags].
 var (
-	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal}
+	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal, "fabric"}
 	benchModeSummary = map[string]string{
 		"pingpong":         "the layer ladder against the raw atomic reference and Unix sockets (the default)",
 		"peers":            "every transport, with a table and charts",
 		"sweep":            "64 B to 2 MiB, JSON and SVG charts",
 		workload.Broadcast: "one producer to N consumer processes: throughput and latency per consumer",
 		workload.Signal:    "a producer waking parked consumers: wake-up latency",
+		"fabric":           "one scheduler, N worker processes: round latency and rounds/s (-workers 1,2,4)",
 	}
 )
 
@@ -133,6 +134,8 @@ func runBench(args []string) error {
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
+	case "fabric":
+		return runBenchFabric(args)
 	default:
 		return usagef("unknown bench mode %q (want %s)", mode, strings.Join(benchModes, ", "))
 	}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestBench_Fabric(t *testing.T) {
+	out := capture(t, func() error {
+		return runBench([]string{"fabric", "-workers", "1,2", "-count", "300", "-warmup", "30", "-json"})
+	})
+	var res []fabricResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 2 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for i, r := range res {
+		if r.Workers != i+1 || r.Rounds.Count != 300 || r.Rounds.P50 <= 0 || r.Rounds.Throughput <= 0 || r.Wait != "block" {
+			t.Errorf("result %d: %+v", i, r)
+		}
+	}
+	if res[0].RefRatio <= 0 || res[1].RefRatio != 0 {
+		t.Errorf("ratio: %v with 1 worker (want > 0), %v with 2 (want none)", res[0].RefRatio, res[1].RefRatio)
+	}
+}
+
+func TestBench_FabricBadWorkers(t *testing.T) {
+	for _, w := range []string{"0", "x", "1024"} {
+		if err := runBench([]string{"fabric", "-workers", w}); err == nil {
+			t.Errorf("-workers %s accepted", w)
+		}
+	}
+}

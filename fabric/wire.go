@@ -1,0 +1,75 @@
+package fabric
+
+// The messages on the rings. Every message is one frame-layer message
+// (package frame) whose payload starts with a 16-byte header,
+// little-endian:
+//
+// Request (dispatch ring, frame kind kindRequest):
+//
+//	off  size  field
+//	  0     8  correlation id of the round (from 1)
+//	  8     4  target rank, or -1 for every rank (int32)
+//	 12     4  reserved (0)
+//	 16     -  the request payload
+//
+// Reply (return ring, frame kind kindReply):
+//
+//	off  size  field
+//	  0     8  correlation id of the round it answers
+//	  8     4  status: 0 ok, 1 the handler failed (payload: its message)
+//	 12     4  the replying rank (< the worker count)
+//	 16     -  the reply payload
+//
+// The frame user-flags byte carries the typed schema tag of the payload
+// (typed.Schema.Tag; 0 for raw bytes). A message whose kind, length or
+// header does not fit is counted in Malformed and skipped.
+
+import "encoding/binary"
+
+const (
+	kindRequest = 1
+	kindReply   = 2
+
+	reqHeaderSize   = 16
+	replyHeaderSize = 16
+
+	allRanks = -1
+
+	statusOK     = 0
+	statusFailed = 1
+)
+
+func putRequest(b []byte, corr uint64, target int) {
+	binary.LittleEndian.PutUint64(b[0:], corr)
+	binary.LittleEndian.PutUint32(b[8:], uint32(int32(target)))
+	binary.LittleEndian.PutUint32(b[12:], 0)
+}
+
+// parseRequest reads a request header; ok is false for a message that is
+// not a well-formed request.
+func parseRequest(kind uint8, b []byte) (corr uint64, target int, ok bool) {
+	if kind != kindRequest || len(b) < reqHeaderSize || binary.LittleEndian.Uint32(b[12:]) != 0 {
+		return 0, 0, false
+	}
+	return binary.LittleEndian.Uint64(b[0:]), int(int32(binary.LittleEndian.Uint32(b[8:]))), true
+}
+
+func putReply(b []byte, corr uint64, status uint32, rank int) {
+	binary.LittleEndian.PutUint64(b[0:], corr)
+	binary.LittleEndian.PutUint32(b[8:], status)
+	binary.LittleEndian.PutUint32(b[12:], uint32(rank))
+}
+
+// parseReply reads a reply header; ok is false for a message that is not
+// a well-formed reply of one of workers ranks.
+func parseReply(kind uint8, b []byte, workers int) (corr uint64, rank int, status uint32, ok bool) {
+	if kind != kindReply || len(b) < replyHeaderSize {
+		return 0, 0, 0, false
+	}
+	r := binary.LittleEndian.Uint32(b[12:])
+	status = binary.LittleEndian.Uint32(b[8:])
+	if r >= uint32(workers) || status != statusOK && status != statusFailed {
+		return 0, 0, 0, false
+	}
+	return binary.LittleEndian.Uint64(b[0:]), int(r), status, true
+}
