@@ -33,6 +33,7 @@ package frame
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -87,6 +88,7 @@ type Config struct {
 	AccessGroup      string            // OS group given access (name or gid).
 	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
 	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
+	Logger           *slog.Logger      // lifecycle events: see ring.Config. Nil: silent.
 	KeepOnClose      bool              // leave the segment in place at Close.
 	KeepStale        bool              // refuse (ErrStale) instead of replacing a dead owner's segment.
 	Populate         bool              // pre-fault the mapping.
@@ -130,7 +132,7 @@ func (c *Config) ring(g *geometry, meta []byte) ring.Config {
 	return ring.Config{
 		Backend: c.Backend, Capacity: c.Capacity, SlotSize: g.slotSize, MaxConsumers: c.MaxConsumers,
 		MaxProducers: c.MaxProducers, Perm: c.Perm, AccessGroup: c.AccessGroup, Wait: c.Wait, LivenessInterval: c.LivenessInterval,
-		KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta,
+		KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta, Logger: c.Logger,
 	}
 }
 
@@ -155,6 +157,7 @@ type ConsumerConfig struct {
 	// goes to one member); suits messages that fit one frame.
 	Group          string
 	UnblockTimeout time.Duration // multi-producer rings: see ring.ConsumerConfig.
+	Logger         *slog.Logger  // lifecycle events: see ring.ConsumerConfig. Nil: silent.
 
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int
@@ -179,6 +182,7 @@ func (c *ConsumerConfig) ring() ring.ConsumerConfig {
 	return ring.ConsumerConfig{
 		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
+		Logger: c.Logger,
 	}
 }
 
@@ -191,6 +195,7 @@ type JoinConfig struct {
 	Owner            string            // user trusted to own the segment (name or uid). Zero: ourselves.
 	Wait             ring.WaitStrategy // how to wait for space. Zero: Block.
 	LivenessInterval time.Duration     // see Config. Zero: 100 ms.
+	Logger           *slog.Logger      // lifecycle events: see ring.Config. Nil: silent.
 
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int
@@ -210,7 +215,7 @@ type JoinConfig struct {
 
 // ring returns the configuration of the ring producer below.
 func (c *JoinConfig) ring() ring.JoinConfig {
-	return ring.JoinConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval}
+	return ring.JoinConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval, Logger: c.Logger}
 }
 
 // Geometry describes a frame ring.

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"os"
 	"time"
@@ -86,6 +87,10 @@ type Config struct {
 	// dead consumer (it probes consumers' liveness locks this often while
 	// blocked, never while publishing freely). Zero: 100 ms.
 	LivenessInterval time.Duration
+	// Logger, if set, receives the ring's lifecycle events as this
+	// producer sees them: created, stale segment replaced, dead consumers
+	// detached, stalls and evictions, closed (see events.go). Nil: silent.
+	Logger *slog.Logger
 	// KeepOnClose leaves the segment in place when the producer closes
 	// (normally the owner unlinks it).
 	KeepOnClose bool
@@ -242,6 +247,9 @@ type ConsumerConfig struct {
 	// several fragments need a broadcast consumer). See group.go. Zero: a
 	// broadcast consumer.
 	Group string
+	// Logger, if set, receives the consumer's lifecycle events: attached,
+	// detached, lapped, producer gone (see events.go). Nil: silent.
+	Logger *slog.Logger
 	// UnblockTimeout (multi-producer rings) is how long a consumer waits at
 	// a claimed but unpublished sequence before checking whether its
 	// producer died; if so the sequence is skipped and counted. Zero: the
@@ -250,7 +258,7 @@ type ConsumerConfig struct {
 }
 
 func (c *ConsumerConfig) attachOptions() attachOptions {
-	o := attachOptions{backend: c.Backend, perm: c.Perm, owner: c.Owner, liveness: c.LivenessInterval}
+	o := attachOptions{backend: c.Backend, perm: c.Perm, owner: c.Owner, liveness: c.LivenessInterval, log: c.Logger}
 	if o.liveness <= 0 {
 		o.liveness = DefaultLivenessInterval
 	}

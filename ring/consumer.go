@@ -16,6 +16,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 )
@@ -93,6 +94,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	c.lagMax = int64(c.ent.lagMax.load())
 	s.layer = newLayerRef(s, &c.ent.layer)
 	s.selfConsumer = jr.idx
+	s.event(slog.LevelInfo, "consumer attached", slog.String("id", id), slog.Int("entry", jr.idx), slog.Int64("position", jr.cursor))
 	c.unblock = o.unblock
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
@@ -421,6 +423,7 @@ func (c *consumer) close() error {
 		c.s.deposit(c.ent, c.group)
 	}
 	c.s.leave(c.idx)
+	c.s.event(slog.LevelInfo, "consumer detached", slog.String("id", c.id), slog.Int64("position", c.next-1))
 	return c.s.unmap()
 }
 

@@ -148,6 +148,7 @@ func (s *segment) logError(k ErrorKind, detail int64) {
 	r.lastNs.store(now)
 	r.detail.store(detail)
 	r.count.add(1)
+	s.errorEvent(k, detail)
 }
 
 // errorLog reads the entries of the error log that have happened.

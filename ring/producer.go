@@ -19,6 +19,7 @@ package ring
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sync/atomic"
 	"time"
@@ -333,9 +334,11 @@ func (p *producer) close() error {
 	}
 	if !p.owner {
 		// A joined producer leaves; the stream goes on.
+		s.event(slog.LevelInfo, "producer left", slog.Int("entry", p.slot))
 		return s.unmap()
 	}
 	s.hdr.state.Store(stateClosed)
+	s.event(slog.LevelInfo, "ring closed", slog.Int64("published", s.head()+1))
 	s.wake(&s.prod.dataWake)
 	var err error
 	if p.owner && !p.keep {

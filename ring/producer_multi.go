@@ -39,6 +39,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"reflect"
@@ -300,6 +301,8 @@ type JoinConfig struct {
 	Wait WaitStrategy
 	// LivenessInterval: see Config. Zero: 100 ms.
 	LivenessInterval time.Duration
+	// Logger: see Config. Nil: silent.
+	Logger *slog.Logger
 }
 
 // Join attaches to a multi-producer ring (created with Config.MaxProducers
@@ -324,7 +327,7 @@ func Join[E any](ctx context.Context, name string, cfg JoinConfig) (*Producer[E]
 }
 
 func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(geometry) error) (*producer, error) {
-	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, Owner: cfg.Owner, LivenessInterval: cfg.LivenessInterval}
+	cc := ConsumerConfig{Backend: cfg.Backend, Perm: cfg.Perm, Owner: cfg.Owner, LivenessInterval: cfg.LivenessInterval, Logger: cfg.Logger}
 	s, err := attachSegment(ctx, name, cc.attachOptions(), func(g geometry) error {
 		if g.mode != modeMulti {
 			return &LayoutError{Field: "producer_mode", Want: "multi", Got: "single"}
@@ -341,6 +344,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	}
 	s.producing, s.selfProducer = true, slot
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
+	s.event(slog.LevelInfo, "producer joined", slog.Int("entry", slot))
 	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
 }
 

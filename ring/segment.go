@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/bits"
 	"math/rand/v2"
 	"os"
@@ -37,6 +38,8 @@ type segment struct {
 	// producer table entry, -1 for none: a process cannot see its own
 	// liveness lock, so Stats marks its own entry alive from this.
 	selfConsumer, selfProducer int
+	// log is the handle's Logger (events.go); nil logs nothing.
+	log *slog.Logger
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.
@@ -74,7 +77,9 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	for tries := 0; errors.Is(err, shm.ErrExist) && tries < 8; tries++ {
 		err = checkStale(cfg.Backend, name, opts)
 		if errors.Is(err, ErrStale) && !cfg.KeepStale {
-			err = shm.RemoveDead(cfg.Backend, name)
+			if err = shm.RemoveDead(cfg.Backend, name); err == nil && cfg.Logger != nil {
+				cfg.Logger.Warn("stale ring replaced: its owner had died", "ring", name)
+			}
 		}
 		if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, shm.ErrNotExist) {
 			break // live, kept stale, or an error
@@ -125,6 +130,9 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	// attacher reads them only after loading ready (pairs with the state
 	// load in tryAttach).
 	h.state.Store(stateReady)
+	s.log = cfg.Logger
+	s.event(slog.LevelInfo, "ring created", slog.Int("capacity", int(g.capacity)), slog.Int("slot_size", int(g.slotSize)),
+		slog.String("backend", cfg.Backend.String()), slog.Int64("bytes", int64(r.total)))
 	return s, nil
 }
 
@@ -223,8 +231,9 @@ func wrapShm(err error) error {
 type attachOptions struct {
 	backend  shm.Backend
 	perm     os.FileMode
-	anyPerm  bool   // inspection: accept any mode
-	readOnly bool   // inspection: map read-only, any owner
+	anyPerm  bool // inspection: accept any mode
+	readOnly bool // inspection: map read-only, any owner
+	log      *slog.Logger
 	owner    string // trusted owner (user name or uid); "": ourselves
 	ownerID  shm.ID // owner resolved (attachSegment)
 	liveness time.Duration
@@ -302,6 +311,7 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 	s := newSegmentView(m, name, g, r)
 	s.epoch = s.hdr.epoch
 	s.liveness = o.liveness
+	s.log = o.log
 	return s, nil
 }
 

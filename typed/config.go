@@ -1,6 +1,7 @@
 package typed
 
 import (
+	"log/slog"
 	"os"
 	"time"
 
@@ -32,6 +33,7 @@ type ConsumerConfig struct {
 	Observer          bool              // never gate the producer; read validated copies.
 	Group             string            // member of this consumer group (each message to one member).
 	UnblockTimeout    time.Duration     // multi-producer rings: see ring.ConsumerConfig.
+	Logger            *slog.Logger      // lifecycle events: see ring.ConsumerConfig. Nil: silent.
 	PayloadCapacity   int               // if non-zero, must equal the ring's.
 	Aligned           bool              // require an aligned ring.
 	Checksum          bool              // require a checksummed ring (frame.Config.Checksum).
@@ -55,7 +57,7 @@ func (c *ConsumerConfig) frame() frame.ConsumerConfig {
 	return frame.ConsumerConfig{
 		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
-		PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, Checksum: c.Checksum, MaxMessageSize: c.MaxMessageSize,
+		Logger: c.Logger, PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, Checksum: c.Checksum, MaxMessageSize: c.MaxMessageSize,
 		ReceiveTimestamps: c.ReceiveTimestamps,
 	}
 }
