@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math/bits"
 	"math/rand/v2"
 	"os"
 	"time"
@@ -315,94 +314,16 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 	return s, nil
 }
 
-// validateHeader checks a header rung by rung, each failure naming its
-// field, and returns the geometry and regions it describes. b is untrusted:
-// every value is read once and bounded before use.
+// validateHeader checks a header (checkHeader) and returns the geometry
+// and regions it describes, or the first problem as a *LayoutError naming
+// its field. b is untrusted: every value is read once and bounded before
+// use.
 func validateHeader(b []byte) (geometry, regions, error) {
-	fail := func(field string, want, got any) (geometry, regions, error) {
-		return geometry{}, regions{}, &LayoutError{Field: field, Want: want, Got: got}
-	}
-	bad := func(field, reason string, got any) (geometry, regions, error) {
-		return geometry{}, regions{}, &LayoutError{Field: field, Reason: reason, Got: got}
-	}
-	if len(b) < headerSize {
-		return bad("size", fmt.Sprintf("mapping smaller than the %d-byte header", headerSize), len(b))
-	}
-	// A copy: a peer may write the shared header while we check it.
-	hp := headerOf(b)
-	st := hp.state.Load()
-	h := header{
-		magic: hp.magic, version: hp.version, headerSize: hp.headerSize,
-		kind: hp.kind, mode: hp.mode, slotSize: hp.slotSize, capacity: hp.capacity,
-		maxConsumers: hp.maxConsumers, maxProducers: hp.maxProducers,
-		elemSize: hp.elemSize, elemAlign: hp.elemAlign, fingerprint: hp.fingerprint,
-		totalSize: hp.totalSize, producerOff: hp.producerOff, producersOff: hp.producersOff,
-		consumersOff: hp.consumersOff, countersOff: hp.countersOff, publishedOff: hp.publishedOff,
-		slotsOff: hp.slotsOff, checksum: hp.checksum,
-	}
-	if h.magic != layoutMagic {
-		return fail("magic", string(layoutMagic[:]), fmt.Sprintf("%q", h.magic[:]))
-	}
-	if h.version != layoutVersion {
-		return fail("version", layoutVersion, h.version)
-	}
-	if h.headerSize != headerSize {
-		return fail("header_size", headerSize, h.headerSize)
-	}
-	if st != stateReady && st != stateClosed {
-		return bad("state", "not a known state", st)
-	}
-	if want := headerChecksum(b); h.checksum != want {
-		return fail("checksum", want, h.checksum)
-	}
-	g := geometry{
-		kind: h.kind, mode: h.mode, slotSize: h.slotSize, capacity: h.capacity,
-		maxConsumers: h.maxConsumers, maxProducers: h.maxProducers,
-		elemSize: h.elemSize, elemAlign: h.elemAlign, fingerprint: h.fingerprint,
-	}
-	if g.kind != kindTyped && g.kind != kindBytes {
-		return bad("kind", "unknown kind", g.kind)
-	}
-	if g.mode != modeSingle && g.mode != modeMulti {
-		return bad("producer_mode", "unknown producer mode", g.mode)
-	}
-	if g.capacity == 0 || g.capacity > maxCapacity || bits.OnesCount32(g.capacity) != 1 {
-		return bad("capacity", "not a power of two in [1, 2^30]", g.capacity)
-	}
-	if g.slotSize == 0 || g.slotSize > maxSlotSize || g.slotSize%8 != 0 {
-		return bad("slot_size", "not a positive multiple of 8 up to 1 GiB", g.slotSize)
-	}
-	if g.maxConsumers == 0 || g.maxConsumers > maxConsumers {
-		return bad("max_consumers", fmt.Sprintf("not in [1, %d]", maxConsumers), g.maxConsumers)
-	}
-	if g.maxProducers > maxProducers || (g.mode == modeMulti) != (g.maxProducers > 0) {
-		return bad("max_producers", "inconsistent with producer mode", g.maxProducers)
-	}
-	if g.elemSize > g.slotSize || (g.kind == kindTyped && g.elemSize == 0) {
-		return bad("elem_size", "zero or larger than the slot", g.elemSize)
-	}
-	if g.kind == kindTyped && (g.elemAlign == 0 || g.elemAlign > 8) || g.elemAlign != 0 && bits.OnesCount32(g.elemAlign) != 1 {
-		return bad("elem_align", "not a power of two up to 8", g.elemAlign)
-	}
-	r := g.place()
-	for _, f := range []struct {
-		name      string
-		got, want uint64
-	}{
-		{"total_size", h.totalSize, r.total},
-		{"producer_off", h.producerOff, r.producer},
-		{"producers_off", h.producersOff, r.producers},
-		{"consumers_off", h.consumersOff, r.consumers},
-		{"counters_off", h.countersOff, r.counters},
-		{"published_off", h.publishedOff, r.published},
-		{"slots_off", h.slotsOff, r.slots},
-	} {
-		if f.got != f.want {
-			return fail(f.name, f.want, f.got)
+	g, r, checks := checkHeader(b)
+	for _, c := range checks {
+		if err := c.err(); err != nil {
+			return geometry{}, regions{}, err
 		}
-	}
-	if r.total > uint64(len(b)) {
-		return bad("total_size", fmt.Sprintf("larger than the %d-byte mapping", len(b)), r.total)
 	}
 	return g, r, nil
 }

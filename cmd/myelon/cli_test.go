@@ -151,6 +151,30 @@ func TestCLI_Clean(t *testing.T) {
 	}
 }
 
+// TestCLI_Inspect: inspect of a sound ring exits 0 listing its fields; of
+// a ring whose capacity a peer scribbled, exits 1 naming the field.
+func TestCLI_Inspect(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r")
+	p, err := ring.CreateBytes(path, ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8, KeepOnClose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if out, errOut, code := cli(t, "inspect", path); code != 0 || !strings.Contains(out, "capacity") || !strings.Contains(out, "slots_off") {
+		t.Fatalf("inspect of a sound ring: exit %d\n%s%s", code, out, errOut)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{3, 0, 0, 0}, 28) // the capacity: not a power of two
+	f.Close()
+	out, errOut, code := cli(t, "inspect", path)
+	if code != 1 || !regexp.MustCompile(`capacity\s+3\s+not a power of two`).MatchString(out) || !strings.Contains(errOut, "inconsistent") {
+		t.Fatalf("inspect of a scribbled ring: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 func dirNames(t *testing.T, dir string) []string {
 	ents, err := os.ReadDir(dir)
 	if err != nil {

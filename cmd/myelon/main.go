@@ -2,6 +2,7 @@
 //
 //	myelon ls        list the rings on this host, each participant alive or dead
 //	myelon stat      a ring's counters, once or refreshing in place (--watch)
+//	myelon inspect   check a ring's header and records field by field
 //	myelon clean     remove rings whose every participant is dead
 //	myelon bench     measure the layers against the raw atomic reference and other transports
 //	myelon demo      stream events from a producer process to a consumer process
@@ -39,6 +40,7 @@ func init() {
 	commands = []command{
 		{"ls", "[--json] [--dir D]...", "list the rings on this host, each participant alive or dead", runLs},
 		{"stat", "[--backend shm|file] [--json] [--watch] [--interval D] NAME", "a ring's counters, once or refreshing in place", runStat},
+		{"inspect", "[--backend shm|file] [--json] NAME", "check a ring's header and records field by field, naming every inconsistency", runInspect},
 		{"clean", "[--prefix P] [--older-than D] [--dry-run] [--json] [--dir D]... [NAME]...", "remove rings whose every participant is dead", runClean},
 		{"bench", "[" + strings.Join(benchModes, "|") + "] [flags]", "measure round trips: layers vs raw atomic reference vs other transports", runBench},
 		{"demo", "[flags]", "stream events between two processes and print rate and latency", runDemo},
