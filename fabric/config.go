@@ -182,12 +182,12 @@ const RunnerEnv = "MYELON_RUNNER"
 // is a flag.Value: -runner '<json>' or -runner @file), or a file
 // (WriteFile, ParseRunner("@file")).
 type RunnerConfig struct {
-	Rank            int               `json:"rank"`
-	Workers         WorkerCount       `json:"workers"`
-	ID              string            `json:"id"`       // consumer id on the dispatch ring (WorkerID)
-	Dispatch        string            `json:"dispatch"` // dispatch ring name (path on the file backend)
-	Return          string            `json:"return"`   // return ring name (path on the file backend)
-	Presence        string            `json:"presence"` // this rank's presence segment (path on the file backend); none in a pool
+	Rank     int         `json:"rank"`
+	Workers  WorkerCount `json:"workers"`
+	ID       string      `json:"id"`       // consumer id on the dispatch ring (WorkerID)
+	Dispatch string      `json:"dispatch"` // dispatch ring name (path on the file backend)
+	Return   string      `json:"return"`   // return ring name (path on the file backend)
+	Presence string      `json:"presence"` // this rank's presence segment (path on the file backend); none in a pool
 	// Group is set for a pool worker (Layout.PoolRunner): ID is then the
 	// worker's id in the pool's consumer group, and Rank is 0.
 	Group           string            `json:"group,omitempty"`
