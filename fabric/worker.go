@@ -122,7 +122,7 @@ func (w *Worker) serve(ctx context.Context, reqTag, repTag uint8, strict bool, h
 		w.have = false
 		if err := w.disp.Read(ctx, take); err != nil {
 			switch {
-			case errors.Is(err, ring.ErrEndOfStream):
+			case errors.Is(err, ring.ErrEndOfStream), errors.Is(err, errEnded):
 				return nil
 			case errors.Is(err, ring.ErrLapped), errors.Is(err, frame.ErrProtocol):
 				w.malformed++ // the consumer resynchronises at the next message
@@ -131,7 +131,9 @@ func (w *Worker) serve(ctx context.Context, reqTag, repTag uint8, strict bool, h
 			return fmt.Errorf("fabric: %s: %w", w.rc.ID, err)
 		}
 		if w.have {
-			if err := w.answer(ctx, reqTag, repTag, strict, h); err != nil {
+			if err := w.answer(ctx, reqTag, repTag, strict, h); errors.Is(err, errEnded) {
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
@@ -153,11 +155,16 @@ func (w *Worker) answer(ctx context.Context, reqTag, repTag uint8, strict bool, 
 	}
 	w.msg = append(append(w.msg[:0], make([]byte, replyHeaderSize)...), out...)
 	putReply(w.msg, w.corr, status, w.rc.Rank)
-	if _, err := w.ret.SendFlags(ctx, kindReply, repTag, w.msg); err != nil {
+	if _, err := w.ret.SendFlags(ctx, kindReply, repTag, w.msg); errors.Is(err, ring.ErrClosed) {
+		return errEnded // the scheduler closed the fabric: nobody waits for the reply
+	} else if err != nil {
 		return fmt.Errorf("fabric: %s: reply to round %d: %w", w.rc.ID, w.corr, err)
 	}
 	return nil
 }
+
+// errEnded: the scheduler closed the return ring; Serve returns nil.
+var errEnded = errors.New("fabric: the scheduler closed the fabric")
 
 // take copies a request addressed to this rank out of the ring.
 func (w *Worker) take(m frame.Meta, p []byte) error {
