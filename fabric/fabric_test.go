@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/internal/testfix"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -23,7 +24,7 @@ func startLocal(t *testing.T, s *Scheduler, n int) func() []uint64 {
 		err       error
 		malformed uint64
 	}
-	ctx := within(t, 30*time.Second)
+	ctx := testfix.Context(t, 30*time.Second)
 	done := make(chan outcome, n)
 	for rank := range n {
 		rc, err := s.Layout().Runner(rank)
@@ -73,7 +74,7 @@ func TestFabric_MalformedMessagesSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx := within(t, 10*time.Second)
+	ctx := testfix.Context(t, 10*time.Second)
 	// On the return ring, from a producer that joins it before the workers
 	// (they take the other entries): a wrong kind, a short header, a rank
 	// out of range, an unknown status.
@@ -131,7 +132,7 @@ func TestScheduler_Close(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait := startLocal(t, s, 2)
-	ctx := within(t, 10*time.Second)
+	ctx := testfix.Context(t, 10*time.Second)
 	r, err := s.Broadcast(ctx, []byte("x"))
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +208,7 @@ func TestFabric_FileBackend(t *testing.T) {
 	defer s.Close()
 	startWorker(t, s, 0, false)
 	startWorker(t, s, 1, false)
-	ctx := within(t, 30*time.Second)
+	ctx := testfix.Context(t, 30*time.Second)
 	if err := s.Rendezvous(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/internal/childtest"
+	"github.com/myelon-go/myelon/internal/testfix"
 )
 
 type poolArgs struct {
@@ -19,15 +20,8 @@ type poolArgs struct {
 
 // The pool worker answers "<id>:<request>".
 var poolRole = childtest.Register("fabric.pool-worker", func(t *testing.T, c *childtest.Child, a poolArgs) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	w, err := NewWorker(ctx, a.Runner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	c.Say("joined")
-	err = w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) {
+	ctx, w := joinWorker(t, c, a.Runner)
+	err := w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) {
 		if a.Hang && string(req) == "hang" {
 			c.Say("hanging")
 			c.Await("never") // until the parent kills this process
@@ -59,7 +53,7 @@ func TestPool_Process_KilledWorkerRequestServedByAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	ctx := within(t, 30*time.Second)
+	ctx := testfix.Context(t, 30*time.Second)
 	w0 := startPoolWorker(t, p, "w0", true)
 	if err := p.WaitWorkers(ctx, 1); err != nil {
 		t.Fatal(err)

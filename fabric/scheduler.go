@@ -294,13 +294,7 @@ func (s *Scheduler) down(rank int, cause error) {
 		return
 	}
 	err := &RankError{Rank: rank, Failure: Down, Err: fmt.Errorf("%w: %w", ErrWorkerDown, cause)}
-	s.mu.Lock()
-	rounds := make([]*Round, 0, len(s.pending))
-	for _, r := range s.pending {
-		rounds = append(rounds, r)
-	}
-	s.mu.Unlock()
-	for _, r := range rounds {
+	for _, r := range s.pendingRounds() {
 		r.fill(Reply{Rank: rank, Err: err})
 	}
 }
@@ -385,6 +379,17 @@ func (s *Scheduler) newRound(target int) (*Round, error) {
 	return r, nil
 }
 
+// pendingRounds returns the rounds not yet gathered.
+func (s *Scheduler) pendingRounds() []*Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rounds := make([]*Round, 0, len(s.pending))
+	for _, r := range s.pending {
+		rounds = append(rounds, r)
+	}
+	return rounds
+}
+
 func (s *Scheduler) forget(id uint64) {
 	s.mu.Lock()
 	delete(s.pending, id)
@@ -407,13 +412,7 @@ func (s *Scheduler) Close() error {
 	for r := range s.up {
 		s.up[r].Store(false)
 	}
-	s.mu.Lock()
-	rounds := make([]*Round, 0, len(s.pending))
-	for _, r := range s.pending {
-		rounds = append(rounds, r)
-	}
-	s.mu.Unlock()
-	for _, r := range rounds {
+	for _, r := range s.pendingRounds() {
 		r.abort(Down, fmt.Errorf("%w: %w", ErrWorkerDown, ErrClosed))
 	}
 	<-s.lead // a gatherer still reading returns the token now that its round is complete
