@@ -105,6 +105,20 @@
 // failure instead of decoding it, and the scheduler reports a reply of
 // another schema, or one its codec rejects, as Failed.
 //
+// # Worker pool
+//
+// A Pool is the other shape: requests that any one of a set of
+// interchangeable workers may serve. Its workers join (NewWorker with a
+// Layout.PoolRunner config, then Serve) as members of one consumer group
+// of the dispatch ring, so each request goes to one of them; Pool.Do sends
+// a request and returns its reply, routed back to that caller by
+// correlation id, from any number of goroutines at once. A worker holds
+// each request in the group's claim until its reply is sent: if it dies
+// meanwhile, the ring hands the request to another worker (within the
+// liveness interval), so a request may run twice but Do returns one
+// reply. A pool request fits one frame (ErrTooLarge otherwise); replies
+// may be of any length. Config.Workers bounds the pool's size.
+//
 // # One return ring, not one per rank
 //
 // The Rust seed gives each rank a return ring. Here every worker joins one
