@@ -127,10 +127,12 @@
 // each reply to its round. With a ring per rank the scheduler cannot wait
 // on N rings at once without a goroutine per ring, and the hand-off from
 // that goroutine to the gatherer costs a wake-up per round. Measured on a
-// 2-core VM with Block waiting, 64-byte requests and replies (go test -run
-// '^$' -bench . ./fabric), round latency p50: one ring 29/64/142 µs, a ring
-// per rank 99/255/378 µs with 1/2/4 workers; rounds per second 21k/12.5k/
-// 5.7k against 8.9k/3.2k/2.0k. A multi-producer ring has one liveness
+// 2-core VM with Block waiting, echo workers and 64-byte requests, 20,000
+// rounds (go test -run '^$' -bench . -benchtime 20000x ./fabric), round
+// latency p50 with 1/2/4 workers: one ring 29/94/134 µs, a ring per rank
+// 82/202/342 µs; rounds per second 23k/5.0k/5.3k against 8.7k/4.0k/2.7k.
+// (The host was shared, load 7 on 2 cores; on a quiet host a one-worker
+// round is about 3 µs, 3x a raw atomic ping-pong: myelon bench fabric.) A multi-producer ring has one liveness
 // report for all its producers, so each worker also owns a presence
 // segment: the monitor checks the presence segments once per liveness
 // interval (100 ms) and marks a dead rank down in every pending round. A

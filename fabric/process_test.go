@@ -25,6 +25,7 @@ func TestChildProcess(t *testing.T) { childtest.Run(t) }
 type workerArgs struct {
 	Runner RunnerConfig
 	Typed  bool // serve typed requests (testReq -> testRep) instead of raw bytes
+	Echo   bool // answer every request with itself, at once (benchmarks)
 }
 
 // The raw worker answers "r<rank>:<request>", except for two commands
@@ -33,12 +34,15 @@ type workerArgs struct {
 var workerRole = childtest.Register("fabric.worker", func(t *testing.T, c *childtest.Child, a workerArgs) {
 	ctx, w := joinWorker(t, c, a.Runner)
 	var err error
-	if a.Typed {
+	switch {
+	case a.Echo:
+		err = w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) { return append(reply, req...), nil })
+	case a.Typed:
 		err = ServeTyped(ctx, w, raw.MustNew[testReq](), raw.MustNew[testRep](), func(ctx context.Context, req *testReq, rep *testRep) error {
 			*rep = testRep{Rank: int64(w.Rank()), Y: req.X*10 + int64(w.Rank()), Step: req.Step}
 			return nil
 		})
-	} else {
+	default:
 		err = w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) {
 			me := fmt.Sprintf("@%d", w.Rank())
 			switch string(req) {
