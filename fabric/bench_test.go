@@ -41,7 +41,7 @@ func BenchmarkRound(b *testing.B) {
 			defer s.Close()
 			for r := range n {
 				rc, _ := s.Layout().Runner(r)
-				workerRole.Start(b, workerArgs{Runner: rc}, childtest.Options{Life: 5 * time.Minute})
+				workerRole.Start(b, workerArgs{Runner: rc, Echo: true}, childtest.Options{Life: 5 * time.Minute})
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()

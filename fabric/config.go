@@ -182,12 +182,15 @@ const RunnerEnv = "MYELON_RUNNER"
 // is a flag.Value: -runner '<json>' or -runner @file), or a file
 // (WriteFile, ParseRunner("@file")).
 type RunnerConfig struct {
-	Rank            int               `json:"rank"`
-	Workers         WorkerCount       `json:"workers"`
-	ID              string            `json:"id"`       // consumer id on the dispatch ring (WorkerID)
-	Dispatch        string            `json:"dispatch"` // dispatch ring name (path on the file backend)
-	Return          string            `json:"return"`   // return ring name (path on the file backend)
-	Presence        string            `json:"presence"` // this rank's presence segment (path on the file backend)
+	Rank     int         `json:"rank"`
+	Workers  WorkerCount `json:"workers"`
+	ID       string      `json:"id"`       // consumer id on the dispatch ring (WorkerID)
+	Dispatch string      `json:"dispatch"` // dispatch ring name (path on the file backend)
+	Return   string      `json:"return"`   // return ring name (path on the file backend)
+	Presence string      `json:"presence"` // this rank's presence segment (path on the file backend); none in a pool
+	// Group is set for a pool worker (Layout.PoolRunner): ID is then the
+	// worker's id in the pool's consumer group, and Rank is 0.
+	Group           string            `json:"group,omitempty"`
 	DispatchDepth   int               `json:"dispatch_depth"`
 	PayloadCapacity int               `json:"payload_capacity"`
 	Wait            ring.WaitStrategy `json:"wait"`
@@ -202,7 +205,17 @@ func (r RunnerConfig) Validate() error {
 	if err := r.Workers.checkRank(r.Rank); err != nil {
 		return err
 	}
-	if r.ID != WorkerID(r.Rank) {
+	names := []string{r.Dispatch, r.Return, r.Presence}
+	switch {
+	case r.Group != "":
+		if r.Group != poolGroup || r.Rank != 0 || r.Presence != "" {
+			return fmt.Errorf("%w: a pool worker has group %q, rank 0 and no presence segment", ErrInvalidConfig, poolGroup)
+		}
+		if err := checkPoolID(r.ID); err != nil {
+			return err
+		}
+		names = names[:2]
+	case r.ID != WorkerID(r.Rank):
 		return fmt.Errorf("%w: id %q: want %q for rank %d", ErrInvalidConfig, r.ID, WorkerID(r.Rank), r.Rank)
 	}
 	if err := checkGeometry(r.DispatchDepth, 1, r.PayloadCapacity); err != nil {
@@ -211,7 +224,7 @@ func (r RunnerConfig) Validate() error {
 	if _, err := r.Backend.MarshalText(); err != nil {
 		return fmt.Errorf("%w: Backend: %v", ErrInvalidConfig, err)
 	}
-	for _, n := range []string{r.Dispatch, r.Return, r.Presence} {
+	for _, n := range names {
 		if r.Backend == ring.File {
 			if n == "" {
 				return fmt.Errorf("%w: empty ring path", ErrInvalidName)

@@ -105,6 +105,20 @@
 // failure instead of decoding it, and the scheduler reports a reply of
 // another schema, or one its codec rejects, as Failed.
 //
+// # Worker pool
+//
+// A Pool is the other shape: requests that any one of a set of
+// interchangeable workers may serve. Its workers join (NewWorker with a
+// Layout.PoolRunner config, then Serve) as members of one consumer group
+// of the dispatch ring, so each request goes to one of them; Pool.Do sends
+// a request and returns its reply, routed back to that caller by
+// correlation id, from any number of goroutines at once. A worker holds
+// each request in the group's claim until its reply is sent: if it dies
+// meanwhile, the ring hands the request to another worker (within the
+// liveness interval), so a request may run twice but Do returns one
+// reply. A pool request fits one frame (ErrTooLarge otherwise); replies
+// may be of any length. Config.Workers bounds the pool's size.
+//
 // # One return ring, not one per rank
 //
 // The Rust seed gives each rank a return ring. Here every worker joins one
@@ -113,10 +127,12 @@
 // each reply to its round. With a ring per rank the scheduler cannot wait
 // on N rings at once without a goroutine per ring, and the hand-off from
 // that goroutine to the gatherer costs a wake-up per round. Measured on a
-// 2-core VM with Block waiting, 64-byte requests and replies (go test -run
-// '^$' -bench . ./fabric), round latency p50: one ring 29/64/142 µs, a ring
-// per rank 99/255/378 µs with 1/2/4 workers; rounds per second 21k/12.5k/
-// 5.7k against 8.9k/3.2k/2.0k. A multi-producer ring has one liveness
+// 2-core VM with Block waiting, echo workers and 64-byte requests, 20,000
+// rounds (go test -run '^$' -bench . -benchtime 20000x ./fabric), round
+// latency p50 with 1/2/4 workers: one ring 29/94/134 µs, a ring per rank
+// 82/202/342 µs; rounds per second 23k/5.0k/5.3k against 8.7k/4.0k/2.7k.
+// (The host was shared, load 7 on 2 cores; on a quiet host a one-worker
+// round is about 3 µs, 3x a raw atomic ping-pong: myelon bench fabric.) A multi-producer ring has one liveness
 // report for all its producers, so each worker also owns a presence
 // segment: the monitor checks the presence segments once per liveness
 // interval (100 ms) and marks a dead rank down in every pending round. A

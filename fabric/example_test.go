@@ -58,3 +58,45 @@ func Example() {
 	// rank 2: step 1
 	// error: <nil>
 }
+
+// A pool of two interchangeable workers (goroutines here, on the Heap
+// backend): each request goes to one of them.
+func ExampleNewPool() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := fabric.NewPool(fabric.Config{Session: "example-pool", Workers: 2, Backend: ring.Heap, DispatchDepth: 64, ReturnDepth: 16, PayloadCapacity: 256})
+	if err != nil {
+		panic(err)
+	}
+	served := make(chan error, 2)
+	for _, id := range []string{"a", "b"} {
+		rc, _ := p.Layout().PoolRunner(id)
+		go func() {
+			w, err := fabric.NewWorker(ctx, rc)
+			if err != nil {
+				served <- err
+				return
+			}
+			defer w.Close()
+			served <- w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) {
+				return append(append(reply, "served "...), req...), nil
+			})
+		}()
+	}
+	if err := p.WaitWorkers(ctx, 2); err != nil {
+		panic(err)
+	}
+	for _, req := range []string{"2", "3"} {
+		reply, err := p.Do(ctx, []byte(req))
+		fmt.Printf("%s %v\n", reply, err)
+	}
+	p.Close()
+	for range 2 {
+		if err := <-served; err != nil {
+			fmt.Println("worker:", err)
+		}
+	}
+	// Output:
+	// served 2 <nil>
+	// served 3 <nil>
+}

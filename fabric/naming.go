@@ -60,40 +60,27 @@ func SessionTag(label string) string {
 
 // ValidatePrefix checks a name prefix: 1..MaxPrefixLen ASCII letters and
 // digits. The error matches ErrInvalidName.
-func ValidatePrefix(prefix string) error {
-	if prefix == "" || len(prefix) > MaxPrefixLen {
-		return fmt.Errorf("%w: prefix %q has length %d, want 1..%d", ErrInvalidName, prefix, len(prefix), MaxPrefixLen)
-	}
-	if i := notAlnum(prefix); i >= 0 {
-		return fmt.Errorf("%w: prefix %q has byte %q at %d (want ASCII letters and digits)", ErrInvalidName, prefix, prefix[i], i)
-	}
-	return nil
-}
+func ValidatePrefix(prefix string) error { return checkAlnum("prefix", prefix, MaxPrefixLen) }
 
 // ValidateName checks a segment name as the fabric derives them:
-// 1..MaxNameLen ASCII letters and digits. Such a name is a valid POSIX shm
-// name on Linux and macOS and a valid file name, so it serves every
-// backend. The error matches ErrInvalidName.
-func ValidateName(name string) error {
-	if name == "" || len(name) > MaxNameLen {
-		return fmt.Errorf("%w: %q has length %d, want 1..%d (macOS PSHMNAMLEN is 31 with the leading slash)", ErrInvalidName, name, len(name), MaxNameLen)
-	}
-	if i := notAlnum(name); i >= 0 {
-		return fmt.Errorf("%w: %q has byte %q at %d (want ASCII letters and digits)", ErrInvalidName, name, name[i], i)
-	}
-	return nil
-}
+// 1..MaxNameLen ASCII letters and digits (macOS's PSHMNAMLEN is 31 with
+// the leading slash). Such a name is a valid POSIX shm name on Linux and
+// macOS and a valid file name, so it serves every backend. The error
+// matches ErrInvalidName.
+func ValidateName(name string) error { return checkAlnum("name", name, MaxNameLen) }
 
-// notAlnum returns the index of the first byte of s that is not an ASCII
-// letter or digit, or -1.
-func notAlnum(s string) int {
+// checkAlnum checks that s is 1..max ASCII letters and digits.
+func checkAlnum(what, s string, max int) error {
+	if s == "" || len(s) > max {
+		return fmt.Errorf("%w: %s %q has length %d, want 1..%d", ErrInvalidName, what, s, len(s), max)
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return i
+			return fmt.Errorf("%w: %s %q has byte %q at %d (want ASCII letters and digits)", ErrInvalidName, what, s, c, i)
 		}
 	}
-	return -1
+	return nil
 }
 
 // WorkerCount is the number of worker ranks of a fabric, 1..MaxWorkers.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/myelon-go/myelon/codec/raw"
 	"github.com/myelon-go/myelon/internal/childtest"
+	"github.com/myelon-go/myelon/internal/testfix"
 	"github.com/myelon-go/myelon/ring"
 )
 
@@ -24,26 +25,24 @@ func TestChildProcess(t *testing.T) { childtest.Run(t) }
 type workerArgs struct {
 	Runner RunnerConfig
 	Typed  bool // serve typed requests (testReq -> testRep) instead of raw bytes
+	Echo   bool // answer every request with itself, at once (benchmarks)
 }
 
 // The raw worker answers "r<rank>:<request>", except for two commands
 // addressed to one rank: "fail@R" (rank R's handler returns an error) and
 // "hang@R" (rank R says "hanging" and waits for the parent's "release").
 var workerRole = childtest.Register("fabric.worker", func(t *testing.T, c *childtest.Child, a workerArgs) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	w, err := NewWorker(ctx, a.Runner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	c.Say("joined")
-	if a.Typed {
+	ctx, w := joinWorker(t, c, a.Runner)
+	var err error
+	switch {
+	case a.Echo:
+		err = w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) { return append(reply, req...), nil })
+	case a.Typed:
 		err = ServeTyped(ctx, w, raw.MustNew[testReq](), raw.MustNew[testRep](), func(ctx context.Context, req *testReq, rep *testRep) error {
 			*rep = testRep{Rank: int64(w.Rank()), Y: req.X*10 + int64(w.Rank()), Step: req.Step}
 			return nil
 		})
-	} else {
+	default:
 		err = w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) {
 			me := fmt.Sprintf("@%d", w.Rank())
 			switch string(req) {
@@ -89,10 +88,17 @@ func startWorker(t *testing.T, s *Scheduler, rank int, typed bool) *childtest.Pr
 	return workerRole.Start(t, workerArgs{Runner: rc, Typed: typed}, childtest.Options{Life: 60 * time.Second})
 }
 
-func within(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
+// joinWorker is the start of every worker role: join the session as rc
+// says, and say "joined".
+func joinWorker(t *testing.T, c *childtest.Child, rc RunnerConfig) (context.Context, *Worker) {
+	ctx := testfix.Context(t, 60*time.Second)
+	w, err := NewWorker(ctx, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	c.Say("joined")
+	return ctx, w
 }
 
 // checkReplies checks a complete round: one reply per rank in order, each
@@ -138,7 +144,7 @@ func TestFabric_Process_FourWorkers(t *testing.T) {
 		for _, r := range []int{0, 1, 3} {
 			procs[r].Expect("joined")
 		}
-		err := s.Rendezvous(within(t, 300*time.Millisecond))
+		err := s.Rendezvous(testfix.Context(t, 300*time.Millisecond))
 		var re *RendezvousError
 		if !errors.As(err, &re) || !errors.Is(err, ErrRendezvous) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want a *RendezvousError matching ErrRendezvous and DeadlineExceeded", err)
@@ -150,11 +156,11 @@ func TestFabric_Process_FourWorkers(t *testing.T) {
 	top := t // workers live as long as the whole test, not a subtest
 	t.Run("Rendezvous", func(t *testing.T) {
 		procs[2] = startWorker(top, s, 2, false)
-		if err := s.Rendezvous(within(t, 30*time.Second)); err != nil {
+		if err := s.Rendezvous(testfix.Context(t, 30*time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	})
-	ctx := within(t, 30*time.Second)
+	ctx := testfix.Context(t, 30*time.Second)
 	t.Run("Broadcast", func(t *testing.T) {
 		r, err := s.Broadcast(ctx, []byte("step1"))
 		replies, err := gather(t, ctx, r, err)
@@ -195,7 +201,7 @@ func TestFabric_Process_FourWorkers(t *testing.T) {
 	t.Run("GatherDeadline", func(t *testing.T) {
 		r, err := s.Broadcast(ctx, []byte("hang@3"))
 		procs[3].Expect("hanging")
-		replies, err := gather(t, within(t, 200*time.Millisecond), r, err)
+		replies, err := gather(t, testfix.Context(t, 200*time.Millisecond), r, err)
 		procs[3].Send("release")
 		var re *RoundError
 		if !errors.As(err, &re) || !errors.Is(err, context.DeadlineExceeded) || len(re.Ranks) != 1 {
@@ -255,7 +261,7 @@ func TestFabric_Process_Typed(t *testing.T) {
 	}
 	defer s.Close()
 	procs := []*childtest.Proc{startWorker(t, s, 0, true), startWorker(t, s, 1, true)}
-	ctx := within(t, 30*time.Second)
+	ctx := testfix.Context(t, 30*time.Second)
 	if err := s.Rendezvous(ctx); err != nil {
 		t.Fatal(err)
 	}

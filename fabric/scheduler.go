@@ -50,8 +50,9 @@ type presence struct{ Rank uint64 }
 // replies. Its methods are safe for concurrent use; rounds may overlap.
 // Make one with NewScheduler; the zero value is not usable.
 type Scheduler struct {
-	l   *Layout
-	ids []string // dispatch consumer id of each rank
+	l    *Layout
+	ids  []string // dispatch consumer id of each rank
+	pool bool     // a Pool's: any one worker answers each request; no ranks
 
 	sendMu sync.Mutex // serialises the dispatch ring's single producer
 	disp   *frame.Producer
@@ -82,7 +83,11 @@ type Scheduler struct {
 // NewScheduler creates the session's dispatch and return rings (replacing
 // rings a dead scheduler left) and starts watching for the workers. Call
 // Rendezvous before the first round.
-func NewScheduler(cfg Config) (*Scheduler, error) {
+func NewScheduler(cfg Config) (*Scheduler, error) { return newScheduler(cfg, false) }
+
+// newScheduler makes a Scheduler, or with pool the core of a Pool: no
+// presence segments to watch, rounds answered by any one worker.
+func newScheduler(cfg Config, pool bool) (*Scheduler, error) {
 	l, err := cfg.Layout()
 	if err != nil {
 		return nil, err
@@ -110,9 +115,13 @@ func NewScheduler(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("fabric: return ring %s: %w", l.Return(), err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
+	ranks := int(c.Workers)
+	if pool {
+		ranks = 0
+	}
 	s := &Scheduler{
-		l: l, disp: disp, ret: ret, rc: rc, lead: make(chan struct{}, 1), pending: map[uint64]*Round{},
-		up: make([]atomic.Bool, c.Workers), watch: make([]*ring.Consumer[presence], c.Workers), last: make([]error, c.Workers),
+		l: l, pool: pool, disp: disp, ret: ret, rc: rc, lead: make(chan struct{}, 1), pending: map[uint64]*Round{},
+		up: make([]atomic.Bool, ranks), watch: make([]*ring.Consumer[presence], ranks), last: make([]error, ranks),
 		buf: make([]byte, 0, reqHeaderSize+c.PayloadCapacity), stop: stop, monitored: make(chan struct{}),
 	}
 	s.lead <- struct{}{}
@@ -120,7 +129,7 @@ func NewScheduler(cfg Config) (*Scheduler, error) {
 		s.deliverReply(m, p)
 		return nil
 	}
-	for r := range c.Workers.Ranks() {
+	for r := range ranks {
 		s.ids = append(s.ids, WorkerID(r))
 	}
 	go s.monitor(ctx)
@@ -284,19 +293,8 @@ func (s *Scheduler) down(rank int, cause error) {
 	if !s.up[rank].Swap(false) {
 		return
 	}
-	s.fail(rank, cause)
-}
-
-// fail marks rank down in every pending round.
-func (s *Scheduler) fail(rank int, cause error) {
 	err := &RankError{Rank: rank, Failure: Down, Err: fmt.Errorf("%w: %w", ErrWorkerDown, cause)}
-	s.mu.Lock()
-	rounds := make([]*Round, 0, len(s.pending))
-	for _, r := range s.pending {
-		rounds = append(rounds, r)
-	}
-	s.mu.Unlock()
-	for _, r := range rounds {
+	for _, r := range s.pendingRounds() {
 		r.fill(Reply{Rank: rank, Err: err})
 	}
 }
@@ -354,9 +352,12 @@ func (s *Scheduler) send(ctx context.Context, tag uint8, target int, payloads []
 // newRound registers a round for one rank (target >= 0) or all, and marks
 // down the ranks not attached now.
 func (s *Scheduler) newRound(target int) (*Round, error) {
-	n := int(s.l.cfg.Workers)
-	if target >= 0 {
+	n := len(s.up)
+	if target >= 0 || s.pool {
 		n = 1
+	}
+	if s.pool {
+		target = anyRank
 	}
 	r := &Round{id: s.next.Add(1), s: s, one: target, replies: make([]Reply, n), got: make([]bool, n), left: n, done: make(chan struct{})}
 	s.mu.Lock()
@@ -367,12 +368,26 @@ func (s *Scheduler) newRound(target int) (*Round, error) {
 	s.pending[r.id] = r
 	s.mu.Unlock()
 	for i := range n {
+		if r.one == anyRank {
+			break // a pool request: no rank to be up
+		}
 		rank := r.rank(i)
 		if !s.up[rank].Load() {
 			r.fill(Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: Down, Err: fmt.Errorf("%w: not connected", ErrWorkerDown)}})
 		}
 	}
 	return r, nil
+}
+
+// pendingRounds returns the rounds not yet gathered.
+func (s *Scheduler) pendingRounds() []*Round {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rounds := make([]*Round, 0, len(s.pending))
+	for _, r := range s.pending {
+		rounds = append(rounds, r)
+	}
+	return rounds
 }
 
 func (s *Scheduler) forget(id uint64) {
@@ -396,7 +411,9 @@ func (s *Scheduler) Close() error {
 	<-s.monitored
 	for r := range s.up {
 		s.up[r].Store(false)
-		s.fail(r, ErrClosed)
+	}
+	for _, r := range s.pendingRounds() {
+		r.abort(Down, fmt.Errorf("%w: %w", ErrWorkerDown, ErrClosed))
 	}
 	<-s.lead // a gatherer still reading returns the token now that its round is complete
 	s.watchMu.Lock()
@@ -417,7 +434,7 @@ func (s *Scheduler) Close() error {
 type Round struct {
 	s   *Scheduler
 	id  uint64
-	one int // the rank of a Call, -1 for every rank
+	one int // the rank of a Call, -1 for every rank, anyRank for a pool request
 
 	mu      sync.Mutex
 	replies []Reply // by index (rank, or 0 for a Call)
@@ -439,8 +456,11 @@ type Reply struct {
 func (r *Round) ID() uint64 { return r.id }
 
 func (r *Round) rank(i int) int {
-	if r.one >= 0 {
+	switch {
+	case r.one >= 0:
 		return r.one
+	case r.one == anyRank:
+		return 0
 	}
 	return i
 }
@@ -448,7 +468,10 @@ func (r *Round) rank(i int) int {
 // fill records rep for its rank unless the rank already has an outcome.
 func (r *Round) fill(rep Reply) {
 	i := rep.Rank
-	if r.one >= 0 {
+	switch {
+	case r.one == anyRank:
+		i = 0
+	case r.one >= 0:
 		if rep.Rank != r.one {
 			return
 		}
@@ -463,15 +486,14 @@ func (r *Round) fill(rep Reply) {
 	r.settle()
 }
 
-// abort fails every rank of r without an outcome: the return ring could
-// not be read.
-func (r *Round) abort(err error) {
+// abort gives every rank of r without an outcome the failure f.
+func (r *Round) abort(f Failure, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, got := range r.got {
 		if !got {
 			rank := r.rank(i)
-			r.replies[i], r.got[i] = Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: Failed, Err: fmt.Errorf("fabric: reading the return ring: %w", err)}}, true
+			r.replies[i], r.got[i] = Reply{Rank: rank, Err: &RankError{Rank: rank, Failure: f, Err: err}}, true
 			r.settle()
 		}
 	}
@@ -509,7 +531,7 @@ wait:
 			err := s.readFor(ctx, r)
 			s.lead <- struct{}{}
 			if err != nil {
-				r.abort(err)
+				r.abort(Failed, fmt.Errorf("fabric: reading the return ring: %w", err))
 			}
 		}
 	}

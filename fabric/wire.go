@@ -34,6 +34,7 @@ const (
 	replyHeaderSize = 16
 
 	allRanks = -1
+	anyRank  = -2 // a pool request: whichever worker takes it (never on the wire)
 
 	statusOK     = 0
 	statusFailed = 1

@@ -50,28 +50,43 @@ func NewWorker(ctx context.Context, rc RunnerConfig) (*Worker, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, err
 	}
-	pr, err := ring.Create[presence](rc.Presence, ring.Config{Backend: rc.Backend, Capacity: 1, MaxConsumers: 2})
-	if err != nil {
-		return nil, fmt.Errorf("fabric: rank %d: presence %s: %w", rc.Rank, rc.Presence, err)
+	w := &Worker{rc: rc, out: make([]byte, 0, rc.PayloadCapacity)}
+	if rc.Group == "" {
+		pr, err := ring.Create[presence](rc.Presence, ring.Config{Backend: rc.Backend, Capacity: 1, MaxConsumers: 2})
+		if err != nil {
+			return nil, fmt.Errorf("fabric: %s: presence %s: %w", rc.ID, rc.Presence, err)
+		}
+		w.presence = pr
 	}
 	ret, err := frame.Join(ctx, rc.Return, frame.JoinConfig{Backend: rc.Backend, Wait: rc.Wait, PayloadCapacity: rc.PayloadCapacity})
 	if err != nil {
-		pr.Close()
-		return nil, fmt.Errorf("fabric: rank %d: return ring %s: %w", rc.Rank, rc.Return, err)
+		w.closePresence()
+		return nil, fmt.Errorf("fabric: %s: return ring %s: %w", rc.ID, rc.Return, err)
 	}
 	disp, err := frame.Attach(ctx, rc.Dispatch, frame.ConsumerConfig{
-		Backend: rc.Backend, ID: rc.ID, Wait: rc.Wait, Capacity: rc.DispatchDepth, PayloadCapacity: rc.PayloadCapacity,
+		Backend: rc.Backend, ID: rc.ID, Group: rc.Group, Wait: rc.Wait, Capacity: rc.DispatchDepth, PayloadCapacity: rc.PayloadCapacity,
 	})
 	if err != nil {
 		ret.Close()
-		pr.Close()
-		return nil, fmt.Errorf("fabric: rank %d: dispatch ring %s: %w", rc.Rank, rc.Dispatch, err)
+		w.closePresence()
+		return nil, fmt.Errorf("fabric: %s: dispatch ring %s: %w", rc.ID, rc.Dispatch, err)
 	}
-	return &Worker{rc: rc, presence: pr, ret: ret, disp: disp, out: make([]byte, 0, rc.PayloadCapacity)}, nil
+	w.ret, w.disp = ret, disp
+	return w, nil
 }
 
-// Rank returns the worker's rank.
+func (w *Worker) closePresence() error {
+	if w.presence == nil {
+		return nil
+	}
+	return w.presence.Close()
+}
+
+// Rank returns the worker's rank (0 for a pool worker).
 func (w *Worker) Rank() int { return w.rc.Rank }
+
+// ID returns the worker's id: WorkerID(rank), or its id in a pool.
+func (w *Worker) ID() string { return w.rc.ID }
 
 // Malformed counts the dispatch messages skipped because they were not
 // well-formed requests.
@@ -80,7 +95,9 @@ func (w *Worker) Malformed() uint64 { return w.malformed }
 // Serve answers requests with h until the scheduler closes the fabric
 // (it returns nil), the scheduler dies (an error matching
 // ring.ErrProducerGone), ctx ends (ctx's error), or a reply cannot be sent.
-// Requests for other ranks are skipped.
+// Requests for other ranks are skipped. A pool worker holds each request
+// in the ring until its reply is sent, so that if it dies meanwhile the
+// request goes to another worker.
 func (w *Worker) Serve(ctx context.Context, h Handler) error {
 	return w.serve(ctx, 0, 0, false, h)
 }
@@ -89,39 +106,65 @@ func (w *Worker) Serve(ctx context.Context, h Handler) error {
 // reqTag is answered with a failure instead of reaching h; replies carry
 // repTag.
 func (w *Worker) serve(ctx context.Context, reqTag, repTag uint8, strict bool, h Handler) error {
+	take := w.take
+	if w.rc.Group != "" {
+		// In the group's claim until the reply is out: a worker that dies
+		// holding it has it redelivered.
+		take = func(m frame.Meta, p []byte) error {
+			if err := w.take(m, p); err != nil || !w.have {
+				return err
+			}
+			w.have = false
+			return w.answer(ctx, reqTag, repTag, strict, h)
+		}
+	}
 	for {
 		w.have = false
-		if err := w.disp.Read(ctx, w.take); err != nil {
+		if err := w.disp.Read(ctx, take); err != nil {
 			switch {
-			case errors.Is(err, ring.ErrEndOfStream):
+			case errors.Is(err, ring.ErrEndOfStream), errors.Is(err, errEnded):
 				return nil
 			case errors.Is(err, ring.ErrLapped), errors.Is(err, frame.ErrProtocol):
 				w.malformed++ // the consumer resynchronises at the next message
 				continue
 			}
-			return fmt.Errorf("fabric: rank %d: %w", w.rc.Rank, err)
+			return fmt.Errorf("fabric: %s: %w", w.rc.ID, err)
 		}
-		if !w.have {
-			continue
-		}
-		var out []byte
-		var err error
-		if strict && w.tag != reqTag {
-			err = fmt.Errorf("request schema tag %#02x, this worker's codec has %#02x", w.tag, reqTag)
-		} else {
-			out, err = h(ctx, w.req, w.out[:0])
-		}
-		status := uint32(statusOK)
-		if err != nil {
-			status, out = statusFailed, append(w.out[:0], err.Error()...)
-		}
-		w.msg = append(append(w.msg[:0], make([]byte, replyHeaderSize)...), out...)
-		putReply(w.msg, w.corr, status, w.rc.Rank)
-		if _, err := w.ret.SendFlags(ctx, kindReply, repTag, w.msg); err != nil {
-			return fmt.Errorf("fabric: rank %d: reply to round %d: %w", w.rc.Rank, w.corr, err)
+		if w.have {
+			if err := w.answer(ctx, reqTag, repTag, strict, h); errors.Is(err, errEnded) {
+				return nil
+			} else if err != nil {
+				return err
+			}
 		}
 	}
 }
+
+// answer runs h on the request taken and sends its reply.
+func (w *Worker) answer(ctx context.Context, reqTag, repTag uint8, strict bool, h Handler) error {
+	var out []byte
+	var err error
+	if strict && w.tag != reqTag {
+		err = fmt.Errorf("request schema tag %#02x, this worker's codec has %#02x", w.tag, reqTag)
+	} else {
+		out, err = h(ctx, w.req, w.out[:0])
+	}
+	status := uint32(statusOK)
+	if err != nil {
+		status, out = statusFailed, append(w.out[:0], err.Error()...)
+	}
+	w.msg = append(append(w.msg[:0], make([]byte, replyHeaderSize)...), out...)
+	putReply(w.msg, w.corr, status, w.rc.Rank)
+	if _, err := w.ret.SendFlags(ctx, kindReply, repTag, w.msg); errors.Is(err, ring.ErrClosed) {
+		return errEnded // the scheduler closed the fabric: nobody waits for the reply
+	} else if err != nil {
+		return fmt.Errorf("fabric: %s: reply to round %d: %w", w.rc.ID, w.corr, err)
+	}
+	return nil
+}
+
+// errEnded: the scheduler closed the return ring; Serve returns nil.
+var errEnded = errors.New("fabric: the scheduler closed the fabric")
 
 // take copies a request addressed to this rank out of the ring.
 func (w *Worker) take(m frame.Meta, p []byte) error {
@@ -142,5 +185,5 @@ func (w *Worker) take(m frame.Meta, p []byte) error {
 // leaves the return ring, and its presence segment is removed (the
 // scheduler reports the rank down in rounds still pending).
 func (w *Worker) Close() error {
-	return errors.Join(w.disp.Close(), w.ret.Close(), w.presence.Close())
+	return errors.Join(w.disp.Close(), w.ret.Close(), w.closePresence())
 }
