@@ -144,7 +144,7 @@ var (
 	ringErrorLast     = gauge("ring.error_last_timestamp_seconds", "s", "When the ring's error log last recorded an error of the kind, in seconds since the Unix epoch.", with(ringLabels, "kind"))
 
 	producerAlive     = gauge("producer.alive", "", "1 if the producer (an entry of a multi-producer ring's producer table) is alive, else 0.", producerLabels)
-	producerPublished = counter("producer.published", "{event}", "Events the producer published (multi-producer rings).", producerLabels)
+	producerPublished = counter("producer.published", "{event}", "Events the producer published (multi-producer rings), as it last recorded them: a producer records its count on slow paths only (waiting for space, closing), so it may be behind while the producer streams.", producerLabels)
 
 	consumerState      = gauge("consumer.state", "", "1 for the consumer entry's state (active, detached, claiming), 0 for the others.", with(consumerLabels, "state"))
 	consumerAlive      = gauge("consumer.alive", "", "1 if the consumer's process holds its liveness lock, else 0.", consumerLabels)
