@@ -1,10 +1,8 @@
 package myelonprom_test
 
 import (
-	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,14 +32,12 @@ func TestHandler_Scrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	for _, n := range []string{"closed", "bad"} {
-		p, err := ring.CreateBytes(filepath.Join(dir, n), ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8, KeepOnClose: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Close()
+	closed, err := ring.CreateBytes(filepath.Join(dir, "closed"), ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8, KeepOnClose: true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	scribble(t, filepath.Join(dir, "bad"), 8, 99) // the layout version
+	closed.Close()
+	workload.Unreadable(t, filepath.Join(dir, "bad"))
 	missing := filepath.Join(dir, "missing")
 
 	h, err := myelonprom.Handler(catalog.Selection{
@@ -244,17 +240,4 @@ func count(fams map[string]*dto.MetricFamily, name string, l labels) int {
 		}
 	}
 	return n
-}
-
-// scribble writes a little-endian uint32 at off in a file.
-func scribble(t *testing.T, path string, off int64, v uint32) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(binary.LittleEndian.AppendUint32(nil, v), off); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -6,6 +6,7 @@ package workload
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/myelon-go/myelon/frame"
@@ -96,4 +97,24 @@ func Run(t testing.TB) Rings {
 		t.Fatalf("TryRecv on the drained frame ring: %v, want ErrEmpty", err)
 	}
 	return rs
+}
+
+// Unreadable leaves at path a file-backed ring that cannot be read: a
+// closed ring whose layout version a peer scribbled over.
+func Unreadable(t testing.TB, path string) {
+	t.Helper()
+	p, err := ring.CreateBytes(path, ring.Config{Backend: ring.File, SlotSize: 64, Capacity: 8, KeepOnClose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const versionOffset = 8 // of the header's layout version, a uint32
+	if _, err := f.WriteAt([]byte{99, 0, 0, 0}, versionOffset); err != nil {
+		t.Fatal(err)
+	}
 }
