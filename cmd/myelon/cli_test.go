@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,5 +258,55 @@ func TestCLI_StatWatch_InTerminal(t *testing.T) {
 	med := rates[len(rates)/2]
 	if med < 200 || med > 20000 {
 		t.Errorf("rates %v on the screen, want about 2000/s:\n%s", rates, screen)
+	}
+}
+
+// TestCLI_Exporter: myelon exporter serves /metrics over HTTP with the
+// published count of a ring this test made, and exits 0 on SIGINT.
+func TestCLI_Exporter(t *testing.T) {
+	name := ring.PortableName("exp")
+	p, err := ring.CreateBytes(name, ring.Config{SlotSize: 64, Capacity: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for range 7 {
+		if _, err := p.TrySend(make([]byte, 8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "exporter", "--listen", "127.0.0.1:0", "--prefix", name)
+	cmd.Env = append(os.Environ(), cliEnv+"=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("exporter said nothing: %v\n%s", err, stderr.String())
+	}
+	url := strings.TrimSpace(strings.TrimPrefix(line, "serving /metrics on ")) + "/metrics"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	want := regexp.MustCompile(`(?m)^myelon_ring_published_total\{[^}]*ring="` + name + `"[^}]*\} 7$`)
+	if !want.Match(body) {
+		t.Errorf("/metrics has no myelon_ring_published_total 7 for %s:\n%s", name, body)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exporter after SIGINT: %v\n%s", err, stderr.String())
 	}
 }

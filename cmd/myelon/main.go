@@ -4,6 +4,7 @@
 //	myelon stat      a ring's counters, once or refreshing in place (--watch)
 //	myelon inspect   check a ring's header and records field by field
 //	myelon clean     remove rings whose every participant is dead
+//	myelon exporter  serve Prometheus metrics of the rings on this host at /metrics
 //	myelon bench     measure the layers against the raw atomic reference and other transports
 //	myelon demo      stream events from a producer process to a consumer process
 //	myelon version   print the version
@@ -42,6 +43,7 @@ func init() {
 		{"stat", "[--backend shm|file] [--json] [--watch] [--interval D] NAME", "a ring's counters, once or refreshing in place", runStat},
 		{"inspect", "[--backend shm|file] [--json] NAME", "check a ring's header and records field by field, naming every inconsistency", runInspect},
 		{"clean", "[--prefix P] [--older-than D] [--dry-run] [--json] [--dir D]... [NAME]...", "remove rings whose every participant is dead", runClean},
+		{"exporter", "[--listen ADDR] [--prefix P] [--dir D]... [NAME]...", "serve Prometheus metrics of the rings on this host at /metrics", runExporter},
 		{"bench", "[" + strings.Join(benchModes, "|") + "] [flags]", "measure round trips: layers vs raw atomic reference vs other transports", runBench},
 		{"demo", "[flags]", "stream events between two processes and print rate and latency", runDemo},
 		{"version", "", "print the version of myelon and of Go", runVersion},
