@@ -98,8 +98,9 @@
 //
 // # Typed messages
 //
-// NewTypedScheduler and ServeTyped carry Go values encoded by Layer 2
-// codecs (typed.Codec, e.g. codec/raw or codec/bincode) instead of bytes.
+// NewTypedScheduler, NewTypedPool and ServeTyped carry Go values encoded
+// by Layer 2 codecs (typed.Codec, e.g. codec/raw or codec/bincode)
+// instead of bytes.
 // Every message carries its codec's schema tag (typed.Schema.Tag) in the
 // frame flags byte: a worker answers a request of another schema with a
 // failure instead of decoding it, and the scheduler reports a reply of

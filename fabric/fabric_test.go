@@ -161,6 +161,9 @@ func TestScheduler_Close(t *testing.T) {
 	if _, err := s.Broadcast(ctx, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("broadcast after close: %v, want ErrClosed", err)
 	}
+	if err := s.Rendezvous(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("rendezvous after close: %v, want ErrClosed", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}

@@ -80,19 +80,31 @@ func (p *Pool) WaitWorkers(ctx context.Context, n int) error {
 // worker serves it, so a request may run more than once, but Do returns
 // one reply.
 func (p *Pool) Do(ctx context.Context, req []byte) ([]byte, error) {
-	if max := p.s.l.cfg.PayloadCapacity - reqHeaderSize; len(req) > max {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(req), max)
-	}
-	r, err := p.s.send(ctx, 0, allRanks, [][]byte{req})
+	r, err := p.send(ctx, 0, req)
 	if err != nil {
 		return nil, err
 	}
+	rep, err := p.gather(ctx, r)
+	return rep.Payload, err
+}
+
+// send sends one request (payload schema tag tag) to the pool.
+func (p *Pool) send(ctx context.Context, tag uint8, req []byte) (*Round, error) {
+	if max := p.s.l.cfg.PayloadCapacity - reqHeaderSize; len(req) > max {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(req), max)
+	}
+	return p.s.send(ctx, tag, allRanks, [][]byte{req})
+}
+
+// gather waits for the reply to a pool request: the reply, or the cause
+// of its failure.
+func (p *Pool) gather(ctx context.Context, r *Round) (Reply, error) {
 	replies, _ := r.Gather(ctx)
 	var re *RankError
 	if errors.As(replies[0].Err, &re) {
-		return nil, re.Err
+		return Reply{}, re.Err
 	}
-	return replies[0].Payload, nil
+	return replies[0], nil
 }
 
 // Close closes the pool's rings; calls waiting in Do return ErrClosed and

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/codec/raw"
 	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/internal/testfix"
+	"github.com/myelon-go/myelon/ring"
 )
 
 type poolArgs struct {
@@ -112,7 +114,7 @@ func TestPool_Process_KilledWorkerRequestServedByAnother(t *testing.T) {
 
 func TestPool_Do_Invalid(t *testing.T) {
 	cfg := testConfig(t, 2)
-	cfg.Backend = 2 // heap: no process needed
+	cfg.Backend = ring.Heap // no process needed
 	p, err := NewPool(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -131,5 +133,56 @@ func TestPool_Do_Invalid(t *testing.T) {
 	}
 	if _, err := p.Layout().PoolRunner(""); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("empty id: %v", err)
+	}
+}
+
+// Typed requests through a pool (workers are goroutines on the Heap
+// backend), and a raw request refused by a typed worker.
+func TestTypedPool_Do(t *testing.T) {
+	cfg := testConfig(t, 2)
+	cfg.Backend = ring.Heap
+	p, err := NewPool(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testfix.Context(t, 10*time.Second)
+	served := make(chan error, 2)
+	for _, id := range []string{"a", "b"} {
+		rc, err := p.Layout().PoolRunner(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			w, err := NewWorker(ctx, rc)
+			if err != nil {
+				served <- err
+				return
+			}
+			defer w.Close()
+			served <- ServeTyped(ctx, w, raw.MustNew[testReq](), raw.MustNew[testRep](), func(ctx context.Context, req *testReq, rep *testRep) error {
+				*rep = testRep{Y: req.X * 10, Step: req.Step}
+				return nil
+			})
+		}()
+	}
+	if err := p.WaitWorkers(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	tp := NewTypedPool(p, raw.MustNew[testReq](), raw.MustNew[testRep]())
+	for i := range 20 {
+		var rep testRep
+		if err := tp.Do(ctx, &testReq{Step: uint64(i), X: int64(i)}, &rep); err != nil || rep.Y != int64(i)*10 || rep.Step != uint64(i) {
+			t.Fatalf("Do(%d) = %+v, %v", i, rep, err)
+		}
+	}
+	if _, err := p.Do(ctx, []byte("raw")); !errors.Is(err, ErrWorkerFailed) || !strings.Contains(err.Error(), "schema tag") {
+		t.Fatalf("raw request to a typed worker: %v, want a failure on the schema tag", err)
+	}
+	p.Close()
+	for range 2 {
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -312,3 +312,45 @@ func TestFabric_Process_Typed(t *testing.T) {
 		p.Wait()
 	}
 }
+
+// The scheduler plays this role in TestWorker_Process_SchedulerKilled.
+var schedulerRole = childtest.Register("fabric.scheduler", func(t *testing.T, c *childtest.Child, cfg Config) {
+	s, err := NewScheduler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Rendezvous(testfix.Context(t, 30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c.Say("ready")
+	c.Await("never") // until the parent kills this process
+})
+
+// TestWorker_Process_SchedulerKilled: a worker whose scheduler process is
+// SIGKILLed gets an error matching ring.ErrProducerGone from Serve, not a
+// hang.
+func TestWorker_Process_SchedulerKilled(t *testing.T) {
+	cfg := testConfig(t, 1)
+	sched := schedulerRole.Start(t, cfg)
+	l, err := cfg.Layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := l.Runner(0)
+	ctx := testfix.Context(t, 30*time.Second)
+	w, err := NewWorker(ctx, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sched.Expect("ready")
+	served := make(chan error, 1)
+	go func() {
+		served <- w.Serve(ctx, func(ctx context.Context, req, reply []byte) ([]byte, error) { return reply, nil })
+	}()
+	sched.Kill()
+	if err := <-served; !errors.Is(err, ring.ErrProducerGone) {
+		t.Fatalf("Serve: %v, want ring.ErrProducerGone", err)
+	}
+}

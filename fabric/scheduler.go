@@ -71,9 +71,10 @@ type Scheduler struct {
 
 	up []atomic.Bool // rank r's worker is present
 
-	watchMu sync.Mutex
-	watch   []*ring.Consumer[presence] // observers of the presence segments
-	last    []error                    // last reason rank r is not up
+	watchMu  sync.Mutex
+	watch    []*ring.Consumer[presence] // observers of the presence segments
+	last     []error                    // last reason rank r is not up
+	watching bool                       // false once Close let go of the observers
 
 	stop      context.CancelFunc
 	monitored chan struct{} // closed when the monitor has stopped
@@ -122,7 +123,7 @@ func newScheduler(cfg Config, pool bool) (*Scheduler, error) {
 	s := &Scheduler{
 		l: l, pool: pool, disp: disp, ret: ret, rc: rc, lead: make(chan struct{}, 1), pending: map[uint64]*Round{},
 		up: make([]atomic.Bool, ranks), watch: make([]*ring.Consumer[presence], ranks), last: make([]error, ranks),
-		buf: make([]byte, 0, reqHeaderSize+c.PayloadCapacity), stop: stop, monitored: make(chan struct{}),
+		buf: make([]byte, 0, reqHeaderSize+c.PayloadCapacity), stop: stop, monitored: make(chan struct{}), watching: true,
 	}
 	s.lead <- struct{}{}
 	s.deliver = func(m frame.Meta, p []byte) error {
@@ -152,6 +153,12 @@ func (s *Scheduler) Rendezvous(ctx context.Context) error {
 	t := time.NewTicker(2 * time.Millisecond)
 	defer t.Stop()
 	for {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
 		s.check()
 		missing, err := s.missing()
 		if err != nil || len(missing) == 0 {
@@ -214,7 +221,10 @@ func (s *Scheduler) monitor(ctx context.Context) {
 		select {
 		case <-s.lead:
 			for {
-				if _, err := s.rc.TryProcess(0, s.deliver); err != nil && !errors.Is(err, frame.ErrProtocol) && !errors.Is(err, ring.ErrLapped) {
+				_, err := s.rc.TryProcess(0, s.deliver)
+				if errors.Is(err, frame.ErrProtocol) || errors.Is(err, ring.ErrLapped) {
+					s.malformed.Add(1)
+				} else if err != nil {
 					break
 				}
 			}
@@ -229,6 +239,9 @@ func (s *Scheduler) monitor(ctx context.Context) {
 func (s *Scheduler) check() {
 	s.watchMu.Lock()
 	defer s.watchMu.Unlock()
+	if !s.watching {
+		return
+	}
 	c := s.l.cfg
 	for r, w := range s.watch {
 		name, _ := s.l.Presence(r)
@@ -417,9 +430,11 @@ func (s *Scheduler) Close() error {
 	}
 	<-s.lead // a gatherer still reading returns the token now that its round is complete
 	s.watchMu.Lock()
-	for _, w := range s.watch {
+	s.watching = false
+	for r, w := range s.watch {
 		if w != nil {
 			w.Close()
+			s.watch[r] = nil
 		}
 	}
 	s.watchMu.Unlock()

@@ -16,22 +16,68 @@ import (
 	"github.com/myelon-go/myelon/typed"
 )
 
-// TypedScheduler sends requests of type Req and gathers replies of type
-// Rep over a Scheduler. Its methods are safe for concurrent use (the
-// request codec is used under a lock). Make one with NewTypedScheduler.
-type TypedScheduler[Req, Rep any] struct {
-	s   *Scheduler
-	rep typed.Codec[Rep]
+// codecs encodes requests and decodes replies for the typed schedulers;
+// each codec is used by one goroutine at a time, under its lock.
+type codecs[Req, Rep any] struct {
+	reqMu sync.Mutex // guards req and buf
+	req   typed.Codec[Req]
+	buf   []byte
 
-	mu  sync.Mutex // guards req and buf
-	req typed.Codec[Req]
-	buf []byte
+	repMu sync.Mutex // guards rep
+	rep   typed.Codec[Rep]
+}
+
+// send encodes vs and sends them through send (which copies them before it
+// returns).
+func (c *codecs[Req, Rep]) send(vs []*Req, send func(tag uint8, payloads [][]byte) (*Round, error)) (*Round, error) {
+	c.reqMu.Lock()
+	defer c.reqMu.Unlock()
+	c.buf = c.buf[:0]
+	ends := make([]int, len(vs))
+	for i, v := range vs {
+		b, err := encode(c.req, c.buf, v)
+		if err != nil {
+			return nil, fmt.Errorf("fabric: encode request: %w", err)
+		}
+		c.buf, ends[i] = b, len(b)
+	}
+	payloads := make([][]byte, len(vs))
+	start := 0
+	for i, end := range ends {
+		payloads[i], start = c.buf[start:end], end
+	}
+	return send(c.req.Schema().Tag(), payloads)
+}
+
+// decode decodes a successful reply into v; a reply of another schema, or
+// one the codec rejects, is an error wrapping ErrWorkerFailed.
+func (c *codecs[Req, Rep]) decode(rep Reply, v *Rep) error {
+	c.repMu.Lock()
+	defer c.repMu.Unlock()
+	var err error
+	if want := c.rep.Schema().Tag(); rep.tag != want {
+		err = fmt.Errorf("reply schema tag %#02x, want %#02x (%v)", rep.tag, want, c.rep.Schema())
+	} else if err = decode(c.rep, rep.Payload, v); err != nil {
+		err = fmt.Errorf("decode reply: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWorkerFailed, err)
+	}
+	return nil
+}
+
+// TypedScheduler sends requests of type Req and gathers replies of type
+// Rep over a Scheduler. Its methods are safe for concurrent use (each
+// codec is used under a lock). Make one with NewTypedScheduler.
+type TypedScheduler[Req, Rep any] struct {
+	s *Scheduler
+	c *codecs[Req, Rep]
 }
 
 // NewTypedScheduler returns a typed view of s. The workers must serve with
 // ServeTyped and codecs of the same schemas.
 func NewTypedScheduler[Req, Rep any](s *Scheduler, req typed.Codec[Req], rep typed.Codec[Rep]) *TypedScheduler[Req, Rep] {
-	return &TypedScheduler[Req, Rep]{s: s, req: req, rep: rep}
+	return &TypedScheduler[Req, Rep]{s: s, c: &codecs[Req, Rep]{req: req, rep: rep}}
 }
 
 // Broadcast sends *v to every rank.
@@ -60,33 +106,17 @@ func (t *TypedScheduler[Req, Rep]) Scatter(ctx context.Context, vs []Req) (*Type
 }
 
 func (t *TypedScheduler[Req, Rep]) send(ctx context.Context, target int, vs []*Req) (*TypedRound[Rep], error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = t.buf[:0]
-	ends := make([]int, len(vs))
-	for i, v := range vs {
-		b, err := encode(t.req, t.buf, v)
-		if err != nil {
-			return nil, fmt.Errorf("fabric: encode request: %w", err)
-		}
-		t.buf, ends[i] = b, len(b)
-	}
-	payloads := make([][]byte, len(vs))
-	start := 0
-	for i, end := range ends {
-		payloads[i], start = t.buf[start:end], end
-	}
-	r, err := t.s.send(ctx, t.req.Schema().Tag(), target, payloads)
+	r, err := t.c.send(vs, func(tag uint8, payloads [][]byte) (*Round, error) { return t.s.send(ctx, tag, target, payloads) })
 	if err != nil {
 		return nil, err
 	}
-	return &TypedRound[Rep]{r: r, codec: t.rep}, nil
+	return &TypedRound[Rep]{r: r, decode: t.c.decode}, nil
 }
 
 // TypedRound is a Round whose replies decode to Rep.
 type TypedRound[Rep any] struct {
-	r     *Round
-	codec typed.Codec[Rep]
+	r      *Round
+	decode func(Reply, *Rep) error
 }
 
 // TypedReply is one rank's decoded answer.
@@ -108,20 +138,13 @@ func (t *TypedRound[Rep]) Gather(ctx context.Context) ([]TypedReply[Rep], error)
 		re = &RoundError{Round: t.r.id}
 	}
 	out := make([]TypedReply[Rep], len(replies))
-	want := t.codec.Schema().Tag()
 	for i, rep := range replies {
 		out[i] = TypedReply[Rep]{Rank: rep.Rank, Err: rep.Err}
 		if rep.Err != nil {
 			continue
 		}
-		var derr error
-		if rep.tag != want {
-			derr = fmt.Errorf("reply schema tag %#02x, want %#02x (%v)", rep.tag, want, t.codec.Schema())
-		} else if derr = decode(t.codec, rep.Payload, &out[i].Value); derr != nil {
-			derr = fmt.Errorf("decode reply: %w", derr)
-		}
-		if derr != nil {
-			e := &RankError{Rank: rep.Rank, Failure: Failed, Err: fmt.Errorf("%w: %w", ErrWorkerFailed, derr)}
+		if err := t.decode(rep, &out[i].Value); err != nil {
+			e := &RankError{Rank: rep.Rank, Failure: Failed, Err: err}
 			out[i].Err = e
 			re.Ranks = append(re.Ranks, e)
 		}
@@ -131,6 +154,34 @@ func (t *TypedRound[Rep]) Gather(ctx context.Context) ([]TypedReply[Rep], error)
 	}
 	slices.SortFunc(re.Ranks, func(a, b *RankError) int { return cmp.Compare(a.Rank, b.Rank) })
 	return out, re
+}
+
+// TypedPool sends requests of type Req to a Pool and decodes replies of
+// type Rep. Its methods are safe for concurrent use. Make one with
+// NewTypedPool; the workers serve with ServeTyped.
+type TypedPool[Req, Rep any] struct {
+	p *Pool
+	c *codecs[Req, Rep]
+}
+
+// NewTypedPool returns a typed view of p.
+func NewTypedPool[Req, Rep any](p *Pool, req typed.Codec[Req], rep typed.Codec[Rep]) *TypedPool[Req, Rep] {
+	return &TypedPool[Req, Rep]{p: p, c: &codecs[Req, Rep]{req: req, rep: rep}}
+}
+
+// Do sends *v to one worker and decodes its reply into *out, as Pool.Do
+// does; a reply of another schema, or one the codec rejects, is an error
+// matching ErrWorkerFailed.
+func (t *TypedPool[Req, Rep]) Do(ctx context.Context, v *Req, out *Rep) error {
+	r, err := t.c.send([]*Req{v}, func(tag uint8, payloads [][]byte) (*Round, error) { return t.p.send(ctx, tag, payloads[0]) })
+	if err != nil {
+		return err
+	}
+	rep, err := t.p.gather(ctx, r)
+	if err != nil {
+		return err
+	}
+	return t.c.decode(rep, out)
 }
 
 // ServeTyped is Worker.Serve for typed requests: each request is decoded

@@ -3,7 +3,9 @@ package fabric
 // The worker: one process per rank. It creates its presence segment (its
 // liveness for the scheduler), joins the return ring as one of its
 // producers, then reads the dispatch ring under its rank's consumer id and
-// answers every request addressed to it.
+// answers every request addressed to it. A pool worker has no rank and no
+// presence segment: it reads the dispatch ring as a member of the pool's
+// consumer group.
 
 import (
 	"context"
@@ -20,17 +22,19 @@ import (
 // is valid only during the call.
 type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
 
-// Worker serves the requests of one rank. Only one goroutine may use a
-// Worker at a time. Make one with NewWorker; the zero value is not usable.
+// Worker serves the requests of one rank, or its share of a pool's
+// requests. Only one goroutine may use a Worker at a time. Make one with
+// NewWorker; the zero value is not usable.
 type Worker struct {
 	rc       RunnerConfig
 	presence *ring.Producer[presence]
 	disp     *frame.Consumer
 	ret      *frame.Producer
 
-	// The request taken by take, copied out of the ring so that its slot
-	// is released before the handler runs: a worker killed in its handler
-	// does not hand the request to its successor.
+	// The request taken by take, copied out of the ring so that a rank's
+	// slot is released before the handler runs: a worker killed in its
+	// handler does not hand the request to its successor. (A pool worker
+	// keeps its claim until the reply is out, for the opposite reason.)
 	req  []byte
 	corr uint64
 	tag  uint8
@@ -45,7 +49,9 @@ type Worker struct {
 // rank's presence segment (replacing one a dead predecessor left; a live
 // one is ring.ErrExist: the rank is taken), joins the return ring, and
 // attaches to the dispatch ring under the rank's id, resuming where a dead
-// predecessor stopped. It waits for the scheduler's rings until ctx ends.
+// predecessor stopped. With a pool runner config (Layout.PoolRunner) it
+// joins the pool instead. It waits for the scheduler's rings until ctx
+// ends.
 func NewWorker(ctx context.Context, rc RunnerConfig) (*Worker, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, err
