@@ -337,6 +337,12 @@ func TestWorker_Process_SchedulerKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The killed scheduler cannot remove its rings: reclaim them.
+	t.Cleanup(func() {
+		for _, n := range l.Names() {
+			ring.Reclaim(cfg.Backend, n)
+		}
+	})
 	rc, _ := l.Runner(0)
 	ctx := testfix.Context(t, 30*time.Second)
 	w, err := NewWorker(ctx, rc)
