@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
@@ -27,8 +26,10 @@ type Selection struct {
 	// ring's base name) starts with it.
 	Prefix string
 	// Names, if not empty, keeps only the rings it names: a shm ring's
-	// name, a file-backed ring's path or its base name. A named ring that
-	// does not exist is not exported (absent, in Prometheus's terms).
+	// name, or a file-backed ring in one of Dirs by its path or its base
+	// name. Then only the named shm rings are read, rather than every
+	// ring in /dev/shm. A named ring that does not exist is not exported
+	// (absent, in Prometheus's terms).
 	Names []string
 }
 
@@ -56,8 +57,8 @@ const SourceShm = "shm"
 // it cannot read is in the samples (see the package documentation).
 func Read(sel Selection) []Sample {
 	b := builder{seen: map[string]bool{}}
-	rings, err := snapshot.List()
-	b.add(sourceReadable, flag(err == nil), SourceShm)
+	rings, ok := shmRings(&sel)
+	b.add(sourceReadable, flag(ok), SourceShm)
 	for _, d := range sel.Dirs {
 		fileRings, ok := listDir(d, &sel)
 		b.add(sourceReadable, flag(ok), d)
@@ -71,6 +72,23 @@ func Read(sel Selection) []Sample {
 	return b.out
 }
 
+// shmRings takes a snapshot of each selected shm ring: of each of the
+// Names (a name with a slash is a path: a file-backed ring's), or of
+// every shm ring if there are none; ok is false if they could not be
+// listed.
+func shmRings(sel *Selection) (rings []*snapshot.Ring, ok bool) {
+	if len(sel.Names) == 0 {
+		rings, err := snapshot.List()
+		return rings, err == nil
+	}
+	for _, n := range sel.Names {
+		if !strings.ContainsRune(n, '/') && sel.selects(n) {
+			rings = appendRing(rings, ring.Shm, n)
+		}
+	}
+	return rings, true
+}
+
 // listDir takes a snapshot of each selected file-backed ring directly
 // inside dir, as snapshot.List does; ok is false if dir cannot be read.
 func listDir(dir string, sel *Selection) (rings []*snapshot.Ring, ok bool) {
@@ -81,21 +99,25 @@ func listDir(dir string, sel *Selection) (rings []*snapshot.Ring, ok bool) {
 	for _, e := range ents {
 		path := filepath.Join(dir, e.Name())
 		// A dot name is a creation in progress.
-		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") || !sel.selects(path) {
-			continue
-		}
-		r, err := snapshot.Take(ring.File, path)
-		switch {
-		case err == nil:
-			rings = append(rings, r)
-		case errors.Is(err, snapshot.ErrNotRing), errors.Is(err, ring.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-			// not a ring, or gone since the directory was read
-		default:
-			rings = append(rings, &snapshot.Ring{Name: path, Backend: ring.File.String(), Path: path,
-				Taken: time.Now(), State: snapshot.Unreadable, Err: err, Reason: err.Error()})
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && sel.selects(path) {
+			rings = appendRing(rings, ring.File, path)
 		}
 	}
 	return rings, true
+}
+
+// appendRing appends to rings the snapshot of ring name of backend b, if
+// it is a ring: a segment that is not, or that is gone, is left out; a
+// ring that cannot be read is appended as Unreadable.
+func appendRing(rings []*snapshot.Ring, b ring.Backend, name string) []*snapshot.Ring {
+	r, err := snapshot.Take(b, name)
+	switch {
+	case err == nil:
+		return append(rings, r)
+	case errors.Is(err, snapshot.ErrNotRing), errors.Is(err, ring.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return rings
+	}
+	return append(rings, &snapshot.Ring{Name: name, Backend: b.String(), State: snapshot.Unreadable, Err: err, Reason: err.Error()})
 }
 
 // builder collects samples, keeping the first of any that repeat a

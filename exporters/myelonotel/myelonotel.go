@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -36,6 +37,7 @@ import (
 // registration to stop observing. An error is the meter's (an instrument
 // or the callback it refused); then no callback is registered.
 func Register(meter metric.Meter, sel catalog.Selection) (metric.Registration, error) {
+	sel.Dirs, sel.Names = slices.Clone(sel.Dirs), slices.Clone(sel.Names)
 	insts := map[*catalog.Metric]metric.Int64Observable{}
 	var all []metric.Observable
 	var errs []error

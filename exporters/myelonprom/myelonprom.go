@@ -11,8 +11,8 @@
 // exported with state "unreadable" and the reason, a directory that
 // cannot be listed with myelon_exporter_source_readable 0.
 //
-// Handler serves a registry holding only a Collector, as the myelon
-// command's exporter does on /metrics; to serve the Go runtime's and the
+// Handler serves a registry holding only a Collector, for the /metrics
+// endpoint of `myelon exporter --listen ADDR`; to serve the Go runtime's and the
 // process's metrics beside them, register a Collector in a registry of
 // your own and serve it with promhttp.HandlerFor.
 package myelonprom
@@ -20,6 +20,7 @@ package myelonprom
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,7 +29,10 @@ import (
 )
 
 // Collector is a prometheus.Collector of the rings of a catalog.Selection.
-// It is safe for concurrent use: each Collect takes its own snapshots.
+// It is safe for concurrent use: each Collect takes its own snapshots. It
+// describes every metric it exports (a checked collector), so a registry
+// takes one Collector: to export two selections, give each a registry, or
+// widen the selection.
 type Collector struct {
 	sel   catalog.Selection
 	descs map[*catalog.Metric]*prometheus.Desc
@@ -36,6 +40,7 @@ type Collector struct {
 
 // NewCollector returns a Collector of the rings sel selects.
 func NewCollector(sel catalog.Selection) *Collector {
+	sel.Dirs, sel.Names = slices.Clone(sel.Dirs), slices.Clone(sel.Names)
 	c := &Collector{sel: sel, descs: map[*catalog.Metric]*prometheus.Desc{}}
 	for _, m := range catalog.Metrics() {
 		c.descs[m] = prometheus.NewDesc(m.PrometheusName(), m.Help, m.Labels, nil)

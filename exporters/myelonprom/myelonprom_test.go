@@ -74,11 +74,7 @@ func TestHandler_Scrape(t *testing.T) {
 	file := func(name string) labels {
 		return labels{"ring": filepath.Join(dir, name), "backend": "file"}
 	}
-	for _, w := range []struct {
-		name   string
-		labels labels
-		want   float64
-	}{
+	for _, w := range []want{
 		{"myelon_exporter_source_readable", labels{"source": "shm"}, 1},
 		{"myelon_exporter_source_readable", labels{"source": dir}, 1},
 		{"myelon_exporter_source_readable", labels{"source": missing}, 0},
