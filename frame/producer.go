@@ -34,6 +34,8 @@ package frame
 // first fragments before its last is written even when it fits.
 
 import (
+	"github.com/myelon-go/myelon/internal/fault"
+
 	"context"
 	"encoding/binary"
 	"time"
@@ -296,6 +298,7 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 			}
 			p.fill(lo, i, k, &h, payload, sum)
 			p.r.Commit()
+			fault.Hit(fault.MidFragment) // a chunk published, the rest of the message not
 		}
 		p.stats.Chunked++
 	}

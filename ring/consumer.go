@@ -14,6 +14,8 @@ package ring
 // taking it (observer.go).
 
 import (
+	"github.com/myelon-go/myelon/internal/fault"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -371,6 +373,7 @@ func (c *consumer) waitData(ctx context.Context) error {
 // liveness interval passes or ctx ends. It reports whether an event is
 // readable.
 func (c *consumer) park(ctx context.Context) bool {
+	fault.Hit(fault.Park)
 	s := c.s
 	s.prod.dataWaiters.Add(1)
 	defer s.prod.dataWaiters.Add(math.MaxUint32) // -1

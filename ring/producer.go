@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/fault"
 	"github.com/myelon-go/myelon/internal/shm"
 )
 
@@ -148,6 +149,7 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 
 // commit publishes every sequence up to hi.
 func (p *producer) commit(hi int64) {
+	fault.Hit(fault.ClaimPublish) // the slots are claimed and written, not published
 	if p.multi {
 		p.commitMulti(hi)
 		return
@@ -265,6 +267,7 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) error {
 // parkSpace sleeps on the space wake word until a consumer moves, the
 // liveness interval passes or ctx ends. It reports whether hi is clear.
 func (p *producer) parkSpace(ctx context.Context, hi int64) bool {
+	fault.Hit(fault.Park)
 	s := p.s
 	s.prod.spaceWaiters.Add(1)
 	defer s.prod.spaceWaiters.Add(math.MaxUint32) // -1
@@ -301,6 +304,7 @@ func (s *segment) parkOn(ctx context.Context, word *atomic.Uint32, w uint32) {
 
 // wake bumps a wake word and wakes every sleeper on it.
 func (s *segment) wake(word *atomic.Uint32) {
+	fault.Hit(fault.Wake)
 	word.Add(1)
 	shm.FutexWake(word, math.MaxInt32)
 }

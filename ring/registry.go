@@ -16,6 +16,8 @@ package ring
 // entry or the same id.
 
 import (
+	"github.com/myelon-go/myelon/internal/fault"
+
 	"context"
 	"fmt"
 	"os"
@@ -108,6 +110,9 @@ func (e *consumerEntry) reset() {
 
 // join claims a consumer entry for req and makes it gating.
 func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error) {
+	if err := fault.Check(fault.Join); err != nil {
+		return joinResult{}, err
+	}
 	if err := s.lockRegistry(ctx); err != nil {
 		return joinResult{}, err
 	}
@@ -161,6 +166,9 @@ func (s *segment) join(ctx context.Context, req joinRequest) (joinResult, error)
 func (s *segment) activate(i int, req joinRequest, resume bool) joinResult {
 	e := &s.consumers[i]
 	res := joinResult{idx: i, resumed: resume, group: int(req.gi) - 1}
+	if resume {
+		fault.Hit(fault.Rejoin) // under the registry lock, the old position not yet taken back
+	}
 	if !resume {
 		s.salvageHeld(e) // a dead member's claim goes back to its group
 		e.state.Store(entryClaiming)
@@ -234,6 +242,7 @@ func (s *segment) reapDeadConsumers() int {
 // entry's lock and its state change, a process rejoining under the dead
 // consumer's id would otherwise be detached while alive.
 func (s *segment) reapDetach() int {
+	fault.Hit(fault.Reap)
 	if ok, err := s.m.TryLock(lockRegistry); err != nil || !ok {
 		return 0
 	}

@@ -14,7 +14,9 @@ const (
 )
 
 var childRoles = map[string]func(args string) error{
-	"demo-consumer": demoConsumer,
+	"demo-consumer":  demoConsumer,
+	"chaos-producer": chaosProducer,
+	"chaos-consumer": chaosConsumer,
 }
 
 func runChild(role string) int {

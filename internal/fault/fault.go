@@ -58,6 +58,10 @@ var ErrInjected = errors.New("fault: injected failure")
 // EnvVar holds the plan of a process.
 const EnvVar = "MYELON_FAULT"
 
+// LogPrefix starts the line a process writes on standard error for each
+// fault it injects: LogPrefix, the action, "@", the point.
+const LogPrefix = "myelon-fault: "
+
 // Plan says which faults a process injects.
 type Plan struct {
 	Seed     uint64

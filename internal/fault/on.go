@@ -55,6 +55,10 @@ func do(p Point, canFail bool) Action {
 	mu.Lock()
 	a, d := dec.decide(p, canFail)
 	mu.Unlock()
+	if a != "" {
+		// One line per fault, for whoever runs us (myelon chaos counts them).
+		fmt.Fprintf(os.Stderr, "%s%s@%s\n", LogPrefix, a, p)
+	}
 	switch a {
 	case Delay:
 		time.Sleep(d)

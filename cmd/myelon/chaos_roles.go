@@ -1,0 +1,284 @@
+package main
+
+// The processes of myelon chaos: a producer and consumers that keep a
+// ledger, a file each, appended one line per step, so that whatever kills
+// them, the driver can check afterwards what was acknowledged and what
+// was received (chaos.go).
+//
+// Ledger lines: a producer writes "v N" once Publish (or Send) of value N
+// returned: the event is acknowledged. A consumer writes "start" when it
+// (re)attaches, "v N" for value N from inside the read callback, before the
+// ring counts the event consumed (so a kill between the two redelivers it:
+// at least once, and the driver collapses that one duplicate), and
+// "lost N" for N events a *LappedError reported.
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/myelon-go/myelon/frame"
+	"github.com/myelon-go/myelon/ring"
+)
+
+// Chaos scenarios.
+const (
+	scenarioManaged = "managed" // ring, required consumers: nothing acknowledged may be lost
+	scenarioPlain   = "plain"   // ring, plain gating consumers: every loss reported exactly
+	scenarioFramed  = "framed"  // frame ring, required consumers, multi-frame messages
+	scenarioRestart = "restart" // ring, required consumers, the producer killed and restarted
+)
+
+var scenarios = []string{scenarioManaged, scenarioPlain, scenarioFramed, scenarioRestart}
+
+// chaosArgs are a chaos process's parameters.
+type chaosArgs struct {
+	Name      string
+	Scenario  string
+	Events    int64
+	IDs       []string // producer: the consumers' ids
+	ID        string   // consumer: its id
+	Ledger    string
+	Liveness  time.Duration
+	Grace     time.Duration
+	Timeout   time.Duration
+	Capacity  int
+	FramedMax int // framed: the largest message
+}
+
+// chaosEvent is a ring scenario's event: a value and a check word, so a
+// torn or stale slot shows.
+type chaosEvent struct{ Value, Check uint64 }
+
+func checkOf(v uint64) uint64 { return v*0x9e3779b97f4a7c15 ^ 0xdeadbeef }
+
+// payloadOf is the framed scenario's message for value v: v, then bytes
+// derived from it, of a size that varies up to max.
+func payloadOf(v uint64, max int) []byte {
+	n := 8 + int(checkOf(v)%uint64(max-8))
+	b := make([]byte, n)
+	binary.LittleEndian.PutUint64(b, v)
+	for i := 8; i < n; i++ {
+		b[i] = byte(v) + byte(i)
+	}
+	return b
+}
+
+// ledger appends lines to a file, one write each (a kill loses no whole
+// line, and a torn last line is ignored when read).
+type ledger struct{ f *os.File }
+
+func openLedger(path string) (*ledger, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &ledger{f}, nil
+}
+
+func (l *ledger) line(s string) error {
+	_, err := l.f.WriteString(s + "\n")
+	return err
+}
+
+// readLedger returns a ledger's complete lines.
+func readLedger(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	} else {
+		s = ""
+	}
+	if s == "" {
+		return nil, nil
+	}
+	return strings.Split(s, "\n"), nil
+}
+
+// lastAcked returns the last value a producer's ledger acknowledged, -1 if
+// none.
+func lastAcked(path string) (int64, error) {
+	lines, err := readLedger(path)
+	if err != nil || len(lines) == 0 {
+		return -1, err
+	}
+	return strconv.ParseInt(strings.TrimPrefix(lines[len(lines)-1], "v "), 10, 64)
+}
+
+func chaosProducer(argsJSON string) error {
+	var a chaosArgs
+	if err := json.Unmarshal([]byte(argsJSON), &a); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
+	defer cancel()
+	last, err := lastAcked(a.Ledger)
+	if err != nil {
+		return err
+	}
+	led, err := openLedger(a.Ledger)
+	if err != nil {
+		return err
+	}
+	req := ring.RequiredConfig{IDs: a.IDs, GracePeriod: a.Grace, Action: ring.ReturnError}
+	var publish func(v uint64) error
+	var drain, closeRing func() error
+	switch a.Scenario {
+	case scenarioFramed:
+		p, err := frame.Create(a.Name, frame.Config{Capacity: a.Capacity, PayloadCapacity: 256, LivenessInterval: a.Liveness})
+		if err != nil {
+			return err
+		}
+		if err := p.Require(req); err != nil {
+			return err
+		}
+		publish = func(v uint64) error { _, err := p.Send(ctx, 0, payloadOf(v, a.FramedMax)); return err }
+		drain, closeRing = func() error { return p.Drain(ctx) }, p.Close
+	default:
+		// A plain ring stays after Close, so that a consumer restarted
+		// late still finds it and learns what it lost; the driver cleans.
+		p, err := ring.Create[chaosEvent](a.Name, ring.Config{Capacity: a.Capacity, LivenessInterval: a.Liveness, KeepOnClose: a.Scenario == scenarioPlain})
+		if err != nil {
+			return err
+		}
+		if a.Scenario == scenarioPlain {
+			if err := p.WaitForConsumerIDs(ctx, a.IDs...); err != nil {
+				return err
+			}
+		} else if err := p.Require(req); err != nil {
+			return err
+		}
+		publish = func(v uint64) error {
+			_, err := p.Publish(ctx, func(e *chaosEvent) { e.Value, e.Check = v, checkOf(v) })
+			return err
+		}
+		drain, closeRing = func() error { return p.Drain(ctx) }, p.Close
+	}
+	defer closeRing()
+	for v := uint64(last + 1); v < uint64(a.Events); v++ {
+		if err := publish(v); err != nil {
+			return fmt.Errorf("publish %d: %w", v, err)
+		}
+		if err := led.line("v " + strconv.FormatUint(v, 10)); err != nil {
+			return err
+		}
+	}
+	if err := drain(); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	return closeRing()
+}
+
+func chaosConsumer(argsJSON string) error {
+	var a chaosArgs
+	if err := json.Unmarshal([]byte(argsJSON), &a); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
+	defer cancel()
+	led, err := openLedger(a.Ledger)
+	if err != nil {
+		return err
+	}
+	if err := led.line("start"); err != nil {
+		return err
+	}
+	for {
+		done, err := consumeOnce(ctx, a, led)
+		switch {
+		case done:
+			return nil
+		case errors.Is(err, ring.ErrProducerGone):
+			// The producer died (restart scenario): its ring is drained;
+			// the restarted producer's is another segment. Attach again.
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w while waiting for a restarted producer", ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// consumeOnce attaches and reads until the last value (done), or the
+// ring ends under it (err).
+func consumeOnce(ctx context.Context, a chaosArgs, led *ledger) (done bool, err error) {
+	last := uint64(a.Events - 1)
+	var got uint64
+	record := func(v uint64) error {
+		got = v
+		return led.line("v " + strconv.FormatUint(v, 10))
+	}
+	if a.Scenario == scenarioFramed {
+		c, err := frame.Attach(ctx, a.Name, frame.ConsumerConfig{ID: a.ID, LivenessInterval: a.Liveness})
+		if err != nil {
+			return false, err
+		}
+		defer c.Close()
+		if err := led.line("attach"); err != nil {
+			return false, err
+		}
+		for {
+			err := c.Read(ctx, func(m frame.Meta, p []byte) error {
+				if len(p) < 8 {
+					return fmt.Errorf("message %d: %d bytes", m.ID, len(p))
+				}
+				v := binary.LittleEndian.Uint64(p)
+				if want := payloadOf(v, a.FramedMax); string(want) != string(p) {
+					return fmt.Errorf("message %d (value %d): content differs", m.ID, v)
+				}
+				return record(v)
+			})
+			if err != nil {
+				return false, err
+			}
+			if got == last {
+				return true, nil
+			}
+		}
+	}
+	c, err := ring.Attach[chaosEvent](ctx, a.Name, ring.ConsumerConfig{ID: a.ID, LivenessInterval: a.Liveness})
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	if err := led.line("attach"); err != nil {
+		return false, err
+	}
+	for {
+		err := c.Read(ctx, func(e *chaosEvent, _ int64) error {
+			if e.Check != checkOf(e.Value) {
+				return fmt.Errorf("event %d: torn (check %#x)", e.Value, e.Check)
+			}
+			return record(e.Value)
+		})
+		var le *ring.LappedError
+		if errors.As(err, &le) {
+			if err := led.line("lost " + strconv.FormatInt(le.Missed, 10)); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if got == last {
+			return true, nil
+		}
+	}
+}
