@@ -44,7 +44,7 @@ func TestChaos_LedgerChecks(t *testing.T) {
 		{scenarioManaged, "start\nattach\nv 0\nv 1\nv 2\nv 3\n", false},                         // stopped short
 		{scenarioManaged, "start\nattach\nv 0\nlost 2\nv 3\nv 4\n", false},                      // a loss in managed mode
 		{scenarioPlain, "start\nattach\nv 0\nlost 2\nv 3\nv 4\n", true},                         // reported exactly
-		{scenarioPlain, "start\nattach\nv 0\nlost 1\nv 3\nv 4\n", false},                         // misreported
+		{scenarioPlain, "start\nattach\nv 0\nlost 1\nv 3\nv 4\n", false},                        // misreported
 	} {
 		dir := t.TempDir()
 		write := func(name, s string) {
