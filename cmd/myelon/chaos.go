@@ -186,14 +186,23 @@ func runRound(i int, seed uint64, cfg chaosConfig) (res roundResult) {
 	}
 	prod := base
 	prod.Ledger = filepath.Join(dir, "producer")
+	if res.Scenario == scenarioMulti {
+		joiner := base
+		joiner.Part, joiner.Ledger = 1, filepath.Join(dir, "producer1")
+		prod.JoinerLedger = joiner.Ledger
+		procs = append(procs, &chaosProc{role: "chaos-producer", label: "producer1", args: joiner})
+	}
 	procs = append(procs, &chaosProc{role: "chaos-producer", label: "producer", args: prod})
 	planOf := func(p *chaosProc, incarnation int) string {
 		if !fault.Enabled {
 			return ""
 		}
 		acts := []fault.Action{fault.Delay, fault.Stop, fault.Kill}
-		if p.role == "chaos-producer" && res.Scenario == scenarioPlain {
-			acts = acts[:2] // a plain ring's consumers cannot follow a restarted producer without loss
+		if p.label == "producer" && (res.Scenario == scenarioPlain || res.Scenario == scenarioGroup || res.Scenario == scenarioMulti) {
+			// A plain ring's consumers cannot follow a restarted producer
+			// without loss, and the creator of a multi-producer ring
+			// cannot come back while the joined one keeps it alive.
+			acts = acts[:2]
 		}
 		return fault.Plan{Seed: seed ^ uint64(len(p.label))<<32 ^ uint64(incarnation), Rate: 0.0005,
 			Actions: acts, MaxDelay: 20 * time.Millisecond}.String()
@@ -277,7 +286,13 @@ func runRound(i int, seed uint64, cfg chaosConfig) (res roundResult) {
 			}
 		}
 	}
-	res.Checked, err = checkLedgers(dir, procs, cfg.events, res.Scenario)
+	var lost uint64
+	if res.Scenario == scenarioGroup {
+		if _, st, err := ring.Inspect(ring.Shm, name); err == nil && len(st.Groups) == 1 {
+			lost = st.Groups[0].Lost
+		}
+	}
+	res.Checked, err = checkLedgers(dir, procs, cfg.events, res.Scenario, lost)
 	if err != nil {
 		res.Err = err.Error()
 	}
@@ -300,8 +315,8 @@ func throwFault(rng *rand.Rand, procs []*chaosProc, scenario string, now time.Ti
 	}
 	p := running[rng.IntN(len(running))]
 	kill := rng.IntN(2) == 0
-	if p.role == "chaos-producer" && scenario != scenarioRestart {
-		kill = false
+	if p.label == "producer" && scenario != scenarioRestart {
+		kill = false // in the multi scenario, the joined producer (producer1) is killed
 	}
 	if kill {
 		p.cmd.Process.Signal(syscall.SIGKILL)
@@ -379,24 +394,50 @@ func cleanRound(name string) int {
 	return 1
 }
 
-// checkLedgers checks the round: the producer acknowledged every value
-// once and in order; each consumer received each acknowledged value once
-// and in order, but for the one event redelivered right after it
-// reattached, and, in the plain scenario, for the losses it reported,
-// which must account exactly for the values it did not receive. It
+// checkLedgers checks the round. Each producer acknowledged its values
+// once and in order (a multi scenario's two producers the even and the odd
+// ones). Each consumer received each acknowledged value once and in order,
+// but for a value redelivered right after it reattached (consumed, not yet
+// released, when it or the producer died), or published by a producer
+// that died before acknowledging it and sent again by its next life; in
+// the plain scenario it may instead report losses, which must account
+// exactly for the values it did not receive. In the group scenario the
+// members together received every value (but the lost ones the group
+// counted), a value twice only when a member died holding it. It
 // returns the number of values checked.
-func checkLedgers(dir string, procs []*chaosProc, events int64, scenario string) (int64, error) {
-	acked, err := readLedger(filepath.Join(dir, "producer"))
-	if err != nil {
-		return 0, err
+func checkLedgers(dir string, procs []*chaosProc, events int64, scenario string, groupLost uint64) (int64, error) {
+	stride := int64(1)
+	if scenario == scenarioMulti {
+		stride = 2
 	}
-	for i, l := range acked {
-		if l != "v "+strconv.Itoa(i) {
-			return 0, fmt.Errorf("producer ledger line %d is %q, want value %d", i+1, l, i)
+	inflight := map[int64]bool{} // values a producer may have published unacknowledged before it died
+	for _, p := range procs {
+		if p.role != "chaos-producer" {
+			continue
+		}
+		lines, err := readLedger(p.args.Ledger)
+		if err != nil {
+			return 0, err
+		}
+		next, starts := int64(p.args.Part), 0
+		for k, l := range lines {
+			if l == "start" {
+				if starts++; starts > 1 {
+					inflight[next] = true
+				}
+				continue
+			}
+			if l != "v "+strconv.FormatInt(next, 10) {
+				return 0, fmt.Errorf("%s ledger line %d is %q, want value %d", p.label, k+1, l, next)
+			}
+			next += stride
+		}
+		if next < events {
+			return 0, fmt.Errorf("%s acknowledged values up to %d of %d", p.label, next-stride, events)
 		}
 	}
-	if int64(len(acked)) != events {
-		return 0, fmt.Errorf("producer acknowledged %d of %d values", len(acked), events)
+	if scenario == scenarioGroup {
+		return checkGroup(procs, events, groupLost, inflight)
 	}
 	var checked int64
 	for _, p := range procs {
@@ -407,30 +448,81 @@ func checkLedgers(dir string, procs []*chaosProc, events int64, scenario string)
 		if err != nil {
 			return checked, err
 		}
-		next, attached := int64(0), false
+		next := make([]int64, stride) // per producer: the value due next
+		for s := range next {
+			next[s] = int64(s)
+		}
+		attached := false
 		for k, l := range lines {
 			word, num, _ := strings.Cut(l, " ")
 			n, _ := strconv.ParseInt(num, 10, 64)
+			s := n % stride
 			switch {
 			case word == "start" || word == "attach":
 				attached = true
 				continue
-			case word == "v" && n == next:
-				next++
+			case word == "v" && n >= 0 && n == next[s]:
+				next[s] += stride
 				checked++
-			case word == "v" && n == next-1 && attached:
-				// Redelivered: consumed but not yet released when the
-				// consumer (or the producer) died.
+			case word == "v" && n >= 0 && n == next[s]-stride && (attached || inflight[n]):
+				// Redelivered (see above).
 			case word == "lost" && scenario == scenarioPlain && n > 0:
-				next += n
+				next[0] += n
 			default:
-				return checked, fmt.Errorf("consumer %s, ledger line %d: %q where value %d was next", p.label, k+1, l, next)
+				return checked, fmt.Errorf("consumer %s, ledger line %d: %q where value %d was next", p.label, k+1, l, next[s])
 			}
 			attached = false
 		}
-		if next != events {
-			return checked, fmt.Errorf("consumer %s ended at value %d of %d", p.label, next, events)
+		for s := range next {
+			if next[s] < events {
+				return checked, fmt.Errorf("consumer %s ended at value %d of %d", p.label, next[s], events)
+			}
 		}
+	}
+	return checked, nil
+}
+
+// checkGroup checks a group's members' ledgers together.
+func checkGroup(procs []*chaosProc, events int64, lost uint64, inflight map[int64]bool) (int64, error) {
+	seen := make([]int, events)
+	held := map[int64]bool{} // each member life's last value: it may have died holding it
+	for _, p := range procs {
+		if p.role != "chaos-consumer" {
+			continue
+		}
+		lines, err := readLedger(p.args.Ledger)
+		if err != nil {
+			return 0, err
+		}
+		last := int64(-1)
+		for k, l := range lines {
+			if l == "start" || l == "attach" {
+				if last >= 0 {
+					held[last] = true
+				}
+				continue
+			}
+			n, err := strconv.ParseInt(strings.TrimPrefix(l, "v "), 10, 64)
+			if err != nil || n < 0 || n >= events || !strings.HasPrefix(l, "v ") {
+				return 0, fmt.Errorf("member %s, ledger line %d: %q", p.label, k+1, l)
+			}
+			seen[n]++
+			last = n
+		}
+	}
+	var checked int64
+	missing := uint64(0)
+	for v, n := range seen {
+		switch {
+		case n == 0:
+			missing++
+		case n > 1 && !held[int64(v)] && !inflight[int64(v)]:
+			return checked, fmt.Errorf("value %d delivered %d times, and no member died holding it", v, n)
+		}
+		checked += int64(min(n, 1))
+	}
+	if missing != lost {
+		return checked, fmt.Errorf("%d values reached no member, the group counted %d lost", missing, lost)
 	}
 	return checked, nil
 }

@@ -33,9 +33,11 @@ const (
 	scenarioPlain   = "plain"   // ring, plain gating consumers: every loss reported exactly
 	scenarioFramed  = "framed"  // frame ring, required consumers, multi-frame messages
 	scenarioRestart = "restart" // ring, required consumers, the producer killed and restarted
+	scenarioMulti   = "multi"   // multi-producer ring, two producer processes, required consumers
+	scenarioGroup   = "group"   // ring, a consumer group: each event to one member
 )
 
-var scenarios = []string{scenarioManaged, scenarioPlain, scenarioFramed, scenarioRestart}
+var scenarios = []string{scenarioManaged, scenarioPlain, scenarioFramed, scenarioRestart, scenarioMulti, scenarioGroup}
 
 // chaosArgs are a chaos process's parameters.
 type chaosArgs struct {
@@ -50,6 +52,20 @@ type chaosArgs struct {
 	Timeout   time.Duration
 	Capacity  int
 	FramedMax int // framed: the largest message
+	// Multi: this producer's part (0: the creator, even values; 1: joins,
+	// odd values) and the joiner's ledger, which the creator waits on
+	// before it closes the ring.
+	Part         int
+	JoinerLedger string
+}
+
+// stride is the step between a producer's values: each of a multi
+// scenario's two producers sends every other value.
+func (a *chaosArgs) stride() uint64 {
+	if a.Scenario == scenarioMulti {
+		return 2
+	}
+	return 1
 }
 
 // chaosEvent is a ring scenario's event: a value and a check word, so a
@@ -112,10 +128,38 @@ func readLedger(path string) ([]string, error) {
 // none.
 func lastAcked(path string) (int64, error) {
 	lines, err := readLedger(path)
-	if err != nil || len(lines) == 0 {
+	if err != nil {
 		return -1, err
 	}
-	return strconv.ParseInt(strings.TrimPrefix(lines[len(lines)-1], "v "), 10, 64)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(lines[i], "v "); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return -1, nil
+}
+
+// lastOf is the last value of part (0 or 1) of a multi scenario of n
+// events.
+func lastOf(n int64, part int64) int64 {
+	if (n-1)%2 == part {
+		return n - 1
+	}
+	return n - 2
+}
+
+// waitLedger waits until a ledger acknowledged value v.
+func waitLedger(ctx context.Context, path string, v int64) error {
+	for {
+		if last, err := lastAcked(path); err != nil || last >= v {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to reach %d: %w", path, v, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func chaosProducer(argsJSON string) error {
@@ -131,6 +175,9 @@ func chaosProducer(argsJSON string) error {
 	}
 	led, err := openLedger(a.Ledger)
 	if err != nil {
+		return err
+	}
+	if err := led.line("start"); err != nil {
 		return err
 	}
 	req := ring.RequiredConfig{IDs: a.IDs, GracePeriod: a.Grace, Action: ring.ReturnError}
@@ -149,26 +196,56 @@ func chaosProducer(argsJSON string) error {
 		drain, closeRing = func() error { return p.Drain(ctx) }, p.Close
 	default:
 		// A plain ring stays after Close, so that a consumer restarted
-		// late still finds it and learns what it lost; the driver cleans.
-		p, err := ring.Create[chaosEvent](a.Name, ring.Config{Capacity: a.Capacity, LivenessInterval: a.Liveness, KeepOnClose: a.Scenario == scenarioPlain})
+		// late still finds it and learns what it lost; so does a group's,
+		// whose members end at end of stream; the driver cleans.
+		cfg := ring.Config{Capacity: a.Capacity, LivenessInterval: a.Liveness, KeepOnClose: a.Scenario == scenarioPlain || a.Scenario == scenarioGroup}
+		var p *ring.Producer[chaosEvent]
+		switch {
+		case a.Scenario == scenarioMulti && a.Part == 1:
+			p, err = ring.Join[chaosEvent](ctx, a.Name, ring.JoinConfig{LivenessInterval: a.Liveness})
+		case a.Scenario == scenarioMulti:
+			cfg.MaxProducers = 2
+			p, err = ring.Create[chaosEvent](a.Name, cfg)
+		default:
+			p, err = ring.Create[chaosEvent](a.Name, cfg)
+		}
 		if err != nil {
 			return err
 		}
-		if a.Scenario == scenarioPlain {
+		switch {
+		case a.Scenario == scenarioPlain || a.Scenario == scenarioGroup || a.Scenario == scenarioMulti && a.Part == 1:
+			// A joined producer is gated by the table the creator's policy
+			// keeps, but must not publish before the consumers attach.
 			if err := p.WaitForConsumerIDs(ctx, a.IDs...); err != nil {
 				return err
 			}
-		} else if err := p.Require(req); err != nil {
-			return err
+		default:
+			if err := p.Require(req); err != nil {
+				return err
+			}
 		}
 		publish = func(v uint64) error {
 			_, err := p.Publish(ctx, func(e *chaosEvent) { e.Value, e.Check = v, checkOf(v) })
 			return err
 		}
 		drain, closeRing = func() error { return p.Drain(ctx) }, p.Close
+		if a.Scenario == scenarioMulti && a.Part == 0 {
+			// Closing the creator ends the stream: first wait for the
+			// joiner to have sent its part.
+			drain = func() error {
+				if err := waitLedger(ctx, a.JoinerLedger, lastOf(a.Events, 1)); err != nil {
+					return err
+				}
+				return p.Drain(ctx)
+			}
+		}
 	}
 	defer closeRing()
-	for v := uint64(last + 1); v < uint64(a.Events); v++ {
+	first := uint64(a.Part)
+	if last >= 0 {
+		first = uint64(last) + a.stride()
+	}
+	for v := first; v < uint64(a.Events); v += a.stride() {
 		if err := publish(v); err != nil {
 			return fmt.Errorf("publish %d: %w", v, err)
 		}
@@ -199,7 +276,9 @@ func chaosConsumer(argsJSON string) error {
 	for {
 		done, err := consumeOnce(ctx, a, led)
 		switch {
-		case done:
+		case done, a.Scenario == scenarioGroup && errors.Is(err, ring.ErrEndOfStream):
+			// A member cannot know the last value is its: the group ends
+			// at end of stream.
 			return nil
 		case errors.Is(err, ring.ErrProducerGone):
 			// The producer died (restart scenario): its ring is drained;
@@ -252,7 +331,11 @@ func consumeOnce(ctx context.Context, a chaosArgs, led *ledger) (done bool, err 
 			}
 		}
 	}
-	c, err := ring.Attach[chaosEvent](ctx, a.Name, ring.ConsumerConfig{ID: a.ID, LivenessInterval: a.Liveness})
+	cc := ring.ConsumerConfig{ID: a.ID, LivenessInterval: a.Liveness}
+	if a.Scenario == scenarioGroup {
+		cc.Group = "workers"
+	}
+	c, err := ring.Attach[chaosEvent](ctx, a.Name, cc)
 	if err != nil {
 		return false, err
 	}
@@ -277,8 +360,23 @@ func consumeOnce(ctx context.Context, a chaosArgs, led *ledger) (done bool, err 
 		if err != nil {
 			return false, err
 		}
-		if got == last {
+		if got == last && a.Scenario != scenarioGroup && a.Scenario != scenarioMulti {
+			return true, nil
+		}
+		if a.Scenario == scenarioMulti && got >= last-1 && sawBoth(a.Ledger, last) {
 			return true, nil
 		}
 	}
+}
+
+// sawBoth reports whether a multi scenario's consumer ledger holds the
+// last value of both producers.
+func sawBoth(path string, last uint64) bool {
+	lines, _ := readLedger(path)
+	var a, b bool
+	for _, l := range lines {
+		a = a || l == "v "+strconv.FormatUint(last, 10)
+		b = b || l == "v "+strconv.FormatUint(last-1, 10)
+	}
+	return a && b
 }

@@ -31,7 +31,7 @@ func TestChaos_Rounds(t *testing.T) {
 // after a reattach and (plain rings) a loss reported exactly.
 func TestChaos_LedgerChecks(t *testing.T) {
 	const events = 5
-	producer := "v 0\nv 1\nv 2\nv 3\nv 4\n"
+	producer := "start\nv 0\nv 1\nv 2\nv 3\nv 4\n"
 	for _, tc := range []struct {
 		scenario, consumer string
 		ok                 bool
@@ -54,10 +54,46 @@ func TestChaos_LedgerChecks(t *testing.T) {
 		}
 		write("producer", producer)
 		write("c0", tc.consumer)
-		procs := []*chaosProc{{role: "chaos-consumer", label: "c0", args: chaosArgs{Ledger: filepath.Join(dir, "c0")}}}
-		_, err := checkLedgers(dir, procs, events, tc.scenario)
+		procs := []*chaosProc{
+			{role: "chaos-producer", label: "producer", args: chaosArgs{Ledger: filepath.Join(dir, "producer")}},
+			{role: "chaos-consumer", label: "c0", args: chaosArgs{Ledger: filepath.Join(dir, "c0")}},
+		}
+		_, err := checkLedgers(dir, procs, events, tc.scenario, 0)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s ledger %q: %v, want ok=%v", tc.scenario, strings.ReplaceAll(tc.consumer, "\n", " "), err, tc.ok)
+		}
+	}
+}
+
+// TestChaos_GroupAndProducerChecks: a group's members together must hold
+// every value, twice only when a member died holding it; a producer's
+// ledger must be its values in order.
+func TestChaos_GroupAndProducerChecks(t *testing.T) {
+	const events = 4
+	for _, tc := range []struct {
+		name, producer, c0, c1 string
+		lost                   uint64
+		ok                     bool
+	}{
+		{"split", "start\nv 0\nv 1\nv 2\nv 3\n", "start\nattach\nv 0\nv 2\n", "start\nattach\nv 1\nv 3\n", 0, true},
+		{"redelivered after a death", "start\nv 0\nv 1\nv 2\nv 3\n", "start\nattach\nv 0\nv 2\nstart\nattach\n", "start\nattach\nv 1\nv 2\nv 3\n", 0, true},
+		{"twice without a death", "start\nv 0\nv 1\nv 2\nv 3\n", "start\nattach\nv 0\nv 2\n", "start\nattach\nv 1\nv 2\nv 3\n", 0, false},
+		{"missing", "start\nv 0\nv 1\nv 2\nv 3\n", "start\nattach\nv 0\n", "start\nattach\nv 1\nv 3\n", 0, false},
+		{"missing, counted lost", "start\nv 0\nv 1\nv 2\nv 3\n", "start\nattach\nv 0\n", "start\nattach\nv 1\nv 3\n", 1, true},
+		{"producer out of order", "start\nv 0\nv 2\nv 1\nv 3\n", "start\nattach\nv 0\nv 2\n", "start\nattach\nv 1\nv 3\n", 0, false},
+		{"producer short", "start\nv 0\nv 1\nv 2\n", "start\nattach\nv 0\nv 2\n", "start\nattach\nv 1\n", 0, false},
+	} {
+		dir := t.TempDir()
+		var procs []*chaosProc
+		for _, f := range []struct{ name, role, s string }{{"producer", "chaos-producer", tc.producer}, {"c0", "chaos-consumer", tc.c0}, {"c1", "chaos-consumer", tc.c1}} {
+			path := filepath.Join(dir, f.name)
+			if err := os.WriteFile(path, []byte(f.s), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			procs = append(procs, &chaosProc{role: f.role, label: f.name, args: chaosArgs{Ledger: path}})
+		}
+		if _, err := checkLedgers(dir, procs, events, scenarioGroup, tc.lost); (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
 }
