@@ -120,7 +120,7 @@ func checkHeader(b []byte) (geometry, regions, checks) {
 		{"published_off", h.publishedOff, r.published},
 		{"slots_off", h.slotsOff, r.slots},
 	} {
-		ok = cs.equal(f.name, f.got, f.want) && ok
+		cs.equal(f.name, f.got, f.want)
 	}
 	cs.value("total_size", r.total, r.total <= uint64(len(b)), fmt.Sprintf("larger than the %d-byte mapping", len(b)))
 	return g, r, cs

@@ -111,23 +111,31 @@ type LayerStats struct {
 	TypedConsumer *typed.SharedConsumerStats `json:"typed_consumer,omitempty"`
 }
 
-// ErrorKindName names a kind of a ring's error log (ring.ErrorRecord),
-// the kinds of the layers above the ring too: "lapped", "frame_protocol",
-// "typed_decode" and so on.
-func ErrorKindName(k ring.ErrorKind) string {
-	switch k {
-	case frame.ErrorKindProtocol:
-		return "frame_protocol"
-	case frame.ErrorKindChecksum:
-		return "frame_checksum"
-	case frame.ErrorKindAborted:
-		return "frame_aborted"
-	case typed.ErrorKindDecode:
-		return "typed_decode"
-	case typed.ErrorKindSchema:
-		return "typed_schema"
-	case typed.ErrorKindEncode:
-		return "typed_encode"
+// ErrorKindName names a kind of the error log (ring.ErrorRecord) of a
+// ring of the given layer: the ring's own kinds by their names ("lapped",
+// "dead_consumer"), frame's and typed's on their rings with their layer
+// ("frame_protocol", "typed_decode"), a program's own as "layer0" to
+// "layer7".
+func ErrorKindName(layer Layer, k ring.ErrorKind) string {
+	if layer == LayerFrame || layer == LayerTyped {
+		switch k {
+		case frame.ErrorKindProtocol:
+			return "frame_protocol"
+		case frame.ErrorKindChecksum:
+			return "frame_checksum"
+		case frame.ErrorKindAborted:
+			return "frame_aborted"
+		}
+	}
+	if layer == LayerTyped {
+		switch k {
+		case typed.ErrorKindDecode:
+			return "typed_decode"
+		case typed.ErrorKindSchema:
+			return "typed_schema"
+		case typed.ErrorKindEncode:
+			return "typed_encode"
+		}
 	}
 	return k.String()
 }

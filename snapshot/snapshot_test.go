@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/snapshot"
+	"github.com/myelon-go/myelon/typed"
 )
 
 // TestList_Classifies: in a directory of file-backed segments, List finds
@@ -74,5 +76,29 @@ func scribble(t *testing.T, path string, off int64, v uint32) {
 	defer f.Close()
 	if _, err := f.WriteAt(binary.LittleEndian.AppendUint32(nil, v), off); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestErrorKind: the error log's kinds are named after their layer.
+func TestErrorKindName(t *testing.T) {
+	for _, c := range []struct {
+		layer snapshot.Layer
+		kind  ring.ErrorKind
+		want  string
+	}{
+		{snapshot.LayerRing, ring.ErrorLapped, "lapped"},
+		{snapshot.LayerRing, frame.ErrorKindProtocol, "layer0"},
+		{snapshot.LayerFrame, frame.ErrorKindProtocol, "frame_protocol"},
+		{snapshot.LayerFrame, frame.ErrorKindChecksum, "frame_checksum"},
+		{snapshot.LayerTyped, frame.ErrorKindAborted, "frame_aborted"},
+		{snapshot.LayerFrame, typed.ErrorKindDecode, "layer4"},
+		{snapshot.LayerTyped, typed.ErrorKindDecode, "typed_decode"},
+		{snapshot.LayerTyped, typed.ErrorKindSchema, "typed_schema"},
+		{snapshot.LayerTyped, typed.ErrorKindEncode, "typed_encode"},
+		{snapshot.LayerTyped, ring.ErrorDeadConsumer, "dead_consumer"},
+	} {
+		if got := snapshot.ErrorKindName(c.layer, c.kind); got != c.want {
+			t.Errorf("%s kind %d: %q, want %q", c.layer, c.kind, got, c.want)
+		}
 	}
 }

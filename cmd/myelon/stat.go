@@ -244,7 +244,7 @@ func render(w io.Writer, r, prev *snapshot.Ring) {
 	if len(st.Errors) > 0 {
 		fmt.Fprintln(w, "\nerror log:")
 		for _, e := range st.Errors {
-			fmt.Fprintf(w, "  %-16s x%d  first %s  last %s  detail %d\n", snapshot.ErrorKindName(e.Kind), e.Count,
+			fmt.Fprintf(w, "  %-16s x%d  first %s  last %s  detail %d\n", snapshot.ErrorKindName(r.Layer, e.Kind), e.Count,
 				e.First.Format(time.RFC3339), e.Last.Format(time.RFC3339), e.Detail)
 		}
 	}

@@ -8,10 +8,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
-	"github.com/myelon-go/myelon/snapshot"
-	"github.com/myelon-go/myelon/typed"
 )
 
 // TestMetrics_Names: every metric has a valid, unique Prometheus name
@@ -145,30 +142,6 @@ func TestSelection_Selects(t *testing.T) {
 	} {
 		if got := c.sel.selects(c.name); got != c.want {
 			t.Errorf("%+v selects %q: %v, want %v", c.sel, c.name, got, c.want)
-		}
-	}
-}
-
-// TestErrorKind: the error log's kinds are named after their layer.
-func TestErrorKind(t *testing.T) {
-	for _, c := range []struct {
-		layer snapshot.Layer
-		kind  ring.ErrorKind
-		want  string
-	}{
-		{snapshot.LayerRing, ring.ErrorLapped, "lapped"},
-		{snapshot.LayerRing, frame.ErrorKindProtocol, "layer0"},
-		{snapshot.LayerFrame, frame.ErrorKindProtocol, "frame_protocol"},
-		{snapshot.LayerFrame, frame.ErrorKindChecksum, "frame_checksum"},
-		{snapshot.LayerTyped, frame.ErrorKindAborted, "frame_aborted"},
-		{snapshot.LayerFrame, typed.ErrorKindDecode, "layer4"},
-		{snapshot.LayerTyped, typed.ErrorKindDecode, "typed_decode"},
-		{snapshot.LayerTyped, typed.ErrorKindSchema, "typed_schema"},
-		{snapshot.LayerTyped, typed.ErrorKindEncode, "typed_encode"},
-		{snapshot.LayerTyped, ring.ErrorDeadConsumer, "dead_consumer"},
-	} {
-		if got := errorKind(c.layer, c.kind); got != c.want {
-			t.Errorf("%s kind %d: %q, want %q", c.layer, c.kind, got, c.want)
 		}
 	}
 }

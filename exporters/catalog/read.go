@@ -10,10 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/snapshot"
-	"github.com/myelon-go/myelon/typed"
 )
 
 // Selection chooses the rings to export. The zero value selects every
@@ -175,7 +173,7 @@ func (b *builder) ring(r *snapshot.Ring) {
 	b.add(ringStalls, count(st.Stalls), rl...)
 	b.add(ringEvictions, count(st.Evictions), rl...)
 	for _, e := range st.Errors {
-		kl := with(rl, errorKind(r.Layer, e.Kind))
+		kl := with(rl, snapshot.ErrorKindName(r.Layer, e.Kind))
 		b.add(ringErrors, count(e.Count), kl...)
 		b.add(ringErrorLast, e.Last.Unix(), kl...)
 	}
@@ -252,34 +250,6 @@ func (b *builder) consumer(r *snapshot.Ring, i int, rl []string) {
 		b.add(typedConsumerDecodeErrors, count(t.DecodeErrors), cl...)
 		b.add(typedConsumerSchemaErrors, count(t.SchemaErrors), cl...)
 	}
-}
-
-// errorKind names an error log kind for the kind label: the ring's kinds
-// by their names ("lapped", "dead_consumer"), frame's and typed's with
-// their layer ("frame_protocol", "typed_decode"), a program's own as
-// "layer0" to "layer7".
-func errorKind(layer snapshot.Layer, k ring.ErrorKind) string {
-	if layer == snapshot.LayerFrame || layer == snapshot.LayerTyped {
-		switch k {
-		case frame.ErrorKindProtocol:
-			return "frame_protocol"
-		case frame.ErrorKindChecksum:
-			return "frame_checksum"
-		case frame.ErrorKindAborted:
-			return "frame_aborted"
-		}
-	}
-	if layer == snapshot.LayerTyped {
-		switch k {
-		case typed.ErrorKindDecode:
-			return "typed_decode"
-		case typed.ErrorKindSchema:
-			return "typed_schema"
-		case typed.ErrorKindEncode:
-			return "typed_encode"
-		}
-	}
-	return k.String()
 }
 
 // flag is 1 for true, 0 for false.
