@@ -162,12 +162,21 @@ func waitLedger(ctx context.Context, path string, v int64) error {
 	}
 }
 
-func chaosProducer(argsJSON string) error {
+// chaosRole decodes a chaos process's arguments and bounds its life.
+func chaosRole(argsJSON string) (chaosArgs, context.Context, context.CancelFunc, error) {
 	var a chaosArgs
 	if err := json.Unmarshal([]byte(argsJSON), &a); err != nil {
-		return err
+		return a, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
+	return a, ctx, cancel, nil
+}
+
+func chaosProducer(argsJSON string) error {
+	a, ctx, cancel, err := chaosRole(argsJSON)
+	if err != nil {
+		return err
+	}
 	defer cancel()
 	last, err := lastAcked(a.Ledger)
 	if err != nil {
@@ -260,11 +269,10 @@ func chaosProducer(argsJSON string) error {
 }
 
 func chaosConsumer(argsJSON string) error {
-	var a chaosArgs
-	if err := json.Unmarshal([]byte(argsJSON), &a); err != nil {
+	a, ctx, cancel, err := chaosRole(argsJSON)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout)
 	defer cancel()
 	led, err := openLedger(a.Ledger)
 	if err != nil {
