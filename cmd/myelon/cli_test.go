@@ -14,9 +14,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/snapshot"
 )
@@ -308,5 +310,47 @@ func TestCLI_Exporter(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exporter after SIGINT: %v\n%s", err, stderr.String())
+	}
+}
+
+// TestCLI_Ls_AnotherUser: run by a user who may not read a ring, ls lists
+// it as unreadable with the reason instead of hiding it, and clean keeps
+// it and says why.
+func TestCLI_Ls_AnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the command as another user")
+	}
+	name := ring.PortableName("priv")
+	p, err := ring.CreateBytes(name, ring.Config{SlotSize: 64, Capacity: 8}) // mode 0600, root's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	bin, dir := childtest.CopyBinary(t)
+	as := func(args ...string) (string, int) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), cliEnv+"=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := as("ls", "--json")
+	var rings []snapshot.Ring
+	if err := json.Unmarshal([]byte(out), &rings); code != 0 || err != nil {
+		t.Fatalf("ls --json as nobody: exit %d, %v\n%s", code, err, out)
+	}
+	found := false
+	for _, r := range rings {
+		found = found || r.Name == name && r.State == snapshot.Unreadable && r.Reason == "permission denied"
+	}
+	if !found {
+		t.Errorf("ls as nobody does not list %s as unreadable (permission denied):\n%s", name, out)
+	}
+	if out, code := as("clean", name); code != 1 || !strings.Contains(out, "unreadable") {
+		t.Errorf("clean of an unreadable ring as nobody: exit %d\n%s", code, out)
 	}
 }
