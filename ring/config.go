@@ -98,9 +98,10 @@ type Config struct {
 	// name exists whose owner died (crash, SIGKILL, an unhandled Ctrl-C),
 	// instead of replacing it, which is the default so that a restarted
 	// producer comes back without manual steps. A segment whose owner is
-	// alive is never replaced. Consumers still attached to a replaced
-	// segment drain it and get ErrProducerGone; they attach again to reach
-	// the new one.
+	// alive is never replaced, nor one holding events a required consumer
+	// has not read (a *StaleError lists them in Undrained: retry when they
+	// have). Consumers still attached to a replaced segment drain it and
+	// get ErrProducerGone; they attach again to reach the new one.
 	KeepStale bool
 	// Populate pre-faults the mapping.
 	Populate bool

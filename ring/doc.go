@@ -127,7 +127,11 @@
 // A producer that restarts after a crash, SIGKILL or an unhandled Ctrl-C
 // comes back without manual steps: Create replaces a segment whose owner
 // is dead (Config.KeepStale refuses instead, to inspect it first), and
-// never touches one whose owner is alive (ErrExist). Consumers of the old
+// never touches one whose owner is alive (ErrExist), nor one that still
+// holds events a required consumer has not read: a *StaleError names those
+// consumers (Undrained), and Create succeeds once they have drained it, so
+// a producer crash loses nothing acknowledged to a required consumer, even
+// one that was dead at the time and resumes its id later. Consumers of the old
 // segment drain it and get ErrProducerGone; attaching again reaches the
 // new one. Until the new producer has replaced it, attaching again may
 // find the dead producer's segment once more (a consumer resuming its id

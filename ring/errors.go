@@ -3,6 +3,7 @@ package ring
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -151,9 +152,19 @@ type StaleError struct {
 	Name     string
 	OwnerPID uint32
 	Created  time.Time
+	// Undrained lists the required consumers that have not read every
+	// event of the segment: Create does not replace it (which would lose
+	// those events) until they have. Retry Create once they have; a
+	// required consumer restarted meanwhile resumes its id in the stale
+	// segment, drains it and gets ErrProducerGone. To give up those
+	// events, remove the segment (ring.Reclaim, myelon clean).
+	Undrained []string
 }
 
 func (e *StaleError) Error() string {
+	if len(e.Undrained) > 0 {
+		return fmt.Sprintf("ring: stale segment %q (owner pid %d is gone) still holds events required consumers %s have not read; retry once they have, or remove it with ring.Reclaim to give them up", e.Name, e.OwnerPID, strings.Join(e.Undrained, ", "))
+	}
 	return fmt.Sprintf("ring: stale segment %q (owner pid %d created it at %s and is gone); remove it with ring.Reclaim, or create without Config.KeepStale to replace it", e.Name, e.OwnerPID, e.Created.Format(time.RFC3339))
 }
 

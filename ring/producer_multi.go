@@ -38,6 +38,7 @@ package ring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -184,8 +185,14 @@ func (p *producer) commitMulti(hi int64) {
 	}
 }
 
+// errDeadClaim: every producer entry not held by a live producer still
+// holds a dead producer's unfinished claim, which consumers abandon within
+// their unblock timeout: try again then.
+var errDeadClaim = errors.New("ring: a dead producer's claim is not yet abandoned")
+
 // joinProducerTable takes a free (or dead) producer entry.
 func (s *segment) joinProducerTable() (int, error) {
+	pending := false
 	for i := range s.producers {
 		ok, err := s.m.TryLock(lockProducers + int64(i))
 		if err != nil {
@@ -200,6 +207,7 @@ func (s *segment) joinProducerTable() (int, error) {
 			// once they reach it; do not reuse the entry before.
 			if lo := ent.claimLo.load(); lo >= 0 && !s.claimSettled(lo, hi) {
 				s.m.Unlock(lockProducers + int64(i))
+				pending = true
 				continue
 			}
 		}
@@ -209,7 +217,28 @@ func (s *segment) joinProducerTable() (int, error) {
 		ent.state.Store(1)
 		return i, nil
 	}
+	if pending {
+		return -1, errDeadClaim
+	}
 	return -1, fmt.Errorf("%w: all %d producer entries of %q are held by live producers", ErrNoFreeProducer, s.g.maxProducers, s.name)
+}
+
+// joinProducerTableWait is joinProducerTable that, when the only entries
+// it could take hold dead producers' unfinished claims, waits until ctx is
+// done for consumers to abandon them (a producer restarted right after a
+// crash in the middle of a claim).
+func (s *segment) joinProducerTableWait(ctx context.Context) (int, error) {
+	for {
+		slot, err := s.joinProducerTable()
+		if !errors.Is(err, errDeadClaim) {
+			return slot, err
+		}
+		select {
+		case <-ctx.Done():
+			return -1, fmt.Errorf("%w: the free entries of %q hold dead producers' claims that consumers have not abandoned yet: %w", ErrNoFreeProducer, s.name, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // claimSettled reports whether every sequence of lo..hi is published or
@@ -337,7 +366,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	if err != nil {
 		return nil, err
 	}
-	slot, err := s.joinProducerTable()
+	slot, err := s.joinProducerTableWait(ctx)
 	if err != nil {
 		s.m.Close()
 		return nil, err

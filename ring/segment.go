@@ -75,7 +75,8 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	// removes a live segment (another process's brand-new one included).
 	for tries := 0; errors.Is(err, shm.ErrExist) && tries < 8; tries++ {
 		err = checkStale(cfg.Backend, name, opts)
-		if errors.Is(err, ErrStale) && !cfg.KeepStale {
+		var se *StaleError
+		if errors.As(err, &se) && !cfg.KeepStale && len(se.Undrained) == 0 {
 			if err = shm.RemoveDead(cfg.Backend, name); err == nil && cfg.Logger != nil {
 				cfg.Logger.Warn("stale ring replaced: its owner had died", "ring", name)
 			}
@@ -183,7 +184,25 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 		se.OwnerPID = h.ownerPID
 		se.Created = time.Unix(0, int64(h.createdNs))
 	}
+	if g, r, err := validateHeader(bb); err == nil {
+		se.Undrained = newSegmentView(m, name, g, r).undrainedRequired()
+	}
 	return se
+}
+
+// undrainedRequired returns the ids of the required consumers that have
+// not read every event of the segment: replacing it would lose those
+// events for them.
+func (s *segment) undrainedRequired() []string {
+	head := s.head()
+	var ids []string
+	for i := range s.consumers {
+		e := &s.consumers[i]
+		if st := e.state.Load(); (st == entryActive || st == entryDetached) && e.flags.Load()&flagRequired != 0 && e.cursor.load() < head {
+			ids = append(ids, e.entryID())
+		}
+	}
+	return ids
 }
 
 // Reclaim removes a segment whose owner is dead. A segment with a live

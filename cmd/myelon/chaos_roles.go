@@ -190,11 +190,32 @@ func chaosProducer(argsJSON string) error {
 		return err
 	}
 	req := ring.RequiredConfig{IDs: a.IDs, GracePeriod: a.Grace, Action: ring.ReturnError}
+	// A restarted producer's Create finds its dead life's segment; it is
+	// not replaced while a required consumer has events to read there
+	// (*ring.StaleError with Undrained): wait for them to drain it.
+	retry := func(create func() error) error {
+		for {
+			err := create()
+			var se *ring.StaleError
+			if !errors.As(err, &se) || len(se.Undrained) == 0 {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", err, ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 	var publish func(v uint64) error
 	var drain, closeRing func() error
 	switch a.Scenario {
 	case scenarioFramed:
-		p, err := frame.Create(a.Name, frame.Config{Capacity: a.Capacity, PayloadCapacity: 256, LivenessInterval: a.Liveness})
+		var p *frame.Producer
+		err := retry(func() (err error) {
+			p, err = frame.Create(a.Name, frame.Config{Capacity: a.Capacity, PayloadCapacity: 256, LivenessInterval: a.Liveness})
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -212,11 +233,14 @@ func chaosProducer(argsJSON string) error {
 		switch {
 		case a.Scenario == scenarioMulti && a.Part == 1:
 			p, err = ring.Join[chaosEvent](ctx, a.Name, ring.JoinConfig{LivenessInterval: a.Liveness})
-		case a.Scenario == scenarioMulti:
-			cfg.MaxProducers = 2
-			p, err = ring.Create[chaosEvent](a.Name, cfg)
 		default:
-			p, err = ring.Create[chaosEvent](a.Name, cfg)
+			if a.Scenario == scenarioMulti {
+				cfg.MaxProducers = 2
+			}
+			err = retry(func() (err error) {
+				p, err = ring.Create[chaosEvent](a.Name, cfg)
+				return err
+			})
 		}
 		if err != nil {
 			return err
