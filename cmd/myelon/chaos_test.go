@@ -45,6 +45,8 @@ func TestChaos_LedgerChecks(t *testing.T) {
 		{scenarioManaged, "start\nattach\nv 0\nlost 2\nv 3\nv 4\n", false},                      // a loss in managed mode
 		{scenarioPlain, "start\nattach\nv 0\nlost 2\nv 3\nv 4\n", true},                         // reported exactly
 		{scenarioPlain, "start\nattach\nv 0\nlost 1\nv 3\nv 4\n", false},                        // misreported
+		{scenarioPlain, "start\nattach\nv 0\nv 1\nstart\nattach\nlost 2\nv 3\nv 4\n", true},     // the lap counts the unreleased 1
+		{scenarioPlain, "start\nattach\nv 0\nv 1\nlost 2\nv 3\nv 4\n", false},                   // not after a reattach
 	} {
 		dir := t.TempDir()
 		write := func(name, s string) {
