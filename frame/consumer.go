@@ -342,14 +342,16 @@ func (c *Consumer) consume(v *view) {
 // length. If dst is too short it returns a *ShortBufferError with the size
 // needed and leaves the message unread. Fragments of a message that fits
 // are reassembled straight into dst (one copy). Allocation-free.
-func (c *Consumer) Recv(ctx context.Context, dst []byte) (int, Meta, error) {
+func (c *Consumer) Recv(ctx context.Context, dst []byte) (n int, m Meta, err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.recv(ctx, modeWait, dst)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting. A message
 // whose frames are only partly published stays in progress for the next
 // call; so may one larger than the ring, after a ring's worth of frames.
-func (c *Consumer) TryRecv(dst []byte) (int, Meta, error) {
+func (c *Consumer) TryRecv(dst []byte) (n int, m Meta, err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.recv(context.Background(), modeTry, dst)
 }
 
@@ -378,6 +380,7 @@ func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, 
 
 // RecvAppend waits for the next message and appends it to dst.
 func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	if err := c.next(ctx, modeWait); err != nil {
 		c.release()
 		return dst, m, err
@@ -394,12 +397,14 @@ func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta
 // single-frame message in its ring slot, a multi-frame one in the
 // reassembly buffer. payload is valid only until fn returns. Read returns
 // fn's error; the message is consumed either way. Allocation-free.
-func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) error {
+func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) (err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.read(ctx, modeWait, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
-func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) error {
+func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) (err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.read(context.Background(), modeTry, fn)
 }
 
@@ -421,12 +426,14 @@ func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte
 // Read, and releases their slots with one store at the end. It returns how
 // many messages fn saw. It stops at fn's first error (that message is
 // consumed) and at a protocol error, returning it; call again to go on.
-func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (int, error) {
+func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (n int, err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.process(ctx, modeWait, max, fn)
 }
 
 // TryProcess is Process that returns (0, ErrEmpty) instead of waiting.
-func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (int, error) {
+func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (n int, err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return c.process(context.Background(), modeTry, max, fn)
 }
 
@@ -464,6 +471,7 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 func (c *Consumer) All(ctx context.Context) iter.Seq2[Meta, []byte] {
 	return func(yield func(Meta, []byte) bool) {
 		c.iterErr = nil
+		defer c.rc.EndGuard(c.rc.Guard(), &c.iterErr)
 		defer c.release()
 		for {
 			if err := c.next(ctx, modeWait); err != nil {

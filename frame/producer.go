@@ -135,24 +135,28 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 // room, and returns its id. A payload larger than the payload capacity is
 // fragmented over consecutive slots (see the package doc). The payload is
 // copied; the caller may reuse it when Send returns.
-func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (uint64, error) {
+func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (id uint64, err error) {
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return p.send(ctx, claimWait, kind, 0, payload)
 }
 
 // SendFlags is Send with application flags, delivered in Meta.Flags.
-func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (uint64, error) {
+func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (id uint64, err error) {
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return p.send(ctx, claimWait, kind, flags, payload)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting. A message
 // larger than the ring cannot be sent without waiting: TrySend rejects it
 // with a *SizeError.
-func (p *Producer) TrySend(kind uint8, payload []byte) (uint64, error) {
+func (p *Producer) TrySend(kind uint8, payload []byte) (id uint64, err error) {
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return p.send(context.Background(), claimTry, kind, 0, payload)
 }
 
 // TrySendFlags is TrySend with application flags.
-func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (uint64, error) {
+func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (id uint64, err error) {
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
 	return p.send(context.Background(), claimTry, kind, flags, payload)
 }
 

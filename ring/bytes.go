@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 )
 
 // BytesProducer publishes into a ring of fixed-size byte slots. It is the
@@ -15,6 +16,7 @@ type BytesProducer struct {
 	p       *producer
 	claimed int64 // slots claimed and not yet committed
 	lo      int64 // first claimed sequence
+	guarded bool  // inside the layer above's Guard: its guard catches faults (fault.go)
 }
 
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
@@ -30,12 +32,18 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 // Claim reserves n consecutive slots (1 <= n <= capacity), waiting for
 // space until ctx is done, and returns the first sequence. Fill them
 // through Slot, then Commit. A second Claim before Commit is an error.
-func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
+func (p *BytesProducer) Claim(ctx context.Context, n int) (seq int64, err error) {
+	if !p.guarded {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return p.claim(ctx, n, false)
 }
 
 // TryClaim is Claim that returns ErrFull instead of waiting.
-func (p *BytesProducer) TryClaim(n int) (int64, error) {
+func (p *BytesProducer) TryClaim(n int) (seq int64, err error) {
+	if !p.guarded {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return p.claim(context.Background(), n, true)
 }
 
@@ -62,7 +70,10 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 
 // Commit publishes every claimed slot with one cursor store and returns the
 // last sequence published.
-func (p *BytesProducer) Commit() int64 {
+func (p *BytesProducer) Commit() (seq int64) {
+	if !p.guarded {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, nil)
+	}
 	if p.claimed == 0 {
 		return p.lo - 1
 	}
@@ -79,12 +90,18 @@ func (p *BytesProducer) Commit() int64 {
 // Send copies b (at most the slot size) into the next slot and publishes
 // it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
 // keep old contents.
-func (p *BytesProducer) Send(ctx context.Context, b []byte) (int64, error) {
+func (p *BytesProducer) Send(ctx context.Context, b []byte) (seq int64, err error) {
+	if !p.guarded {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return p.send(ctx, b, false)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
-func (p *BytesProducer) TrySend(b []byte) (int64, error) {
+func (p *BytesProducer) TrySend(b []byte) (seq int64, err error) {
+	if !p.guarded {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return p.send(context.Background(), b, true)
 }
 
@@ -110,7 +127,7 @@ func (p *BytesProducer) UserMeta() [UserMetaSize]byte { return p.p.s.meta }
 func (p *BytesProducer) Info() RingInfo { return p.p.s.info() }
 
 // Stats reads the ring's counters.
-func (p *BytesProducer) Stats() Stats { return p.p.s.stats() }
+func (p *BytesProducer) Stats() Stats { return p.p.s.guardedStats() }
 
 // LayerCounters returns this producer's counters in the segment.
 func (p *BytesProducer) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
@@ -124,8 +141,9 @@ func (p *BytesProducer) Close() error { return p.p.close() }
 //
 // Only one goroutine may use a BytesConsumer at a time.
 type BytesConsumer struct {
-	_ noCopy
-	c *consumer
+	_       noCopy
+	c       *consumer
+	guarded bool // inside the layer above's Guard (fault.go)
 }
 
 // AttachBytes joins the byte-slot ring name as a consumer, waiting for it
@@ -145,6 +163,9 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ReleaseThrough. An observer cannot reserve slots: it gets
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
+	if !c.guarded {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
@@ -155,6 +176,9 @@ func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
+	if !c.guarded {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
@@ -170,6 +194,9 @@ func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 // ReleaseThrough consumes every sequence up to seq (which must lie in the
 // readable range) with one cursor store.
 func (c *BytesConsumer) ReleaseThrough(seq int64) {
+	if !c.guarded {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, nil)
+	}
 	if seq >= c.c.next && seq <= c.c.avail {
 		c.c.advance(seq)
 	}
@@ -179,12 +206,18 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 // (up to len(dst)), returning the sequence. An observer gets a
 // *LappedError instead when the producer overtook it (dst then holds
 // garbage).
-func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (int64, error) {
+func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (seq int64, err error) {
+	if !c.guarded {
+		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return c.recv(ctx, dst, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
-func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
+func (c *BytesConsumer) TryRecv(dst []byte) (seq int64, err error) {
+	if !c.guarded {
+		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	return c.recv(context.Background(), dst, true)
 }
 
@@ -220,7 +253,7 @@ func (c *BytesConsumer) ID() string { return c.c.id }
 func (c *BytesConsumer) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters.
-func (c *BytesConsumer) Stats() Stats { return c.c.s.stats() }
+func (c *BytesConsumer) Stats() Stats { return c.c.s.guardedStats() }
 
 // LayerCounters returns this consumer's counters in the segment.
 func (c *BytesConsumer) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }

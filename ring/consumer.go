@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"time"
 )
 
@@ -238,6 +239,8 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 	switch {
 	case c.closed:
 		return ErrClosed
+	case c.s.truncated != nil:
+		return c.s.truncated
 	case c.missed > 0:
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.s.logError(ErrorLapped, c.missed)
@@ -413,13 +416,27 @@ func (c *consumer) close() error {
 		return nil
 	}
 	c.closed = true
+	err := c.leave()
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
+	if uerr := c.s.unmap(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// leave gives up this consumer's entry in the segment: ErrTruncated if
+// the segment is gone.
+func (c *consumer) leave() (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.s.truncated != nil {
+		return c.s.truncated
+	}
 	if c.member {
 		// A claim we still hold goes back to the group (group.go).
 		c.s.deposit(c.ent, c.group)
 	}
 	c.s.leave(c.idx)
-	return c.s.unmap()
+	return nil
 }
 
 func (c *consumer) err() error {

@@ -20,6 +20,7 @@ package ring
 import (
 	"context"
 	"math"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +120,9 @@ func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) 
 }
 
 func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
+	if p.s.truncated != nil {
+		return -1, p.s.truncated
+	}
 	if p.multi {
 		return p.claimMulti(ctx, n, try)
 	}
@@ -288,8 +292,10 @@ func (s *segment) parkOn(ctx context.Context, word *atomic.Uint32, w uint32) {
 		done = make(chan struct{})
 	}
 	stop := context.AfterFunc(ctx, func() {
-		s.wake(word)
-		close(done)
+		defer close(done)
+		// Another goroutine: a truncated segment must not crash it. The
+		// parked call finds the truncation itself when it wakes.
+		guarded(s.m, func() error { s.wake(word); return nil })
 	})
 	shm.FutexWait(word, w, s.liveness)
 	if !stop() && done != nil {
@@ -316,32 +322,44 @@ func (s *segment) wakeReaders() {
 }
 
 // close marks the ring closed, wakes every reader so it can drain and see
-// end of stream, and drops the owner lock.
+// end of stream, and drops the owner lock. A truncated segment is
+// unlinked and unmapped all the same, and close returns ErrTruncated.
 func (p *producer) close() error {
 	if p.closed {
 		return nil
 	}
 	p.closed = true
-	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
+	p.limit, p.mlimit = math.MinInt64, math.MinInt64 // no fast-path claim may touch the unmapped slots
 	s := p.s
 	s.producing = false
-	if p.multi {
-		p.flushCount()
-		s.producers[p.slot].state.Store(0)
-		s.m.Unlock(lockProducers + int64(p.slot))
-	}
-	if !p.owner {
-		// A joined producer leaves; the stream goes on.
-		return s.unmap()
-	}
-	s.hdr.state.Store(stateClosed)
-	s.wake(&s.prod.dataWake)
-	var err error
+	err := p.leave()
 	if p.owner && !p.keep {
-		err = s.m.Unlink()
+		if uerr := s.m.Unlink(); err == nil {
+			err = uerr
+		}
 	}
 	if cerr := s.unmap(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// leave writes this producer's departure into the segment: a joined
+// producer leaves (the stream goes on); the owner closes the ring.
+func (p *producer) leave() (err error) {
+	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
+	s := p.s
+	if s.truncated != nil {
+		return s.truncated
+	}
+	if p.multi {
+		p.flushCount()
+		s.producers[p.slot].state.Store(0)
+		s.m.Unlock(lockProducers + int64(p.slot))
+	}
+	if p.owner {
+		s.hdr.state.Store(stateClosed)
+		s.wake(&s.prod.dataWake)
+	}
+	return nil
 }

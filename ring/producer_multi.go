@@ -333,7 +333,11 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	if err != nil {
 		return nil, err
 	}
-	slot, err := s.joinProducerTable()
+	var slot int
+	err = guarded(s.m, func() (err error) {
+		slot, err = s.joinProducerTable()
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err

@@ -166,11 +166,15 @@ func (c *RequiredConfig) withDefaults() (RequiredConfig, error) {
 // missing and with the policy's terminal error after a failure. A later
 // Require replaces the policy: consumers it no longer names stop being
 // required (and stop holding the producer back once detached).
-func (p *Producer[E]) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
+func (p *Producer[E]) Require(cfg RequiredConfig) error {
+	return p.p.run(func() error { return p.p.require(cfg) })
+}
 
 // Require makes consumers required for Claim and Send; see
 // Producer.Require.
-func (p *BytesProducer) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
+func (p *BytesProducer) Require(cfg RequiredConfig) error {
+	return p.p.run(func() error { return p.p.require(cfg) })
+}
 
 func (p *producer) require(cfg RequiredConfig) error {
 	d, err := cfg.withDefaults()

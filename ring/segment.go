@@ -23,6 +23,8 @@ type segment struct {
 	g        geometry
 	r        regions
 	epoch    uint64
+	owner    uint32 // the creator's pid, as the header said at attach
+	created  time.Time
 	mask     int64
 	cap      int64
 	slotSize uintptr
@@ -33,6 +35,9 @@ type segment struct {
 	producing bool
 	// layer is the handle's LayerCounters (counters.go).
 	layer *layerRef
+	// truncated: a peer truncated the segment under this handle
+	// (fault.go); nothing but Close touches the mapping any more.
+	truncated error
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.
@@ -86,6 +91,21 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 		shm.Remove(cfg.Backend, name)
 		return nil, fmt.Errorf("ring: cannot take owner lock of new segment %q: %v", name, err)
 	}
+	var s *segment
+	err = guarded(m, func() error {
+		s = initSegment(m, name, cfg, g, r, meta)
+		return nil
+	})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// initSegment writes a new segment's header and shared words; the caller
+// guards it (a peer may truncate the file as soon as it is linked).
+func initSegment(m *shm.Mapping, name string, cfg *Config, g geometry, r regions, meta []byte) *segment {
 	// Field by field, not one struct assignment: the state word is not
 	// ours to write plainly (attachers already poll it).
 	h := headerOf(m.Bytes())
@@ -101,7 +121,7 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	h.checksum = headerChecksum(m.Bytes())
 
 	s := newSegmentView(m, name, g, r)
-	s.epoch = h.epoch
+	s.epoch, s.owner, s.created = h.epoch, h.ownerPID, time.Unix(0, int64(h.createdNs))
 	s.liveness = cfg.livenessInterval()
 	s.prod.cursor.store(-1)
 	s.prod.claim.store(-1)
@@ -121,7 +141,7 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	// attacher reads them only after loading ready (pairs with the state
 	// load in tryAttach).
 	h.state.Store(stateReady)
-	return s, nil
+	return s
 }
 
 // headerChecksum is the checksum of a header (b holds at least one): the
@@ -278,22 +298,28 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 		}
 		return nil, wrapShm(err)
 	}
-	b := m.Bytes()
-	if len(b) < headerSize {
-		m.Close()
-		return nil, fmt.Errorf("%w: %d bytes", errNotReadyYet, len(b))
-	}
-	if headerOf(b).state.Load() == stateInit {
-		m.Close()
-		return nil, errNotReadyYet
-	}
-	g, r, err := validateHeader(b)
+	var s *segment
+	// Guarded: the file may be truncated since Open took its size.
+	err = guarded(m, func() error {
+		b := m.Bytes()
+		if len(b) < headerSize {
+			return fmt.Errorf("%w: %d bytes", errNotReadyYet, len(b))
+		}
+		if headerOf(b).state.Load() == stateInit {
+			return errNotReadyYet
+		}
+		g, r, err := validateHeader(b)
+		if err != nil {
+			return err
+		}
+		s = newSegmentView(m, name, g, r)
+		s.epoch, s.owner, s.created = s.hdr.epoch, s.hdr.ownerPID, time.Unix(0, int64(s.hdr.createdNs))
+		return nil
+	})
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
-	s := newSegmentView(m, name, g, r)
-	s.epoch = s.hdr.epoch
 	s.liveness = o.liveness
 	return s, nil
 }

@@ -24,7 +24,9 @@ type RingInfo struct {
 
 // Stats is a snapshot of a ring's counters, read without the owner's help.
 type Stats struct {
-	State string `json:"state"` // "ready" or "closed"
+	// State is "ready", "closed", or "truncated" once this handle found
+	// its segment truncated (ErrTruncated): then nothing else is set.
+	State string `json:"state"`
 	// ProducerAlive: the creator, or a producer that joined, holds its
 	// liveness lock (read with a system call per producer entry).
 	ProducerAlive bool `json:"producer_alive"`
@@ -79,13 +81,27 @@ func (s *segment) unmapped() bool { return s.final != nil }
 
 // unmap closes the mapping of a handle being closed, keeping a last
 // snapshot of the counters for Stats and Info called afterwards.
+// A segment truncated meanwhile is unmapped all the same, and the error
+// says so.
 func (s *segment) unmap() error {
-	st, in := s.stats(), s.info()
-	if s.layer != nil {
-		s.layer.detach()
+	var st Stats
+	err := guarded(s.m, func() error {
+		st = s.stats()
+		if s.layer != nil && s.truncated == nil {
+			s.layer.detach()
+		}
+		return nil
+	})
+	if err != nil {
+		err = s.broke(err)
+		st = s.stats() // the truncated state
 	}
+	in := s.info()
 	s.final, s.finalInfo = &st, &in
-	return s.m.Close()
+	if cerr := s.m.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *segment) info() RingInfo {
@@ -100,8 +116,8 @@ func (s *segment) info() RingInfo {
 		Name: s.name, Backend: s.m.Backend().String(), Kind: kind,
 		Capacity: int(s.g.capacity), SlotSize: int(s.g.slotSize), ElemSize: int(s.g.elemSize),
 		MaxConsumers: int(s.g.maxConsumers), MaxProducers: int(s.g.maxProducers),
-		TotalSize: int64(s.r.total), OwnerPID: s.hdr.ownerPID, Epoch: s.epoch,
-		Created: time.Unix(0, int64(s.hdr.createdNs)),
+		TotalSize: int64(s.r.total), OwnerPID: s.owner, Epoch: s.epoch,
+		Created: s.created,
 	}
 }
 
@@ -110,6 +126,9 @@ var entryStates = [...]string{entryFree: "free", entryClaiming: "claiming", entr
 func (s *segment) stats() Stats {
 	if s.final != nil {
 		return *s.final // the handle is closed: its last snapshot
+	}
+	if s.truncated != nil {
+		return Stats{State: "truncated"} // nothing left to read
 	}
 	st := Stats{State: "ready"}
 	if s.closed() {
@@ -177,5 +196,7 @@ func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
 		return RingInfo{}, Stats{}, err
 	}
 	defer s.m.Close()
-	return s.info(), s.stats(), nil
+	var st Stats
+	err = guarded(s.m, func() error { st = s.stats(); return nil })
+	return s.info(), st, err
 }

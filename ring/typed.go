@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"reflect"
+	"runtime/debug"
 )
 
 // Producer publishes events of type E into a ring. E must be a fixed-size
@@ -49,7 +50,11 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProducer(s, cfg)
+	var p *producer
+	err = guarded(s.m, func() (err error) {
+		p, err = newProducer(s, cfg)
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err
@@ -61,26 +66,30 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // waiting for space (with the configured wait strategy) until ctx is done.
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
-func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
-	seq, err := p.p.acquireOne(ctx)
+func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	seq, err = p.p.acquireOne(ctx)
 	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
-func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
-	seq, err := p.p.tryAcquireOne()
+func (p *Producer[E]) TryPublish(fill func(slot *E)) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	seq, err = p.p.tryAcquireOne()
 	return p.fillOne(seq, err, fill)
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
-func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
-	seq, err := p.p.acquireOne(ctx)
+func (p *Producer[E]) Send(ctx context.Context, ev *E) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	seq, err = p.p.acquireOne(ctx)
 	return p.put(seq, err, ev)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
-func (p *Producer[E]) TrySend(ev *E) (int64, error) {
-	seq, err := p.p.tryAcquireOne()
+func (p *Producer[E]) TrySend(ev *E) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	seq, err = p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
 }
 
@@ -110,13 +119,15 @@ func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 // n-1) and publishes them all with one cursor store, waiting for space
 // until ctx is done. It returns the last sequence. n must be in [1,
 // capacity].
-func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
+func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	lo, err := p.p.acquire(ctx, int64(n), false)
 	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
-func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
+func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (seq int64, err error) {
+	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	lo, err := p.p.acquire(context.Background(), int64(n), true)
 	return p.fillBatch(lo, err, n, fill)
 }
@@ -139,7 +150,7 @@ func (p *Producer[E]) fillBatch(lo int64, err error, n int, fill func(i int, slo
 func (p *Producer[E]) Info() RingInfo { return p.p.s.info() }
 
 // Stats reads the ring's counters and every consumer's position.
-func (p *Producer[E]) Stats() Stats { return p.p.s.stats() }
+func (p *Producer[E]) Stats() Stats { return p.p.s.guardedStats() }
 
 // LayerCounters returns this producer's counters in the segment.
 func (p *Producer[E]) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
@@ -211,12 +222,14 @@ func (c *Consumer[E]) take(dst *E) error {
 // Recv waits for the next event until ctx is done and returns a copy of
 // it. An observer gets a *LappedError instead when the producer overtook
 // it.
-func (c *Consumer[E]) Recv(ctx context.Context) (E, error) {
+func (c *Consumer[E]) Recv(ctx context.Context) (ev E, err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.recv(ctx, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryRecv() (E, error) {
+func (c *Consumer[E]) TryRecv() (ev E, err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.recv(context.Background(), true)
 }
 
@@ -238,12 +251,14 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 // returns; Read returns fn's error.
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
-func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) error {
+func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) (err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
+func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) (err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.read(context.Background(), true, fn)
 }
 
@@ -276,12 +291,14 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) err
 // An observer's fn gets validated copies (valid only during the call), and
 // Process may also stop early with a *LappedError after the events it
 // delivered.
-func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
+func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.process(ctx, false, max, fn)
 }
 
 // TryProcess is Process that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
+func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
+	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	return c.process(context.Background(), true, max, fn)
 }
 
@@ -334,6 +351,7 @@ func (c *Consumer[E]) processCopies(lo, hi int64, fn func(*E, int64, bool) error
 func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 	return func(yield func(int64, E) bool) {
 		c.c.iterErr = nil // Err reports this loop, not an earlier one
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &c.c.iterErr)
 		for {
 			if err := c.c.ready(ctx, false); err != nil {
 				c.c.iterErr = err
@@ -366,7 +384,7 @@ func (c *Consumer[E]) ID() string { return c.c.id }
 func (c *Consumer[E]) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters and every consumer's position.
-func (c *Consumer[E]) Stats() Stats { return c.c.s.stats() }
+func (c *Consumer[E]) Stats() Stats { return c.c.s.guardedStats() }
 
 // LayerCounters returns this consumer's counters in the segment.
 func (c *Consumer[E]) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }
@@ -391,7 +409,11 @@ func attachConsumer(ctx context.Context, name string, cfg *ConsumerConfig, check
 	if err != nil {
 		return nil, err
 	}
-	c, err := newConsumer(ctx, s, cfg, flagGating)
+	var c *consumer
+	err = guarded(s.m, func() (err error) {
+		c, err = newConsumer(ctx, s, cfg, flagGating)
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err

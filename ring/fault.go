@@ -1,0 +1,217 @@
+package ring
+
+// Surviving a truncated segment.
+//
+// A peer that shrinks the segment's file (ftruncate, or truncate(1) on
+// /dev/shm/<name>) takes the pages beyond the new end away from every
+// mapping: the next access to one of them raises SIGBUS, which the Go
+// runtime turns into a fatal error unless the faulting goroutine has
+// runtime/debug.SetPanicOnFault on, in which case it is a panic with a
+// runtime.Error whose Addr is the faulting address. No kernel mechanism
+// stops a peer with write access from shrinking a shared file (seals
+// exist only for memfd files, mandatory locks are gone, a lease breaks on
+// our own O_RDWR opens), and a size check before each access would still
+// race with the truncation, so every public call that touches the segment
+// runs with panic-on-fault on and a deferred guard that recovers such a
+// fault and returns ErrTruncated. The handle is then broken: its fast
+// paths are turned off (the same trick as Close) and every later call
+// returns the error without touching the mapping again, except Close,
+// which unmaps it.
+//
+// The cost is two calls into the runtime (set, restore) and one deferred
+// call per public call. The byte rings' handles skip theirs while the
+// layer above (frame) runs its own guard around them (BytesProducer.Guard),
+// so a framed message pays for one guard, not one per ring call.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/myelon-go/myelon/internal/shm"
+)
+
+// ErrTruncated: a peer truncated the segment under this handle, so part of
+// its memory is gone. The access that found it is abandoned; the handle
+// returns this error from then on (Close still releases it). The data
+// cannot be recovered: a producer creates the ring again, a consumer
+// attaches again once it has been recreated.
+var ErrTruncated = errors.New("ring: segment truncated")
+
+// faultError classifies what a guard recovered. A fault at an address of
+// m is the segment truncated under us: ErrTruncated, with how large the
+// file is now. Anything else is not ours and panics again, still on top
+// of the frames that raised it, so its stack trace is not lost.
+func faultError(m *shm.Mapping, r any) error {
+	if e, ok := r.(runtime.Error); ok {
+		if a, ok := e.(interface{ Addr() uintptr }); ok {
+			if off, in := m.Offset(a.Addr()); in {
+				size, err := m.FileSize()
+				if err != nil {
+					return fmt.Errorf("%w: %s %q: fault at offset %d of %d mapped bytes (%v)", ErrTruncated, m.Backend(), m.Name(), off, m.Len(), err)
+				}
+				return fmt.Errorf("%w: %s %q: fault at offset %d: the segment is %d bytes, %d mapped", ErrTruncated, m.Backend(), m.Name(), off, size, m.Len())
+			}
+		}
+	}
+	panic(r)
+}
+
+// broke records the truncation err (the first one) on the segment and
+// points the layer counters away from it, so that nothing but Close
+// touches the mapping again.
+func (s *segment) broke(err error) error {
+	if s.truncated == nil {
+		s.truncated = err
+		if s.layer != nil {
+			s.layer.c = new(layerCounters) // the shared ones cannot be read any more
+		}
+	}
+	return s.truncated
+}
+
+// guard is deferred by every public producer call that touches the
+// segment:
+//
+//	defer p.guard(debug.SetPanicOnFault(true), &seq, &err)
+//
+// It puts panic-on-fault back as it was (old) and turns a fault on the
+// segment into ErrTruncated in *err (and -1 in *seq); either may be nil.
+// recover works only in the deferred function itself, hence one guard per
+// engine.
+func (p *producer) guard(old bool, seq *int64, err *error) {
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		p.fault(r, seq, err)
+	}
+}
+
+func (p *producer) fault(r any, seq *int64, err *error) {
+	e := p.s.broke(faultError(p.s.m, r))
+	p.limit, p.mlimit = math.MinInt64, math.MinInt64 // every claim takes the slow path, which reports it
+	if err != nil {
+		*err = e
+	}
+	if seq != nil {
+		*seq = -1
+	}
+}
+
+// run runs fn, a slow-path call of this producer (coordination, Require),
+// under its guard.
+func (p *producer) run(fn func() error) (err error) {
+	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
+	if p.s.truncated != nil {
+		return p.s.truncated
+	}
+	return fn()
+}
+
+// guardedStats is stats under a guard: a segment found truncated reads
+// as State "truncated".
+func (s *segment) guardedStats() Stats {
+	var st Stats
+	if err := guarded(s.m, func() error { st = s.stats(); return nil }); err != nil {
+		s.broke(err)
+		st = s.stats()
+	}
+	return st
+}
+
+// guard is the consumer's guard (see producer.guard).
+func (c *consumer) guard(old bool, seq *int64, err *error) {
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		c.fault(r, seq, err)
+	}
+}
+
+func (c *consumer) fault(r any, seq *int64, err *error) {
+	e := c.s.broke(faultError(c.s.m, r))
+	c.avail = math.MinInt64 // every read takes the slow path, which reports it
+	if err != nil {
+		*err = e
+	}
+	if seq != nil {
+		*seq = -1
+	}
+}
+
+// guard is the guard of a segment not yet handed to an engine (attach,
+// join, create).
+func (s *segment) guard(old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		*err = s.broke(faultError(s.m, r))
+	}
+}
+
+// guarded runs fn, which touches m, under a guard: a slow path not yet
+// tied to a segment (validating a header at attach).
+func guarded(m *shm.Mapping, fn func() error) (err error) {
+	defer func(old bool) {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = faultError(m, r)
+		}
+	}(debug.SetPanicOnFault(true))
+	return fn()
+}
+
+// Guard and EndGuard are for code that touches slot memory itself (Slot)
+// between calls: a peer that truncates the segment makes such an access
+// fault, which crashes the process unless the goroutine has
+// panic-on-fault on and recovers. The layers above myelon's ring (frame,
+// typed) start every public call that touches slots with
+//
+//	defer p.EndGuard(p.Guard(), &err)
+//
+// in a function with a named error result. Guard turns panic-on-fault on
+// and returns its previous setting; until EndGuard, this handle's own
+// calls leave faults to it instead of paying for a guard each. EndGuard
+// puts panic-on-fault back and turns a fault on this ring's segment into
+// an error matching ErrTruncated in *err; the handle is then broken (every
+// later call returns it). Any other panic goes on. On a nil handle (a
+// layer above running over something else) they only switch
+// panic-on-fault, and every panic goes on.
+func (p *BytesProducer) Guard() (old bool) {
+	if p != nil {
+		p.guarded = true
+	}
+	return debug.SetPanicOnFault(true)
+}
+
+// EndGuard ends what Guard started; see Guard.
+func (p *BytesProducer) EndGuard(old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if p == nil {
+		return
+	}
+	p.guarded = false
+	if r := recover(); r != nil {
+		p.claimed = 0
+		p.p.fault(r, nil, err)
+	}
+}
+
+// Guard is BytesProducer.Guard for a consumer's slot reads.
+func (c *BytesConsumer) Guard() (old bool) {
+	if c != nil {
+		c.guarded = true
+	}
+	return debug.SetPanicOnFault(true)
+}
+
+// EndGuard ends what Guard started; see BytesProducer.Guard.
+func (c *BytesConsumer) EndGuard(old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	if c == nil {
+		return
+	}
+	c.guarded = false
+	if r := recover(); r != nil {
+		c.c.fault(r, nil, err)
+	}
+}
