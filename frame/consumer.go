@@ -89,6 +89,7 @@ type Consumer struct {
 	touch    byte        // sink for that load
 	closed   bool
 	copies   bool // src copies frames out one at a time (an observer)
+	guard    bool // read-only: ConsumerConfig.TruncationGuard
 	v        view // the message next found, until consumed
 	stats    ConsumerStats
 	iterErr  error // what ended the last All loop
@@ -128,10 +129,12 @@ func Attach(ctx context.Context, name string, cfg ConsumerConfig) (*Consumer, er
 	}
 	if cfg.Observer {
 		c := newConsumer(newObserverSource(rc, g.slotSize), g, rc.Position(), cfg.ReceiveTimestamps, rc)
-		c.copies = true
+		c.copies, c.guard = true, cfg.TruncationGuard
 		return c, nil
 	}
-	return newConsumer(rc, g, rc.Position(), cfg.ReceiveTimestamps, rc), nil
+	c := newConsumer(rc, g, rc.Position(), cfg.ReceiveTimestamps, rc)
+	c.guard = cfg.TruncationGuard
+	return c, nil
 }
 
 func newConsumer(src source, g geometry, position int64, stampRx bool, rc *ring.BytesConsumer) *Consumer {
@@ -343,7 +346,9 @@ func (c *Consumer) consume(v *view) {
 // needed and leaves the message unread. Fragments of a message that fits
 // are reassembled straight into dst (one copy). Allocation-free.
 func (c *Consumer) Recv(ctx context.Context, dst []byte) (n int, m Meta, err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.recv(ctx, modeWait, dst)
 }
 
@@ -351,7 +356,9 @@ func (c *Consumer) Recv(ctx context.Context, dst []byte) (n int, m Meta, err err
 // whose frames are only partly published stays in progress for the next
 // call; so may one larger than the ring, after a ring's worth of frames.
 func (c *Consumer) TryRecv(dst []byte) (n int, m Meta, err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.recv(context.Background(), modeTry, dst)
 }
 
@@ -380,7 +387,9 @@ func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, 
 
 // RecvAppend waits for the next message and appends it to dst.
 func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	if err := c.next(ctx, modeWait); err != nil {
 		c.release()
 		return dst, m, err
@@ -398,13 +407,17 @@ func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta
 // reassembly buffer. payload is valid only until fn returns. Read returns
 // fn's error; the message is consumed either way. Allocation-free.
 func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) (err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.read(ctx, modeWait, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) (err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.read(context.Background(), modeTry, fn)
 }
 
@@ -427,13 +440,17 @@ func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte
 // many messages fn saw. It stops at fn's first error (that message is
 // consumed) and at a protocol error, returning it; call again to go on.
 func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (n int, err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.process(ctx, modeWait, max, fn)
 }
 
 // TryProcess is Process that returns (0, ErrEmpty) instead of waiting.
 func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (n int, err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer c.rc.EndGuard(c.rc.Guard(), &err)
+	}
 	return c.process(context.Background(), modeTry, max, fn)
 }
 

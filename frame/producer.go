@@ -64,6 +64,7 @@ type Producer struct {
 	id    uint64        // hot: last message id published
 	stamp bool          // read-only: Config.Timestamps
 	stats ProducerStats // hot: process-local counters
+	guard bool          // read-only: Config.TruncationGuard
 
 	rp *ring.BytesProducer // slow paths: close, coordination, ring stats
 }
@@ -90,7 +91,7 @@ func Create(name string, cfg Config) (*Producer, error) {
 			return nil, &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
 		}
 	}
-	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, guard: cfg.TruncationGuard, rp: rp}, nil
 }
 
 // Join joins the multi-producer frame ring name (created by Create with
@@ -128,7 +129,7 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 		rp.Close()
 		return nil, err
 	}
-	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, rp: rp}, nil
+	return &Producer{r: rp, g: g, stamp: cfg.Timestamps, guard: cfg.TruncationGuard, rp: rp}, nil
 }
 
 // Send publishes payload as one message of the given kind, waiting for
@@ -136,13 +137,17 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 // fragmented over consecutive slots (see the package doc). The payload is
 // copied; the caller may reuse it when Send returns.
 func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (id uint64, err error) {
-	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer p.rp.EndGuard(p.rp.Guard(), &err)
+	}
 	return p.send(ctx, claimWait, kind, 0, payload)
 }
 
 // SendFlags is Send with application flags, delivered in Meta.Flags.
 func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (id uint64, err error) {
-	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer p.rp.EndGuard(p.rp.Guard(), &err)
+	}
 	return p.send(ctx, claimWait, kind, flags, payload)
 }
 
@@ -150,13 +155,17 @@ func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []b
 // larger than the ring cannot be sent without waiting: TrySend rejects it
 // with a *SizeError.
 func (p *Producer) TrySend(kind uint8, payload []byte) (id uint64, err error) {
-	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer p.rp.EndGuard(p.rp.Guard(), &err)
+	}
 	return p.send(context.Background(), claimTry, kind, 0, payload)
 }
 
 // TrySendFlags is TrySend with application flags.
 func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (id uint64, err error) {
-	defer p.rp.EndGuard(p.rp.Guard(), &err) // a truncated segment: ring.ErrTruncated, not SIGBUS
+	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
+		defer p.rp.EndGuard(p.rp.Guard(), &err)
+	}
 	return p.send(context.Background(), claimTry, kind, flags, payload)
 }
 

@@ -33,7 +33,7 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 // space until ctx is done, and returns the first sequence. Fill them
 // through Slot, then Commit. A second Claim before Commit is an error.
 func (p *BytesProducer) Claim(ctx context.Context, n int) (seq int64, err error) {
-	if !p.guarded {
+	if p.p.guardAll && !p.guarded {
 		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return p.claim(ctx, n, false)
@@ -41,7 +41,7 @@ func (p *BytesProducer) Claim(ctx context.Context, n int) (seq int64, err error)
 
 // TryClaim is Claim that returns ErrFull instead of waiting.
 func (p *BytesProducer) TryClaim(n int) (seq int64, err error) {
-	if !p.guarded {
+	if p.p.guardAll && !p.guarded {
 		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return p.claim(context.Background(), n, true)
@@ -71,7 +71,7 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 // Commit publishes every claimed slot with one cursor store and returns the
 // last sequence published.
 func (p *BytesProducer) Commit() (seq int64) {
-	if !p.guarded {
+	if p.p.guardAll && !p.guarded {
 		defer p.p.guard(debug.SetPanicOnFault(true), &seq, nil)
 	}
 	if p.claimed == 0 {
@@ -91,7 +91,7 @@ func (p *BytesProducer) Commit() (seq int64) {
 // it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
 // keep old contents.
 func (p *BytesProducer) Send(ctx context.Context, b []byte) (seq int64, err error) {
-	if !p.guarded {
+	if p.p.guardAll && !p.guarded {
 		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return p.send(ctx, b, false)
@@ -99,7 +99,7 @@ func (p *BytesProducer) Send(ctx context.Context, b []byte) (seq int64, err erro
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *BytesProducer) TrySend(b []byte) (seq int64, err error) {
-	if !p.guarded {
+	if p.p.guardAll && !p.guarded {
 		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return p.send(context.Background(), b, true)
@@ -163,7 +163,7 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ReleaseThrough. An observer cannot reserve slots: it gets
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
-	if !c.guarded {
+	if c.c.guardAll && !c.guarded {
 		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	}
 	if c.c.observer {
@@ -176,7 +176,7 @@ func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
-	if !c.guarded {
+	if c.c.guardAll && !c.guarded {
 		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
 	}
 	if c.c.observer {
@@ -194,7 +194,7 @@ func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 // ReleaseThrough consumes every sequence up to seq (which must lie in the
 // readable range) with one cursor store.
 func (c *BytesConsumer) ReleaseThrough(seq int64) {
-	if !c.guarded {
+	if c.c.guardAll && !c.guarded {
 		defer c.c.guard(debug.SetPanicOnFault(true), nil, nil)
 	}
 	if seq >= c.c.next && seq <= c.c.avail {
@@ -207,7 +207,7 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 // *LappedError instead when the producer overtook it (dst then holds
 // garbage).
 func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (seq int64, err error) {
-	if !c.guarded {
+	if c.c.guardAll && !c.guarded {
 		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return c.recv(ctx, dst, false)
@@ -215,7 +215,7 @@ func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (seq int64, err er
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryRecv(dst []byte) (seq int64, err error) {
-	if !c.guarded {
+	if c.c.guardAll && !c.guarded {
 		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
 	}
 	return c.recv(context.Background(), dst, true)

@@ -41,6 +41,9 @@ type consumer struct {
 	wait  WaitStrategy
 	idx   int
 	id    string
+	// guardAll: every public call runs under the truncation guard, fast
+	// paths too (ConsumerConfig.TruncationGuard); else only slow paths.
+	guardAll bool
 
 	closed  bool
 	lagMax  int64     // the lag high-water mark stored in ent.lagMax
@@ -94,6 +97,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	c.lagMax = int64(c.ent.lagMax.load())
 	s.layer = newLayerRef(s, &c.ent.layer)
 	c.unblock = o.unblock
+	c.guardAll = cfg.TruncationGuard
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
 	if cfg.Group != "" {
@@ -235,7 +239,11 @@ func (c *consumer) ready(ctx context.Context, try bool) error {
 	return c.readySlow(ctx, try)
 }
 
-func (c *consumer) readySlow(ctx context.Context, try bool) error {
+// It runs under the truncation guard whatever
+// ConsumerConfig.TruncationGuard says: it is where a waiting consumer
+// meets a truncated segment, and its cost is nothing next to a wait.
+func (c *consumer) readySlow(ctx context.Context, try bool) (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
 	switch {
 	case c.closed:
 		return ErrClosed
@@ -275,7 +283,6 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 			return err
 		}
 	}
-	var err error
 	if c.observer {
 		err = c.observerLap()
 	} else {

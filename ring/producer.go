@@ -32,14 +32,17 @@ import (
 // Only one goroutine may use a producer at a time: next and limit are
 // process-local caches with no synchronisation.
 type producer struct {
-	s      *segment // read-only after construction
-	next   int64    // hot: next sequence to claim
-	limit  int64    // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
-	wait   WaitStrategy
-	owner  bool
-	keep   bool
-	closed bool
-	live   *policy // the required-consumer policy (required.go); nil: none
+	s    *segment // read-only after construction
+	next int64    // hot: next sequence to claim
+	// guardAll: every public call runs under the truncation guard, fast
+	// paths too (Config.TruncationGuard); else only slow paths (fault.go).
+	guardAll bool
+	limit    int64 // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
+	wait     WaitStrategy
+	owner    bool
+	keep     bool
+	closed   bool
+	live     *policy // the required-consumer policy (required.go); nil: none
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -50,7 +53,7 @@ type producer struct {
 }
 
 func newProducer(s *segment, cfg *Config) (*producer, error) {
-	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose, guardAll: cfg.TruncationGuard}
 	s.producing = true
 	if s.multi() {
 		p.multi = true
@@ -119,7 +122,11 @@ func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) 
 	return p.claimSlow(ctx, n, try)
 }
 
-func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
+// It runs under the truncation guard whatever Config.TruncationGuard
+// says: it is where a waiting producer meets a truncated segment, and its
+// cost is nothing next to a refresh or a wait.
+func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (lo int64, err error) {
+	defer p.guard(debug.SetPanicOnFault(true), &lo, &err)
 	if p.s.truncated != nil {
 		return -1, p.s.truncated
 	}

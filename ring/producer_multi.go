@@ -299,6 +299,8 @@ type JoinConfig struct {
 	Wait WaitStrategy
 	// LivenessInterval: see Config. Zero: 100 ms.
 	LivenessInterval time.Duration
+	// TruncationGuard: see Config.
+	TruncationGuard bool
 }
 
 // Join attaches to a multi-producer ring (created with Config.MaxProducers
@@ -344,7 +346,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	}
 	s.producing = true
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
-	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
+	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard}, nil
 }
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more

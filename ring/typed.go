@@ -67,28 +67,36 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
 func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	seq, err = p.p.acquireOne(ctx)
 	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublish(fill func(slot *E)) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	seq, err = p.p.tryAcquireOne()
 	return p.fillOne(seq, err, fill)
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
 func (p *Producer[E]) Send(ctx context.Context, ev *E) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	seq, err = p.p.acquireOne(ctx)
 	return p.put(seq, err, ev)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *Producer[E]) TrySend(ev *E) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	seq, err = p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
 }
@@ -120,14 +128,18 @@ func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 // until ctx is done. It returns the last sequence. n must be in [1,
 // capacity].
 func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	lo, err := p.p.acquire(ctx, int64(n), false)
 	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (seq int64, err error) {
-	defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	if p.p.guardAll {
+		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	}
 	lo, err := p.p.acquire(context.Background(), int64(n), true)
 	return p.fillBatch(lo, err, n, fill)
 }
@@ -223,13 +235,17 @@ func (c *Consumer[E]) take(dst *E) error {
 // it. An observer gets a *LappedError instead when the producer overtook
 // it.
 func (c *Consumer[E]) Recv(ctx context.Context) (ev E, err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.recv(ctx, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRecv() (ev E, err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.recv(context.Background(), true)
 }
 
@@ -252,13 +268,17 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
 func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) (err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) (err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.read(context.Background(), true, fn)
 }
 
@@ -292,13 +312,17 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) err
 // Process may also stop early with a *LappedError after the events it
 // delivered.
 func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.process(ctx, false, max, fn)
 }
 
 // TryProcess is Process that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
-	defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.c.guardAll {
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+	}
 	return c.process(context.Background(), true, max, fn)
 }
 
