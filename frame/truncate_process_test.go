@@ -119,6 +119,7 @@ func testTruncated(t *testing.T, a truncArgs) {
 	payload := make([]byte, 100)
 	var child *childtest.Proc
 	var other func() error // this process's call on its own handle, after the truncation
+	var parked func() bool // the counters show the child parked
 	if a.Kind == "producer" {
 		child = truncRole.Start(t, a, o)
 		child.Expect("ready")
@@ -129,6 +130,7 @@ func testTruncated(t *testing.T, a truncArgs) {
 		defer c.Close()
 		buf := make([]byte, 128)
 		other = func() error { _, _, err := c.Recv(ctx, buf); return err }
+		parked = func() bool { return c.Stats().Ring.ProducerParks > 0 }
 	} else {
 		p, err := Create(a.Name, Config{Backend: a.Backend, Capacity: truncCapacity, PayloadCapacity: 128, TruncationGuard: true})
 		if err != nil {
@@ -143,9 +145,24 @@ func testTruncated(t *testing.T, a truncArgs) {
 			}
 		}
 		other = func() error { _, err := p.Send(ctx, 1, payload); return err }
+		parked = func() bool {
+			for _, c := range p.Stats().Ring.Consumers {
+				if c.Parks > 0 {
+					return true
+				}
+			}
+			return false
+		}
 	}
 	child.Send("go")
 	child.Expect("full")
+	// Truncate once the child is parked: waits are guarded by default.
+	for !parked() {
+		if ctx.Err() != nil {
+			t.Fatalf("the framed %s never parked", a.Kind)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := os.Truncate(shm.Path(a.Backend, a.Name), 0); err != nil {
 		t.Fatal(err)
 	}

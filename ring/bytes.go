@@ -65,7 +65,9 @@ func errClaimPending(n int64) error {
 }
 
 // Slot returns the slot of a claimed sequence. It must not be used after
-// Close.
+// Close. Its bytes are the segment's: if a peer truncated the segment,
+// touching them faults; code that fills slots itself guards that with
+// Guard and EndGuard.
 func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 
 // Commit publishes every claimed slot with one cursor store and returns the
@@ -188,7 +190,9 @@ func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
 }
 
 // Slot returns the slot of a sequence in the readable range returned by
-// Wait. It must not be used after ReleaseThrough passes it.
+// Wait. It must not be used after ReleaseThrough passes it. As for
+// BytesProducer.Slot, touching a truncated segment's bytes faults: guard
+// the reads with Guard and EndGuard.
 func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 
 // ReleaseThrough consumes every sequence up to seq (which must lie in the

@@ -52,14 +52,15 @@ type Config struct {
 	// Backend holds the segment. Zero: Shm.
 	Backend Backend
 	// TruncationGuard runs every call of the handle under the truncation
-	// guard (see ErrTruncated), fast paths included: a peer that
-	// truncates the segment is then always ErrTruncated, never a fatal
-	// SIGBUS, for about 10 ns more per call (a Publish without a consumer
-	// goes from 12 to 24 ns). Without it, every call that waits, and every
-	// slow path, is guarded all the same (free: it makes system calls);
-	// only a truncation that lands while a call is on its fast path, in
-	// the nanoseconds between finding room and publishing, still kills
-	// the process.
+	// guard (see ErrTruncated): a peer that truncates the segment is then
+	// always ErrTruncated, never a fatal SIGBUS, for about 60
+	// instructions (5 to 10 ns) more per call. Without it, waits are
+	// guarded (there the guard is free): a handle parked or spinning for
+	// room or data when the segment is truncated, and every later call of
+	// it, gets ErrTruncated, as do Attach, Join, Close, Stats and the
+	// coordination calls; but a call that finds room or an event at once
+	// (the per-event path) touches the segment unguarded, and faults
+	// fatally if it was truncated.
 	TruncationGuard bool
 	// Capacity is the number of slots, a power of two. Zero: 1024.
 	Capacity int

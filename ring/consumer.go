@@ -239,11 +239,7 @@ func (c *consumer) ready(ctx context.Context, try bool) error {
 	return c.readySlow(ctx, try)
 }
 
-// It runs under the truncation guard whatever
-// ConsumerConfig.TruncationGuard says: it is where a waiting consumer
-// meets a truncated segment, and its cost is nothing next to a wait.
-func (c *consumer) readySlow(ctx context.Context, try bool) (err error) {
-	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+func (c *consumer) readySlow(ctx context.Context, try bool) error {
 	switch {
 	case c.closed:
 		return ErrClosed
@@ -283,6 +279,7 @@ func (c *consumer) readySlow(ctx context.Context, try bool) (err error) {
 			return err
 		}
 	}
+	var err error
 	if c.observer {
 		err = c.observerLap()
 	} else {
@@ -324,7 +321,12 @@ func (c *consumer) endOfStream(probe bool) error {
 }
 
 // waitData waits until poll succeeds, the ring ends or ctx is done.
-func (c *consumer) waitData(ctx context.Context) error {
+//
+// It runs under the truncation guard whatever
+// ConsumerConfig.TruncationGuard says: a wait is where a truncation is
+// likely to find a consumer, and the guard costs nothing next to waiting.
+func (c *consumer) waitData(ctx context.Context) (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := c.s
 	lastProbe := time.Now()
 	every := c.wait.checkEvery()

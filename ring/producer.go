@@ -122,11 +122,7 @@ func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) 
 	return p.claimSlow(ctx, n, try)
 }
 
-// It runs under the truncation guard whatever Config.TruncationGuard
-// says: it is where a waiting producer meets a truncated segment, and its
-// cost is nothing next to a refresh or a wait.
-func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (lo int64, err error) {
-	defer p.guard(debug.SetPanicOnFault(true), &lo, &err)
+func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
 	if p.s.truncated != nil {
 		return -1, p.s.truncated
 	}
@@ -237,7 +233,12 @@ func gates(state, flags uint32) bool {
 
 // waitSpace waits until hi is within the clearance (refresh). While it waits it probes consumer
 // liveness every liveness interval, so a dead consumer stops gating.
-func (p *producer) waitSpace(ctx context.Context, hi int64) error {
+//
+// It runs under the truncation guard whatever Config.TruncationGuard
+// says: a wait is where a truncation is likely to find a producer, and
+// the guard costs nothing next to waiting.
+func (p *producer) waitSpace(ctx context.Context, hi int64) (err error) {
+	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := p.s
 	lastProbe := time.Now()
 	every := p.wait.checkEvery()

@@ -9,11 +9,13 @@ package ring
 // plays the other side and meets the truncation too.
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/internal/shm"
@@ -142,6 +144,7 @@ func testTruncated(t *testing.T, a truncArgs) {
 	o := childtest.Options{Timeout: procTimeout, Life: procDeadline}
 	var child *childtest.Proc
 	var other func() error // the parent's call on its own handle, after the truncation
+	var stats func() Stats // the parent's view of the counters, to see the child park
 	switch a.Kind {
 	case "producer", "joined":
 		if a.Kind == "producer" {
@@ -162,6 +165,7 @@ func testTruncated(t *testing.T, a truncArgs) {
 		}
 		defer c.Close()
 		other = func() error { _, err := c.Recv(ctx); return err }
+		stats = c.Stats
 	default:
 		p, err := Create[procEvent](a.Name, Config{Backend: a.Backend, Capacity: truncCapacity, TruncationGuard: true})
 		if err != nil {
@@ -176,9 +180,14 @@ func testTruncated(t *testing.T, a truncArgs) {
 			}
 		}
 		other = func() error { _, err := p.Publish(ctx, func(e *procEvent) {}); return err }
+		stats = p.Stats
 	}
 	child.Send("go")
 	child.Expect("full")
+	// Truncate once the child is parked: waits are guarded by default
+	// (a truncation that finds a participant on a fast path needs
+	// TruncationGuard, as the parent's handle has).
+	waitParked(t, ctx, stats, a.Kind)
 	if err := os.Truncate(shm.Path(a.Backend, a.Name), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -196,5 +205,27 @@ func testTruncated(t *testing.T, a truncArgs) {
 	}
 	if err := other(); !errors.Is(err, ErrTruncated) {
 		t.Errorf("this process's handle after the truncation: %v, want ErrTruncated", err)
+	}
+}
+
+// waitParked waits until the counters show the child parked: a producer
+// kind for space (Stats.ProducerParks), a consumer kind ("c") for data.
+func waitParked(t *testing.T, ctx context.Context, stats func() Stats, kind string) {
+	t.Helper()
+	for {
+		st := stats()
+		if (kind == "producer" || kind == "joined") && st.ProducerParks > 0 {
+			return
+		}
+		for _, c := range st.Consumers {
+			if c.ID == "c" && c.Parks > 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the %s never parked: %v", kind, ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
 	}
 }
