@@ -341,13 +341,25 @@ func (c *Consumer) consume(v *view) {
 	c.stats.Bytes += uint64(len(v.p))
 }
 
+// guarded runs a receive under the ring's truncation guard
+// (ConsumerConfig.TruncationGuard): a segment truncated under it is
+// ring.ErrTruncated, not a SIGBUS, including in the callbacks of Read and
+// Process, which read the payload in place.
+func (c *Consumer) guarded(fn func() error) (err error) {
+	defer c.rc.EndGuard(c.rc.Guard(), &err)
+	return fn()
+}
+
 // Recv waits for the next message and copies it into dst, returning its
 // length. If dst is too short it returns a *ShortBufferError with the size
 // needed and leaves the message unread. Fragments of a message that fits
 // are reassembled straight into dst (one copy). Allocation-free.
-func (c *Consumer) Recv(ctx context.Context, dst []byte) (n int, m Meta, err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) Recv(ctx context.Context, dst []byte) (int, Meta, error) {
+	if c.guard {
+		var n int
+		var m Meta
+		err := c.guarded(func() (err error) { n, m, err = c.recv(ctx, modeWait, dst); return err })
+		return n, m, err
 	}
 	return c.recv(ctx, modeWait, dst)
 }
@@ -355,9 +367,12 @@ func (c *Consumer) Recv(ctx context.Context, dst []byte) (n int, m Meta, err err
 // TryRecv is Recv that returns ErrEmpty instead of waiting. A message
 // whose frames are only partly published stays in progress for the next
 // call; so may one larger than the ring, after a ring's worth of frames.
-func (c *Consumer) TryRecv(dst []byte) (n int, m Meta, err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) TryRecv(dst []byte) (int, Meta, error) {
+	if c.guard {
+		var n int
+		var m Meta
+		err := c.guarded(func() (err error) { n, m, err = c.recv(context.Background(), modeTry, dst); return err })
+		return n, m, err
 	}
 	return c.recv(context.Background(), modeTry, dst)
 }
@@ -386,10 +401,16 @@ func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, 
 }
 
 // RecvAppend waits for the next message and appends it to dst.
-func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) ([]byte, Meta, error) {
+	if c.guard {
+		var m Meta
+		err := c.guarded(func() (err error) { dst, m, err = c.recvAppend(ctx, dst); return err })
+		return dst, m, err
 	}
+	return c.recvAppend(ctx, dst)
+}
+
+func (c *Consumer) recvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
 	if err := c.next(ctx, modeWait); err != nil {
 		c.release()
 		return dst, m, err
@@ -406,17 +427,17 @@ func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta
 // single-frame message in its ring slot, a multi-frame one in the
 // reassembly buffer. payload is valid only until fn returns. Read returns
 // fn's error; the message is consumed either way. Allocation-free.
-func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) (err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) error {
+	if c.guard {
+		return c.guarded(func() error { return c.read(ctx, modeWait, fn) })
 	}
 	return c.read(ctx, modeWait, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
-func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) (err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) error {
+	if c.guard {
+		return c.guarded(func() error { return c.read(context.Background(), modeTry, fn) })
 	}
 	return c.read(context.Background(), modeTry, fn)
 }
@@ -439,17 +460,21 @@ func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte
 // Read, and releases their slots with one store at the end. It returns how
 // many messages fn saw. It stops at fn's first error (that message is
 // consumed) and at a protocol error, returning it; call again to go on.
-func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (n int, err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (int, error) {
+	if c.guard {
+		var n int
+		err := c.guarded(func() (err error) { n, err = c.process(ctx, modeWait, max, fn); return err })
+		return n, err
 	}
 	return c.process(ctx, modeWait, max, fn)
 }
 
 // TryProcess is Process that returns (0, ErrEmpty) instead of waiting.
-func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (n int, err error) {
-	if c.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer c.rc.EndGuard(c.rc.Guard(), &err)
+func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (int, error) {
+	if c.guard {
+		var n int
+		err := c.guarded(func() (err error) { n, err = c.process(context.Background(), modeTry, max, fn); return err })
+		return n, err
 	}
 	return c.process(context.Background(), modeTry, max, fn)
 }

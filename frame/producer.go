@@ -136,17 +136,17 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 // room, and returns its id. A payload larger than the payload capacity is
 // fragmented over consecutive slots (see the package doc). The payload is
 // copied; the caller may reuse it when Send returns.
-func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (id uint64, err error) {
-	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer p.rp.EndGuard(p.rp.Guard(), &err)
+func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (uint64, error) {
+	if p.guard {
+		return p.guarded(func() (uint64, error) { return p.send(ctx, claimWait, kind, 0, payload) })
 	}
 	return p.send(ctx, claimWait, kind, 0, payload)
 }
 
 // SendFlags is Send with application flags, delivered in Meta.Flags.
-func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (id uint64, err error) {
-	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer p.rp.EndGuard(p.rp.Guard(), &err)
+func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (uint64, error) {
+	if p.guard {
+		return p.guarded(func() (uint64, error) { return p.send(ctx, claimWait, kind, flags, payload) })
 	}
 	return p.send(ctx, claimWait, kind, flags, payload)
 }
@@ -154,17 +154,17 @@ func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []b
 // TrySend is Send that returns ErrFull instead of waiting. A message
 // larger than the ring cannot be sent without waiting: TrySend rejects it
 // with a *SizeError.
-func (p *Producer) TrySend(kind uint8, payload []byte) (id uint64, err error) {
-	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer p.rp.EndGuard(p.rp.Guard(), &err)
+func (p *Producer) TrySend(kind uint8, payload []byte) (uint64, error) {
+	if p.guard {
+		return p.guarded(func() (uint64, error) { return p.send(context.Background(), claimTry, kind, 0, payload) })
 	}
 	return p.send(context.Background(), claimTry, kind, 0, payload)
 }
 
 // TrySendFlags is TrySend with application flags.
-func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (id uint64, err error) {
-	if p.guard { // a truncated segment: ring.ErrTruncated, not SIGBUS
-		defer p.rp.EndGuard(p.rp.Guard(), &err)
+func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (uint64, error) {
+	if p.guard {
+		return p.guarded(func() (uint64, error) { return p.send(context.Background(), claimTry, kind, flags, payload) })
 	}
 	return p.send(context.Background(), claimTry, kind, flags, payload)
 }
@@ -185,6 +185,15 @@ func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (id uint64, e
 // report as ReasonTruncated (counted in Stats.Aborted).
 func (p *Producer) Require(cfg ring.RequiredConfig) error {
 	return p.rp.Require(cfg)
+}
+
+// guarded runs a send under the ring's truncation guard
+// (Config.TruncationGuard): a segment truncated under it is
+// ring.ErrTruncated, not a SIGBUS. Without it only the ring's waits are
+// guarded (see ring.Config.TruncationGuard).
+func (p *Producer) guarded(fn func() (uint64, error)) (id uint64, err error) {
+	defer p.rp.EndGuard(p.rp.Guard(), &err)
+	return fn()
 }
 
 // claimMode says how send claims slots.

@@ -3,7 +3,6 @@ package ring
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 )
 
 // BytesProducer publishes into a ring of fixed-size byte slots. It is the
@@ -32,17 +31,17 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 // Claim reserves n consecutive slots (1 <= n <= capacity), waiting for
 // space until ctx is done, and returns the first sequence. Fill them
 // through Slot, then Commit. A second Claim before Commit is an error.
-func (p *BytesProducer) Claim(ctx context.Context, n int) (seq int64, err error) {
+func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
 	if p.p.guardAll && !p.guarded {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.claim(ctx, n, false) })
 	}
 	return p.claim(ctx, n, false)
 }
 
 // TryClaim is Claim that returns ErrFull instead of waiting.
-func (p *BytesProducer) TryClaim(n int) (seq int64, err error) {
+func (p *BytesProducer) TryClaim(n int) (int64, error) {
 	if p.p.guardAll && !p.guarded {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.claim(context.Background(), n, true) })
 	}
 	return p.claim(context.Background(), n, true)
 }
@@ -72,10 +71,15 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 
 // Commit publishes every claimed slot with one cursor store and returns the
 // last sequence published.
-func (p *BytesProducer) Commit() (seq int64) {
+func (p *BytesProducer) Commit() int64 {
 	if p.p.guardAll && !p.guarded {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, nil)
+		seq, _ := p.p.guardedSeq(func() (int64, error) { return p.commit(), nil })
+		return seq
 	}
+	return p.commit()
+}
+
+func (p *BytesProducer) commit() int64 {
 	if p.claimed == 0 {
 		return p.lo - 1
 	}
@@ -92,17 +96,17 @@ func (p *BytesProducer) Commit() (seq int64) {
 // Send copies b (at most the slot size) into the next slot and publishes
 // it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
 // keep old contents.
-func (p *BytesProducer) Send(ctx context.Context, b []byte) (seq int64, err error) {
+func (p *BytesProducer) Send(ctx context.Context, b []byte) (int64, error) {
 	if p.p.guardAll && !p.guarded {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, b, false) })
 	}
 	return p.send(ctx, b, false)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
-func (p *BytesProducer) TrySend(b []byte) (seq int64, err error) {
+func (p *BytesProducer) TrySend(b []byte) (int64, error) {
 	if p.p.guardAll && !p.guarded {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.send(context.Background(), b, true) })
 	}
 	return p.send(context.Background(), b, true)
 }
@@ -166,25 +170,26 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 	if c.c.guardAll && !c.guarded {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.wait(ctx, false); return err })
+		return lo, hi, err
 	}
-	if c.c.observer {
-		return c.c.next, -1, ErrObserverInPlace
-	}
-	err = c.c.ready(ctx, false)
-	hi = c.c.avail
-	return c.c.next, hi, err
+	return c.wait(ctx, false)
 }
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
 	if c.c.guardAll && !c.guarded {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.wait(context.Background(), true); return err })
+		return lo, hi, err
 	}
+	return c.wait(context.Background(), true)
+}
+
+func (c *BytesConsumer) wait(ctx context.Context, try bool) (lo, hi int64, err error) {
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
-	err = c.c.ready(context.Background(), true)
+	err = c.c.ready(ctx, try)
 	hi = c.c.avail
 	return c.c.next, hi, err
 }
@@ -199,8 +204,13 @@ func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 // readable range) with one cursor store.
 func (c *BytesConsumer) ReleaseThrough(seq int64) {
 	if c.c.guardAll && !c.guarded {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, nil)
+		c.c.guardedErr(func() error { c.release(seq); return nil })
+		return
 	}
+	c.release(seq)
+}
+
+func (c *BytesConsumer) release(seq int64) {
 	if seq >= c.c.next && seq <= c.c.avail {
 		c.c.advance(seq)
 	}
@@ -210,17 +220,17 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 // (up to len(dst)), returning the sequence. An observer gets a
 // *LappedError instead when the producer overtook it (dst then holds
 // garbage).
-func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (seq int64, err error) {
+func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (int64, error) {
 	if c.c.guardAll && !c.guarded {
-		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return c.c.guardedSeq(func() (int64, error) { return c.recv(ctx, dst, false) })
 	}
 	return c.recv(ctx, dst, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
-func (c *BytesConsumer) TryRecv(dst []byte) (seq int64, err error) {
+func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
 	if c.c.guardAll && !c.guarded {
-		defer c.c.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return c.c.guardedSeq(func() (int64, error) { return c.recv(context.Background(), dst, true) })
 	}
 	return c.recv(context.Background(), dst, true)
 }

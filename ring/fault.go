@@ -116,6 +116,32 @@ func (s *segment) guardedStats() Stats {
 	return st
 }
 
+// guardedSeq runs fn, a call of a handle with Config.TruncationGuard,
+// under the producer's guard. The fast path of a handle without it pays
+// only for the test of guardAll, not for a defer it does not run.
+func (p *producer) guardedSeq(fn func() (int64, error)) (seq int64, err error) {
+	defer p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	return fn()
+}
+
+// consumerGuarded is producer.guardedSeq for a consumer's calls.
+func consumerGuarded[T any](c *consumer, fn func() (T, error)) (v T, err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	return fn()
+}
+
+// guardedSeq is producer.guardedSeq for a consumer.
+func (c *consumer) guardedSeq(fn func() (int64, error)) (seq int64, err error) {
+	defer c.guard(debug.SetPanicOnFault(true), &seq, &err)
+	return fn()
+}
+
+// guardedErr is consumerGuarded for a call that returns only an error.
+func (c *consumer) guardedErr(fn func() error) (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	return fn()
+}
+
 // guard is the consumer's guard (see producer.guard).
 func (c *consumer) guard(old bool, seq *int64, err *error) {
 	debug.SetPanicOnFault(old)

@@ -66,38 +66,54 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // waiting for space (with the configured wait strategy) until ctx is done.
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
-func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (seq int64, err error) {
+func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.publish(ctx, fill) })
 	}
-	seq, err = p.p.acquireOne(ctx)
+	return p.publish(ctx, fill)
+}
+
+func (p *Producer[E]) publish(ctx context.Context, fill func(slot *E)) (int64, error) {
+	seq, err := p.p.acquireOne(ctx)
 	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
-func (p *Producer[E]) TryPublish(fill func(slot *E)) (seq int64, err error) {
+func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.tryPublish(fill) })
 	}
-	seq, err = p.p.tryAcquireOne()
+	return p.tryPublish(fill)
+}
+
+func (p *Producer[E]) tryPublish(fill func(slot *E)) (int64, error) {
+	seq, err := p.p.tryAcquireOne()
 	return p.fillOne(seq, err, fill)
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
-func (p *Producer[E]) Send(ctx context.Context, ev *E) (seq int64, err error) {
+func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, ev) })
 	}
-	seq, err = p.p.acquireOne(ctx)
+	return p.send(ctx, ev)
+}
+
+func (p *Producer[E]) send(ctx context.Context, ev *E) (int64, error) {
+	seq, err := p.p.acquireOne(ctx)
 	return p.put(seq, err, ev)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
-func (p *Producer[E]) TrySend(ev *E) (seq int64, err error) {
+func (p *Producer[E]) TrySend(ev *E) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.trySend(ev) })
 	}
-	seq, err = p.p.tryAcquireOne()
+	return p.trySend(ev)
+}
+
+func (p *Producer[E]) trySend(ev *E) (int64, error) {
+	seq, err := p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
 }
 
@@ -127,20 +143,23 @@ func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 // n-1) and publishes them all with one cursor store, waiting for space
 // until ctx is done. It returns the last sequence. n must be in [1,
 // capacity].
-func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (seq int64, err error) {
+func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.publishBatch(ctx, false, n, fill) })
 	}
-	lo, err := p.p.acquire(ctx, int64(n), false)
-	return p.fillBatch(lo, err, n, fill)
+	return p.publishBatch(ctx, false, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
-func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (seq int64, err error) {
+func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
 	if p.p.guardAll {
-		defer p.p.guard(debug.SetPanicOnFault(true), &seq, &err)
+		return p.p.guardedSeq(func() (int64, error) { return p.publishBatch(context.Background(), true, n, fill) })
 	}
-	lo, err := p.p.acquire(context.Background(), int64(n), true)
+	return p.publishBatch(context.Background(), true, n, fill)
+}
+
+func (p *Producer[E]) publishBatch(ctx context.Context, try bool, n int, fill func(i int, slot *E)) (int64, error) {
+	lo, err := p.p.acquire(ctx, int64(n), try)
 	return p.fillBatch(lo, err, n, fill)
 }
 
@@ -234,17 +253,17 @@ func (c *Consumer[E]) take(dst *E) error {
 // Recv waits for the next event until ctx is done and returns a copy of
 // it. An observer gets a *LappedError instead when the producer overtook
 // it.
-func (c *Consumer[E]) Recv(ctx context.Context) (ev E, err error) {
+func (c *Consumer[E]) Recv(ctx context.Context) (E, error) {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return consumerGuarded(c.c, func() (E, error) { return c.recv(ctx, false) })
 	}
 	return c.recv(ctx, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryRecv() (ev E, err error) {
+func (c *Consumer[E]) TryRecv() (E, error) {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return consumerGuarded(c.c, func() (E, error) { return c.recv(context.Background(), true) })
 	}
 	return c.recv(context.Background(), true)
 }
@@ -267,17 +286,17 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 // returns; Read returns fn's error.
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
-func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) (err error) {
+func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) error {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return c.c.guardedErr(func() error { return c.read(ctx, false, fn) })
 	}
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) (err error) {
+func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return c.c.guardedErr(func() error { return c.read(context.Background(), true, fn) })
 	}
 	return c.read(context.Background(), true, fn)
 }
@@ -311,17 +330,17 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) err
 // An observer's fn gets validated copies (valid only during the call), and
 // Process may also stop early with a *LappedError after the events it
 // delivered.
-func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
+func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return consumerGuarded(c.c, func() (int, error) { return c.process(ctx, false, max, fn) })
 	}
 	return c.process(ctx, false, max, fn)
 }
 
 // TryProcess is Process that returns ErrEmpty instead of waiting.
-func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (n int, err error) {
+func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
 	if c.c.guardAll {
-		defer c.c.guard(debug.SetPanicOnFault(true), nil, &err)
+		return consumerGuarded(c.c, func() (int, error) { return c.process(context.Background(), true, max, fn) })
 	}
 	return c.process(context.Background(), true, max, fn)
 }
