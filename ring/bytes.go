@@ -15,7 +15,6 @@ type BytesProducer struct {
 	p       *producer
 	claimed int64 // slots claimed and not yet committed
 	lo      int64 // first claimed sequence
-	guarded bool  // inside the layer above's Guard: its guard catches faults (fault.go)
 }
 
 // CreateBytes creates the byte-slot ring name (slot size cfg.SlotSize) and
@@ -32,22 +31,26 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 // space until ctx is done, and returns the first sequence. Fill them
 // through Slot, then Commit. A second Claim before Commit is an error.
 func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
-	if p.p.guardAll && !p.guarded {
-		return p.p.guardedSeq(func() (int64, error) { return p.claim(ctx, n, false) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Claim(ctx, n) })
 	}
 	return p.claim(ctx, n, false)
 }
 
 // TryClaim is Claim that returns ErrFull instead of waiting.
 func (p *BytesProducer) TryClaim(n int) (int64, error) {
-	if p.p.guardAll && !p.guarded {
-		return p.p.guardedSeq(func() (int64, error) { return p.claim(context.Background(), n, true) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TryClaim(n) })
 	}
 	return p.claim(context.Background(), n, true)
 }
 
 func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, error) {
 	if p.claimed != 0 {
+		if err := p.p.s.truncated; err != nil {
+			p.claimed = 0 // the claim faulted (a Send), and the ring is gone
+			return -1, err
+		}
 		return -1, errClaimPending(p.claimed)
 	}
 	lo, err := p.p.acquire(ctx, int64(n), try)
@@ -72,14 +75,10 @@ func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 // Commit publishes every claimed slot with one cursor store and returns the
 // last sequence published.
 func (p *BytesProducer) Commit() int64 {
-	if p.p.guardAll && !p.guarded {
-		seq, _ := p.p.guardedSeq(func() (int64, error) { return p.commit(), nil })
+	if p.p.guardCalls {
+		seq, _ := p.p.guardedSeq(func() (int64, error) { return p.Commit(), nil })
 		return seq
 	}
-	return p.commit()
-}
-
-func (p *BytesProducer) commit() int64 {
 	if p.claimed == 0 {
 		return p.lo - 1
 	}
@@ -97,16 +96,16 @@ func (p *BytesProducer) commit() int64 {
 // it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
 // keep old contents.
 func (p *BytesProducer) Send(ctx context.Context, b []byte) (int64, error) {
-	if p.p.guardAll && !p.guarded {
-		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, b, false) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Send(ctx, b) })
 	}
 	return p.send(ctx, b, false)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *BytesProducer) TrySend(b []byte) (int64, error) {
-	if p.p.guardAll && !p.guarded {
-		return p.p.guardedSeq(func() (int64, error) { return p.send(context.Background(), b, true) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TrySend(b) })
 	}
 	return p.send(context.Background(), b, true)
 }
@@ -147,9 +146,8 @@ func (p *BytesProducer) Close() error { return p.p.close() }
 //
 // Only one goroutine may use a BytesConsumer at a time.
 type BytesConsumer struct {
-	_       noCopy
-	c       *consumer
-	guarded bool // inside the layer above's Guard (fault.go)
+	_ noCopy
+	c *consumer
 }
 
 // AttachBytes joins the byte-slot ring name as a consumer, waiting for it
@@ -169,27 +167,28 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ReleaseThrough. An observer cannot reserve slots: it gets
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
-	if c.c.guardAll && !c.guarded {
-		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.wait(ctx, false); return err })
+	if c.c.guardCalls {
+		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.Wait(ctx); return err })
 		return lo, hi, err
 	}
-	return c.wait(ctx, false)
+	if c.c.observer {
+		return c.c.next, -1, ErrObserverInPlace
+	}
+	err = c.c.ready(ctx, false)
+	hi = c.c.avail
+	return c.c.next, hi, err
 }
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
-	if c.c.guardAll && !c.guarded {
-		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.wait(context.Background(), true); return err })
+	if c.c.guardCalls {
+		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.TryWait(); return err })
 		return lo, hi, err
 	}
-	return c.wait(context.Background(), true)
-}
-
-func (c *BytesConsumer) wait(ctx context.Context, try bool) (lo, hi int64, err error) {
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
-	err = c.c.ready(ctx, try)
+	err = c.c.ready(context.Background(), true)
 	hi = c.c.avail
 	return c.c.next, hi, err
 }
@@ -203,14 +202,10 @@ func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 // ReleaseThrough consumes every sequence up to seq (which must lie in the
 // readable range) with one cursor store.
 func (c *BytesConsumer) ReleaseThrough(seq int64) {
-	if c.c.guardAll && !c.guarded {
-		c.c.guardedErr(func() error { c.release(seq); return nil })
+	if c.c.guardCalls {
+		c.c.guardedErr(func() error { c.ReleaseThrough(seq); return nil })
 		return
 	}
-	c.release(seq)
-}
-
-func (c *BytesConsumer) release(seq int64) {
 	if seq >= c.c.next && seq <= c.c.avail {
 		c.c.advance(seq)
 	}
@@ -221,16 +216,16 @@ func (c *BytesConsumer) release(seq int64) {
 // *LappedError instead when the producer overtook it (dst then holds
 // garbage).
 func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (int64, error) {
-	if c.c.guardAll && !c.guarded {
-		return c.c.guardedSeq(func() (int64, error) { return c.recv(ctx, dst, false) })
+	if c.c.guardCalls {
+		return c.c.guardedSeq(func() (int64, error) { return c.Recv(ctx, dst) })
 	}
 	return c.recv(ctx, dst, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
-	if c.c.guardAll && !c.guarded {
-		return c.c.guardedSeq(func() (int64, error) { return c.recv(context.Background(), dst, true) })
+	if c.c.guardCalls {
+		return c.c.guardedSeq(func() (int64, error) { return c.TryRecv(dst) })
 	}
 	return c.recv(context.Background(), dst, true)
 }

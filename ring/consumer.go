@@ -41,9 +41,8 @@ type consumer struct {
 	wait  WaitStrategy
 	idx   int
 	id    string
-	// guardAll: every public call runs under the truncation guard, fast
-	// paths too (ConsumerConfig.TruncationGuard); else only slow paths.
-	guardAll bool
+	// guardAll, guardCalls: as the producer's (ConsumerConfig.TruncationGuard).
+	guardAll, guardCalls bool
 
 	closed  bool
 	lagMax  int64     // the lag high-water mark stored in ent.lagMax
@@ -97,7 +96,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	c.lagMax = int64(c.ent.lagMax.load())
 	s.layer = newLayerRef(s, &c.ent.layer)
 	c.unblock = o.unblock
-	c.guardAll = cfg.TruncationGuard
+	c.guardAll, c.guardCalls = cfg.TruncationGuard, cfg.TruncationGuard
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
 	if cfg.Group != "" {

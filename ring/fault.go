@@ -116,30 +116,55 @@ func (s *segment) guardedStats() Stats {
 	return st
 }
 
-// guardedSeq runs fn, a call of a handle with Config.TruncationGuard,
-// under the producer's guard. The fast path of a handle without it pays
-// only for the test of guardAll, not for a defer it does not run.
+// guardedSeq runs fn, a public call of a handle with
+// Config.TruncationGuard, under the producer's guard: fn calls the same
+// public method again, which finds guardCalls off and runs its body. So
+// a handle without the option pays only for the test of guardCalls on
+// its fast path, not for a defer it does not run, nor for a call.
 func (p *producer) guardedSeq(fn func() (int64, error)) (seq int64, err error) {
-	defer p.guard(debug.SetPanicOnFault(true), &seq, &err)
+	p.guardCalls = false
+	defer p.endCall(debug.SetPanicOnFault(true), &seq, &err)
 	return fn()
+}
+
+// endCall is guard for guardedSeq, which also turns guardCalls back on.
+func (p *producer) endCall(old bool, seq *int64, err *error) {
+	p.guardCalls = true
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		p.fault(r, seq, err)
+	}
 }
 
 // consumerGuarded is producer.guardedSeq for a consumer's calls.
 func consumerGuarded[T any](c *consumer, fn func() (T, error)) (v T, err error) {
-	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	c.guardCalls = false
+	defer c.endCall(debug.SetPanicOnFault(true), nil, &err)
 	return fn()
 }
 
-// guardedSeq is producer.guardedSeq for a consumer.
+// guardedSeq is consumerGuarded for a call that returns a sequence (-1
+// after a fault).
 func (c *consumer) guardedSeq(fn func() (int64, error)) (seq int64, err error) {
-	defer c.guard(debug.SetPanicOnFault(true), &seq, &err)
+	c.guardCalls = false
+	defer c.endCall(debug.SetPanicOnFault(true), &seq, &err)
 	return fn()
 }
 
 // guardedErr is consumerGuarded for a call that returns only an error.
 func (c *consumer) guardedErr(fn func() error) (err error) {
-	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	c.guardCalls = false
+	defer c.endCall(debug.SetPanicOnFault(true), nil, &err)
 	return fn()
+}
+
+// endCall is producer.endCall for a consumer.
+func (c *consumer) endCall(old bool, seq *int64, err *error) {
+	c.guardCalls = true
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		c.fault(r, seq, err)
+	}
 }
 
 // guard is the consumer's guard (see producer.guard).
@@ -200,7 +225,7 @@ func guarded(m *shm.Mapping, fn func() error) (err error) {
 // panic-on-fault, and every panic goes on.
 func (p *BytesProducer) Guard() (old bool) {
 	if p != nil {
-		p.guarded = true
+		p.p.guardCalls = false
 	}
 	return debug.SetPanicOnFault(true)
 }
@@ -211,7 +236,7 @@ func (p *BytesProducer) EndGuard(old bool, err *error) {
 	if p == nil {
 		return
 	}
-	p.guarded = false
+	p.p.guardCalls = p.p.guardAll
 	if r := recover(); r != nil {
 		p.claimed = 0
 		p.p.fault(r, nil, err)
@@ -221,7 +246,7 @@ func (p *BytesProducer) EndGuard(old bool, err *error) {
 // Guard is BytesProducer.Guard for a consumer's slot reads.
 func (c *BytesConsumer) Guard() (old bool) {
 	if c != nil {
-		c.guarded = true
+		c.c.guardCalls = false
 	}
 	return debug.SetPanicOnFault(true)
 }
@@ -232,7 +257,7 @@ func (c *BytesConsumer) EndGuard(old bool, err *error) {
 	if c == nil {
 		return
 	}
-	c.guarded = false
+	c.c.guardCalls = c.c.guardAll
 	if r := recover(); r != nil {
 		c.c.fault(r, nil, err)
 	}

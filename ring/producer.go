@@ -35,14 +35,15 @@ type producer struct {
 	s    *segment // read-only after construction
 	next int64    // hot: next sequence to claim
 	// guardAll: every public call runs under the truncation guard, fast
-	// paths too (Config.TruncationGuard); else only slow paths (fault.go).
-	guardAll bool
-	limit    int64 // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
-	wait     WaitStrategy
-	owner    bool
-	keep     bool
-	closed   bool
-	live     *policy // the required-consumer policy (required.go); nil: none
+	// paths too (Config.TruncationGuard); else only waits (fault.go).
+	// guardCalls: the next public call installs one; false inside a guard.
+	guardAll, guardCalls bool
+	limit                int64 // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
+	wait                 WaitStrategy
+	owner                bool
+	keep                 bool
+	closed               bool
+	live                 *policy // the required-consumer policy (required.go); nil: none
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -53,7 +54,7 @@ type producer struct {
 }
 
 func newProducer(s *segment, cfg *Config) (*producer, error) {
-	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose, guardAll: cfg.TruncationGuard}
+	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}
 	s.producing = true
 	if s.multi() {
 		p.multi = true

@@ -346,7 +346,7 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	}
 	s.producing = true
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
-	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard}, nil
+	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}, nil
 }
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more

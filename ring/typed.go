@@ -67,52 +67,36 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
 func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.publish(ctx, fill) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Publish(ctx, fill) })
 	}
-	return p.publish(ctx, fill)
-}
-
-func (p *Producer[E]) publish(ctx context.Context, fill func(slot *E)) (int64, error) {
 	seq, err := p.p.acquireOne(ctx)
 	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.tryPublish(fill) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TryPublish(fill) })
 	}
-	return p.tryPublish(fill)
-}
-
-func (p *Producer[E]) tryPublish(fill func(slot *E)) (int64, error) {
 	seq, err := p.p.tryAcquireOne()
 	return p.fillOne(seq, err, fill)
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
 func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, ev) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Send(ctx, ev) })
 	}
-	return p.send(ctx, ev)
-}
-
-func (p *Producer[E]) send(ctx context.Context, ev *E) (int64, error) {
 	seq, err := p.p.acquireOne(ctx)
 	return p.put(seq, err, ev)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *Producer[E]) TrySend(ev *E) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.trySend(ev) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TrySend(ev) })
 	}
-	return p.trySend(ev)
-}
-
-func (p *Producer[E]) trySend(ev *E) (int64, error) {
 	seq, err := p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
 }
@@ -144,22 +128,19 @@ func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 // until ctx is done. It returns the last sequence. n must be in [1,
 // capacity].
 func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.publishBatch(ctx, false, n, fill) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.PublishBatch(ctx, n, fill) })
 	}
-	return p.publishBatch(ctx, false, n, fill)
+	lo, err := p.p.acquire(ctx, int64(n), false)
+	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
-	if p.p.guardAll {
-		return p.p.guardedSeq(func() (int64, error) { return p.publishBatch(context.Background(), true, n, fill) })
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TryPublishBatch(n, fill) })
 	}
-	return p.publishBatch(context.Background(), true, n, fill)
-}
-
-func (p *Producer[E]) publishBatch(ctx context.Context, try bool, n int, fill func(i int, slot *E)) (int64, error) {
-	lo, err := p.p.acquire(ctx, int64(n), try)
+	lo, err := p.p.acquire(context.Background(), int64(n), true)
 	return p.fillBatch(lo, err, n, fill)
 }
 
@@ -254,16 +235,16 @@ func (c *Consumer[E]) take(dst *E) error {
 // it. An observer gets a *LappedError instead when the producer overtook
 // it.
 func (c *Consumer[E]) Recv(ctx context.Context) (E, error) {
-	if c.c.guardAll {
-		return consumerGuarded(c.c, func() (E, error) { return c.recv(ctx, false) })
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (E, error) { return c.Recv(ctx) })
 	}
 	return c.recv(ctx, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRecv() (E, error) {
-	if c.c.guardAll {
-		return consumerGuarded(c.c, func() (E, error) { return c.recv(context.Background(), true) })
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (E, error) { return c.TryRecv() })
 	}
 	return c.recv(context.Background(), true)
 }
@@ -287,16 +268,16 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
 func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) error {
-	if c.c.guardAll {
-		return c.c.guardedErr(func() error { return c.read(ctx, false, fn) })
+	if c.c.guardCalls {
+		return c.c.guardedErr(func() error { return c.Read(ctx, fn) })
 	}
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
-	if c.c.guardAll {
-		return c.c.guardedErr(func() error { return c.read(context.Background(), true, fn) })
+	if c.c.guardCalls {
+		return c.c.guardedErr(func() error { return c.TryRead(fn) })
 	}
 	return c.read(context.Background(), true, fn)
 }
@@ -331,16 +312,16 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) err
 // Process may also stop early with a *LappedError after the events it
 // delivered.
 func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
-	if c.c.guardAll {
-		return consumerGuarded(c.c, func() (int, error) { return c.process(ctx, false, max, fn) })
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (int, error) { return c.Process(ctx, max, fn) })
 	}
 	return c.process(ctx, false, max, fn)
 }
 
 // TryProcess is Process that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
-	if c.c.guardAll {
-		return consumerGuarded(c.c, func() (int, error) { return c.process(context.Background(), true, max, fn) })
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (int, error) { return c.TryProcess(max, fn) })
 	}
 	return c.process(context.Background(), true, max, fn)
 }
