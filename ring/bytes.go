@@ -31,21 +31,20 @@ func CreateBytes(name string, cfg Config) (*BytesProducer, error) {
 // space until ctx is done, and returns the first sequence. Fill them
 // through Slot, then Commit. A second Claim before Commit is an error.
 func (p *BytesProducer) Claim(ctx context.Context, n int) (int64, error) {
-	if p.p.guardCalls {
-		return p.p.guardedSeq(func() (int64, error) { return p.Claim(ctx, n) })
-	}
 	return p.claim(ctx, n, false)
 }
 
 // TryClaim is Claim that returns ErrFull instead of waiting.
 func (p *BytesProducer) TryClaim(n int) (int64, error) {
-	if p.p.guardCalls {
-		return p.p.guardedSeq(func() (int64, error) { return p.TryClaim(n) })
-	}
 	return p.claim(context.Background(), n, true)
 }
 
+// claim, send and recv are where a handle with TruncationGuard installs
+// its guard: the public methods stay small enough to inline.
 func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.claim(ctx, n, try) })
+	}
 	if p.claimed != 0 {
 		if err := p.p.s.truncated; err != nil {
 			p.claimed = 0 // the claim faulted (a Send), and the ring is gone
@@ -96,21 +95,18 @@ func (p *BytesProducer) Commit() int64 {
 // it, waiting for space until ctx is done. Bytes of the slot beyond len(b)
 // keep old contents.
 func (p *BytesProducer) Send(ctx context.Context, b []byte) (int64, error) {
-	if p.p.guardCalls {
-		return p.p.guardedSeq(func() (int64, error) { return p.Send(ctx, b) })
-	}
 	return p.send(ctx, b, false)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *BytesProducer) TrySend(b []byte) (int64, error) {
-	if p.p.guardCalls {
-		return p.p.guardedSeq(func() (int64, error) { return p.TrySend(b) })
-	}
 	return p.send(context.Background(), b, true)
 }
 
 func (p *BytesProducer) send(ctx context.Context, b []byte, try bool) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, b, try) })
+	}
 	if len(b) > int(p.p.s.slotSize) {
 		return -1, fmt.Errorf("%w: %d bytes into a %d-byte slot", ErrInvalidConfig, len(b), p.p.s.slotSize)
 	}
@@ -216,21 +212,18 @@ func (c *BytesConsumer) ReleaseThrough(seq int64) {
 // *LappedError instead when the producer overtook it (dst then holds
 // garbage).
 func (c *BytesConsumer) Recv(ctx context.Context, dst []byte) (int64, error) {
-	if c.c.guardCalls {
-		return c.c.guardedSeq(func() (int64, error) { return c.Recv(ctx, dst) })
-	}
 	return c.recv(ctx, dst, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
-	if c.c.guardCalls {
-		return c.c.guardedSeq(func() (int64, error) { return c.TryRecv(dst) })
-	}
 	return c.recv(context.Background(), dst, true)
 }
 
 func (c *BytesConsumer) recv(ctx context.Context, dst []byte, try bool) (int64, error) {
+	if c.c.guardCalls {
+		return c.c.guardedSeq(func() (int64, error) { return c.recv(ctx, dst, try) })
+	}
 	if err := c.c.ready(ctx, try); err != nil {
 		return -1, err
 	}

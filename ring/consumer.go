@@ -97,6 +97,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	s.layer = newLayerRef(s, &c.ent.layer)
 	c.unblock = o.unblock
 	c.guardAll, c.guardCalls = cfg.TruncationGuard, cfg.TruncationGuard
+	s.onTruncated = c.truncated
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
 	if cfg.Group != "" {
@@ -111,6 +112,14 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 		c.ent.lapped.add(uint64(jr.missed))
 	}
 	return c, nil
+}
+
+// truncated closes the consumer when its segment was truncated
+// (segment.onTruncated): every read then takes the slow path, which
+// reports it, and nothing touches the mapping but Close.
+func (c *consumer) truncated() {
+	c.closed = true
+	c.avail = math.MinInt64
 }
 
 // poll reports whether the event at c.next is readable, refreshing the
@@ -240,10 +249,8 @@ func (c *consumer) ready(ctx context.Context, try bool) error {
 
 func (c *consumer) readySlow(ctx context.Context, try bool) error {
 	switch {
-	case c.closed:
-		return ErrClosed
-	case c.s.truncated != nil:
-		return c.s.truncated
+	case c.closed: // by Close, or by a truncation (truncated)
+		return c.s.closedErr()
 	case c.missed > 0:
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.s.logError(ErrorLapped, c.missed)
@@ -420,7 +427,7 @@ func (c *consumer) advance(seq int64) {
 // close leaves the consumer table (keeping the id's cursor for a rejoin)
 // and unmaps the segment.
 func (c *consumer) close() error {
-	if c.closed {
+	if c.s.unmapped() { // not c.closed: a truncation closes it too (truncated)
 		return nil
 	}
 	c.closed = true

@@ -12,9 +12,9 @@ package ring
 // internal/shm's doc), and a size check before each access would still
 // race with the truncation, so calls that touch the segment run with
 // panic-on-fault on and a deferred guard that recovers such a fault and
-// returns ErrTruncated. The handle is then broken: its fast paths are
-// turned off (the same trick as Close) and every later call returns the
-// error without touching the mapping again, except Close, which unmaps it.
+// returns ErrTruncated. The handle is then broken: its engine is closed
+// (segment.onTruncated) and every later call returns the error without
+// touching the mapping again, except Close, which unmaps it.
 //
 // A guard costs two calls into the runtime (set, restore), a deferred call
 // and recover: about 60 instructions, 5 to 10 ns, as much as the rest of a
@@ -29,7 +29,6 @@ package ring
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"runtime/debug"
 
@@ -64,8 +63,20 @@ func (s *segment) broke(err error) error {
 		if s.layer != nil {
 			s.layer.c = new(layerCounters) // the shared ones cannot be read any more
 		}
+		if s.onTruncated != nil {
+			s.onTruncated()
+		}
 	}
 	return s.truncated
+}
+
+// closedErr is what a call of a closed engine returns: ErrClosed, or
+// ErrTruncated if it was the truncation that closed it (onTruncated).
+func (s *segment) closedErr() error {
+	if s.truncated != nil {
+		return s.truncated
+	}
+	return ErrClosed
 }
 
 // guard is deferred by every public producer call that touches the
@@ -86,7 +97,6 @@ func (p *producer) guard(old bool, seq *int64, err *error) {
 
 func (p *producer) fault(r any, seq *int64, err *error) {
 	e := p.s.broke(faultError(p.s.m, r))
-	p.limit, p.mlimit = math.MinInt64, math.MinInt64 // every claim takes the slow path, which reports it
 	if err != nil {
 		*err = e
 	}
@@ -177,7 +187,6 @@ func (c *consumer) guard(old bool, seq *int64, err *error) {
 
 func (c *consumer) fault(r any, seq *int64, err *error) {
 	e := c.s.broke(faultError(c.s.m, r))
-	c.avail = math.MinInt64 // every read takes the slow path, which reports it
 	if err != nil {
 		*err = e
 	}

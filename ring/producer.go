@@ -56,6 +56,7 @@ type producer struct {
 func newProducer(s *segment, cfg *Config) (*producer, error) {
 	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}
 	s.producing = true
+	s.onTruncated = p.truncated
 	if s.multi() {
 		p.multi = true
 		p.limit, p.mlimit = math.MinInt64, math.MinInt64
@@ -69,6 +70,14 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 		s.layer = newLayerRef(s, &s.prod.layer)
 	}
 	return p, nil
+}
+
+// truncated closes the producer when its segment was truncated
+// (segment.onTruncated): every claim then takes the slow path, which
+// reports it, and nothing touches the mapping but Close.
+func (p *producer) truncated() {
+	p.closed = true
+	p.limit, p.mlimit = math.MinInt64, math.MinInt64
 }
 
 // acquireOne and tryAcquireOne claim one event for a public publish,
@@ -124,14 +133,11 @@ func (p *producer) claim(ctx context.Context, n int64, try bool) (int64, error) 
 }
 
 func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, error) {
-	if p.s.truncated != nil {
-		return -1, p.s.truncated
-	}
 	if p.multi {
 		return p.claimMulti(ctx, n, try)
 	}
-	if p.closed || p.s.closed() { // closed by us, or shut down by the required-consumer policy
-		return -1, ErrClosed
+	if p.closed || p.s.closed() { // closed by us or by a truncation, or shut down by the required-consumer policy
+		return -1, p.s.closedErr()
 	}
 	if n <= 0 || n > p.s.cap {
 		return -1, ErrBatchTooLarge
@@ -334,7 +340,7 @@ func (s *segment) wakeReaders() {
 // end of stream, and drops the owner lock. A truncated segment is
 // unlinked and unmapped all the same, and close returns ErrTruncated.
 func (p *producer) close() error {
-	if p.closed {
+	if p.s.unmapped() { // not p.closed: a truncation closes it too (truncated)
 		return nil
 	}
 	p.closed = true

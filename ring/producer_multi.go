@@ -65,7 +65,7 @@ func (s *segment) head() int64 {
 func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, error) {
 	s := p.s
 	if p.closed || s.closed() {
-		return -1, ErrClosed
+		return -1, s.closedErr()
 	}
 	if n <= 0 || n > s.cap {
 		return -1, ErrBatchTooLarge
@@ -346,7 +346,9 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	}
 	s.producing = true
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
-	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}, nil
+	p := &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}
+	s.onTruncated = p.truncated
+	return p, nil
 }
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more

@@ -37,7 +37,10 @@ type segment struct {
 	layer *layerRef
 	// truncated: a peer truncated the segment under this handle
 	// (fault.go); nothing but Close touches the mapping any more.
-	truncated error
+	// onTruncated is how the handle's engine hears of it: it closes its
+	// fast paths, so no check of truncated is needed on them.
+	truncated   error
+	onTruncated func()
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.

@@ -235,21 +235,20 @@ func (c *Consumer[E]) take(dst *E) error {
 // it. An observer gets a *LappedError instead when the producer overtook
 // it.
 func (c *Consumer[E]) Recv(ctx context.Context) (E, error) {
-	if c.c.guardCalls {
-		return consumerGuarded(c.c, func() (E, error) { return c.Recv(ctx) })
-	}
 	return c.recv(ctx, false)
 }
 
 // TryRecv is Recv that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRecv() (E, error) {
-	if c.c.guardCalls {
-		return consumerGuarded(c.c, func() (E, error) { return c.TryRecv() })
-	}
 	return c.recv(context.Background(), true)
 }
 
+// recv, read and process are where a consumer with TruncationGuard
+// installs its guard: the public methods stay small enough to inline.
 func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (E, error) { return c.recv(ctx, try) })
+	}
 	var ev E
 	if err := c.c.ready(ctx, try); err != nil {
 		return ev, err
@@ -268,21 +267,18 @@ func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
 //
 // An observer cannot hold slots in place: its fn gets a validated copy.
 func (c *Consumer[E]) Read(ctx context.Context, fn func(ev *E, seq int64) error) error {
-	if c.c.guardCalls {
-		return c.c.guardedErr(func() error { return c.Read(ctx, fn) })
-	}
 	return c.read(ctx, false, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
-	if c.c.guardCalls {
-		return c.c.guardedErr(func() error { return c.TryRead(fn) })
-	}
 	return c.read(context.Background(), true, fn)
 }
 
 func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) error) error {
+	if c.c.guardCalls {
+		return c.c.guardedErr(func() error { return c.read(ctx, try, fn) })
+	}
 	if err := c.c.ready(ctx, try); err != nil {
 		return err
 	}
@@ -312,21 +308,18 @@ func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) err
 // Process may also stop early with a *LappedError after the events it
 // delivered.
 func (c *Consumer[E]) Process(ctx context.Context, max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
-	if c.c.guardCalls {
-		return consumerGuarded(c.c, func() (int, error) { return c.Process(ctx, max, fn) })
-	}
 	return c.process(ctx, false, max, fn)
 }
 
 // TryProcess is Process that returns ErrEmpty instead of waiting.
 func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch bool) error) (int, error) {
-	if c.c.guardCalls {
-		return consumerGuarded(c.c, func() (int, error) { return c.TryProcess(max, fn) })
-	}
 	return c.process(context.Background(), true, max, fn)
 }
 
 func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E, int64, bool) error) (int, error) {
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (int, error) { return c.process(ctx, try, max, fn) })
+	}
 	err := c.c.ready(ctx, try)
 	hi := c.c.avail
 	if err != nil {
