@@ -195,15 +195,6 @@ func (c *consumer) fault(r any, seq *int64, err *error) {
 	}
 }
 
-// guard is the guard of a segment not yet handed to an engine (attach,
-// join, create).
-func (s *segment) guard(old bool, err *error) {
-	debug.SetPanicOnFault(old)
-	if r := recover(); r != nil {
-		*err = s.broke(faultError(s.m, r))
-	}
-}
-
 // guarded runs fn, which touches m, under a guard: a slow path not yet
 // tied to a segment (validating a header at attach).
 func guarded(m *shm.Mapping, fn func() error) (err error) {

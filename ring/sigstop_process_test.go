@@ -12,10 +12,12 @@ package ring
 import (
 	"context"
 	"errors"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/internal/testfix"
 )
 
@@ -27,11 +29,34 @@ const (
 	stopWait = 10 * stopLiveness
 )
 
-// stop and cont suspend and resume a child.
-func stop(t *testing.T, pid int, sig syscall.Signal) {
+// suspend stops a child with SIGSTOP and returns what resumes it
+// (SIGCONT); if the test ends first, the child is resumed then, so that
+// it can be killed and reaped.
+func suspend(t *testing.T, pid int) (resume func()) {
 	t.Helper()
-	if err := syscall.Kill(pid, sig); err != nil {
-		t.Fatalf("kill %d %v: %v", pid, sig, err)
+	signal := func(sig syscall.Signal) {
+		if err := syscall.Kill(pid, sig); err != nil {
+			t.Errorf("kill %d %v: %v", pid, sig, err)
+		}
+	}
+	signal(syscall.SIGSTOP)
+	var once sync.Once
+	resume = func() { once.Do(func() { signal(syscall.SIGCONT) }) }
+	t.Cleanup(resume)
+	return resume
+}
+
+// checkConsumed checks the result of a consume child that should have
+// read all n events published, in order, then end of stream.
+func checkConsumed(t *testing.T, child *childtest.Proc, n int64) {
+	t.Helper()
+	var r consumeResult
+	child.Result(&r)
+	if err := child.Exit(); err != nil {
+		t.Fatalf("consumer: %v\n%s", err, child.Output())
+	}
+	if r.Count != n || r.First != 0 || r.Bad != 0 || r.End != "end_of_stream" {
+		t.Fatalf("consumer read %d of %d events (first %d, %d bad: %s), ended by %q (%s)", r.Count, n, r.First, r.Bad, r.BadMsg, r.End, r.EndMsg)
 	}
 }
 
@@ -63,13 +88,7 @@ func TestMultiProcess_SIGSTOP_Consumer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stop(t, child.Pid(), syscall.SIGSTOP)
-	resumed := false
-	defer func() {
-		if !resumed {
-			stop(t, child.Pid(), syscall.SIGCONT) // let the child be killed and reaped
-		}
-	}()
+	resume := suspend(t, child.Pid())
 	// Publish until the ring is full of events the stopped consumer has
 	// not read: the producer must then wait, probing the consumer's lock
 	// every liveness interval and finding it held.
@@ -89,8 +108,7 @@ func TestMultiProcess_SIGSTOP_Consumer(t *testing.T) {
 	if st.DeadConsumers != 0 || len(st.Consumers) != 1 || st.Consumers[0].State != "active" {
 		t.Fatalf("after %v with the consumer stopped: %d detached as dead, consumers %+v; want it active", stopWait, st.DeadConsumers, st.Consumers)
 	}
-	stop(t, child.Pid(), syscall.SIGCONT)
-	resumed = true
+	resume()
 	for seq < 8*stopCapacity {
 		if err := publish(ctx); err != nil {
 			t.Fatalf("Publish after SIGCONT: %v", err)
@@ -99,14 +117,7 @@ func TestMultiProcess_SIGSTOP_Consumer(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var r consumeResult
-	child.Result(&r)
-	if err := child.Exit(); err != nil {
-		t.Fatalf("consumer: %v\n%s", err, child.Output())
-	}
-	if r.Count != seq || r.First != 0 || r.Bad != 0 || r.End != "end_of_stream" {
-		t.Fatalf("consumer read %d of %d events (first %d, %d bad: %s), ended by %q (%s)", r.Count, seq, r.First, r.Bad, r.BadMsg, r.End, r.EndMsg)
-	}
+	checkConsumed(t, child, seq)
 }
 
 // TestMultiProcess_SIGSTOP_Producer: a consumer whose producer is stopped
@@ -136,13 +147,7 @@ func TestMultiProcess_SIGSTOP_Producer(t *testing.T) {
 		return err
 	}
 	child.Expect("running")
-	stop(t, child.Pid(), syscall.SIGSTOP)
-	resumed := false
-	defer func() {
-		if !resumed {
-			stop(t, child.Pid(), syscall.SIGCONT)
-		}
-	}()
+	resume := suspend(t, child.Pid())
 	// Drain what the producer published before it stopped; then Recv must
 	// wait, probing the producer's lock every liveness interval and
 	// finding it held.
@@ -162,8 +167,7 @@ func TestMultiProcess_SIGSTOP_Producer(t *testing.T) {
 		t.Fatal("Stats().ProducerAlive false while the producer is stopped")
 	}
 	stopped := r.Count
-	stop(t, child.Pid(), syscall.SIGCONT)
-	resumed = true
+	resume()
 	for r.Count < stopped+2*stopCapacity {
 		if err := read(ctx); err != nil {
 			t.Fatalf("Recv after SIGCONT, after %d events: %v", r.Count, err)
@@ -214,13 +218,7 @@ func TestMultiProcess_SIGSTOP_RequiredConsumer(t *testing.T) {
 		}
 		seq++
 	}
-	stop(t, child.Pid(), syscall.SIGSTOP)
-	resumed := false
-	defer func() {
-		if !resumed {
-			stop(t, child.Pid(), syscall.SIGCONT)
-		}
-	}()
+	resume := suspend(t, child.Pid())
 	for err == nil {
 		if _, err = p.Publish(ctx, fill); err == nil {
 			seq++
@@ -233,14 +231,6 @@ func TestMultiProcess_SIGSTOP_RequiredConsumer(t *testing.T) {
 	if st := p.Stats(); st.State != "closed" {
 		t.Fatalf("after the stall: ring %s, want closed", st.State)
 	}
-	stop(t, child.Pid(), syscall.SIGCONT)
-	resumed = true
-	var r consumeResult
-	child.Result(&r)
-	if err := child.Exit(); err != nil {
-		t.Fatalf("consumer: %v\n%s", err, child.Output())
-	}
-	if r.Count != seq || r.First != 0 || r.Bad != 0 || r.End != "end_of_stream" {
-		t.Fatalf("consumer read %d of %d events (first %d, %d bad: %s), ended by %q (%s)", r.Count, seq, r.First, r.Bad, r.BadMsg, r.End, r.EndMsg)
-	}
+	resume()
+	checkConsumed(t, child, seq)
 }
