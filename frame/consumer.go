@@ -346,7 +346,9 @@ func (c *Consumer) consume(v *view) {
 // ring.ErrTruncated, not a SIGBUS, including in the callbacks of Read and
 // Process, which read the payload in place.
 func (c *Consumer) guarded(fn func() error) (err error) {
-	defer c.rc.EndGuard(c.rc.Guard(), &err)
+	c.guard = false // fn runs the same method again, which must not guard a second time
+	defer func() { c.guard = true }()
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // deferred itself: recover works only there
 	return fn()
 }
 
@@ -355,12 +357,6 @@ func (c *Consumer) guarded(fn func() error) (err error) {
 // needed and leaves the message unread. Fragments of a message that fits
 // are reassembled straight into dst (one copy). Allocation-free.
 func (c *Consumer) Recv(ctx context.Context, dst []byte) (int, Meta, error) {
-	if c.guard {
-		var n int
-		var m Meta
-		err := c.guarded(func() (err error) { n, m, err = c.recv(ctx, modeWait, dst); return err })
-		return n, m, err
-	}
 	return c.recv(ctx, modeWait, dst)
 }
 
@@ -368,16 +364,19 @@ func (c *Consumer) Recv(ctx context.Context, dst []byte) (int, Meta, error) {
 // whose frames are only partly published stays in progress for the next
 // call; so may one larger than the ring, after a ring's worth of frames.
 func (c *Consumer) TryRecv(dst []byte) (int, Meta, error) {
-	if c.guard {
-		var n int
-		var m Meta
-		err := c.guarded(func() (err error) { n, m, err = c.recv(context.Background(), modeTry, dst); return err })
-		return n, m, err
-	}
 	return c.recv(context.Background(), modeTry, dst)
 }
 
+// recv, recvAppend, read and process are where a consumer with
+// TruncationGuard installs its guard: the public methods stay small enough
+// to inline.
 func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, m Meta, err error) {
+	if c.guard { // locals, not the results: captured, those would live in memory
+		var n int
+		var m Meta
+		err := c.guarded(func() (err error) { n, m, err = c.recv(ctx, mode, dst); return err })
+		return n, m, err
+	}
 	c.asm.ext = dst
 	err = c.next(ctx, mode)
 	c.asm.detach()
@@ -402,15 +401,15 @@ func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, 
 
 // RecvAppend waits for the next message and appends it to dst.
 func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) ([]byte, Meta, error) {
+	return c.recvAppend(ctx, dst)
+}
+
+func (c *Consumer) recvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
 	if c.guard {
 		var m Meta
 		err := c.guarded(func() (err error) { dst, m, err = c.recvAppend(ctx, dst); return err })
 		return dst, m, err
 	}
-	return c.recvAppend(ctx, dst)
-}
-
-func (c *Consumer) recvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
 	if err := c.next(ctx, modeWait); err != nil {
 		c.release()
 		return dst, m, err
@@ -428,21 +427,18 @@ func (c *Consumer) recvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta
 // reassembly buffer. payload is valid only until fn returns. Read returns
 // fn's error; the message is consumed either way. Allocation-free.
 func (c *Consumer) Read(ctx context.Context, fn func(m Meta, payload []byte) error) error {
-	if c.guard {
-		return c.guarded(func() error { return c.read(ctx, modeWait, fn) })
-	}
 	return c.read(ctx, modeWait, fn)
 }
 
 // TryRead is Read that returns ErrEmpty instead of waiting.
 func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) error {
-	if c.guard {
-		return c.guarded(func() error { return c.read(context.Background(), modeTry, fn) })
-	}
 	return c.read(context.Background(), modeTry, fn)
 }
 
 func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte) error) error {
+	if c.guard {
+		return c.guarded(func() error { return c.read(ctx, mode, fn) })
+	}
 	if err := c.next(ctx, mode); err != nil {
 		c.release()
 		return err
@@ -461,25 +457,20 @@ func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte
 // many messages fn saw. It stops at fn's first error (that message is
 // consumed) and at a protocol error, returning it; call again to go on.
 func (c *Consumer) Process(ctx context.Context, max int, fn func(m Meta, payload []byte) error) (int, error) {
-	if c.guard {
-		var n int
-		err := c.guarded(func() (err error) { n, err = c.process(ctx, modeWait, max, fn); return err })
-		return n, err
-	}
 	return c.process(ctx, modeWait, max, fn)
 }
 
 // TryProcess is Process that returns (0, ErrEmpty) instead of waiting.
 func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (int, error) {
-	if c.guard {
-		var n int
-		err := c.guarded(func() (err error) { n, err = c.process(context.Background(), modeTry, max, fn); return err })
-		return n, err
-	}
 	return c.process(context.Background(), modeTry, max, fn)
 }
 
 func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(Meta, []byte) error) (int, error) {
+	if c.guard {
+		var n int
+		err := c.guarded(func() (err error) { n, err = c.process(ctx, mode, max, fn); return err })
+		return n, err
+	}
 	if max <= 0 {
 		max = math.MaxInt
 	}

@@ -137,17 +137,11 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 // fragmented over consecutive slots (see the package doc). The payload is
 // copied; the caller may reuse it when Send returns.
 func (p *Producer) Send(ctx context.Context, kind uint8, payload []byte) (uint64, error) {
-	if p.guard {
-		return p.guarded(func() (uint64, error) { return p.send(ctx, claimWait, kind, 0, payload) })
-	}
 	return p.send(ctx, claimWait, kind, 0, payload)
 }
 
 // SendFlags is Send with application flags, delivered in Meta.Flags.
 func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []byte) (uint64, error) {
-	if p.guard {
-		return p.guarded(func() (uint64, error) { return p.send(ctx, claimWait, kind, flags, payload) })
-	}
 	return p.send(ctx, claimWait, kind, flags, payload)
 }
 
@@ -155,17 +149,11 @@ func (p *Producer) SendFlags(ctx context.Context, kind, flags uint8, payload []b
 // larger than the ring cannot be sent without waiting: TrySend rejects it
 // with a *SizeError.
 func (p *Producer) TrySend(kind uint8, payload []byte) (uint64, error) {
-	if p.guard {
-		return p.guarded(func() (uint64, error) { return p.send(context.Background(), claimTry, kind, 0, payload) })
-	}
 	return p.send(context.Background(), claimTry, kind, 0, payload)
 }
 
 // TrySendFlags is TrySend with application flags.
 func (p *Producer) TrySendFlags(kind, flags uint8, payload []byte) (uint64, error) {
-	if p.guard {
-		return p.guarded(func() (uint64, error) { return p.send(context.Background(), claimTry, kind, flags, payload) })
-	}
 	return p.send(context.Background(), claimTry, kind, flags, payload)
 }
 
@@ -192,7 +180,9 @@ func (p *Producer) Require(cfg ring.RequiredConfig) error {
 // ring.ErrTruncated, not a SIGBUS. Without it only the ring's waits are
 // guarded (see ring.Config.TruncationGuard).
 func (p *Producer) guarded(fn func() (uint64, error)) (id uint64, err error) {
-	defer p.rp.EndGuard(p.rp.Guard(), &err)
+	p.guard = false // fn runs send again, which must not guard a second time
+	defer func() { p.guard = true }()
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // deferred itself: recover works only there
 	return fn()
 }
 
@@ -212,6 +202,9 @@ func (p *Producer) claim(ctx context.Context, mode claimMode, n int) (int64, err
 }
 
 func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, payload []byte) (uint64, error) {
+	if p.guard { // here, not in Send: the public methods stay small enough to inline
+		return p.guarded(func() (uint64, error) { return p.send(ctx, mode, kind, flags, payload) })
+	}
 	n := uint64(len(payload))
 	if n > p.g.cap || n > p.g.maxMsg {
 		return p.sendMulti(ctx, mode, kind, flags, payload)

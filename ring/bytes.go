@@ -164,7 +164,8 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 	if c.c.guardCalls {
-		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.Wait(ctx); return err })
+		var lo, hi int64 // locals, not the results: captured, those would live in memory
+		err := c.c.guardedErr(func() (err error) { lo, hi, err = c.Wait(ctx); return err })
 		return lo, hi, err
 	}
 	if c.c.observer {
@@ -178,7 +179,8 @@ func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
 	if c.c.guardCalls {
-		err = c.c.guardedErr(func() (err error) { lo, hi, err = c.TryWait(); return err })
+		var lo, hi int64
+		err := c.c.guardedErr(func() (err error) { lo, hi, err = c.TryWait(); return err })
 		return lo, hi, err
 	}
 	if c.c.observer {
