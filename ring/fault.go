@@ -16,12 +16,13 @@ package ring
 // (segment.onTruncated) and every later call returns the error without
 // touching the mapping again, except Close, which unmaps it.
 //
-// A guard costs two calls into the runtime (set, restore), a deferred call
-// and recover: about 60 instructions, 5 to 10 ns, as much as the rest of a
-// Publish. So by default it is only where that is free: around every wait
-// (waitSpace, waitData, the managed producer's blocked claim), and on the
-// calls that make system calls anyway (attach, join, create, close,
-// Stats, coordination). Config.TruncationGuard (and
+// A guard costs two calls into the runtime (set, restore), a deferred
+// call, recover and, on the per-event path, a closure that enters the
+// call again with guardCalls off: about 140 instructions, more than the
+// rest of a Publish (about 100). So by default it is only where that is
+// free: around every wait (waitSpace, waitData, the managed producer's
+// blocked claim), and on the calls that make system calls anyway (attach,
+// join, create, close, Stats, coordination). Config.TruncationGuard (and
 // ConsumerConfig.TruncationGuard) puts it around every public call as
 // well. The byte rings' handles skip theirs while the layer above (frame)
 // runs its own guard around them (BytesProducer.Guard), so a framed
