@@ -179,8 +179,19 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	defer m.Close()
 	bb := m.Bytes()
 	var producers uint32
-	if len(bb) >= headerSize {
-		producers = headerOf(bb).maxProducers // bounded by anyProducerHeld
+	se := &StaleError{Name: name}
+	// Guarded: whoever truncates the file meanwhile gets ErrTruncated
+	// here, not a SIGBUS.
+	if err := guarded(m, func() error {
+		if len(bb) >= headerSize {
+			h := headerOf(bb)
+			producers = h.maxProducers // bounded by anyProducerHeld
+			se.OwnerPID = h.ownerPID
+			se.Created = time.Unix(0, int64(h.createdNs))
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	held, err := anyProducerHeld(m, producers)
 	if err != nil {
@@ -188,12 +199,6 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	}
 	if held {
 		return fmt.Errorf("%w: %q", ErrExist, name)
-	}
-	se := &StaleError{Name: name}
-	if len(bb) >= headerSize {
-		h := headerOf(bb)
-		se.OwnerPID = h.ownerPID
-		se.Created = time.Unix(0, int64(h.createdNs))
 	}
 	return se
 }
