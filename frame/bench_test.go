@@ -297,19 +297,25 @@ func BenchmarkThroughput(b *testing.B) {
 
 // BenchmarkSendRecv64_InProcess is the CPU cost of one 64-byte message
 // through each layer, one goroutine, no cross-core traffic: raw byte ring
-// Publish+Next against framed Send+Recv and Send+Read.
+// Publish+Next against framed Send+Recv and Send+Read. The _guarded
+// variants run under the truncation guard (TruncationGuard).
 func BenchmarkSendRecv64_InProcess(b *testing.B) {
+	benchSendRecv64(b, "", false)
+	benchSendRecv64(b, "_guarded", true)
+}
+
+func benchSendRecv64(b *testing.B, suffix string, guard bool) {
 	ctx := context.Background()
 	msg := payloadFor(1, pingSize)
 	dst := make([]byte, pingSize)
-	b.Run("raw", func(b *testing.B) {
+	b.Run("raw"+suffix, func(b *testing.B) {
 		name := heapName(b)
-		p, err := ring.CreateBytes(name, ring.Config{Backend: ring.Heap, SlotSize: pingSize, Capacity: 64})
+		p, err := ring.CreateBytes(name, ring.Config{Backend: ring.Heap, SlotSize: pingSize, Capacity: 64, TruncationGuard: guard})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer p.Close()
-		c, err := ring.AttachBytes(context.Background(), name, ring.ConsumerConfig{Backend: ring.Heap})
+		c, err := ring.AttachBytes(context.Background(), name, ring.ConsumerConfig{Backend: ring.Heap, TruncationGuard: guard})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -319,15 +325,15 @@ func BenchmarkSendRecv64_InProcess(b *testing.B) {
 			c.Recv(ctx, dst)
 		}
 	})
-	b.Run("framed/Recv", func(b *testing.B) {
-		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64}, ConsumerConfig{})
+	b.Run("framed/Recv"+suffix, func(b *testing.B) {
+		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64, TruncationGuard: guard}, ConsumerConfig{TruncationGuard: guard})
 		for b.Loop() {
 			p.Send(ctx, 1, msg)
 			c.Recv(ctx, dst)
 		}
 	})
-	b.Run("framed/Read", func(b *testing.B) {
-		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64}, ConsumerConfig{})
+	b.Run("framed/Read"+suffix, func(b *testing.B) {
+		p, c := heapPair(b, Config{PayloadCapacity: pingSize, Capacity: 64, TruncationGuard: guard}, ConsumerConfig{TruncationGuard: guard})
 		n := 0
 		fn := func(m Meta, p []byte) error { n += len(p); return nil }
 		for b.Loop() {

@@ -89,6 +89,7 @@ type Config struct {
 	Wait             ring.WaitStrategy // how the producer waits for space. Zero: Block.
 	LivenessInterval time.Duration     // how soon a blocked producer notices a dead consumer. Zero: 100 ms.
 	Logger           *slog.Logger      // lifecycle events: see ring.Config. Nil: silent.
+	TruncationGuard  bool              // guard fast paths too against a truncated segment (ring.Config.TruncationGuard).
 	KeepOnClose      bool              // leave the segment in place at Close.
 	KeepStale        bool              // refuse (ErrStale) instead of replacing a dead owner's segment.
 	Populate         bool              // pre-fault the mapping.
@@ -132,7 +133,7 @@ func (c *Config) ring(g *geometry, meta []byte) ring.Config {
 	return ring.Config{
 		Backend: c.Backend, Capacity: c.Capacity, SlotSize: g.slotSize, MaxConsumers: c.MaxConsumers,
 		MaxProducers: c.MaxProducers, Perm: c.Perm, AccessGroup: c.AccessGroup, Wait: c.Wait, LivenessInterval: c.LivenessInterval,
-		KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta, Logger: c.Logger,
+		TruncationGuard: c.TruncationGuard, KeepOnClose: c.KeepOnClose, KeepStale: c.KeepStale, Populate: c.Populate, Meta: meta, Logger: c.Logger,
 	}
 }
 
@@ -149,6 +150,7 @@ type ConsumerConfig struct {
 	Perm             os.FileMode       // expected segment mode. Zero: any mode granting nothing to others.
 	Owner            string            // user trusted to own the segment (name or uid). Zero: ourselves.
 	LivenessInterval time.Duration     // how soon an idle consumer notices a dead producer. Zero: 100 ms.
+	TruncationGuard  bool              // see Config.
 	// Observer never gates the producer: the consumer reads validated
 	// copies of each frame, and if the producer laps it, it reports
 	// ErrLapped and resynchronises at the next message start.
@@ -182,7 +184,7 @@ func (c *ConsumerConfig) ring() ring.ConsumerConfig {
 	return ring.ConsumerConfig{
 		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
-		Logger: c.Logger,
+		Logger: c.Logger, TruncationGuard: c.TruncationGuard,
 	}
 }
 
@@ -196,6 +198,7 @@ type JoinConfig struct {
 	Wait             ring.WaitStrategy // how to wait for space. Zero: Block.
 	LivenessInterval time.Duration     // see Config. Zero: 100 ms.
 	Logger           *slog.Logger      // lifecycle events: see ring.Config. Nil: silent.
+	TruncationGuard  bool              // see Config.
 
 	// PayloadCapacity, if non-zero, must equal the ring's.
 	PayloadCapacity int
@@ -215,7 +218,7 @@ type JoinConfig struct {
 
 // ring returns the configuration of the ring producer below.
 func (c *JoinConfig) ring() ring.JoinConfig {
-	return ring.JoinConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval, Logger: c.Logger}
+	return ring.JoinConfig{Backend: c.Backend, Perm: c.Perm, Owner: c.Owner, Wait: c.Wait, LivenessInterval: c.LivenessInterval, Logger: c.Logger, TruncationGuard: c.TruncationGuard}
 }
 
 // Geometry describes a frame ring.

@@ -89,6 +89,7 @@ type Consumer struct {
 	touch    byte        // sink for that load
 	closed   bool
 	copies   bool          // src copies frames out one at a time (an observer)
+	guard    bool          // read-only: ConsumerConfig.TruncationGuard
 	v        view          // the message next found, until consumed
 	stats    ConsumerStats // counted here, flushed to the segment (stats.go)
 	flushed  uint64        // stats.Messages at the last flush
@@ -129,10 +130,12 @@ func Attach(ctx context.Context, name string, cfg ConsumerConfig) (*Consumer, er
 	}
 	if cfg.Observer {
 		c := newConsumer(newObserverSource(rc, g.slotSize), g, rc.Position(), cfg.ReceiveTimestamps, rc)
-		c.copies = true
+		c.copies, c.guard = true, cfg.TruncationGuard
 		return c, nil
 	}
-	return newConsumer(rc, g, rc.Position(), cfg.ReceiveTimestamps, rc), nil
+	c := newConsumer(rc, g, rc.Position(), cfg.ReceiveTimestamps, rc)
+	c.guard = cfg.TruncationGuard
+	return c, nil
 }
 
 func newConsumer(src source, g geometry, position int64, stampRx bool, rc *ring.BytesConsumer) *Consumer {
@@ -370,6 +373,17 @@ func (c *Consumer) consume(v *view) {
 	c.stats.Bytes += uint64(len(v.p))
 }
 
+// guarded runs a receive under the ring's truncation guard
+// (ConsumerConfig.TruncationGuard): a segment truncated under it is
+// ring.ErrTruncated, not a SIGBUS, including in the callbacks of Read and
+// Process, which read the payload in place.
+func (c *Consumer) guarded(fn func() error) (err error) {
+	c.guard = false // fn runs the same method again, which must not guard a second time
+	defer func() { c.guard = true }()
+	defer c.rc.EndGuard(c.rc.Guard(), &err) // deferred itself: recover works only there
+	return fn()
+}
+
 // Recv waits for the next message and copies it into dst, returning its
 // length. If dst is too short it returns a *ShortBufferError with the size
 // needed and leaves the message unread. Fragments of a message that fits
@@ -385,7 +399,16 @@ func (c *Consumer) TryRecv(dst []byte) (int, Meta, error) {
 	return c.recv(context.Background(), modeTry, dst)
 }
 
+// recv, recvAppend, read and process are where a consumer with
+// TruncationGuard installs its guard: the public methods stay small enough
+// to inline.
 func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, m Meta, err error) {
+	if c.guard { // locals, not the results: captured, those would live in memory
+		var n int
+		var m Meta
+		err := c.guarded(func() (err error) { n, m, err = c.recv(ctx, mode, dst); return err })
+		return n, m, err
+	}
 	c.asm.ext = dst
 	err = c.next(ctx, mode)
 	c.asm.detach()
@@ -409,7 +432,16 @@ func (c *Consumer) recv(ctx context.Context, mode waitMode, dst []byte) (n int, 
 }
 
 // RecvAppend waits for the next message and appends it to dst.
-func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
+func (c *Consumer) RecvAppend(ctx context.Context, dst []byte) ([]byte, Meta, error) {
+	return c.recvAppend(ctx, dst)
+}
+
+func (c *Consumer) recvAppend(ctx context.Context, dst []byte) (_ []byte, m Meta, err error) {
+	if c.guard {
+		var m Meta
+		err := c.guarded(func() (err error) { dst, m, err = c.recvAppend(ctx, dst); return err })
+		return dst, m, err
+	}
 	if err := c.next(ctx, modeWait); err != nil {
 		c.release()
 		return dst, m, err
@@ -436,6 +468,9 @@ func (c *Consumer) TryRead(fn func(m Meta, payload []byte) error) error {
 }
 
 func (c *Consumer) read(ctx context.Context, mode waitMode, fn func(Meta, []byte) error) error {
+	if c.guard {
+		return c.guarded(func() error { return c.read(ctx, mode, fn) })
+	}
 	if err := c.next(ctx, mode); err != nil {
 		c.release()
 		return err
@@ -463,6 +498,11 @@ func (c *Consumer) TryProcess(max int, fn func(m Meta, payload []byte) error) (i
 }
 
 func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(Meta, []byte) error) (int, error) {
+	if c.guard {
+		var n int
+		err := c.guarded(func() (err error) { n, err = c.process(ctx, mode, max, fn); return err })
+		return n, err
+	}
 	if max <= 0 {
 		max = math.MaxInt
 	}
@@ -496,6 +536,7 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 func (c *Consumer) All(ctx context.Context) iter.Seq2[Meta, []byte] {
 	return func(yield func(Meta, []byte) bool) {
 		c.iterErr = nil
+		defer c.rc.EndGuard(c.rc.Guard(), &c.iterErr)
 		defer c.release()
 		for {
 			if err := c.next(ctx, modeWait); err != nil {

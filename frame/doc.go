@@ -69,6 +69,12 @@
 // one CRC-32C pass over the payload on each side (see checksum.go and
 // BenchmarkChecksum), and nothing on a ring created without it.
 //
+// A peer that truncates the segment's file is ring.ErrTruncated, not a
+// SIGBUS, for a producer or consumer waiting on the ring, and for every
+// call, in-place payloads read by the callbacks of Read and Process
+// included, with Config.TruncationGuard (ConsumerConfig.TruncationGuard):
+// see ring.Config.TruncationGuard for what it costs.
+//
 // # Consumers, late join and laps
 //
 // Every consumer attached to a ring (observers aside) gates its producers

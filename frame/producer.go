@@ -66,14 +66,15 @@ type Producer struct {
 	id    uint64        // hot: last message id published
 	stamp bool          // read-only: Config.Timestamps
 	stats ProducerStats // hot: counted here, flushed to the segment (stats.go)
+	guard bool          // read-only: Config.TruncationGuard
 
 	rp *ring.BytesProducer // slow paths: close, coordination, ring stats
 }
 
 // newProducer wraps a byte-ring producer and has its counters flushed
 // when the ring finds it idle.
-func newProducer(rp *ring.BytesProducer, g geometry, stamp bool) *Producer {
-	p := &Producer{r: rp, g: g, stamp: stamp, rp: rp}
+func newProducer(rp *ring.BytesProducer, g geometry, stamp, guard bool) *Producer {
+	p := &Producer{r: rp, g: g, stamp: stamp, guard: guard, rp: rp}
 	rp.LayerCounters().OnIdle(p.flush)
 	return p
 }
@@ -110,7 +111,7 @@ func Create(name string, cfg Config) (*Producer, error) {
 			return nil, &GeometryError{Field: "aligned", Reason: "the backend mapped the slots off a 16-byte boundary", Got: m}
 		}
 	}
-	return newProducer(rp, g, cfg.Timestamps), nil
+	return newProducer(rp, g, cfg.Timestamps, cfg.TruncationGuard), nil
 }
 
 // Join joins the multi-producer frame ring name (created by Create with
@@ -148,7 +149,7 @@ func Join(ctx context.Context, name string, cfg JoinConfig) (*Producer, error) {
 		rp.Close()
 		return nil, err
 	}
-	return newProducer(rp, g, cfg.Timestamps), nil
+	return newProducer(rp, g, cfg.Timestamps, cfg.TruncationGuard), nil
 }
 
 // Send publishes payload as one message of the given kind, waiting for
@@ -194,6 +195,17 @@ func (p *Producer) Require(cfg ring.RequiredConfig) error {
 	return p.rp.Require(cfg)
 }
 
+// guarded runs a send under the ring's truncation guard
+// (Config.TruncationGuard): a segment truncated under it is
+// ring.ErrTruncated, not a SIGBUS. Without it only the ring's waits are
+// guarded (see ring.Config.TruncationGuard).
+func (p *Producer) guarded(fn func() (uint64, error)) (id uint64, err error) {
+	p.guard = false // fn runs send again, which must not guard a second time
+	defer func() { p.guard = true }()
+	defer p.rp.EndGuard(p.rp.Guard(), &err) // deferred itself: recover works only there
+	return fn()
+}
+
 // claimMode says how send claims slots.
 type claimMode uint8
 
@@ -210,6 +222,9 @@ func (p *Producer) claim(ctx context.Context, mode claimMode, n int) (int64, err
 }
 
 func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, payload []byte) (uint64, error) {
+	if p.guard { // here, not in Send: the public methods stay small enough to inline
+		return p.guarded(func() (uint64, error) { return p.send(ctx, mode, kind, flags, payload) })
+	}
 	n := uint64(len(payload))
 	if n > p.g.cap || n > p.g.maxMsg {
 		return p.sendMulti(ctx, mode, kind, flags, payload)

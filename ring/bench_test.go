@@ -24,16 +24,21 @@ type benchEvent struct {
 const benchEventSize = int64(unsafe.Sizeof(benchEvent{}))
 
 func benchRing(b *testing.B, capacity int, w WaitStrategy, consumers int) (*Producer[benchEvent], []*Consumer[benchEvent]) {
+	return benchRingConfig(b, Config{Capacity: capacity, Wait: w, Populate: true}, consumers)
+}
+
+func benchRingConfig(b *testing.B, cfg Config, consumers int) (*Producer[benchEvent], []*Consumer[benchEvent]) {
 	b.Helper()
 	name := PortableName("bench")
-	p, err := Create[benchEvent](name, Config{Capacity: capacity, Wait: w, Populate: true})
+	w := cfg.Wait
+	p, err := Create[benchEvent](name, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { p.Close() })
 	var cs []*Consumer[benchEvent]
 	for i := 0; i < consumers; i++ {
-		c, err := Attach[benchEvent](context.Background(), name, ConsumerConfig{Wait: w})
+		c, err := Attach[benchEvent](context.Background(), name, ConsumerConfig{Wait: w, TruncationGuard: cfg.TruncationGuard})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -64,17 +69,25 @@ func drain(c *Consumer[benchEvent], n int64, done chan<- error) {
 	done <- nil
 }
 
-// BenchmarkPublish: one event per Publish, on the Shm backend.
+// BenchmarkPublish: one event per Publish, on the Shm backend. The
+// _guarded variant runs every call under the truncation guard
+// (Config.TruncationGuard): the difference is what the guard costs.
 func BenchmarkPublish(b *testing.B) {
-	b.Run("SP_no_consumer", func(b *testing.B) {
-		p, _ := benchRing(b, 1024, Block, 0)
-		b.SetBytes(benchEventSize)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			p.Publish(context.Background(), func(e *benchEvent) { e.Seq = int64(i) })
+	for _, guard := range []bool{false, true} {
+		name := "SP_no_consumer"
+		if guard {
+			name += "_guarded"
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			p, _ := benchRingConfig(b, Config{Capacity: 1024, Wait: Block, Populate: true, TruncationGuard: guard}, 0)
+			b.SetBytes(benchEventSize)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p.Publish(context.Background(), func(e *benchEvent) { e.Seq = int64(i) })
+			}
+		})
+	}
 	for _, w := range []WaitStrategy{BusySpin, Block} {
 		b.Run("SPSC_"+w.String(), func(b *testing.B) {
 			p, cs := benchRing(b, 1024, w, 1)
@@ -191,15 +204,21 @@ func BenchmarkConsume(b *testing.B) {
 // BenchmarkSendRecv is one Send and one Recv (or Read) in one goroutine on
 // a heap ring: the CPU cost of the ring's fast paths, without the
 // cross-core hand-off that dominates a ping-pong between processes.
-// Instruction counts under callgrind judge a fast-path change.
+// Instruction counts under callgrind judge a fast-path change. The
+// _guarded variants run under the truncation guard (TruncationGuard).
 func BenchmarkSendRecv(b *testing.B) {
+	benchSendRecv(b, "", false)
+	benchSendRecv(b, "_guarded", true)
+}
+
+func benchSendRecv(b *testing.B, suffix string, guard bool) {
 	name := PortableName("bsr")
-	p, err := Create[benchEvent](name, Config{Backend: Heap, Capacity: 64})
+	p, err := Create[benchEvent](name, Config{Backend: Heap, Capacity: 64, TruncationGuard: guard})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	c, err := Attach[benchEvent](context.Background(), name, ConsumerConfig{Backend: Heap})
+	c, err := Attach[benchEvent](context.Background(), name, ConsumerConfig{Backend: Heap, TruncationGuard: guard})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,7 +227,7 @@ func BenchmarkSendRecv(b *testing.B) {
 	ev := &benchEvent{}
 	var got int64
 	read := func(e *benchEvent, _ int64) error { got = e.Seq; return nil }
-	b.Run("Send+Recv", func(b *testing.B) {
+	b.Run("Send+Recv"+suffix, func(b *testing.B) {
 		for b.Loop() {
 			ev.Seq++
 			p.Send(ctx, ev)
@@ -217,7 +236,7 @@ func BenchmarkSendRecv(b *testing.B) {
 			}
 		}
 	})
-	b.Run("Publish+Read", func(b *testing.B) {
+	b.Run("Publish+Read"+suffix, func(b *testing.B) {
 		fill := func(e *benchEvent) { e.Seq = ev.Seq }
 		for b.Loop() {
 			ev.Seq++

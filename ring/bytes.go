@@ -39,8 +39,17 @@ func (p *BytesProducer) TryClaim(n int) (int64, error) {
 	return p.claim(context.Background(), n, true)
 }
 
+// claim, send and recv are where a handle with TruncationGuard installs
+// its guard: the public methods stay small enough to inline.
 func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.claim(ctx, n, try) })
+	}
 	if p.claimed != 0 {
+		if err := p.p.s.truncated; err != nil {
+			p.claimed = 0 // the claim faulted (a Send), and the ring is gone
+			return -1, err
+		}
 		return -1, errClaimPending(p.claimed)
 	}
 	lo, err := p.p.acquire(ctx, int64(n), try)
@@ -57,12 +66,18 @@ func errClaimPending(n int64) error {
 }
 
 // Slot returns the slot of a claimed sequence. It must not be used after
-// Close.
+// Close. Its bytes are the segment's: if a peer truncated the segment,
+// touching them faults; code that fills slots itself guards that with
+// Guard and EndGuard.
 func (p *BytesProducer) Slot(seq int64) []byte { return p.p.s.slotBytes(seq) }
 
 // Commit publishes every claimed slot with one cursor store and returns the
 // last sequence published.
 func (p *BytesProducer) Commit() int64 {
+	if p.p.guardCalls {
+		seq, _ := p.p.guardedSeq(func() (int64, error) { return p.Commit(), nil })
+		return seq
+	}
 	if p.claimed == 0 {
 		return p.lo - 1
 	}
@@ -89,6 +104,9 @@ func (p *BytesProducer) TrySend(b []byte) (int64, error) {
 }
 
 func (p *BytesProducer) send(ctx context.Context, b []byte, try bool) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.send(ctx, b, try) })
+	}
 	if len(b) > int(p.p.s.slotSize) {
 		return -1, fmt.Errorf("%w: %d bytes into a %d-byte slot", ErrInvalidConfig, len(b), p.p.s.slotSize)
 	}
@@ -110,7 +128,7 @@ func (p *BytesProducer) UserMeta() [UserMetaSize]byte { return p.p.s.meta }
 func (p *BytesProducer) Info() RingInfo { return p.p.s.info() }
 
 // Stats reads the ring's counters.
-func (p *BytesProducer) Stats() Stats { return p.p.s.stats() }
+func (p *BytesProducer) Stats() Stats { return p.p.s.guardedStats() }
 
 // LayerCounters returns this producer's counters in the segment.
 func (p *BytesProducer) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
@@ -145,6 +163,11 @@ func AttachBytes(ctx context.Context, name string, cfg ConsumerConfig) (*BytesCo
 // ReleaseThrough. An observer cannot reserve slots: it gets
 // ErrObserverInPlace (use Recv).
 func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
+	if c.c.guardCalls {
+		var lo, hi int64 // locals, not the results: captured, those would live in memory
+		err := c.c.guardedErr(func() (err error) { lo, hi, err = c.Wait(ctx); return err })
+		return lo, hi, err
+	}
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
@@ -155,6 +178,11 @@ func (c *BytesConsumer) Wait(ctx context.Context) (lo, hi int64, err error) {
 
 // TryWait is Wait that returns ErrEmpty instead of waiting.
 func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
+	if c.c.guardCalls {
+		var lo, hi int64
+		err := c.c.guardedErr(func() (err error) { lo, hi, err = c.TryWait(); return err })
+		return lo, hi, err
+	}
 	if c.c.observer {
 		return c.c.next, -1, ErrObserverInPlace
 	}
@@ -164,12 +192,18 @@ func (c *BytesConsumer) TryWait() (lo, hi int64, err error) {
 }
 
 // Slot returns the slot of a sequence in the readable range returned by
-// Wait. It must not be used after ReleaseThrough passes it.
+// Wait. It must not be used after ReleaseThrough passes it. As for
+// BytesProducer.Slot, touching a truncated segment's bytes faults: guard
+// the reads with Guard and EndGuard.
 func (c *BytesConsumer) Slot(seq int64) []byte { return c.c.s.slotBytes(seq) }
 
 // ReleaseThrough consumes every sequence up to seq (which must lie in the
 // readable range) with one cursor store.
 func (c *BytesConsumer) ReleaseThrough(seq int64) {
+	if c.c.guardCalls {
+		c.c.guardedErr(func() error { c.ReleaseThrough(seq); return nil })
+		return
+	}
 	if seq >= c.c.next && seq <= c.c.avail {
 		c.c.advance(seq)
 	}
@@ -189,6 +223,9 @@ func (c *BytesConsumer) TryRecv(dst []byte) (int64, error) {
 }
 
 func (c *BytesConsumer) recv(ctx context.Context, dst []byte, try bool) (int64, error) {
+	if c.c.guardCalls {
+		return c.c.guardedSeq(func() (int64, error) { return c.recv(ctx, dst, try) })
+	}
 	if err := c.c.ready(ctx, try); err != nil {
 		return -1, err
 	}
@@ -220,7 +257,7 @@ func (c *BytesConsumer) ID() string { return c.c.id }
 func (c *BytesConsumer) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters.
-func (c *BytesConsumer) Stats() Stats { return c.c.s.stats() }
+func (c *BytesConsumer) Stats() Stats { return c.c.s.guardedStats() }
 
 // LayerCounters returns this consumer's counters in the segment.
 func (c *BytesConsumer) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }

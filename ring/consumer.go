@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"time"
 )
 
@@ -43,6 +44,8 @@ type consumer struct {
 	wait  WaitStrategy
 	idx   int
 	id    string
+	// guardAll, guardCalls: as the producer's (ConsumerConfig.TruncationGuard).
+	guardAll, guardCalls bool
 
 	closed  bool
 	lagMax  int64     // the lag high-water mark stored in ent.lagMax
@@ -98,6 +101,8 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	s.selfConsumer = jr.idx
 	s.event(slog.LevelInfo, "consumer attached", slog.String("id", id), slog.Int("entry", jr.idx), slog.Int64("position", jr.cursor))
 	c.unblock = o.unblock
+	c.guardAll, c.guardCalls = cfg.TruncationGuard, cfg.TruncationGuard
+	s.onTruncated = c.truncated
 	c.stuck.seq = -1
 	c.observer = cfg.Observer
 	if cfg.Group != "" {
@@ -112,6 +117,14 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 		c.ent.lapped.add(uint64(jr.missed))
 	}
 	return c, nil
+}
+
+// truncated closes the consumer when its segment was truncated
+// (segment.onTruncated): every read then takes the slow path, which
+// reports it, and nothing touches the mapping but Close.
+func (c *consumer) truncated() {
+	c.closed = true
+	c.avail = math.MinInt64
 }
 
 // poll reports whether the event at c.next is readable, refreshing the
@@ -241,8 +254,8 @@ func (c *consumer) ready(ctx context.Context, try bool) error {
 
 func (c *consumer) readySlow(ctx context.Context, try bool) error {
 	switch {
-	case c.closed:
-		return ErrClosed
+	case c.closed: // by Close, or by a truncation (truncated)
+		return c.s.closedErr()
 	case c.missed > 0:
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.s.logError(ErrorLapped, c.missed)
@@ -320,7 +333,12 @@ func (c *consumer) endOfStream(probe bool) error {
 }
 
 // waitData waits until poll succeeds, the ring ends or ctx is done.
-func (c *consumer) waitData(ctx context.Context) error {
+//
+// It runs under the truncation guard whatever
+// ConsumerConfig.TruncationGuard says: a wait is where a truncation is
+// likely to find a consumer, and the guard costs nothing next to waiting.
+func (c *consumer) waitData(ctx context.Context) (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := c.s
 	lastProbe := time.Now()
 	every := c.wait.checkEvery()
@@ -416,18 +434,32 @@ func (c *consumer) advance(seq int64) {
 // close leaves the consumer table (keeping the id's cursor for a rejoin)
 // and unmaps the segment.
 func (c *consumer) close() error {
-	if c.closed {
+	if c.s.unmapped() { // not c.closed: a truncation closes it too (truncated)
 		return nil
 	}
 	c.closed = true
+	err := c.leave()
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
+	if uerr := c.s.unmap(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// leave gives up this consumer's entry in the segment: ErrTruncated if
+// the segment is gone.
+func (c *consumer) leave() (err error) {
+	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
+	if c.s.truncated != nil {
+		return c.s.truncated
+	}
 	if c.member {
 		// A claim we still hold goes back to the group (group.go).
 		c.s.deposit(c.ent, c.group)
 	}
 	c.s.leave(c.idx)
 	c.s.event(slog.LevelInfo, "consumer detached", slog.String("id", c.id), slog.Int64("position", c.next-1))
-	return c.s.unmap()
+	return nil
 }
 
 func (c *consumer) err() error {

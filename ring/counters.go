@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -55,13 +56,31 @@ func (r *layerRef) detach() {
 }
 
 // Add adds n to slot i (0 <= i < LayerCounterSlots).
-func (l LayerCounters) Add(i int, n uint64) { l.r.c[i].add(n) }
+func (l LayerCounters) Add(i int, n uint64) {
+	defer l.r.guard(debug.SetPanicOnFault(true))
+	l.r.c[i].add(n)
+}
 
 // Store sets slot i to v.
-func (l LayerCounters) Store(i int, v uint64) { l.r.c[i].store(v) }
+func (l LayerCounters) Store(i int, v uint64) {
+	defer l.r.guard(debug.SetPanicOnFault(true))
+	l.r.c[i].store(v)
+}
 
-// Load reads slot i.
-func (l LayerCounters) Load(i int) uint64 { return l.r.c[i].load() }
+// Load reads slot i (0 once the segment was found truncated).
+func (l LayerCounters) Load(i int) (v uint64) {
+	defer l.r.guard(debug.SetPanicOnFault(true))
+	return l.r.c[i].load()
+}
+
+// guard is the counters' guard (fault.go): a truncated segment turns them
+// process-local, and the handle's next call reports ErrTruncated.
+func (r *layerRef) guard(old bool) {
+	debug.SetPanicOnFault(old)
+	if e := recover(); e != nil {
+		r.s.broke(faultError(r.s.m, e))
+	}
+}
 
 // OnIdle sets fn (nil for none) to run on the handle's goroutine whenever
 // the handle finds the ring empty (a consumer) or full (a producer),
@@ -79,7 +98,15 @@ func (l LayerCounters) LogError(k ErrorKind, detail int64) error {
 	if err := layerKind(k); err != nil {
 		return err
 	}
-	l.r.s.logError(k, detail)
+	err := guarded(l.r.s.m, func() error {
+		if l.r.s.truncated == nil {
+			l.r.s.logError(k, detail)
+		}
+		return nil
+	})
+	if err != nil {
+		return l.r.s.broke(err)
+	}
 	return nil
 }
 

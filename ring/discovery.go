@@ -138,35 +138,44 @@ func (s *segment) consumerPosition(id string) (int64, bool) {
 // and group members too, and a consumer that died until a blocked
 // producer's liveness probe detaches it.
 func (p *Producer[E]) WaitForConsumers(ctx context.Context, n int, prefix string) error {
-	return p.p.s.waitForCount(ctx, n, prefix)
+	return p.p.run(func() error { return p.p.s.waitForCount(ctx, n, prefix) })
 }
 
 // WaitForConsumerIDs waits until a consumer is attached under every id;
 // the *CoordinationError of a timeout names the missing ones.
 func (p *Producer[E]) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
-	return p.p.s.waitForIDs(ctx, ids)
+	return p.p.run(func() error { return p.p.s.waitForIDs(ctx, ids) })
 }
 
 // ConsumerIDs returns the ids of the attached consumers that start with
 // prefix ("" for all).
-func (p *Producer[E]) ConsumerIDs(prefix string) []string { return p.p.s.activeIDs(prefix) }
+func (p *Producer[E]) ConsumerIDs(prefix string) (ids []string) {
+	p.p.run(func() error { ids = p.p.s.activeIDs(prefix); return nil })
+	return ids
+}
 
 // ConsumerPosition returns the last sequence consumed by the consumer id,
 // attached or detached, and whether the ring knows the id.
-func (p *Producer[E]) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
+func (p *Producer[E]) ConsumerPosition(id string) (seq int64, ok bool) {
+	p.p.run(func() error { seq, ok = p.p.s.consumerPosition(id); return nil })
+	return seq, ok
+}
 
 // WaitForConsumers: see Producer.WaitForConsumers.
 func (p *BytesProducer) WaitForConsumers(ctx context.Context, n int, prefix string) error {
-	return p.p.s.waitForCount(ctx, n, prefix)
+	return p.p.run(func() error { return p.p.s.waitForCount(ctx, n, prefix) })
 }
 
 // WaitForConsumerIDs: see Producer.WaitForConsumerIDs.
 func (p *BytesProducer) WaitForConsumerIDs(ctx context.Context, ids ...string) error {
-	return p.p.s.waitForIDs(ctx, ids)
+	return p.p.run(func() error { return p.p.s.waitForIDs(ctx, ids) })
 }
 
 // ConsumerPosition: see Producer.ConsumerPosition.
-func (p *BytesProducer) ConsumerPosition(id string) (int64, bool) { return p.p.s.consumerPosition(id) }
+func (p *BytesProducer) ConsumerPosition(id string) (seq int64, ok bool) {
+	p.p.run(func() error { seq, ok = p.p.s.consumerPosition(id); return nil })
+	return seq, ok
+}
 
 // DrainError names the consumers that had not read everything when a
 // Drain's context ended. It unwraps to the context's error.
@@ -230,7 +239,11 @@ func (s *segment) behind(seq int64) []string {
 // error is then a *DrainError naming the consumers still behind. Call it
 // before Close when the consumers must read everything before the ring
 // goes away.
-func (p *Producer[E]) Drain(ctx context.Context) error { return p.p.s.drain(ctx) }
+func (p *Producer[E]) Drain(ctx context.Context) error {
+	return p.p.run(func() error { return p.p.s.drain(ctx) })
+}
 
 // Drain: see Producer.Drain.
-func (p *BytesProducer) Drain(ctx context.Context) error { return p.p.s.drain(ctx) }
+func (p *BytesProducer) Drain(ctx context.Context) error {
+	return p.p.run(func() error { return p.p.s.drain(ctx) })
+}

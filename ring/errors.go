@@ -88,6 +88,14 @@ var (
 	ErrBatchTooLarge = errors.New("ring: batch larger than capacity")
 	// ErrCorrupt: a shared word holds a value no correct peer writes.
 	ErrCorrupt = errors.New("ring: corrupt shared state")
+	// ErrTruncated: a peer truncated the segment's file under this handle,
+	// so part of its memory is gone (the access that found it faulted;
+	// see Config.TruncationGuard for which calls are guarded). Unlike
+	// ErrCorrupt, after which the stream goes on, it is final: the handle
+	// returns it from every later call, Close still unmaps and releases it,
+	// and what the segment held is lost. A producer creates the ring
+	// again; a consumer attaches again once it has been.
+	ErrTruncated = errors.New("ring: segment truncated")
 )
 
 // LayoutError names the header field that failed validation. It matches

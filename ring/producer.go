@@ -21,6 +21,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -33,14 +34,18 @@ import (
 // Only one goroutine may use a producer at a time: next and limit are
 // process-local caches with no synchronisation.
 type producer struct {
-	s      *segment // read-only after construction
-	next   int64    // hot: next sequence to claim
-	limit  int64    // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
-	wait   WaitStrategy
-	owner  bool
-	keep   bool
-	closed bool
-	live   *policy // the required-consumer policy (required.go); nil: none
+	s    *segment // read-only after construction
+	next int64    // hot: next sequence to claim
+	// guardAll: every public call runs under the truncation guard, fast
+	// paths too (Config.TruncationGuard); else only waits (fault.go).
+	// guardCalls: the next public call installs one; false inside a guard.
+	guardAll, guardCalls bool
+	limit                int64 // hot: cached clearance (see file comment); MinInt64 on multi-producer rings
+	wait                 WaitStrategy
+	owner                bool
+	keep                 bool
+	closed               bool
+	live                 *policy // the required-consumer policy (required.go); nil: none
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -51,8 +56,9 @@ type producer struct {
 }
 
 func newProducer(s *segment, cfg *Config) (*producer, error) {
-	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose}
+	p := &producer{s: s, next: 0, limit: -1, wait: cfg.Wait, owner: true, keep: cfg.KeepOnClose, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}
 	s.producing = true
+	s.onTruncated = p.truncated
 	if s.multi() {
 		p.multi = true
 		p.limit, p.mlimit = math.MinInt64, math.MinInt64
@@ -66,6 +72,14 @@ func newProducer(s *segment, cfg *Config) (*producer, error) {
 		s.layer = newLayerRef(s, &s.prod.layer)
 	}
 	return p, nil
+}
+
+// truncated closes the producer when its segment was truncated
+// (segment.onTruncated): every claim then takes the slow path, which
+// reports it, and nothing touches the mapping but Close.
+func (p *producer) truncated() {
+	p.closed = true
+	p.limit, p.mlimit = math.MinInt64, math.MinInt64
 }
 
 // acquireOne and tryAcquireOne claim one event for a public publish,
@@ -124,8 +138,8 @@ func (p *producer) claimSlow(ctx context.Context, n int64, try bool) (int64, err
 	if p.multi {
 		return p.claimMulti(ctx, n, try)
 	}
-	if p.closed || p.s.closed() { // closed by us, or shut down by the required-consumer policy
-		return -1, ErrClosed
+	if p.closed || p.s.closed() { // closed by us or by a truncation, or shut down by the required-consumer policy
+		return -1, p.s.closedErr()
 	}
 	if n <= 0 || n > p.s.cap {
 		return -1, ErrBatchTooLarge
@@ -230,7 +244,12 @@ func gates(state, flags uint32) bool {
 
 // waitSpace waits until hi is within the clearance (refresh). While it waits it probes consumer
 // liveness every liveness interval, so a dead consumer stops gating.
-func (p *producer) waitSpace(ctx context.Context, hi int64) error {
+//
+// It runs under the truncation guard whatever Config.TruncationGuard
+// says: a wait is where a truncation is likely to find a producer, and
+// the guard costs nothing next to waiting.
+func (p *producer) waitSpace(ctx context.Context, hi int64) (err error) {
+	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := p.s
 	lastProbe := time.Now()
 	every := p.wait.checkEvery()
@@ -293,8 +312,10 @@ func (s *segment) parkOn(ctx context.Context, word *atomic.Uint32, w uint32) {
 		done = make(chan struct{})
 	}
 	stop := context.AfterFunc(ctx, func() {
-		s.wake(word)
-		close(done)
+		defer close(done)
+		// Another goroutine: a truncated segment must not crash it. The
+		// parked call finds the truncation itself when it wakes.
+		guarded(s.m, func() error { s.wake(word); return nil })
 	})
 	shm.FutexWait(word, w, s.liveness)
 	if !stop() && done != nil {
@@ -322,34 +343,47 @@ func (s *segment) wakeReaders() {
 }
 
 // close marks the ring closed, wakes every reader so it can drain and see
-// end of stream, and drops the owner lock.
+// end of stream, and drops the owner lock. A truncated segment is
+// unlinked and unmapped all the same, and close returns ErrTruncated.
 func (p *producer) close() error {
-	if p.closed {
+	if p.s.unmapped() { // not p.closed: a truncation closes it too (truncated)
 		return nil
 	}
 	p.closed = true
-	p.limit = math.MinInt64 // no fast-path claim may touch the unmapped slots
+	p.limit, p.mlimit = math.MinInt64, math.MinInt64 // no fast-path claim may touch the unmapped slots
 	s := p.s
 	s.producing = false
+	err := p.leave()
+	if p.owner && !p.keep {
+		if uerr := s.m.Unlink(); err == nil {
+			err = uerr
+		}
+	}
+	if cerr := s.unmap(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// leave writes this producer's departure into the segment: a joined
+// producer leaves (the stream goes on); the owner closes the ring.
+func (p *producer) leave() (err error) {
+	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
+	s := p.s
+	if s.truncated != nil {
+		return s.truncated
+	}
 	if p.multi {
 		p.flushCount()
 		s.producers[p.slot].state.Store(0)
 		s.m.Unlock(lockProducers + int64(p.slot))
 	}
 	if !p.owner {
-		// A joined producer leaves; the stream goes on.
 		s.event(slog.LevelInfo, "producer left", slog.Int("entry", p.slot))
-		return s.unmap()
+		return nil
 	}
 	s.hdr.state.Store(stateClosed)
 	s.event(slog.LevelInfo, "ring closed", slog.Int64("published", s.head()+1))
 	s.wake(&s.prod.dataWake)
-	var err error
-	if p.owner && !p.keep {
-		err = s.m.Unlink()
-	}
-	if cerr := s.unmap(); err == nil {
-		err = cerr
-	}
-	return err
+	return nil
 }

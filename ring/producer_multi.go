@@ -67,7 +67,7 @@ func (s *segment) head() int64 {
 func (p *producer) claimMulti(ctx context.Context, n int64, try bool) (int64, error) {
 	s := p.s
 	if p.closed || s.closed() {
-		return -1, ErrClosed
+		return -1, s.closedErr()
 	}
 	if n <= 0 || n > s.cap {
 		return -1, ErrBatchTooLarge
@@ -332,6 +332,8 @@ type JoinConfig struct {
 	LivenessInterval time.Duration
 	// Logger: see Config. Nil: silent.
 	Logger *slog.Logger
+	// TruncationGuard: see Config.
+	TruncationGuard bool
 }
 
 // Join attaches to a multi-producer ring (created with Config.MaxProducers
@@ -366,7 +368,11 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	if err != nil {
 		return nil, err
 	}
-	slot, err := s.joinProducerTableWait(ctx)
+	var slot int
+	err = guarded(s.m, func() (err error) {
+		slot, err = s.joinProducerTableWait(ctx)
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err
@@ -374,7 +380,9 @@ func joinProducer(ctx context.Context, name string, cfg JoinConfig, check func(g
 	s.producing, s.selfProducer = true, slot
 	s.layer = newLayerRef(s, &s.producers[slot].layer)
 	s.event(slog.LevelInfo, "producer joined", slog.Int("entry", slot))
-	return &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true}, nil
+	p := &producer{s: s, limit: math.MinInt64, mlimit: math.MinInt64, wait: cfg.Wait, slot: slot, multi: true, guardAll: cfg.TruncationGuard, guardCalls: cfg.TruncationGuard}
+	s.onTruncated = p.truncated
+	return p, nil
 }
 
 // JoinBytes attaches to a multi-producer byte-slot ring as one more

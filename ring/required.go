@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 	"time"
 )
@@ -166,11 +167,15 @@ func (c *RequiredConfig) withDefaults() (RequiredConfig, error) {
 // missing and with the policy's terminal error after a failure. A later
 // Require replaces the policy: consumers it no longer names stop being
 // required (and stop holding the producer back once detached).
-func (p *Producer[E]) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
+func (p *Producer[E]) Require(cfg RequiredConfig) error {
+	return p.p.run(func() error { return p.p.require(cfg) })
+}
 
 // Require makes consumers required for Claim and Send; see
 // Producer.Require.
-func (p *BytesProducer) Require(cfg RequiredConfig) error { return p.p.require(cfg) }
+func (p *BytesProducer) Require(cfg RequiredConfig) error {
+	return p.p.run(func() error { return p.p.require(cfg) })
+}
 
 func (p *producer) require(cfg RequiredConfig) error {
 	d, err := cfg.withDefaults()
@@ -200,13 +205,22 @@ func (p *producer) claimManaged(ctx context.Context, n int64, try bool) (int64, 
 		return -1, l.terminal
 	}
 	if !l.started {
-		if err := l.startup(ctx, p.s, try); err != nil {
+		if err := p.run(func() error { return l.startup(ctx, p.s, try) }); err != nil {
 			return -1, err
 		}
 	}
 	if lo, err := p.claim(ctx, n, true); try || !errors.Is(err, ErrFull) {
 		return lo, err
 	}
+	return p.claimBlocked(ctx, n)
+}
+
+// claimBlocked is claimManaged on a full ring: it waits, judging the
+// required consumers every CheckInterval. Guarded: a wait is where a
+// truncation finds a producer (fault.go).
+func (p *producer) claimBlocked(ctx context.Context, n int64) (lo int64, err error) {
+	defer p.guard(debug.SetPanicOnFault(true), &lo, &err)
+	l := p.live
 	l.blocked(time.Now())
 	for {
 		wctx, cancel := context.WithTimeout(ctx, l.cfg.CheckInterval)

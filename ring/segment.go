@@ -23,6 +23,8 @@ type segment struct {
 	g        geometry
 	r        regions
 	epoch    uint64
+	owner    uint32 // the creator's pid, as the header said at attach
+	created  time.Time
 	mask     int64
 	cap      int64
 	slotSize uintptr
@@ -39,6 +41,12 @@ type segment struct {
 	selfConsumer, selfProducer int
 	// log is the handle's Logger (events.go); nil logs nothing.
 	log *slog.Logger
+	// truncated: a peer truncated the segment under this handle
+	// (fault.go); nothing but Close touches the mapping any more.
+	// onTruncated is how the handle's engine hears of it: it closes its
+	// fast paths, so no check of truncated is needed on them.
+	truncated   error
+	onTruncated func()
 
 	// Typed views of the shared records (view.go). The producer block
 	// holds the hot words; a consumer keeps a pointer to its own entry.
@@ -95,6 +103,21 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 		shm.Remove(cfg.Backend, name)
 		return nil, fmt.Errorf("ring: cannot take owner lock of new segment %q: %v", name, err)
 	}
+	var s *segment
+	err = guarded(m, func() error {
+		s = initSegment(m, name, cfg, g, r, meta)
+		return nil
+	})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// initSegment writes a new segment's header and shared words; the caller
+// guards it (a peer may truncate the file as soon as it is linked).
+func initSegment(m *shm.Mapping, name string, cfg *Config, g geometry, r regions, meta []byte) *segment {
 	// Field by field, not one struct assignment: the state word is not
 	// ours to write plainly (attachers already poll it).
 	h := headerOf(m.Bytes())
@@ -110,7 +133,7 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	h.checksum = headerChecksum(m.Bytes())
 
 	s := newSegmentView(m, name, g, r)
-	s.epoch = h.epoch
+	s.epoch, s.owner, s.created = h.epoch, h.ownerPID, time.Unix(0, int64(h.createdNs))
 	s.liveness = cfg.livenessInterval()
 	s.prod.cursor.store(-1)
 	s.prod.claim.store(-1)
@@ -133,7 +156,7 @@ func createSegment(name string, cfg *Config, g geometry, meta []byte) (*segment,
 	s.log = cfg.Logger
 	s.event(slog.LevelInfo, "ring created", slog.Int("capacity", int(g.capacity)), slog.Int("slot_size", int(g.slotSize)),
 		slog.String("backend", cfg.Backend.String()), slog.Int64("bytes", int64(r.total)))
-	return s, nil
+	return s
 }
 
 // headerChecksum is the checksum of a header (b holds at least one): the
@@ -168,8 +191,19 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	defer m.Close()
 	bb := m.Bytes()
 	var producers uint32
-	if len(bb) >= headerSize {
-		producers = headerOf(bb).maxProducers // bounded by anyProducerHeld
+	se := &StaleError{Name: name}
+	// Guarded: whoever truncates the file meanwhile gets ErrTruncated
+	// here, not a SIGBUS.
+	if err := guarded(m, func() error {
+		if len(bb) >= headerSize {
+			h := headerOf(bb)
+			producers = h.maxProducers // bounded by anyProducerHeld
+			se.OwnerPID = h.ownerPID
+			se.Created = time.Unix(0, int64(h.createdNs))
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	held, err := anyProducerHeld(m, producers)
 	if err != nil {
@@ -178,14 +212,13 @@ func checkStale(b shm.Backend, name string, opts shm.Options) error {
 	if held {
 		return fmt.Errorf("%w: %q", ErrExist, name)
 	}
-	se := &StaleError{Name: name}
-	if len(bb) >= headerSize {
-		h := headerOf(bb)
-		se.OwnerPID = h.ownerPID
-		se.Created = time.Unix(0, int64(h.createdNs))
-	}
-	if g, r, err := validateHeader(bb); err == nil {
-		se.Undrained = newSegmentView(m, name, g, r).undrainedRequired()
+	if err := guarded(m, func() error {
+		if g, r, err := validateHeader(bb); err == nil {
+			se.Undrained = newSegmentView(m, name, g, r).undrainedRequired()
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return se
 }
@@ -310,24 +343,30 @@ func tryAttach(name string, o attachOptions) (*segment, error) {
 		}
 		return nil, wrapShm(err)
 	}
-	b := m.Bytes()
-	if len(b) < headerSize {
-		// Never a ring in the making: a segment is linked into place at
-		// its full size (internal/shm's create).
-		m.Close()
-		return nil, &LayoutError{Field: "size", Reason: fmt.Sprintf("smaller than the %d-byte header", headerSize), Got: len(b)}
-	}
-	if headerOf(b).state.Load() == stateInit {
-		m.Close()
-		return nil, errNotReadyYet
-	}
-	g, r, err := validateHeader(b)
+	var s *segment
+	// Guarded: the file may be truncated since Open took its size.
+	err = guarded(m, func() error {
+		b := m.Bytes()
+		if len(b) < headerSize {
+			// Never a ring in the making: a segment is linked into place at
+			// its full size (internal/shm's create).
+			return &LayoutError{Field: "size", Reason: fmt.Sprintf("smaller than the %d-byte header", headerSize), Got: len(b)}
+		}
+		if headerOf(b).state.Load() == stateInit {
+			return errNotReadyYet
+		}
+		g, r, err := validateHeader(b)
+		if err != nil {
+			return err
+		}
+		s = newSegmentView(m, name, g, r)
+		s.epoch, s.owner, s.created = s.hdr.epoch, s.hdr.ownerPID, time.Unix(0, int64(s.hdr.createdNs))
+		return nil
+	})
 	if err != nil {
 		m.Close()
 		return nil, err
 	}
-	s := newSegmentView(m, name, g, r)
-	s.epoch = s.hdr.epoch
 	s.liveness = o.liveness
 	s.log = o.log
 	return s, nil

@@ -29,7 +29,9 @@ type RingInfo struct {
 
 // Stats is a snapshot of a ring's counters, read without the owner's help.
 type Stats struct {
-	State string `json:"state"` // "ready" or "closed"
+	// State is "ready", "closed", or "truncated" once this handle found
+	// its segment truncated (ErrTruncated): then nothing else is set.
+	State string `json:"state"`
 	// ProducerAlive: the creator, or a producer that joined, holds its
 	// liveness lock (read with a system call per producer entry).
 	ProducerAlive bool `json:"producer_alive"`
@@ -102,14 +104,30 @@ func (s *segment) unmapped() bool { return s.final != nil }
 
 // unmap closes the mapping of a handle being closed, keeping a last
 // snapshot of the counters for Stats and Info called afterwards.
+// A segment truncated meanwhile is unmapped all the same, and the error
+// says so.
 func (s *segment) unmap() error {
-	if s.layer != nil {
-		s.layer.onIdle()
-		s.layer.detach()
+	var st Stats
+	err := guarded(s.m, func() error {
+		if s.layer != nil && s.truncated == nil {
+			s.layer.onIdle()
+		}
+		st = s.stats()
+		if s.layer != nil && s.truncated == nil {
+			s.layer.detach()
+		}
+		return nil
+	})
+	if err != nil {
+		err = s.broke(err)
+		st = s.stats() // the truncated state
 	}
-	st, in := s.stats(), s.info()
+	in := s.info()
 	s.final, s.finalInfo = &st, &in
-	return s.m.Close()
+	if cerr := s.m.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *segment) info() RingInfo {
@@ -124,8 +142,8 @@ func (s *segment) info() RingInfo {
 		Name: s.name, Backend: s.m.Backend().String(), Kind: kind,
 		Capacity: int(s.g.capacity), SlotSize: int(s.g.slotSize), ElemSize: int(s.g.elemSize),
 		MaxConsumers: int(s.g.maxConsumers), MaxProducers: int(s.g.maxProducers),
-		TotalSize: int64(s.r.total), OwnerPID: s.hdr.ownerPID, Epoch: s.epoch,
-		Created: time.Unix(0, int64(s.hdr.createdNs)), UserMeta: s.meta,
+		TotalSize: int64(s.r.total), OwnerPID: s.owner, Epoch: s.epoch,
+		Created: s.created, UserMeta: s.meta,
 	}
 }
 
@@ -134,6 +152,9 @@ var entryStates = [...]string{entryFree: "free", entryClaiming: "claiming", entr
 func (s *segment) stats() Stats {
 	if s.final != nil {
 		return *s.final // the handle is closed: its last snapshot
+	}
+	if s.truncated != nil {
+		return Stats{State: "truncated"} // nothing left to read
 	}
 	st := Stats{State: "ready"}
 	if s.closed() {
@@ -226,5 +247,7 @@ func Inspect(backend Backend, name string) (RingInfo, Stats, error) {
 		return RingInfo{}, Stats{}, err
 	}
 	defer s.m.Close()
-	return s.info(), s.stats(), nil
+	var st Stats
+	err = guarded(s.m, func() error { st = s.stats(); return nil })
+	return s.info(), st, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"reflect"
+	"runtime/debug"
 )
 
 // Producer publishes events of type E into a ring. E must be a fixed-size
@@ -49,7 +50,11 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProducer(s, cfg)
+	var p *producer
+	err = guarded(s.m, func() (err error) {
+		p, err = newProducer(s, cfg)
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err
@@ -62,24 +67,36 @@ func createProducer(name string, cfg *Config, kind uint32, elem elemInfo) (*prod
 // The slot holds whatever event last occupied it: fill must write every
 // field it needs. fill must not keep the pointer.
 func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Publish(ctx, fill) })
+	}
 	seq, err := p.p.acquireOne(ctx)
 	return p.fillOne(seq, err, fill)
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TryPublish(fill) })
+	}
 	seq, err := p.p.tryAcquireOne()
 	return p.fillOne(seq, err, fill)
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
 func (p *Producer[E]) Send(ctx context.Context, ev *E) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.Send(ctx, ev) })
+	}
 	seq, err := p.p.acquireOne(ctx)
 	return p.put(seq, err, ev)
 }
 
 // TrySend is Send that returns ErrFull instead of waiting.
 func (p *Producer[E]) TrySend(ev *E) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TrySend(ev) })
+	}
 	seq, err := p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
 }
@@ -111,12 +128,18 @@ func (p *Producer[E]) put(seq int64, err error, ev *E) (int64, error) {
 // until ctx is done. It returns the last sequence. n must be in [1,
 // capacity].
 func (p *Producer[E]) PublishBatch(ctx context.Context, n int, fill func(i int, slot *E)) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.PublishBatch(ctx, n, fill) })
+	}
 	lo, err := p.p.acquire(ctx, int64(n), false)
 	return p.fillBatch(lo, err, n, fill)
 }
 
 // TryPublishBatch is PublishBatch that returns ErrFull instead of waiting.
 func (p *Producer[E]) TryPublishBatch(n int, fill func(i int, slot *E)) (int64, error) {
+	if p.p.guardCalls {
+		return p.p.guardedSeq(func() (int64, error) { return p.TryPublishBatch(n, fill) })
+	}
 	lo, err := p.p.acquire(context.Background(), int64(n), true)
 	return p.fillBatch(lo, err, n, fill)
 }
@@ -139,7 +162,7 @@ func (p *Producer[E]) fillBatch(lo int64, err error, n int, fill func(i int, slo
 func (p *Producer[E]) Info() RingInfo { return p.p.s.info() }
 
 // Stats reads the ring's counters and every consumer's position.
-func (p *Producer[E]) Stats() Stats { return p.p.s.stats() }
+func (p *Producer[E]) Stats() Stats { return p.p.s.guardedStats() }
 
 // LayerCounters returns this producer's counters in the segment.
 func (p *Producer[E]) LayerCounters() LayerCounters { return LayerCounters{p.p.s.layer} }
@@ -220,7 +243,12 @@ func (c *Consumer[E]) TryRecv() (E, error) {
 	return c.recv(context.Background(), true)
 }
 
+// recv, read and process are where a consumer with TruncationGuard
+// installs its guard: the public methods stay small enough to inline.
 func (c *Consumer[E]) recv(ctx context.Context, try bool) (E, error) {
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (E, error) { return c.recv(ctx, try) })
+	}
 	var ev E
 	if err := c.c.ready(ctx, try); err != nil {
 		return ev, err
@@ -248,6 +276,9 @@ func (c *Consumer[E]) TryRead(fn func(ev *E, seq int64) error) error {
 }
 
 func (c *Consumer[E]) read(ctx context.Context, try bool, fn func(*E, int64) error) error {
+	if c.c.guardCalls {
+		return c.c.guardedErr(func() error { return c.read(ctx, try, fn) })
+	}
 	if err := c.c.ready(ctx, try); err != nil {
 		return err
 	}
@@ -286,6 +317,9 @@ func (c *Consumer[E]) TryProcess(max int, fn func(ev *E, seq int64, endOfBatch b
 }
 
 func (c *Consumer[E]) process(ctx context.Context, try bool, max int, fn func(*E, int64, bool) error) (int, error) {
+	if c.c.guardCalls {
+		return consumerGuarded(c.c, func() (int, error) { return c.process(ctx, try, max, fn) })
+	}
 	err := c.c.ready(ctx, try)
 	hi := c.c.avail
 	if err != nil {
@@ -334,6 +368,7 @@ func (c *Consumer[E]) processCopies(lo, hi int64, fn func(*E, int64, bool) error
 func (c *Consumer[E]) All(ctx context.Context) iter.Seq2[int64, E] {
 	return func(yield func(int64, E) bool) {
 		c.c.iterErr = nil // Err reports this loop, not an earlier one
+		defer c.c.guard(debug.SetPanicOnFault(true), nil, &c.c.iterErr)
 		for {
 			if err := c.c.ready(ctx, false); err != nil {
 				c.c.iterErr = err
@@ -366,7 +401,7 @@ func (c *Consumer[E]) ID() string { return c.c.id }
 func (c *Consumer[E]) Info() RingInfo { return c.c.s.info() }
 
 // Stats reads the ring's counters and every consumer's position.
-func (c *Consumer[E]) Stats() Stats { return c.c.s.stats() }
+func (c *Consumer[E]) Stats() Stats { return c.c.s.guardedStats() }
 
 // LayerCounters returns this consumer's counters in the segment.
 func (c *Consumer[E]) LayerCounters() LayerCounters { return LayerCounters{c.c.s.layer} }
@@ -391,7 +426,11 @@ func attachConsumer(ctx context.Context, name string, cfg *ConsumerConfig, check
 	if err != nil {
 		return nil, err
 	}
-	c, err := newConsumer(ctx, s, cfg, flagGating)
+	var c *consumer
+	err = guarded(s.m, func() (err error) {
+		c, err = newConsumer(ctx, s, cfg, flagGating)
+		return err
+	})
 	if err != nil {
 		s.m.Close()
 		return nil, err

@@ -39,6 +39,7 @@ type ConsumerConfig struct {
 	Checksum          bool              // require a checksummed ring (frame.Config.Checksum).
 	MaxMessageSize    int               // local limit below the ring's.
 	ReceiveTimestamps bool              // stamp every message's receive time.
+	TruncationGuard   bool              // guard fast paths too against a truncated segment (ring.Config.TruncationGuard).
 
 	// AcceptUntagged accepts a ring that carries no schema (made by
 	// frame.Create) and messages without a schema tag (user flags 0), as
@@ -58,7 +59,7 @@ func (c *ConsumerConfig) frame() frame.ConsumerConfig {
 		Backend: c.Backend, ID: c.ID, Start: c.Start, Wait: c.Wait, Capacity: c.Capacity, Perm: c.Perm, Owner: c.Owner,
 		LivenessInterval: c.LivenessInterval, Observer: c.Observer, Group: c.Group, UnblockTimeout: c.UnblockTimeout,
 		Logger: c.Logger, PayloadCapacity: c.PayloadCapacity, Aligned: c.Aligned, Checksum: c.Checksum, MaxMessageSize: c.MaxMessageSize,
-		ReceiveTimestamps: c.ReceiveTimestamps,
+		ReceiveTimestamps: c.ReceiveTimestamps, TruncationGuard: c.TruncationGuard,
 	}
 }
 

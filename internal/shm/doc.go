@@ -30,6 +30,16 @@
 // segment, anyone else opening a 0600 one, an fchown to a group we are not
 // in) is ErrPermission, which also matches fs.ErrPermission.
 //
+// A peer with write access can still shrink a segment (ftruncate): no
+// kernel mechanism stops it for these files (F_ADD_SEALS is EPERM on a
+// /dev/shm file and EINVAL elsewhere: seals are for memfd files; a read
+// lease cannot be taken while the file is open for writing, as every
+// participant has it; mandatory locks are gone),
+// and the pages beyond the new end then fault (SIGBUS) in every mapping.
+// Mapping.Offset and Mapping.FileSize let a caller that recovered such a
+// fault (runtime/debug.SetPanicOnFault) tell it was on this mapping and
+// how large the file is now; package ring turns it into ErrTruncated.
+//
 // Liveness locks are OFD byte-range locks (fcntl F_OFD_SETLK) on bytes far
 // beyond the end of the file, one byte per lock slot. An OFD lock belongs to
 // the open file description, so it is released when the last descriptor for

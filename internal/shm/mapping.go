@@ -1,6 +1,9 @@
 package shm
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // Mapping is one process's view of a segment. Close it to unmap; the
 // liveness locks taken through it are released on Close (and by the kernel
@@ -24,11 +27,48 @@ type locks interface {
 	tryLock(slot int64) (bool, error)
 	unlock(slot int64) error
 	heldByOther(slot int64) (bool, error)
+	size() (int64, error)
 	close(data []byte) error
 }
 
 // Bytes returns the mapped memory. It must not be used after Close.
 func (m *Mapping) Bytes() []byte { return m.data }
+
+// Len returns the number of bytes mapped (0 once closed). Unlike
+// len(Bytes()) it may be called from another goroutine than the one
+// closing m.
+func (m *Mapping) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.data)
+}
+
+// Offset reports whether addr lies in the mapped memory, and at which
+// offset: what a fault handler asks of a faulting address.
+func (m *Mapping) Offset(addr uintptr) (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.data) == 0 {
+		return 0, false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.data)))
+	if addr < base || addr-base >= uintptr(len(m.data)) {
+		return 0, false
+	}
+	return int(addr - base), true
+}
+
+// FileSize returns the size of the segment now (fstat): smaller than Len
+// once a peer has truncated it, when touching the pages beyond its end
+// faults (SIGBUS).
+func (m *Mapping) FileSize() (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	return m.lk.size()
+}
 
 // Name returns the name the segment was created or opened with.
 func (m *Mapping) Name() string { return m.name }

@@ -246,6 +246,14 @@ func (l fileLocks) heldByOther(slot int64) (bool, error) {
 	return lk.Type != unix.F_UNLCK, nil
 }
 
+func (l fileLocks) size() (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(l.fd, &st); err != nil {
+		return 0, sysErr("fstat", l.path, "", err)
+	}
+	return st.Size, nil
+}
+
 // close unmaps data and closes the descriptor, which drops its locks.
 func (l fileLocks) close(data []byte) error {
 	err := unix.Munmap(data)

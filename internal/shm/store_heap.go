@@ -144,6 +144,9 @@ func (l heapLocks) heldByOther(slot int64) (bool, error) {
 	return ok && h != l.m, nil
 }
 
+// size: heap memory cannot be truncated.
+func (l heapLocks) size() (int64, error) { return int64(len(l.m.data)), nil }
+
 // close drops every lock the Mapping holds; the memory stays with the
 // segment until it is removed and unreferenced.
 func (l heapLocks) close([]byte) error {
