@@ -117,23 +117,19 @@ func ConsumerStatsOf(slots [ring.LayerCounterSlots]uint64) ConsumerStats {
 
 // store writes s to a producer's slots.
 func (s *ProducerStats) store(l ring.LayerCounters) {
-	l.Store(slotMessages, s.Messages)
-	l.Store(slotFragments, s.Fragments)
-	l.Store(slotBytes, s.Bytes)
-	l.Store(slotMultiFrame, s.MultiFrame)
-	l.Store(slotChunked, s.Chunked)
-	l.Store(slotAborted, s.Aborted)
+	v := [...]uint64{
+		slotMessages: s.Messages, slotFragments: s.Fragments, slotBytes: s.Bytes,
+		slotMultiFrame: s.MultiFrame, slotChunked: s.Chunked, slotAborted: s.Aborted,
+	}
+	l.StoreSlots(0, v[:])
 }
 
 // store writes s to a consumer's slots.
 func (s *ConsumerStats) store(l ring.LayerCounters) {
-	l.Store(slotMessages, s.Messages)
-	l.Store(slotFragments, s.Fragments)
-	l.Store(slotBytes, s.Bytes)
-	l.Store(slotMultiFrame, s.MultiFrame)
-	l.Store(slotReassemblyErrors, s.ReassemblyErrors)
-	l.Store(slotChecksumErrors, s.ChecksumErrors)
-	l.Store(slotSkippedFrames, s.SkippedFrames)
-	l.Store(slotLateJoinFrames, s.LateJoinFrames)
-	l.Store(slotLapped, s.Lapped)
+	v := [...]uint64{
+		slotMessages: s.Messages, slotFragments: s.Fragments, slotBytes: s.Bytes, slotMultiFrame: s.MultiFrame,
+		slotReassemblyErrors: s.ReassemblyErrors, slotChecksumErrors: s.ChecksumErrors,
+		slotSkippedFrames: s.SkippedFrames, slotLateJoinFrames: s.LateJoinFrames, slotLapped: s.Lapped,
+	}
+	l.StoreSlots(0, v[:])
 }

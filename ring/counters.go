@@ -67,6 +67,16 @@ func (l LayerCounters) Store(i int, v uint64) {
 	l.r.c[i].store(v)
 }
 
+// StoreSlots sets slots first, first+1, ... to v: one guard for them all,
+// where a Store per slot pays one each.
+func (l LayerCounters) StoreSlots(first int, v []uint64) {
+	defer l.r.guard(debug.SetPanicOnFault(true))
+	c := l.r.c[first : first+len(v)]
+	for i := range c {
+		c[i].store(v[i])
+	}
+}
+
 // Load reads slot i (0 once the segment was found truncated).
 func (l LayerCounters) Load(i int) (v uint64) {
 	defer l.r.guard(debug.SetPanicOnFault(true))
