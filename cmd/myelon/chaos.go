@@ -29,6 +29,12 @@ import (
 	"github.com/myelon-go/myelon/ring"
 )
 
+// stallBound is the longest a round may go without any ledger moving:
+// stops last at most 310 ms and restarts come within 100 ms, and liveness
+// (50 ms here) bounds how long anyone waits on a dead peer, so a longer
+// stall is a participant that failed to notice one.
+const stallBound = 3 * time.Second
+
 // chaosConfig is what every round shares.
 type chaosConfig struct {
 	events    int64
@@ -296,8 +302,11 @@ func runRound(i int, seed uint64, cfg chaosConfig) (res roundResult) {
 		}
 	}
 	res.Checked, err = checkLedgers(dir, procs, cfg.events, res.Scenario, lost)
-	if err != nil {
+	switch {
+	case err != nil:
 		res.Err = err.Error()
+	case res.WorstStall > stallBound:
+		res.Err = fmt.Sprintf("no progress for %s (bound %s): a participant waited on a dead or stopped peer longer than liveness allows", res.WorstStall, stallBound)
 	}
 	return res
 }
