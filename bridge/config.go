@@ -30,7 +30,7 @@ const (
 const (
 	DefaultWindow          = 256
 	DefaultBatch           = 256
-	DefaultAckWait         = 30 * time.Second
+	DefaultAckWait         = 5 * time.Second
 	DefaultGapWait         = 30 * time.Second
 	DefaultRetryWait       = 250 * time.Millisecond
 	DefaultPublishTimeout  = 5 * time.Second

@@ -114,3 +114,19 @@ func stream(ctx context.Context, js jetstream.JetStream, n NATS, log *slog.Logge
 		}
 	}
 }
+
+// flush waits until the server has processed everything nc sent, retrying
+// while the connection is being re-established, until ctx ends.
+func flush(ctx context.Context, nc *nats.Conn) error {
+	for {
+		if err := waitConnected(ctx, nc); err != nil {
+			return err
+		}
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := nc.FlushWithContext(fctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
+			return err
+		}
+	}
+}

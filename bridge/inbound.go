@@ -116,7 +116,7 @@ func (in *Inbound) runCore(ctx context.Context, ready func()) error {
 	if err := sub.SetPendingLimits(orInt(in.cfg.PendingMessages, DefaultPendingMessages), orInt(in.cfg.PendingBytes, DefaultPendingBytes)); err != nil {
 		return err
 	}
-	if err := in.nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, in.nc); err != nil {
 		return fmt.Errorf("bridge: subscribe %s: %w", in.cfg.Subject, err)
 	}
 	in.log.Info("bridge: inbound subscribed")
@@ -199,6 +199,9 @@ func (in *Inbound) runJS(ctx context.Context, ready func()) error {
 	retry := orDur(in.cfg.RetryWait, DefaultRetryWait)
 	var cons jetstream.Consumer
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if cons == nil {
 			var err error
 			if cons, err = in.consumer(ctx); err != nil {
@@ -268,12 +271,14 @@ func (in *Inbound) handleJS(ctx context.Context, msg jetstream.Msg) error {
 			in.chains[e.origin] = c
 		case e.end <= c.last:
 			in.stats.Duplicates++
+			in.log.Debug("bridge: duplicate skipped", "origin", e.origin, "seq", e.seq, "last", c.last)
 			return in.ack(msg.Ack())
 		case e.prev > c.last:
 			if c.gapSince.IsZero() {
 				c.gapSince = time.Now()
 			}
 			if time.Since(c.gapSince) < orDur(in.cfg.GapWait, DefaultGapWait) {
+				in.log.Debug("bridge: waiting for a missing message", "origin", e.origin, "prev", e.prev, "last", c.last)
 				return in.ack(msg.NakWithDelay(orDur(in.cfg.RetryWait, DefaultRetryWait)))
 			}
 			in.stats.Lost++

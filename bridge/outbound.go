@@ -35,9 +35,10 @@ type Outbound struct {
 
 // pending is a message published to JetStream and not yet acknowledged.
 type pending struct {
-	msg *nats.Msg
-	seq int64
-	fut jetstream.PubAckFuture // nil: to publish again
+	msg   *nats.Msg
+	seq   int64
+	fut   jetstream.PubAckFuture // nil: to publish again
+	acked bool                   // fut's acknowledgement taken
 }
 
 // NewOutbound connects to NATS and attaches to the ring as cfg.ConsumerID,
@@ -67,7 +68,8 @@ func NewOutbound(ctx context.Context, cfg OutboundConfig) (*Outbound, error) {
 	}
 	if cfg.Mode == JetStream {
 		// The reader starts where the anchor stands: after the last
-		// acknowledged message.
+		// acknowledged message. It is anonymous: a dead bridge's reader
+		// gates the producer only until the producer finds it dead.
 		o.reader, err = frame.Attach(ctx, cfg.Ring, frame.ConsumerConfig{Backend: backend, Start: ring.StartAt(o.prev + 1), Logger: cfg.Logger})
 		if err != nil {
 			o.anchor.Close()
@@ -187,7 +189,7 @@ func (o *Outbound) runCore(ctx context.Context) error {
 		if err != nil {
 			if err = o.readErr(err); err != nil {
 				if errors.Is(err, frame.ErrEndOfStream) || errors.Is(err, frame.ErrProducerGone) {
-					if ferr := o.nc.FlushWithContext(ctx); ferr != nil {
+					if ferr := flush(ctx, o.nc); ferr != nil {
 						return ferr
 					}
 				}
@@ -265,12 +267,13 @@ func (o *Outbound) runJS(ctx context.Context) error {
 // window drops the copies that had arrived).
 func (o *Outbound) settle(ctx context.Context) error {
 	head := o.q[0]
-	ok := false
-	if head.fut != nil {
+	ok := head.acked
+	if !ok && head.fut != nil {
 		select {
 		case <-head.fut.Ok():
 			ok = true
 		case err := <-head.fut.Err():
+			head.fut = nil // its one error is taken: publish it again
 			o.stats.Errors++
 			o.log.Warn("bridge: publish not acknowledged", "seq", head.seq, "err", err)
 		case <-ctx.Done():
@@ -281,13 +284,15 @@ func (o *Outbound) settle(ctx context.Context) error {
 		return o.republish(ctx)
 	}
 	o.pop()
-	for len(o.q) > 0 && o.q[0].fut != nil {
-		select {
-		case <-o.q[0].fut.Ok():
-			o.pop()
-		default:
-			return nil
+	for len(o.q) > 0 && (o.q[0].acked || o.q[0].fut != nil) {
+		if !o.q[0].acked {
+			select {
+			case <-o.q[0].fut.Ok():
+			default:
+				return nil
+			}
 		}
+		o.pop()
 	}
 	return nil
 }
@@ -303,11 +308,12 @@ func (o *Outbound) pop() {
 // publishes again, in order, those that were not acknowledged.
 func (o *Outbound) republish(ctx context.Context) error {
 	for _, p := range o.q {
-		if p.fut == nil {
+		if p.fut == nil || p.acked {
 			continue
 		}
 		select {
 		case <-p.fut.Ok():
+			p.acked = true
 		case <-p.fut.Err():
 			p.fut = nil
 		case <-ctx.Done():
@@ -320,8 +326,9 @@ func (o *Outbound) republish(ctx context.Context) error {
 	if err := sleep(ctx, orDur(o.cfg.RetryWait, DefaultRetryWait)); err != nil {
 		return err
 	}
+	o.log.Debug("bridge: republishing", "pending", len(o.q))
 	for _, p := range o.q {
-		if p.fut == nil {
+		if p.fut == nil && !p.acked {
 			o.stats.Republished++
 			o.send(p)
 		}
