@@ -1,10 +1,10 @@
 package bridge_test
 
 import (
-	"fmt"
-	"strings"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 

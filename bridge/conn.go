@@ -1,8 +1,8 @@
 package bridge
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
