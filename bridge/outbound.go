@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/myelon-go/myelon/frame"
@@ -63,8 +64,9 @@ func NewOutbound(ctx context.Context, cfg OutboundConfig) (*Outbound, error) {
 	o.loadStats()
 	info := o.anchor.Info()
 	o.origin, o.schema, o.pc = origin(info), schemaOf(o.anchor.UserMeta()), o.anchor.Geometry().PayloadCapacity
-	if pos, ok := position(backend, cfg.Ring, cfg.ConsumerID); ok {
-		o.prev = pos
+	if o.prev, err = position(backend, cfg.Ring, cfg.ConsumerID); err != nil {
+		o.anchor.Close()
+		return nil, err
 	}
 	if cfg.Mode == JetStream {
 		// The reader starts where the anchor stands: after the last
@@ -97,18 +99,20 @@ func NewOutbound(ctx context.Context, cfg OutboundConfig) (*Outbound, error) {
 	return o, nil
 }
 
-// position reads the ring position of this process's consumer id.
-func position(backend ring.Backend, name, id string) (int64, bool) {
+// position reads the ring position (the last sequence consumed) of the
+// consumer id this process attached.
+func position(backend ring.Backend, name, id string) (int64, error) {
 	_, st, err := ring.Inspect(backend, name)
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
+	pid := uint32(os.Getpid())
 	for _, c := range st.Consumers {
-		if c.ID == id && c.State == "active" {
-			return c.Position, true
+		if c.ID == id && c.State == "active" && c.PID == pid {
+			return c.Position, nil
 		}
 	}
-	return 0, false
+	return 0, fmt.Errorf("bridge: ring %s: consumer %s not found after attaching", name, id)
 }
 
 // loadStats continues the counters of a previous bridge under the same id.
