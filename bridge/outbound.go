@@ -248,8 +248,8 @@ func (o *Outbound) runJS(ctx context.Context) error {
 				}
 			}
 		}
-		// Wait for the oldest acknowledgement when there is nothing else to
-		// do: the window is full, the ring is empty or ended.
+		// Wait for the oldest acknowledgement and take those already in;
+		// then release them in the ring.
 		if len(o.q) > 0 {
 			if err := o.settle(ctx); err != nil {
 				return err
