@@ -3,6 +3,8 @@ package bridge_test
 import (
 	"context"
 	"errors"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,5 +59,41 @@ func TestInvalidConfig(t *testing.T) {
 		if err := bridge.Run(ctx, cfg); !errors.Is(err, bridge.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
 		}
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	cfg, err := bridge.ParseArgs("b", []string{"-in", "-ring", "q", "-subject", "s", "-mode", "jetstream",
+		"-stream", "S", "-durable", "d", "-batch", "8", "-join"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cfg.Inbound
+	if cfg.Outbound != nil || in == nil || in.Ring != "q" || in.Mode != bridge.JetStream || in.Stream != "S" ||
+		in.Durable != "d" || in.Batch != 8 || !in.Join {
+		t.Fatalf("got %+v", in)
+	}
+	cfg, err = bridge.ParseArgs("b", []string{"-out", "-ring", "q", "-consumer-id", "c", "-subject", "s",
+		"-create-stream", "-duplicate-window", "10m"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := cfg.Outbound
+	if out == nil || out.ConsumerID != "c" || !out.CreateStream || time.Duration(out.DuplicateWindow) != 10*time.Minute || out.Mode != bridge.Core {
+		t.Fatalf("got %+v", out)
+	}
+	for _, args := range [][]string{
+		{"-ring", "q"},               // no direction
+		{"-in", "-out"},              // both
+		{"-config", "x.json", "-in"}, // -config with another flag
+		{"-in", "extra"},             // an argument
+		{"-no-such-flag"},
+	} {
+		if _, err := bridge.ParseArgs("b", args, io.Discard); !errors.Is(err, bridge.ErrInvalidConfig) {
+			t.Errorf("%q: %v, want ErrInvalidConfig", args, err)
+		}
+	}
+	if _, err := bridge.ParseArgs("b", []string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Command myelon-bridge runs one bridge between a local myelon frame ring
-// and NATS, described by a JSON file (bridge.Config):
+// and NATS, described by flags or a JSON file (bridge.ParseArgs):
 //
+//	myelon-bridge -out -ring quotes -consumer-id nats-out -subject myelon.quotes -url nats://hub:4222
 //	myelon-bridge -config out.json
 //
 // with, for an outbound bridge,
@@ -17,6 +18,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -28,23 +30,15 @@ import (
 )
 
 func main() {
-	path := flag.String("config", "", "JSON config file (bridge.Config)")
-	debug := flag.Bool("debug", false, "log debug events too")
-	flag.Parse()
-	if *path == "" || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: myelon-bridge -config FILE [-debug]")
-		os.Exit(2)
+	cfg, err := bridge.ParseArgs("myelon-bridge", os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
 	}
-	level := slog.LevelInfo
-	if *debug {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg, err := bridge.LoadConfig(*path)
 	if err != nil {
-		log.Error("myelon-bridge: config", "err", err)
+		fmt.Fprintln(os.Stderr, "myelon-bridge:", err)
 		os.Exit(2)
 	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if cfg.Outbound != nil {
 		cfg.Outbound.Logger = log
 	}
