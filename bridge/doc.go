@@ -73,6 +73,15 @@
 // them with OutboundStatsOf and InboundStatsOf. Lifecycle events and
 // failures go to the *slog.Logger of the config, with the ring's own.
 //
+// # A fabric rank on another host
+//
+// RemoteHandler and ServeRemote put one rank of a fabric (package fabric) on
+// another host with the scheduler's API unchanged: a proxy worker on the
+// scheduler's host serves the rank by forwarding each request by NATS
+// request/reply to the process that runs the rank's handler. A remote
+// process that is gone is reported in the next round as a failure of that
+// rank naming ErrRemoteDown.
+//
 // # Running
 //
 // NewOutbound and NewInbound build a bridge in a program; Run runs one from
