@@ -58,9 +58,14 @@
 //     InboundStats.Lost). So a server restart or a killed outbound bridge
 //     neither loses nor duplicates a message downstream.
 //
-// What is not guaranteed: the inbound bridge keeps what it wrote in memory,
-// so a killed inbound bridge may write again, after it restarts, the few
-// messages it had written but not acknowledged (at most Batch); messages
+// A restarted inbound bridge starts its chain at the durable consumer's ack
+// floor (the last message acknowledged with all before it), so the messages
+// its predecessor fetched and left unacknowledged come first, in order.
+//
+// What is not guaranteed: the ring write and its acknowledgement are not one
+// step, so a killed inbound bridge's successor writes again the messages
+// that were written and whose acknowledgement the server had not yet taken
+// (usually none or one; at most twice InboundConfig.Batch); messages
 // older than the stream's retention or beyond its limits are gone; a
 // duplicate published after the stream's duplicate window is stored twice
 // (the inbound bridge still drops it while it runs).

@@ -185,13 +185,43 @@ func (in *Inbound) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		return nil, err
 	}
 	batch := orInt(in.cfg.Batch, DefaultBatch)
-	return s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       in.cfg.Durable,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       orDur(in.cfg.AckWait, DefaultAckWait),
 		MaxAckPending: 2 * batch,
 		FilterSubject: in.cfg.Subject,
 	})
+	if err != nil || len(in.chains) > 0 {
+		return c, err
+	}
+	return c, in.seed(ctx, s, c)
+}
+
+// seed starts the chain of a bridge that knows nothing yet (a new or
+// restarted one) at the consumer's ack floor, the last message a bridge
+// acknowledged with every one before it: messages after it that a killed
+// bridge had fetched come again only after the ack wait, and the ones
+// never fetched must not overtake them.
+func (in *Inbound) seed(ctx context.Context, s jetstream.Stream, c jetstream.Consumer) error {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	floor := info.AckFloor.Stream
+	if floor == 0 {
+		return nil
+	}
+	m, err := s.GetMsg(ctx, floor)
+	if err != nil {
+		in.log.Warn("bridge: last acknowledged message not in the stream, chain not seeded", "seq", floor, "err", err)
+		return nil
+	}
+	if e, err := parseEnvelope(m.Header); err == nil && e.chained {
+		in.chains[e.origin] = &chain{last: e.end}
+		in.log.Info("bridge: resuming after the last acknowledged message", "origin", e.origin, "end", e.end, "stream_seq", floor)
+	}
+	return nil
 }
 
 func (in *Inbound) runJS(ctx context.Context, ready func()) error {
