@@ -34,6 +34,13 @@ type Outbound struct {
 	publish func(m frame.Meta, payload []byte) error
 }
 
+// closed is a channel always ready: a select on it does not wait.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
 // pending is a message published to JetStream and not yet acknowledged.
 type pending struct {
 	msg   *nats.Msg
@@ -229,15 +236,16 @@ func (o *Outbound) runJS(ctx context.Context) error {
 	window := orInt(o.cfg.Window, DefaultWindow)
 	var end error // the ring's end: flush the window, then return it
 	for {
+		read := 0
 		if end == nil && len(o.q) < window {
 			if err := waitConnected(ctx, o.nc); err != nil {
 				return err
 			}
 			var err error
 			if len(o.q) == 0 {
-				_, err = o.reader.Process(ctx, window, o.publish)
+				read, err = o.reader.Process(ctx, window, o.publish)
 			} else {
-				_, err = o.reader.TryProcess(window-len(o.q), o.publish)
+				read, err = o.reader.TryProcess(window-len(o.q), o.publish)
 			}
 			if err != nil && !errors.Is(err, frame.ErrEmpty) {
 				if err = o.readErr(err); err != nil {
@@ -248,10 +256,12 @@ func (o *Outbound) runJS(ctx context.Context) error {
 				}
 			}
 		}
-		// Wait for the oldest acknowledgement and take those already in;
-		// then release them in the ring.
+		// Take the acknowledgements already in; wait for the oldest one
+		// only when there is nothing to read (the window is full, the ring
+		// empty or ended). Then release them in the ring.
 		if len(o.q) > 0 {
-			if err := o.settle(ctx); err != nil {
+			wait := read == 0 || len(o.q) >= window || end != nil
+			if err := o.settle(ctx, wait); err != nil {
 				return err
 			}
 		}
@@ -265,14 +275,18 @@ func (o *Outbound) runJS(ctx context.Context) error {
 	}
 }
 
-// settle waits for the oldest pending message's acknowledgement and takes
-// every acknowledgement already in; on a failure it waits until connected
-// and publishes the whole window again, in order (the stream's duplicate
-// window drops the copies that had arrived).
-func (o *Outbound) settle(ctx context.Context) error {
+// settle takes the oldest pending message's acknowledgement, waiting for
+// it if wait, and every acknowledgement already in after it; on a failure
+// it waits until connected and publishes the whole window again, in order
+// (the stream's duplicate window drops the copies that had arrived).
+func (o *Outbound) settle(ctx context.Context, wait bool) error {
 	head := o.q[0]
 	ok := head.acked
 	if !ok && head.fut != nil {
+		var idle <-chan struct{} // nil: wait
+		if !wait {
+			idle = closed
+		}
 		select {
 		case <-head.fut.Ok():
 			ok = true
@@ -282,6 +296,8 @@ func (o *Outbound) settle(ctx context.Context) error {
 			o.log.Warn("bridge: publish not acknowledged", "seq", head.seq, "err", err)
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-idle:
+			return nil
 		}
 	}
 	if !ok {
