@@ -46,6 +46,11 @@ type producer struct {
 	keep                 bool
 	closed               bool
 	live                 *policy // the required-consumer policy (required.go); nil: none
+	// probed is when a wait for space last probed the consumers'
+	// liveness. Kept across waits: the required-consumer policy waits in
+	// CheckInterval slices, and a probe timer reset by each would never
+	// reach the liveness interval.
+	probed time.Time
 
 	// Multi-producer rings only (producer_multi.go).
 	multi     bool
@@ -251,16 +256,18 @@ func gates(state, flags uint32) bool {
 func (p *producer) waitSpace(ctx context.Context, hi int64) (err error) {
 	defer p.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := p.s
-	lastProbe := time.Now()
+	if p.probed.IsZero() {
+		p.probed = time.Now()
+	}
 	every := p.wait.checkEvery()
 	for i := 1; ; i++ {
 		if i%every == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if time.Since(lastProbe) >= s.liveness {
+			if time.Since(p.probed) >= s.liveness {
 				s.reapDeadConsumers()
-				lastProbe = time.Now()
+				p.probed = time.Now()
 			}
 		}
 		if p.wait.kind == waitBlock && i > blockSpinRounds {
@@ -270,9 +277,9 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) (err error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if time.Since(lastProbe) >= s.liveness { // not per wake-up: a syscall per entry
+			if time.Since(p.probed) >= s.liveness { // not per wake-up: a syscall per entry
 				s.reapDeadConsumers()
-				lastProbe = time.Now()
+				p.probed = time.Now()
 			}
 		} else {
 			p.wait.pause()

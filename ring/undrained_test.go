@@ -145,3 +145,53 @@ func TestJoin_WaitsForADeadProducersClaim(t *testing.T) {
 		t.Errorf("abandoned %d sequences, want 1", st.Abandoned)
 	}
 }
+
+// TestRequire_StillReapsDeadPlainConsumers: a producer whose
+// required-consumer policy waits for space in short slices still detaches
+// a dead consumer that is not required, within the liveness interval;
+// it used to restart its probe timer with every slice and never probe.
+func TestRequire_StillReapsDeadPlainConsumers(t *testing.T) {
+	name := PortableName("rqrp")
+	// A liveness interval many times the policy's 5 ms slices: no slice
+	// ever lasts long enough to reach it on its own.
+	p, err := Create[procEvent](name, Config{Capacity: 8, LivenessInterval: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Require(RequiredConfig{IDs: []string{"r"}, GracePeriod: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := Attach[procEvent](ctx, name, ConsumerConfig{ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	x := spawn(t, procArgs{Role: "consume", Name: name, ID: "x", Read: "idle", Wait: "block", After: "hang"})
+	x.Expect("attached")
+	x.Kill()
+	const n = 40 // five laps: x, dead, holds the producer back until reaped
+	read := make(chan error, 1)
+	go func() {
+		for range n {
+			if _, err := r.Recv(ctx); err != nil {
+				read <- err
+				return
+			}
+		}
+		read <- nil
+	}()
+	for i := range int64(n) {
+		if _, err := p.Publish(ctx, func(e *procEvent) { e.set(i) }); err != nil {
+			t.Fatalf("publish %d with a dead plain consumer: %v", i, err)
+		}
+	}
+	if err := <-read; err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.DeadConsumers != 1 {
+		t.Errorf("dead consumers detached: %d, want 1", st.DeadConsumers)
+	}
+}
