@@ -67,6 +67,9 @@ func TestCLI_HelpAndExitCodes(t *testing.T) {
 		{args: []string{"stat"}, code: 2, stderr: "want one ring NAME", noStdout: true},
 		{args: []string{"ls", "--bogus"}, code: 2, stderr: "-bogus", noStdout: true},
 		{args: []string{"bench", "nomode"}, code: 2, stderr: `unknown bench mode "nomode"`, noStdout: true},
+		{args: []string{"help", "bridge"}, stdout: "-consumer-id"},
+		{args: []string{"bridge", "-h"}, stdout: "-subject"},
+		{args: []string{"bridge", "-bogus"}, code: 2, stderr: "-bogus", noStdout: true},
 		{args: []string{"stat", "nosuch-ring-x", "--json"}, code: 1, stderr: "not found", noStdout: true},
 	} {
 		out, errOut, code := cli(t, tc.args...)

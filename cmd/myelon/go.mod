@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/myelon-go/myelon v0.0.0-00010101000000-000000000000
 	github.com/myelon-go/myelon/bench v0.0.0-00010101000000-000000000000
+	github.com/myelon-go/myelon/bridge v0.0.0-00010101000000-000000000000
 	github.com/myelon-go/myelon/exporters v0.0.0-00010101000000-000000000000
 	golang.org/x/sys v0.50.0
 )

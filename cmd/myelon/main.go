@@ -5,6 +5,7 @@
 //	myelon inspect   check a ring's header and records field by field
 //	myelon clean     remove rings whose every participant is dead
 //	myelon exporter  serve Prometheus metrics of the rings on this host at /metrics
+//	myelon bridge    bridge a local frame ring to or from NATS (core or JetStream)
 //	myelon chaos     kill, stop and restart participants at random; check with ledgers
 //	myelon bench     measure the layers against the raw atomic reference and other transports
 //	myelon demo      stream events from a producer process to a consumer process
@@ -45,6 +46,7 @@ func init() {
 		{"inspect", "[--backend shm|file] [--json] NAME", "check a ring's header and records field by field, naming every inconsistency", runInspect},
 		{"clean", "[--prefix P] [--older-than D] [--dry-run] [--json] [--dir D]... [NAME]...", "remove rings whose every participant is dead", runClean},
 		{"exporter", "[--listen ADDR] [--prefix P] [--dir D]... [NAME]...", "serve Prometheus metrics of the rings on this host at /metrics", runExporter},
+		{"bridge", "-out|-in [flags] | -config FILE", "bridge a local frame ring to or from a NATS subject (core or JetStream)", runBridge},
 		{"chaos", "[--seed N] [--rounds N | --duration D] [--events N] [--consumers N] [--faults N] [--scenarios S] [--json]", "kill, stop and restart producer and consumer processes at random and check with ledgers that nothing acknowledged is lost", runChaos},
 		{"bench", "[" + strings.Join(benchModes, "|") + "] [flags]", "measure round trips: layers vs raw atomic reference vs other transports", runBench},
 		{"demo", "[flags]", "stream events between two processes and print rate and latency", runDemo},
@@ -122,6 +124,9 @@ func helpText(c *command) string {
 		b.WriteString("\nflags:\n")
 		fs.SetOutput(&b)
 		fs.PrintDefaults()
+	}
+	if c.name == "bridge" {
+		b.WriteString("\n" + bridgeUsage())
 	}
 	if c.name == "bench" {
 		b.WriteString("\nmodes:\n")
