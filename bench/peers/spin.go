@@ -2,26 +2,22 @@ package peers
 
 import (
 	"context"
-	"runtime"
 	"sync/atomic"
 )
 
-// Spin budget of spinUntil, in loop iterations (a load and a compare each,
-// about a nanosecond): spin flat out for the first ~16 µs, so a prompt peer
-// is seen at once; then yield to other goroutines now and then; after about
-// 65 µs also yield the core to other processes. A peer that has not
-// answered by then is not running, which happens when the machine has more
-// runnable threads than cores: spinning on would only delay it further.
-const (
-	spinTight      = 1 << 14
-	spinOSYield    = 1 << 16
-	spinYieldEvery = 128
-	spinCheckEvery = 4096
-)
+// spinCheckEvery is how many polls of spinUntil pass between looks at the
+// context and the closed flag (a poll is a load and a compare, about a
+// nanosecond).
+const spinCheckEvery = 4096
 
 // spinUntil busy-waits until w holds want. While waiting w may only hold
 // prev (the peer has not answered yet); any other value is a
 // *ProtocolError. It gives up when ctx is done or closed is set.
+//
+// It never yields, exactly like the myelon lanes' busy-spin wait (which
+// polls with one PAUSE between polls and never yields either): a
+// reference that gave up its core on a loaded host, where the lanes keep
+// theirs, would wait behind other processes and stop being a lower bound.
 func spinUntil(ctx context.Context, closed *atomic.Bool, w *atomic.Uint64, what string, want, prev uint64) error {
 	for i := 1; ; i++ {
 		v := w.Load()
@@ -39,13 +35,6 @@ func spinUntil(ctx context.Context, closed *atomic.Bool, w *atomic.Uint64, what 
 			case <-ctx.Done():
 				return context.Cause(ctx)
 			default:
-			}
-		}
-		if i > spinTight && i%spinYieldEvery == 0 {
-			if i > spinOSYield {
-				osYield()
-			} else {
-				runtime.Gosched()
 			}
 		}
 	}
