@@ -3,18 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/myelon-go/myelon/bench/chart"
-	"github.com/myelon-go/myelon/bench/hist"
 	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/workload"
@@ -48,6 +45,7 @@ type benchOpts struct {
 	layer     string
 	cpus      []int
 	batch     int
+	repeat    int
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -65,13 +63,17 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")
-	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
+	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
 	ops, err := parse(fs, args)
 	if err != nil {
 		return o, err
 	}
 	if len(ops) > 0 {
 		return o, usagef("unexpected argument %q (the mode comes first)", ops[0])
+	}
+	if o.repeat < 1 {
+		return o, usagef("-repeat %d: want at least 1", o.repeat)
 	}
 	for _, s := range strings.Split(*cpuList, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -153,7 +155,7 @@ func runBench(args []string) error {
 		}
 		o.peers = []string{p}
 	}
-	results, err := measure(o)
+	results, err := measure(context.Background(), o)
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,7 @@ func runBench(args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
 	}
-	printTable(results)
+	printTable(os.Stdout, results)
 	if o.out != "" {
 		files, err := writeOutputs(o.out, results)
 		if err != nil {
@@ -171,7 +173,7 @@ func runBench(args []string) error {
 		fmt.Printf("\nwrote %s\n", strings.Join(files, ", "))
 	}
 	if mode == "" {
-		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong from this process to an echo process of this binary, measured in this run).")
+		fmt.Println("\nratio = p50 / p50 of raw-atomic, run just before (an atomic ping-pong between this process and an echo process of this binary over as many slots of the same size as the ring lane: its footprint without its protocol, a lower bound).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
 	return nil
@@ -225,70 +227,9 @@ func progress(format string, args ...any) {
 	}
 }
 
-// latencyOf is the latency a table shows: in fixed-rate mode, measured
-// from the intended send time (coordinated omission corrected).
-func latencyOf(r peers.Result) hist.Summary {
-	if r.Corrected != nil {
-		return *r.Corrected
-	}
-	return r.Latency
-}
-
-// benchResult is one run plus its ratio to the reference at the same size.
-type benchResult struct {
-	peers.Result
-	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
-}
-
-func measure(o benchOpts) ([]benchResult, error) {
-	var out []benchResult
-	ctx := context.Background()
-	for _, size := range o.sizes {
-		var ref int64
-		// The reference is always measured, and first, so that every row
-		// has its ratio.
-		run := append([]string{peers.RawAtomic}, slices.DeleteFunc(slices.Clone(o.peers), func(p string) bool { return p == peers.RawAtomic })...)
-		for _, name := range run {
-			progress("%-16s %8d B ...", name, size)
-			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return out, err
-				}
-				fmt.Fprintf(os.Stderr, "myelon bench: %s at %d B: %v\n", name, size, err)
-				continue
-			}
-			br := benchResult{Result: r}
-			if name == peers.RawAtomic {
-				ref = latencyOf(r).P50
-			}
-			if ref > 0 {
-				br.RefRatio = float64(latencyOf(r).P50) / float64(ref)
-			}
-			out = append(out, br)
-		}
-	}
-	progress("")
-	return out, nil
-}
-
-func printTable(results []benchResult) {
-	if len(results) > 0 && results[0].Corrected != nil {
-		fmt.Printf("fixed rate %.0f msgs/s: latency from each message's intended send time (coordinated omission corrected); round trips/s is the achieved rate\n\n", results[0].TargetRate)
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "peer\tsize\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\tround trips/s\tratio\t")
-	for _, r := range results {
-		l := latencyOf(r.Result)
-		ns := func(v int64) string { return time.Duration(v).String() }
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.2fx\t\n", r.Peer, chart.FormatBytes(float64(r.Size)),
-			ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.P9999), ns(l.Max), time.Duration(l.Mean).String(), l.Throughput, r.RefRatio)
-	}
-	w.Flush()
-}
-
 // writeOutputs writes results.json and latency/throughput charts (SVG).
-func writeOutputs(dir string, results []benchResult) ([]string, error) {
+// The charts plot the medians.
+func writeOutputs(dir string, results []laneSummary) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -309,8 +250,8 @@ func writeOutputs(dir string, results []benchResult) ([]string, error) {
 			byPeer[r.Peer] = s
 			order = append(order, r.Peer)
 		}
-		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: float64(latencyOf(r.Result).P50)})
-		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Latency.Throughput})
+		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: r.P50.Median})
+		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Throughput.Median})
 	}
 	lat := chart.Chart{Title: "Round-trip latency p50 vs payload", XLabel: "payload", YLabel: "p50 round trip",
 		XScale: chart.Log2, YScale: chart.Log10, XFormat: chart.FormatBytes, YFormat: chart.FormatNanos}
