@@ -65,6 +65,7 @@ func TestCLI_HelpAndExitCodes(t *testing.T) {
 		{args: []string{"stat"}, code: 2, stderr: "want one ring NAME", noStdout: true},
 		{args: []string{"ls", "--bogus"}, code: 2, stderr: "-bogus", noStdout: true},
 		{args: []string{"bench", "nomode"}, code: 2, stderr: `unknown bench mode "nomode"`, noStdout: true},
+		{args: []string{"bench", "-repeat", "0"}, code: 2, stderr: "-repeat 0: want at least 1", noStdout: true},
 		{args: []string{"stat", "nosuch-ring-x", "--json"}, code: 1, stderr: "not found", noStdout: true},
 	} {
 		out, errOut, code := cli(t, tc.args...)
