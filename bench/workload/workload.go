@@ -4,8 +4,13 @@
 //   - broadcast: one producer, N consumer processes, every consumer reads
 //     every event; reports each consumer's one-way latency, the worst
 //     consumer and the throughput.
-//   - signal: 64-byte events to one consumer with no acknowledgement: the
-//     pipelined ceiling of the ring.
+//   - signal: 64-byte events to one consumer (or several) with no
+//     acknowledgement: the pipelined ceiling of the ring.
+//
+// Each runs on a lane (Config.Lane): the byte ring (Layer 0), the frame
+// ring (Layer 1), or the reference, a minimal ring between the same
+// processes with the ring lane's slots and one atomic store per publish
+// and per consumer batch, which a ring lane's throughput is compared with.
 //
 // Latency is one-way, from the send time stamped in the event (the intended
 // send time in fixed-rate mode, which corrects coordinated omission) to the
@@ -18,7 +23,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,10 +46,11 @@ const (
 // Config is one run. Zero fields take the defaults noted.
 type Config struct {
 	Workload  string        `json:"workload"`           // Broadcast or Signal
+	Lane      string        `json:"lane"`               // LaneRing, LaneFramed or LaneReference: LaneRing
 	Size      int           `json:"size"`               // event bytes, >= 64: 64
 	Count     int           `json:"count"`              // measured events: 1,000,000
 	Warmup    int           `json:"warmup"`             // events before measuring
-	Consumers int           `json:"consumers"`          // broadcast only: 2
+	Consumers int           `json:"consumers"`          // broadcast: 2, signal: 1
 	Rate      float64       `json:"rate,omitempty"`     // fixed rate, events/s; 0: max throughput
 	Wait      string        `json:"wait"`               // wait strategy of every side: block
 	Backend   string        `json:"backend"`            // shm or file: shm
@@ -100,6 +105,7 @@ type childSpec struct {
 	Config Config `json:"config"`
 	Ring   string `json:"ring"`
 	ID     string `json:"id"`
+	Files  int    `json:"files,omitempty"` // inherited from descriptor 3 on
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -110,6 +116,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Workload == "" {
 		c.Workload = Broadcast
+	}
+	if c.Lane == "" {
+		c.Lane = LaneRing
 	}
 	def(&c.Size, 64)
 	def(&c.Count, 1_000_000)
@@ -127,7 +136,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.SampleEvery, 1)
 	def(&c.Batch, 1)
 	if c.Workload == Signal {
-		c.Consumers = 1
+		def(&c.Consumers, 1)
 	}
 	def(&c.Consumers, 2)
 	if c.Wait == "" {
@@ -142,12 +151,16 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Workload != Broadcast && c.Workload != Signal:
 		return c, fmt.Errorf("workload: unknown workload %q (want broadcast or signal)", c.Workload)
+	case c.Lane != LaneRing && c.Lane != LaneFramed && c.Lane != LaneReference:
+		return c, fmt.Errorf("workload: unknown lane %q (want ring, framed or reference)", c.Lane)
 	case c.Size < 64 || c.Size > 64<<20:
 		return c, fmt.Errorf("workload: size=%d: want 64 B..64 MiB", c.Size)
 	case c.Count <= 0 || c.Warmup < 0 || c.Consumers < 1 || c.Consumers > 64:
 		return c, fmt.Errorf("workload: count=%d warmup=%d consumers=%d out of range", c.Count, c.Warmup, c.Consumers)
 	case c.Rate < 0:
 		return c, fmt.Errorf("workload: rate=%v must not be negative", c.Rate)
+	case c.Capacity < 2 || c.Capacity&(c.Capacity-1) != 0:
+		return c, fmt.Errorf("workload: capacity=%d: want a power of two, at least 2", c.Capacity)
 	case c.Batch < 1 || c.Batch > c.Capacity || c.Batch > 1 && c.Rate > 0:
 		return c, fmt.Errorf("workload: batch=%d: want 1..capacity, and 1 with a fixed rate", c.Batch)
 	}
@@ -205,20 +218,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// the cause, instead of leaving the producer to wait out the timeout.
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	backend, dir, err := backendOf(cfg.Backend)
+	p, err := newPublisher(cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	ws, _ := ring.ParseWaitStrategy(cfg.Wait)
-	name := ring.PortableName("bcast")
-	if dir != "" {
-		name = dir + "/" + name
-	}
-	p, err := ring.CreateBytes(name, ring.Config{Backend: backend, Capacity: cfg.Capacity, SlotSize: cfg.Size, MaxConsumers: cfg.Consumers + 1, Wait: ws, Populate: true})
-	if err != nil {
-		return Result{}, err
-	}
-	defer p.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			p.close()
+		}
+	}()
+	addr, files := p.link()
 
 	self, err := os.Executable()
 	if err != nil {
@@ -238,9 +248,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}()
 	for i := 0; i < cfg.Consumers; i++ {
-		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: name, ID: fmt.Sprintf("c%d", i)})
+		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: addr, ID: fmt.Sprintf("c%d", i), Files: len(files)})
 		ch := &child{cmd: exec.Command(self), done: make(chan error, 1)}
 		ch.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+		ch.cmd.ExtraFiles = files
 		ch.cmd.Stdout, ch.cmd.Stderr = &ch.out, os.Stderr
 		if err := ch.cmd.Start(); err != nil {
 			return Result{}, err
@@ -255,7 +266,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			close(ch.done)
 		}()
 	}
-	if err := p.WaitForConsumers(ctx, cfg.Consumers, ""); err != nil {
+	if err := p.waitConsumers(ctx, cfg.Consumers); err != nil {
 		return Result{}, orCause(ctx, err)
 	}
 	// Pin after the children started: they inherit the forking thread's
@@ -286,12 +297,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			sent = due.UnixNano() + base
 		}
 		k := min(cfg.Batch, total-i)
-		lo, err := p.Claim(ctx, k)
-		if err != nil {
-			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
-		}
-		for seq := lo; seq < lo+int64(k); seq, i = seq+1, i+1 {
-			slot := p.Slot(seq)[:cfg.Size]
+		err := p.publish(ctx, k, func(seq int64, slot []byte) {
 			if cfg.Workload == Signal {
 				binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
 			} else {
@@ -302,12 +308,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				stamp = monoNs()
 			}
 			binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
+			i++
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
 		}
-		p.Commit() // one cursor store for the batch
 	}
 	elapsed := time.Since(start)
 	finished.Store(true)
-	p.Close()
+	closed = true
+	if err := p.close(); err != nil { // the ring's consumers see the end of the stream
+		return Result{}, err
+	}
 
 	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true}
 	if cfg.Rate > 0 {
@@ -355,23 +367,15 @@ func runConsumer(specJSON string) error {
 		return err
 	}
 	cfg := spec.Config
-	backend, _, err := backendOf(cfg.Backend)
-	if err != nil {
-		return err
-	}
-	ws, err := ring.ParseWaitStrategy(cfg.Wait)
-	if err != nil {
-		return err
-	}
 	// The producer created the ring before starting this process: bound
 	// the wait for it as the old default ready timeout did.
 	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	c, err := ring.AttachBytes(actx, spec.Ring, ring.ConsumerConfig{Backend: backend, ID: spec.ID, Wait: ws, Start: ring.StartAt(0)})
+	c, err := newSubscriber(actx, cfg, spec.Ring, spec.ID, spec.Files)
 	cancel()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer c.close()
 	rec := hist.New()
 	ctx := context.Background()
 	var idx int
@@ -384,40 +388,39 @@ func runConsumer(specJSON string) error {
 	var first, last time.Time
 	var events int64
 	want := int64(0)
+	read := func(seq int64, slot []byte) error {
+		if seq != want {
+			return fmt.Errorf("event %d arrived when %d was expected", seq, want)
+		}
+		if cfg.Workload == Signal {
+			if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
+				return fmt.Errorf("event %d carries sequence %d", seq, got)
+			}
+		} else if err := peers.Verify(slot, uint64(seq)); err != nil {
+			// Fill never stamps bytes 8..15 of a slot of 64 bytes or
+			// more, so the send time there does not disturb Verify.
+			return err
+		}
+		if seq >= int64(cfg.Warmup) {
+			if seq == int64(cfg.Warmup) {
+				first = time.Now()
+			}
+			events++
+			if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
+				rec.Record(monoNs() - sent)
+			}
+		}
+		want++
+		return nil
+	}
 	for {
-		lo, hi, err := c.Wait(ctx)
-		if errors.Is(err, ring.ErrEndOfStream) {
+		err := c.next(ctx, read)
+		if err == errEnd {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		for seq := lo; seq <= hi; seq++ {
-			slot := c.Slot(seq)[:cfg.Size]
-			if seq != want {
-				return fmt.Errorf("event %d arrived when %d was expected", seq, want)
-			}
-			if cfg.Workload == Signal {
-				if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
-					return fmt.Errorf("event %d carries sequence %d", seq, got)
-				}
-			} else if err := peers.Verify(slot, uint64(seq)); err != nil {
-				// Fill never stamps bytes 8..15 of a slot of 64 bytes or
-				// more, so the send time there does not disturb Verify.
-				return err
-			}
-			if seq >= int64(cfg.Warmup) {
-				if seq == int64(cfg.Warmup) {
-					first = time.Now()
-				}
-				events++
-				if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
-					rec.Record(monoNs() - sent)
-				}
-			}
-			want++
-		}
-		c.ReleaseThrough(hi)
 		last = time.Now()
 	}
 	sum, err := rec.Summary(last.Sub(first))

@@ -21,6 +21,13 @@ func TestRun_Smoke(t *testing.T) {
 		{Workload: Signal, Count: 50000, Wait: "block"},
 		{Workload: Signal, Count: 50000, Batch: 64, Wait: "block"},
 		{Workload: Signal, Count: 2000, Rate: 100000, Wait: "block"},
+		{Workload: Signal, Lane: LaneReference, Count: 50000, Wait: "yield"},
+		{Workload: Signal, Lane: LaneReference, Count: 50000, Batch: 64, Wait: "yield", Capacity: 128},
+		{Workload: Broadcast, Lane: LaneReference, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "yield"},
+		{Workload: Broadcast, Lane: LaneFramed, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "block"},
+		{Workload: Signal, Lane: LaneFramed, Count: 20000, Wait: "block", Backend: "file"},
+		{Workload: Signal, Consumers: 2, Count: 20000, Wait: "block"},
+		{Workload: Signal, Lane: LaneReference, Consumers: 3, Count: 20000, Size: 256, Wait: "yield"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		res, err := Run(ctx, cfg)
@@ -29,8 +36,8 @@ func TestRun_Smoke(t *testing.T) {
 			t.Fatalf("%+v: %v", cfg, err)
 		}
 		want := cfg.Consumers
-		if cfg.Workload == Signal {
-			want = 1
+		if want == 0 {
+			want = 1 // signal's default
 		}
 		sampled := int64(cfg.Count)
 		if cfg.Workload == Signal && cfg.Rate == 0 {
@@ -47,7 +54,7 @@ func TestRun_Smoke(t *testing.T) {
 }
 
 func TestConfig_Rejects(t *testing.T) {
-	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}} {
+	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}

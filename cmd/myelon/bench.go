@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/myelon-go/myelon/bench/chart"
 	"github.com/myelon-go/myelon/bench/layers"
@@ -60,9 +58,9 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
-	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
+	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast and signal (0: 2 for broadcast, 1 for signal)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
-	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")
+	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw or framed")
 	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
 	ops, err := parse(fs, args)
@@ -176,42 +174,6 @@ func runBench(args []string) error {
 		fmt.Println("\nratio = p50 / p50 of raw-atomic, run just before (an atomic ping-pong between this process and an echo process of this binary over as many slots of the same size as the ring lane: its footprint without its protocol, a lower bound).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
-	return nil
-}
-
-// runWorkload runs broadcast or signal once per size.
-func runWorkload(mode string, o benchOpts) error {
-	if o.layer != "" && o.layer != "raw" {
-		return fmt.Errorf("-layer %q: broadcast and signal run on the raw layer only", o.layer)
-	}
-	var results []workload.Result
-	for _, size := range o.sizes {
-		wait := o.wait
-		if wait == "spin" && (mode == workload.Broadcast && o.consumers > 1) {
-			wait = "yield" // more spinners than cores would measure the scheduler
-		}
-		r, err := workload.Run(context.Background(), workload.Config{Workload: mode, Size: size, Count: o.count, Warmup: o.warmup,
-			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend, CPUs: o.cpus, Batch: o.batch})
-		if err != nil {
-			return err
-		}
-		results = append(results, r)
-	}
-	if o.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workload\tsize\tconsumers\tbatch\twait\tmode\tevents/s\tbytes/s\tworst p50\tp99\tp99.9\tmax\t")
-	for _, r := range results {
-		l := r.Worst
-		ns := func(v int64) string { return time.Duration(v).String() }
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Config.Workload, chart.FormatBytes(float64(r.Config.Size)), len(r.Consumers),
-			r.Config.Batch, r.Config.Wait, r.Mode, r.Throughput, chart.FormatBytes(r.Bytes), ns(l.P50), ns(l.P99), ns(l.P999), ns(l.Max))
-	}
-	w.Flush()
-	fmt.Println("\nlatency is one-way (send stamp to read) of the worst consumer; in max-throughput mode it includes queueing in a full ring.")
 	return nil
 }
 

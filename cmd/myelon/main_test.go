@@ -196,14 +196,38 @@ func TestBench_SweepWritesJSONAndCharts(t *testing.T) {
 	}
 }
 
+// TestBench_SignalAndBroadcast runs both workloads on the ring and framed
+// lanes, signal with two consumers too, each beside its reference run, and
+// checks the JSON: a reference row, then the lane's with its ratio.
 func TestBench_SignalAndBroadcast(t *testing.T) {
-	for _, mode := range []string{"signal", "broadcast"} {
-		out := capture(t, func() error {
-			return runBench([]string{mode, "-count", "5000", "-warmup", "100", "-wait", "block", "-json"})
-		})
-		var res []workload.Result
-		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || len(res[0].Consumers) == 0 || res[0].Consumers[0].Events != 5000 || res[0].Worst.Count == 0 {
-			t.Fatalf("%s: %v %s", mode, err, out)
+	for _, tc := range []struct {
+		args      []string
+		lane      string
+		consumers int
+	}{
+		{[]string{"signal"}, "ring", 1},
+		{[]string{"broadcast", "-layer", "framed"}, "framed", 2},
+		{[]string{"signal", "-layer", "framed", "-consumers", "2"}, "framed", 2},
+	} {
+		args := append(tc.args, "-count", "5000", "-warmup", "100", "-wait", "block", "-repeat", "2", "-json")
+		out := capture(t, func() error { return runBench(args) })
+		var rows []workloadSummary
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+			t.Fatalf("%v: %v %s", tc.args, err, out)
+		}
+		ref, lane := rows[0], rows[1]
+		if ref.Lane != workload.LaneReference || ref.Ratio != nil || lane.Lane != tc.lane || lane.Ratio == nil || lane.Ratio.N != 2 || lane.Ratio.Median <= 0 {
+			t.Fatalf("%v: rows %+v / %+v", tc.args, ref, lane)
+		}
+		for _, row := range rows {
+			if row.Repeats != 2 || len(row.Runs) != 2 || row.Consumers != tc.consumers || row.Throughput.Median <= 0 || row.Workload != tc.args[0] {
+				t.Errorf("%v: row %+v", tc.args, row)
+			}
+			for _, r := range row.Runs {
+				if len(r.Consumers) != tc.consumers || r.Consumers[0].Events != 5000 || r.Worst.Count == 0 || !r.Verified {
+					t.Errorf("%v: run %+v", tc.args, r)
+				}
+			}
 		}
 	}
 }
