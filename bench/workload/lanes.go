@@ -149,7 +149,7 @@ func (r *ringPublisher) waitConsumers(ctx context.Context, n int) error {
 	return r.p.WaitForConsumers(ctx, n, "")
 }
 func (r *ringPublisher) link() (string, []*os.File) { return r.name, nil }
-func (r *ringPublisher) close() error              { return r.p.Close() }
+func (r *ringPublisher) close() error               { return r.p.Close() }
 
 type ringSubscriber struct {
 	c    *ring.BytesConsumer
@@ -199,7 +199,7 @@ func (f *framedPublisher) waitConsumers(ctx context.Context, n int) error {
 	return f.p.WaitForConsumers(ctx, n, "")
 }
 func (f *framedPublisher) link() (string, []*os.File) { return f.name, nil }
-func (f *framedPublisher) close() error              { return f.p.Close() }
+func (f *framedPublisher) close() error               { return f.p.Close() }
 
 type framedSubscriber struct {
 	c    *frame.Consumer
@@ -413,7 +413,7 @@ func (r *refPublisher) close() error {
 type refSubscriber struct {
 	v     *refView
 	me    int
-	pos int64 // the next event to read
+	pos   int64 // the next event to read
 	total int64
 	wait  refWait
 }
