@@ -73,6 +73,9 @@ func newPublisher(cfg Config) (publisher, error) {
 	if dir != "" {
 		name = dir + "/" + name
 	}
+	if cfg.Workload == Typed {
+		return newTypedPublisher(cfg, name, backend, ws)
+	}
 	switch cfg.Lane {
 	case LaneRing:
 		p, err := ring.CreateBytes(name, ring.Config{Backend: backend, Capacity: cfg.Capacity, SlotSize: cfg.Size, MaxConsumers: cfg.Consumers + 1, Wait: ws, Populate: true})
@@ -103,6 +106,9 @@ func newSubscriber(ctx context.Context, cfg Config, addr, id string, files int) 
 	ws, err := ring.ParseWaitStrategy(cfg.Wait)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Workload == Typed {
+		return newTypedSubscriber(ctx, cfg, addr, id, backend, ws)
 	}
 	switch cfg.Lane {
 	case LaneRing:

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,8 @@ import (
 const (
 	Broadcast = "broadcast"
 	Signal    = "signal"
+	// Typed sends TestPayload records through a typed ring (see typed.go).
+	Typed = "typed"
 )
 
 // Config is one run. Zero fields take the defaults noted.
@@ -50,7 +53,7 @@ type Config struct {
 	Size      int           `json:"size"`               // event bytes, >= 64: 64
 	Count     int           `json:"count"`              // measured events: 1,000,000
 	Warmup    int           `json:"warmup"`             // events before measuring
-	Consumers int           `json:"consumers"`          // broadcast: 2, signal: 1
+	Consumers int           `json:"consumers"`          // broadcast: 2, signal and typed: 1
 	Rate      float64       `json:"rate,omitempty"`     // fixed rate, events/s; 0: max throughput
 	Wait      string        `json:"wait"`               // wait strategy of every side: block
 	Backend   string        `json:"backend"`            // shm or file: shm
@@ -68,6 +71,14 @@ type Config struct {
 	// reading thread to CPUs[(i+1) % len(CPUs)] (best effort). Empty: no
 	// pinning.
 	CPUs []int `json:"cpus,omitempty"`
+	// Codec, Records and Access are the typed workload's: the codec
+	// (CodecBincode, CodecMsgpack, CodecFlatbuffers, CodecRaw; bincode),
+	// the records per message (one of RecordsPerMessage; 1), and how
+	// consumers read (AccessDecode or AccessView; decode). Size is then
+	// the encoded message's size, set by Run.
+	Codec   string `json:"codec,omitempty"`
+	Records int    `json:"records,omitempty"`
+	Access  string `json:"access,omitempty"`
 }
 
 // pin pins the calling goroutine's thread to the k-th CPU of the list,
@@ -120,6 +131,29 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Lane == "" {
 		c.Lane = LaneRing
 	}
+	if c.Workload == Typed {
+		if c.Codec == "" {
+			c.Codec = CodecBincode
+		}
+		def(&c.Records, 1)
+		if c.Access == "" {
+			c.Access = AccessDecode
+		}
+		if _, ok := typedLanes[c.Codec]; !ok {
+			return c, fmt.Errorf("workload: unknown codec %q (want bincode, msgpack, flatbuffers or raw)", c.Codec)
+		}
+		if !slices.Contains(RecordsPerMessage, c.Records) {
+			return c, fmt.Errorf("workload: records=%d: want one of %v", c.Records, RecordsPerMessage)
+		}
+		if c.Access != AccessDecode && (c.Access != AccessView || c.Codec != CodecFlatbuffers && c.Codec != CodecRaw) {
+			return c, fmt.Errorf("workload: access %q with %s: want decode, or view with flatbuffers or raw", c.Access, c.Codec)
+		}
+		n, err := typedLanes[c.Codec].sample(c.Records)
+		if err != nil {
+			return c, err
+		}
+		c.Size = max(n, 64)
+	}
 	def(&c.Size, 64)
 	def(&c.Count, 1_000_000)
 	// Default depth 4096 slots, fewer for big events: one ring stays
@@ -135,7 +169,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.SampleEvery, 1)
 	def(&c.Batch, 1)
-	if c.Workload == Signal {
+	if c.Workload == Signal || c.Workload == Typed {
 		def(&c.Consumers, 1)
 	}
 	def(&c.Consumers, 2)
@@ -149,8 +183,8 @@ func (c Config) withDefaults() (Config, error) {
 		c.Timeout = 5 * time.Minute
 	}
 	switch {
-	case c.Workload != Broadcast && c.Workload != Signal:
-		return c, fmt.Errorf("workload: unknown workload %q (want broadcast or signal)", c.Workload)
+	case c.Workload != Broadcast && c.Workload != Signal && c.Workload != Typed:
+		return c, fmt.Errorf("workload: unknown workload %q (want broadcast, signal or typed)", c.Workload)
 	case c.Lane != LaneRing && c.Lane != LaneFramed && c.Lane != LaneReference:
 		return c, fmt.Errorf("workload: unknown lane %q (want ring, framed or reference)", c.Lane)
 	case c.Size < 64 || c.Size > 64<<20:
@@ -286,33 +320,35 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	base := monoNs() - time.Now().UnixNano() // monotonic = wall + base, for the schedule
 	var start time.Time
+	// fill stamps event seq (events are numbered from 0 on every lane). It
+	// is made once: a closure made per publish would allocate per publish.
+	var sent int64 // the intended send time in fixed-rate mode
+	fill := func(seq int64, slot []byte) {
+		if cfg.Workload == Signal {
+			binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
+		} else {
+			peers.Fill(slot, uint64(seq))
+		}
+		stamp := sent
+		if i := int(seq); stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
+			stamp = monoNs()
+		}
+		binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
+	}
 	for i := 0; i < total; {
 		if i >= cfg.Warmup && start.IsZero() {
 			start = time.Now()
 		}
-		var sent int64
 		if cfg.Rate > 0 {
 			due := sched.Intended(int64(i))
 			hist.SleepUntil(due)
 			sent = due.UnixNano() + base
 		}
 		k := min(cfg.Batch, total-i)
-		err := p.publish(ctx, k, func(seq int64, slot []byte) {
-			if cfg.Workload == Signal {
-				binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
-			} else {
-				peers.Fill(slot, uint64(seq))
-			}
-			stamp := sent
-			if stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
-				stamp = monoNs()
-			}
-			binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
-			i++
-		})
-		if err != nil {
+		if err := p.publish(ctx, k, fill); err != nil {
 			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
 		}
+		i += k
 	}
 	elapsed := time.Since(start)
 	finished.Store(true)
@@ -340,7 +376,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err := json.Unmarshal([]byte(ch.out.String()), &cr); err != nil {
 			return Result{}, fmt.Errorf("consumer %d output %q: %w", i, ch.out.String(), err)
 		}
-		if cr.Events != int64(cfg.Count) || cr.Latency.Count == 0 {
+		if cr.Events != int64(cfg.Count) || cr.Latency.Count == 0 && cfg.Workload != Typed {
 			return Result{}, fmt.Errorf("consumer %d measured %d of %d events", i, cr.Events, cfg.Count)
 		}
 		res.Consumers = append(res.Consumers, cr)
@@ -391,6 +427,17 @@ func runConsumer(specJSON string) error {
 	read := func(seq int64, slot []byte) error {
 		if seq != want {
 			return fmt.Errorf("event %d arrived when %d was expected", seq, want)
+		}
+		if cfg.Workload == Typed {
+			// The subscriber has checked the records; nothing is stamped.
+			if seq >= int64(cfg.Warmup) {
+				if seq == int64(cfg.Warmup) {
+					first = time.Now()
+				}
+				events++
+			}
+			want++
+			return nil
 		}
 		if cfg.Workload == Signal {
 			if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {

@@ -28,6 +28,12 @@ func TestRun_Smoke(t *testing.T) {
 		{Workload: Signal, Lane: LaneFramed, Count: 20000, Wait: "block", Backend: "file"},
 		{Workload: Signal, Consumers: 2, Count: 20000, Wait: "block"},
 		{Workload: Signal, Lane: LaneReference, Consumers: 3, Count: 20000, Size: 256, Wait: "yield"},
+		{Workload: Typed, Codec: CodecBincode, Records: 8, Count: 2000, Wait: "block"},
+		{Workload: Typed, Codec: CodecMsgpack, Records: 1, Count: 2000, Wait: "block"},
+		{Workload: Typed, Codec: CodecFlatbuffers, Records: 64, Count: 300, Wait: "block"},
+		{Workload: Typed, Codec: CodecFlatbuffers, Access: AccessView, Records: 8, Count: 2000, Consumers: 2, Wait: "block"},
+		{Workload: Typed, Codec: CodecRaw, Records: 256, Count: 300, Wait: "block"},
+		{Workload: Typed, Codec: CodecRaw, Access: AccessView, Records: 1, Count: 2000, Wait: "block", Backend: "file"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		res, err := Run(ctx, cfg)
@@ -40,7 +46,10 @@ func TestRun_Smoke(t *testing.T) {
 			want = 1 // signal's default
 		}
 		sampled := int64(cfg.Count)
-		if cfg.Workload == Signal && cfg.Rate == 0 {
+		switch {
+		case cfg.Workload == Typed:
+			sampled = 0 // typed messages carry no send stamp
+		case cfg.Workload == Signal && cfg.Rate == 0:
 			sampled = int64(cfg.Count+63) / 64 // every 64th event carries a send time
 		}
 		if len(res.Consumers) != want || !res.Verified || res.Throughput <= 0 || res.Consumers[0].Events != int64(cfg.Count) ||
@@ -54,7 +63,8 @@ func TestRun_Smoke(t *testing.T) {
 }
 
 func TestConfig_Rejects(t *testing.T) {
-	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100}} {
+	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100},
+		{Workload: Typed, Codec: "json"}, {Workload: Typed, Records: 3}, {Workload: Typed, Access: AccessView}, {Workload: Typed, Access: "peek"}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
