@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"github.com/myelon-go/myelon/codec/bincode"
 	"github.com/myelon-go/myelon/codec/flatbuffers/benchfb"
@@ -67,6 +68,15 @@ func fillRecord(p *testrecord.Payload, i uint64) {
 
 func temperature(i uint64) float32 { return 0.7 + float32(i%10)/100 }
 
+// digits is the number of decimal digits of i.
+func digits(i uint64) int {
+	n := 1
+	for ; i >= 10; i /= 10 {
+		n++
+	}
+	return n
+}
+
 // RecordError reports a record whose fields are not record i's.
 type RecordError struct {
 	Record uint64
@@ -90,7 +100,7 @@ func checkFields(i, id uint64, ntok int, tok0, tokN uint32, nblk int, blk0, blkN
 		return &RecordError{i, "block table"}
 	case math.Float32bits(temp) != math.Float32bits(temperature(i)):
 		return &RecordError{i, "temperature"}
-	case labelLen != len(fmt.Sprint(i))+4:
+	case labelLen != len("seq_")+digits(i):
 		return &RecordError{i, "label"}
 	}
 	return nil
@@ -528,4 +538,156 @@ func newTypedSubscriber(ctx context.Context, cfg Config, name, id string, backen
 	payload, _ := typedGeometry(cfg)
 	return typedLanes[cfg.Codec].attach(ctx, name, typed.ConsumerConfig{Backend: backend, ID: id, Wait: ws, Start: ring.StartAt(0), PayloadCapacity: payload, Aligned: true},
 		cfg.Records, cfg.Access)
+}
+
+// AccessResult compares reading one message of Records records in place
+// (the zero-copy view) with decoding it into an owned value, both followed
+// by the same checks of every record, in one goroutine: no ring, no
+// other process.
+type AccessResult struct {
+	Codec   string `json:"codec"`
+	Records int    `json:"records"`
+	Bytes   int    `json:"message_bytes"`
+	// DecodeNs is the time per message of decode and check.
+	DecodeNs float64 `json:"decode_ns"`
+	// ViewNs is the time per message of view (with the codec's
+	// validation) and check; 0 for codecs without a view.
+	ViewNs float64 `json:"view_ns,omitempty"`
+	// Speedup is DecodeNs / ViewNs.
+	Speedup float64 `json:"speedup,omitempty"`
+}
+
+// HasView reports whether a codec has a zero-copy view.
+func HasView(codec string) bool { return codec == CodecFlatbuffers || codec == CodecRaw }
+
+// accessKit encodes a message of n records and returns it with the
+// decode-and-check and view-and-check of it (view nil without a view).
+func accessKit(codec string, n int) (msg []byte, decode, view func([]byte) error, err error) {
+	const first = 1 << 40
+	switch codec {
+	case CodecBincode:
+		c, v := bincodeCodec(), &bincodeBatch{Entries: make([]testrecord.Payload, n)}
+		payloads(v.Entries, first)
+		msg, err = c.Append(nil, v)
+		decode = func(b []byte) error {
+			if err := c.Decode(b, v); err != nil {
+				return err
+			}
+			return checkPayloads(v.Entries, first, n)
+		}
+	case CodecMsgpack:
+		c, v := msgpack.New[msgpackBatch]("bench.PayloadBatch", 1), &msgpackBatch{Entries: make([]testrecord.Payload, n)}
+		payloads(v.Entries, first)
+		msg, err = c.Append(nil, v)
+		decode = func(b []byte) error {
+			if err := c.Decode(b, v); err != nil {
+				return err
+			}
+			return checkPayloads(v.Entries, first, n)
+		}
+	case CodecFlatbuffers:
+		c, vc, v := benchfb.NewPayloadBatchCodec(), benchfb.NewPayloadBatchView(), fbBatch(nil, n)
+		fillFB(v, first)
+		msg, err = c.Append(nil, v)
+		check := func(v *benchfb.PayloadBatchT) error {
+			for k, e := range v.Entries {
+				p := testrecord.Payload{ID: e.Id, TokenIDs: e.TokenIds, BlockTable: e.BlockTable, Temperature: e.Temperature, Label: []byte(e.Label)}
+				if err := checkPayload(&p, first+uint64(k)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		decode = func(b []byte) error {
+			if err := c.Decode(b, v); err != nil {
+				return err
+			}
+			return check(v)
+		}
+		var e benchfb.TestPayload
+		view = func(b []byte) error {
+			pv, err := vc.View(b)
+			if err != nil {
+				return err
+			}
+			for k := range pv.EntriesLength() {
+				pv.Entries(&e, k)
+				if err := checkFB(&e, first+uint64(k)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	case CodecRaw:
+		switch n {
+		case 1:
+			return rawKit[rawBatch1](first)
+		case 8:
+			return rawKit[rawBatch8](first)
+		case 64:
+			return rawKit[rawBatch64](first)
+		}
+		return rawKit[rawBatch256](first)
+	default:
+		err = fmt.Errorf("workload: unknown codec %q", codec)
+	}
+	return msg, decode, view, err
+}
+
+func rawKit[T rawEntries](first uint64) (msg []byte, decode, view func([]byte) error, err error) {
+	c, v := raw.MustNew[T](), new(T)
+	es := entriesOf(v)
+	for k := range es {
+		fillRaw(&es[k], first+uint64(k))
+	}
+	msg, err = c.Append(nil, v)
+	decode = func(b []byte) error {
+		if err := c.Decode(b, v); err != nil {
+			return err
+		}
+		return checkRawBatch(entriesOf(v), first)
+	}
+	view = func(b []byte) error {
+		pv, err := c.View(b)
+		if err != nil {
+			return err
+		}
+		return checkRawBatch(entriesOf(pv), first)
+	}
+	return msg, decode, view, nil
+}
+
+// AccessVsDecode measures codec's decode against its view for messages of
+// records records, each for about d (at least 100 messages).
+func AccessVsDecode(codec string, records int, d time.Duration) (AccessResult, error) {
+	msg, decode, view, err := accessKit(codec, records)
+	if err != nil {
+		return AccessResult{}, err
+	}
+	r := AccessResult{Codec: codec, Records: records, Bytes: len(msg)}
+	if r.DecodeNs, err = perMessage(msg, decode, d); err != nil {
+		return r, err
+	}
+	if view != nil {
+		if r.ViewNs, err = perMessage(msg, view, d); err != nil {
+			return r, err
+		}
+		r.Speedup = r.DecodeNs / r.ViewNs
+	}
+	return r, nil
+}
+
+// perMessage is the mean time of read(msg) over about d.
+func perMessage(msg []byte, read func([]byte) error, d time.Duration) (float64, error) {
+	if err := read(msg); err != nil { // warm, and check once
+		return 0, err
+	}
+	start := time.Now()
+	n := 0
+	for ; n < 100 || n%64 != 0 || time.Since(start) < d; n++ {
+		if err := read(msg); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(n), nil
 }

@@ -70,3 +70,23 @@ func TestConfig_Rejects(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessVsDecode checks every codec's decode and view paths read the
+// records right at every batch size (the times are only reported).
+func TestAccessVsDecode(t *testing.T) {
+	for _, codec := range []string{CodecBincode, CodecMsgpack, CodecFlatbuffers, CodecRaw} {
+		for _, n := range RecordsPerMessage {
+			r, err := AccessVsDecode(codec, n, time.Millisecond)
+			if err != nil {
+				t.Fatalf("%s, %d records: %v", codec, n, err)
+			}
+			if r.Bytes < n*recordTokens*4 || r.DecodeNs <= 0 || HasView(codec) != (r.ViewNs > 0 && r.Speedup > 0) {
+				t.Errorf("%s, %d records: %+v", codec, n, r)
+			}
+			t.Logf("%-11s %3d records, %6d B: decode %8.0f ns, view %8.0f ns, speedup %.1fx", codec, n, r.Bytes, r.DecodeNs, r.ViewNs, r.Speedup)
+		}
+	}
+	if _, err := AccessVsDecode("json", 1, time.Millisecond); err == nil {
+		t.Error("codec json accepted")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,6 +45,8 @@ type benchOpts struct {
 	cpus      []int
 	batch     int
 	repeat    int
+	codecs    []string
+	records   []int
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -63,6 +66,8 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw or framed")
 	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
+	codecList := fs.String("codec", strings.Join(typedCodecs, ","), "typed: codecs, comma-separated")
+	recordList := fs.String("records", joinInts(workload.RecordsPerMessage), "typed: TestPayload records per message, comma-separated")
 	ops, err := parse(fs, args)
 	if err != nil {
 		return o, err
@@ -86,6 +91,14 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
 	}
+	o.codecs = strings.Split(*codecList, ",")
+	for _, s := range strings.Split(*recordList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || !slices.Contains(workload.RecordsPerMessage, n) {
+			return o, usagef("-records %q: want some of %v", s, workload.RecordsPerMessage)
+		}
+		o.records = append(o.records, n)
+	}
 	o.peers = strings.Split(*peerList, ",")
 	o.sizes = nil // not [:0]: that would write into the package defaults
 	for _, s := range strings.Split(*sizeList, ",") {
@@ -108,13 +121,14 @@ func joinInts(v []int) string {
 
 // The bench modes, first on the command line: myelon bench [MODE] [flags].
 var (
-	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal, "fabric"}
+	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal, workload.Typed, "fabric"}
 	benchModeSummary = map[string]string{
 		"pingpong":         "the layer ladder against the raw atomic reference and Unix sockets (the default)",
 		"peers":            "every transport, with a table and charts",
 		"sweep":            "64 B to 2 MiB, JSON and SVG charts",
 		workload.Broadcast: "one producer to N consumer processes: throughput and latency per consumer",
 		workload.Signal:    "a producer waking parked consumers: wake-up latency",
+		workload.Typed:     "TestPayload records per codec, 1-256 per message, one way across processes; view against decode",
 		"fabric":           "one scheduler, N worker processes: round latency and rounds/s (-workers 1,2,4)",
 	}
 )
@@ -134,6 +148,8 @@ func runBench(args []string) error {
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
+	case workload.Typed:
+		def = benchOpts{sizes: []int{64}} // count 0: scaled to the records per message
 	case "fabric":
 		return runBenchFabric(args)
 	default:
@@ -145,6 +161,9 @@ func runBench(args []string) error {
 	}
 	if mode == workload.Broadcast || mode == workload.Signal {
 		return runWorkload(mode, o)
+	}
+	if mode == workload.Typed {
+		return runTyped(o)
 	}
 	if o.layer != "" {
 		p, ok := layerPeers[o.layer]

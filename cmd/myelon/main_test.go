@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,5 +237,33 @@ func TestDemo_StreamsBetweenProcesses(t *testing.T) {
 	out := capture(t, func() error { return runDemo([]string{"-count", "20000", "-wait", "block"}) })
 	if !strings.Contains(out, "consumed  20000 events") || !strings.Contains(out, "p50") {
 		t.Fatalf("demo output:\n%s", out)
+	}
+}
+
+// TestBench_Typed runs the typed workload for two codecs, one with a view,
+// and checks the JSON: a row per access, and access against decode.
+func TestBench_Typed(t *testing.T) {
+	out := capture(t, func() error {
+		return runBench([]string{"typed", "-codec", "bincode,raw", "-records", "8", "-count", "300", "-wait", "block", "-json"})
+	})
+	var rep typedReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []string
+	for _, s := range rep.OneWay {
+		got = append(got, s.Codec+"/"+s.Access)
+		if s.Records != 8 || s.Bytes < 8*512 || s.Repeats != 1 || s.Messages.Median <= 0 || len(s.Runs) != 1 || s.Runs[0].Consumers[0].Events != 300 {
+			t.Errorf("row %+v", s)
+		}
+	}
+	if want := []string{"bincode/decode", "raw/decode", "raw/view"}; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	if len(rep.AccessVsDecode) != 2 || rep.AccessVsDecode[0].ViewNs != 0 || rep.AccessVsDecode[1].Speedup <= 0 {
+		t.Errorf("access vs decode %+v", rep.AccessVsDecode)
+	}
+	if err := runBench([]string{"typed", "-codec", "json"}); err == nil || !strings.Contains(err.Error(), "-codec") {
+		t.Errorf("-codec json: %v", err)
 	}
 }
