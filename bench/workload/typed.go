@@ -654,7 +654,7 @@ func rawKit[T rawEntries](first uint64) (msg []byte, decode, view func([]byte) e
 		}
 		return checkRawBatch(entriesOf(pv), first)
 	}
-	return msg, decode, view, nil
+	return msg, decode, view, err
 }
 
 // AccessVsDecode measures codec's decode against its view for messages of
