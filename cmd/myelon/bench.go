@@ -17,14 +17,14 @@ import (
 )
 
 // layerPeers maps -layer to the peer measuring that layer.
-var layerPeers = map[string]string{"raw": layers.RingName, "framed": layers.FramedName, "typed": layers.TypedName, "zerocopy": layers.ZeroCopyName}
+var layerPeers = map[string]string{"raw": layers.RingName, "framed": layers.FramedName, "typed": layers.TypedName, "zerocopy": layers.ZeroCopyName, "rawview": layers.RawViewName}
 
 // The quick default: the layer ladder against the physical floor (raw
 // atomic ping-pong between a measuring and an echo process of this binary)
 // and against Unix
 // sockets, at two payload sizes.
 var (
-	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
+	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, layers.RawViewName, peers.UnixSocket}
 	quickSizes   = []int{64, 4096}
 	sweepSizes   = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20}
 	sweepDefault = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
@@ -63,7 +63,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
 	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast and signal (0: 2 for broadcast, 1 for signal)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
-	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw or framed")
+	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy, rawview) against the reference instead of the ladder; broadcast and signal: raw or framed")
 	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
 	codecList := fs.String("codec", strings.Join(typedCodecs, ","), "typed: codecs, comma-separated")
@@ -168,7 +168,7 @@ func runBench(args []string) error {
 	if o.layer != "" {
 		p, ok := layerPeers[o.layer]
 		if !ok {
-			return usagef("-layer %q: want raw, framed, typed or zerocopy", o.layer)
+			return usagef("-layer %q: want raw, framed, typed, zerocopy or rawview", o.layer)
 		}
 		o.peers = []string{p}
 	}
