@@ -222,10 +222,7 @@ func (f *framedSubscriber) next(ctx context.Context, read func(int64, []byte) er
 		f.seq++
 		return err
 	})
-	if errors.Is(err, frame.ErrEndOfStream) {
-		return errEnd
-	}
-	return err
+	return endOf(err)
 }
 
 func (f *framedSubscriber) close() error { return f.c.Close() }

@@ -228,50 +228,51 @@ func (t *typedPub[T]) waitConsumers(ctx context.Context, n int) error {
 func (t *typedPub[T]) link() (string, []*os.File) { return t.name, nil }
 func (t *typedPub[T]) close() error               { return t.p.Close() }
 
-// typedSub decodes each message into an owned value and checks it.
-type typedSub[T any] struct {
-	c     *typed.Consumer[T]
-	check func(v *T, first uint64) error
+// checker checks message after message (message m holds records
+// m*recs on) and hands each to the consumer loop's read.
+type checker[V any] struct {
+	check func(v V, first uint64) error
 	recs  uint64
 	seq   int64
 }
 
-func (t *typedSub[T]) next(ctx context.Context, read func(int64, []byte) error) error {
-	_, err := t.c.Process(ctx, 0, func(_ typed.Meta, v *T) error {
-		if err := t.check(v, uint64(t.seq)*t.recs); err != nil {
-			return err
-		}
-		t.seq++
-		return read(t.seq-1, nil)
-	})
+func (c *checker[V]) take(v V, read func(int64, []byte) error) error {
+	if err := c.check(v, uint64(c.seq)*c.recs); err != nil {
+		return err
+	}
+	c.seq++
+	return read(c.seq-1, nil)
+}
+
+// endOf maps a layer's end of stream to errEnd.
+func endOf(err error) error {
 	if errors.Is(err, frame.ErrEndOfStream) {
 		return errEnd
 	}
 	return err
+}
+
+// typedSub decodes each message into an owned value and checks it.
+type typedSub[T any] struct {
+	c *typed.Consumer[T]
+	checker[*T]
+}
+
+func (t *typedSub[T]) next(ctx context.Context, read func(int64, []byte) error) error {
+	_, err := t.c.Process(ctx, 0, func(_ typed.Meta, v *T) error { return t.take(v, read) })
+	return endOf(err)
 }
 
 func (t *typedSub[T]) close() error { return t.c.Close() }
 
 // viewSub reads each message in place through a zero-copy view.
 type viewSub[V any] struct {
-	c     *typed.ViewConsumer[V]
-	check func(v V, first uint64) error
-	recs  uint64
-	seq   int64
+	c *typed.ViewConsumer[V]
+	checker[V]
 }
 
 func (t *viewSub[V]) next(ctx context.Context, read func(int64, []byte) error) error {
-	err := t.c.Read(ctx, func(_ frame.Meta, v V) error {
-		if err := t.check(v, uint64(t.seq)*t.recs); err != nil {
-			return err
-		}
-		t.seq++
-		return read(t.seq-1, nil)
-	})
-	if errors.Is(err, frame.ErrEndOfStream) {
-		return errEnd
-	}
-	return err
+	return endOf(t.c.Read(ctx, func(_ frame.Meta, v V) error { return t.take(v, read) }))
 }
 
 func (t *viewSub[V]) close() error { return t.c.Close() }
@@ -295,7 +296,7 @@ func newTypedSub[T any](ctx context.Context, name string, c typed.Codec[T], cfg 
 	if err != nil {
 		return nil, err
 	}
-	return &typedSub[T]{c: tc, check: check, recs: uint64(records)}, nil
+	return &typedSub[T]{c: tc, checker: checker[*T]{check: check, recs: uint64(records)}}, nil
 }
 
 func newViewSub[V any](ctx context.Context, name string, c typed.ZeroCopyCodec[V], cfg typed.ConsumerConfig, check func(V, uint64) error, records int) (subscriber, error) {
@@ -303,7 +304,7 @@ func newViewSub[V any](ctx context.Context, name string, c typed.ZeroCopyCodec[V
 	if err != nil {
 		return nil, err
 	}
-	return &viewSub[V]{c: vc, check: check, recs: uint64(records)}, nil
+	return &viewSub[V]{c: vc, checker: checker[V]{check: check, recs: uint64(records)}}, nil
 }
 
 // payloads fills entries with records first, first+1, ...
@@ -566,25 +567,11 @@ func accessKit(codec string, n int) (msg []byte, decode, view func([]byte) error
 	const first = 1 << 40
 	switch codec {
 	case CodecBincode:
-		c, v := bincodeCodec(), &bincodeBatch{Entries: make([]testrecord.Payload, n)}
-		payloads(v.Entries, first)
-		msg, err = c.Append(nil, v)
-		decode = func(b []byte) error {
-			if err := c.Decode(b, v); err != nil {
-				return err
-			}
-			return checkPayloads(v.Entries, first, n)
-		}
+		msg, decode, err = payloadKit(bincodeCodec(), &bincodeBatch{Entries: make([]testrecord.Payload, n)},
+			func(v *bincodeBatch) []testrecord.Payload { return v.Entries }, first, n)
 	case CodecMsgpack:
-		c, v := msgpack.New[msgpackBatch]("bench.PayloadBatch", 1), &msgpackBatch{Entries: make([]testrecord.Payload, n)}
-		payloads(v.Entries, first)
-		msg, err = c.Append(nil, v)
-		decode = func(b []byte) error {
-			if err := c.Decode(b, v); err != nil {
-				return err
-			}
-			return checkPayloads(v.Entries, first, n)
-		}
+		msg, decode, err = payloadKit(msgpack.New[msgpackBatch]("bench.PayloadBatch", 1), &msgpackBatch{Entries: make([]testrecord.Payload, n)},
+			func(v *msgpackBatch) []testrecord.Payload { return v.Entries }, first, n)
 	case CodecFlatbuffers:
 		c, vc, v := benchfb.NewPayloadBatchCodec(), benchfb.NewPayloadBatchView(), fbBatch(nil, n)
 		fillFB(v, first)
@@ -632,6 +619,21 @@ func accessKit(codec string, n int) (msg []byte, decode, view func([]byte) error
 		err = fmt.Errorf("workload: unknown codec %q", codec)
 	}
 	return msg, decode, view, err
+}
+
+// payloadKit is accessKit for a codec of a batch v of n testrecord.Payload
+// entries, records first on; entries returns v's (a decode may replace
+// them).
+func payloadKit[T any](c typed.Codec[T], v *T, entries func(*T) []testrecord.Payload, first uint64, n int) (msg []byte, decode func([]byte) error, err error) {
+	payloads(entries(v), first)
+	msg, err = c.Append(nil, v)
+	decode = func(b []byte) error {
+		if err := c.Decode(b, v); err != nil {
+			return err
+		}
+		return checkPayloads(entries(v), first, n)
+	}
+	return msg, decode, err
 }
 
 func rawKit[T rawEntries](first uint64) (msg []byte, decode, view func([]byte) error, err error) {
