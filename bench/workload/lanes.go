@@ -31,6 +31,8 @@ const (
 	// LaneReference is the throughput reference: a minimal ring between
 	// the same processes, with the ring lane's slots and footprint, one
 	// atomic store per publish and one per consumer batch, nothing else.
+	// It lives in /dev/shm whatever Config.Backend says (a file on a disk
+	// would only make the ring lane look better against it).
 	LaneReference = "reference"
 )
 
