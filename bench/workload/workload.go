@@ -423,41 +423,42 @@ func runConsumer(specJSON string) error {
 	defer unpin()
 	var first, last time.Time
 	var events int64
-	want := int64(0)
+	want, total := int64(0), int64(cfg.Warmup+cfg.Count)
 	read := func(seq int64, slot []byte) error {
 		if seq != want {
 			return fmt.Errorf("event %d arrived when %d was expected", seq, want)
 		}
-		if cfg.Workload == Typed {
-			// The subscriber has checked the records; nothing is stamped.
-			if seq >= int64(cfg.Warmup) {
-				if seq == int64(cfg.Warmup) {
-					first = time.Now()
-				}
-				events++
-			}
-			want++
-			return nil
-		}
-		if cfg.Workload == Signal {
+		want++
+		switch cfg.Workload {
+		case Typed: // the subscriber has checked the records; nothing is stamped
+		case Signal:
 			if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
 				return fmt.Errorf("event %d carries sequence %d", seq, got)
 			}
-		} else if err := peers.Verify(slot, uint64(seq)); err != nil {
-			// Fill never stamps bytes 8..15 of a slot of 64 bytes or
-			// more, so the send time there does not disturb Verify.
-			return err
-		}
-		if seq >= int64(cfg.Warmup) {
-			if seq == int64(cfg.Warmup) {
-				first = time.Now()
+		default:
+			// Fill never stamps bytes 8..15 of a slot of 64 bytes or more,
+			// so the send time there does not disturb Verify.
+			if err := peers.Verify(slot, uint64(seq)); err != nil {
+				return err
 			}
-			events++
+		}
+		if seq < int64(cfg.Warmup) {
+			return nil
+		}
+		// One clock reading at each end of the measured events, none per
+		// batch: with batches of one event that would be one per event.
+		if seq == int64(cfg.Warmup) {
+			first = time.Now()
+		}
+		if seq == total-1 {
+			last = time.Now()
+		}
+		events++
+		if cfg.Workload != Typed {
 			if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
 				rec.Record(monoNs() - sent)
 			}
 		}
-		want++
 		return nil
 	}
 	for {
@@ -468,7 +469,6 @@ func runConsumer(specJSON string) error {
 		if err != nil {
 			return err
 		}
-		last = time.Now()
 	}
 	sum, err := rec.Summary(last.Sub(first))
 	if err != nil {
