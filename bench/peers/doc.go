@@ -33,9 +33,9 @@
 //	            A; the echo spins on A, checks it, copies it into reply slot
 //	            n % Depth and stores B; the initiator spins on B and copies
 //	            the reply out. The ring lane's footprint and access pattern
-//	            without its protocol, and no kernel, no wake-up, no yield: a
-//	            lower bound of every myelon lane at every size. At Size 8 it
-//	            is the bare two-word ping-pong.
+//	            without its protocol, and no kernel, no wake-up, no yield to
+//	            other processes: a lower bound of every myelon lane at every
+//	            size. At Size 8 it is the bare two-word ping-pong.
 //	chan        two goroutines and two Go channels in one process (for scale).
 //	uds         Unix domain stream socket.
 //	pipe        a pair of pipes handed to the echo process as descriptors.
