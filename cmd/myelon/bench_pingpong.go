@@ -185,23 +185,10 @@ func printTable(w io.Writer, results []laneSummary) {
 	}
 	fmt.Fprintln(tw, head+"\t")
 	ns := func(v float64) string { return time.Duration(v).String() }
-	var anomalies, noisy []string
+	var fl flags
 	for _, s := range results {
-		ratio, rng := "1.00x", "-"
-		if s.Ratio != nil {
-			ratio = fmt.Sprintf("%.2fx", s.Ratio.Median)
-			rng = fmt.Sprintf("%.2f-%.2fx", s.Ratio.Min, s.Ratio.Max)
-		}
-		var marks []string
-		name := fmt.Sprintf("%s at %s", s.Peer, chart.FormatBytes(float64(s.Size)))
-		if s.Anomaly {
-			marks = append(marks, "ANOMALY")
-			anomalies = append(anomalies, name)
-		}
-		if s.Noisy {
-			marks = append(marks, "noisy")
-			noisy = append(noisy, name)
-		}
+		ratio, rng := ratioCols(s.Ratio)
+		marks := fl.mark(fmt.Sprintf("%s at %s", s.Peer, chart.FormatBytes(float64(s.Size))), s.Anomaly, s.Noisy)
 		cols := []string{s.Peer, chart.FormatBytes(float64(s.Size))}
 		if repeated {
 			cols = append(cols, fmt.Sprint(s.Repeats), ns(s.P50.Median), fmt.Sprintf("%.0f%%", 100*s.P50.Spread))
@@ -212,18 +199,48 @@ func printTable(w io.Writer, results []laneSummary) {
 		if repeated {
 			cols = append(cols, rng)
 		}
-		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t"+strings.Join(marks, " ")+"\t")
+		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t"+marks+"\t")
 	}
 	tw.Flush()
 	if repeated {
 		fmt.Fprintln(w, "\nEach figure is the median of its runs; p50 spread = (max - min) / median of the runs' p50s. The reference ran just before every run of every lane; a run's ratio is to that reference run, and ratio range spans the runs.")
 	}
-	if len(anomalies) > 0 {
-		fmt.Fprintf(w, "\nANOMALY (%s): ratio below %.2f. The reference moves the same bytes through the same slots as the ring lane without its protocol, so no lane beats it on an undisturbed host: the run was disturbed; rerun with -repeat.\n",
-			strings.Join(anomalies, ", "), anomalyRatio)
+	fl.notes(w, "The reference moves the same bytes through the same slots as the ring lane without its protocol, so no lane beats it on an undisturbed host", "p50 or ratio")
+}
+
+// ratioCols formats a ratio and its range for a table ("1.00x" and "-"
+// for the reference, which has none).
+func ratioCols(r *repeat.Stat) (ratio, rng string) {
+	if r == nil {
+		return "1.00x", "-"
 	}
-	if len(noisy) > 0 {
-		fmt.Fprintf(w, "\nwarning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median (p50 or ratio); trust the medians less, pin with -cpus or rerun on a quieter host.\n",
-			strings.Join(noisy, ", "), 100*repeat.NoisySpread)
+	return fmt.Sprintf("%.2fx", r.Median), fmt.Sprintf("%.2f-%.2fx", r.Min, r.Max)
+}
+
+// flags collects the rows of a table flagged ANOMALY or noisy, for the
+// marks in each row and the notes below the table.
+type flags struct{ anomalies, noisy []string }
+
+// mark records a row's flags and returns its marks column.
+func (f *flags) mark(name string, anomaly, noisy bool) string {
+	var m []string
+	if anomaly {
+		m, f.anomalies = append(m, "ANOMALY"), append(f.anomalies, name)
+	}
+	if noisy {
+		m, f.noisy = append(m, "noisy"), append(f.noisy, name)
+	}
+	return strings.Join(m, " ")
+}
+
+// notes explains the flags: why an anomaly cannot be real (why), and
+// which figures spread (what).
+func (f *flags) notes(w io.Writer, why, what string) {
+	if len(f.anomalies) > 0 {
+		fmt.Fprintf(w, "\nANOMALY (%s): ratio below %.2f. %s: the run was disturbed; rerun with -repeat.\n", strings.Join(f.anomalies, ", "), anomalyRatio, why)
+	}
+	if len(f.noisy) > 0 {
+		fmt.Fprintf(w, "\nwarning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median (%s); trust the medians less, pin with -cpus or rerun on a quieter host.\n",
+			strings.Join(f.noisy, ", "), 100*repeat.NoisySpread, what)
 	}
 }

@@ -150,20 +150,10 @@ func printWorkloadTable(w io.Writer, rows []workloadSummary) {
 	}
 	fmt.Fprintln(tw, head+"\t")
 	ns := func(v float64) string { return time.Duration(v).String() }
-	var anomalies, noisy []string
+	var fl flags
 	for _, s := range rows {
-		ratio, rng := "1.00x", "-"
-		if s.Ratio != nil {
-			ratio, rng = fmt.Sprintf("%.2fx", s.Ratio.Median), fmt.Sprintf("%.2f-%.2fx", s.Ratio.Min, s.Ratio.Max)
-		}
-		name := fmt.Sprintf("%s on %s at %s", s.Workload, s.Lane, chart.FormatBytes(float64(s.Size)))
-		var marks []string
-		if s.Anomaly {
-			marks, anomalies = append(marks, "ANOMALY"), append(anomalies, name)
-		}
-		if s.Noisy {
-			marks, noisy = append(marks, "noisy"), append(noisy, name)
-		}
+		ratio, rng := ratioCols(s.Ratio)
+		marks := fl.mark(fmt.Sprintf("%s on %s at %s", s.Workload, s.Lane, chart.FormatBytes(float64(s.Size))), s.Anomaly, s.Noisy)
 		cols := []string{s.Workload, s.Lane, chart.FormatBytes(float64(s.Size)), fmt.Sprint(s.Consumers), fmt.Sprint(s.Batch), s.Wait}
 		if repeated {
 			cols = append(cols, fmt.Sprint(s.Repeats), fmt.Sprintf("%.0f", s.Throughput.Median), fmt.Sprintf("%.0f%%", 100*s.Throughput.Spread))
@@ -174,7 +164,7 @@ func printWorkloadTable(w io.Writer, rows []workloadSummary) {
 		if repeated {
 			cols = append(cols, rng)
 		}
-		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t"+strings.Join(marks, " ")+"\t")
+		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t"+marks+"\t")
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nratio = reference events/s / lane events/s in the run just before (time per event against the reference: a minimal ring between the same processes, one atomic store per publish and per consumer batch).")
@@ -182,11 +172,5 @@ func printWorkloadTable(w io.Writer, rows []workloadSummary) {
 	if repeated {
 		fmt.Fprintln(w, "Each figure is the median of its runs; spread = (max - min) / median of events/s.")
 	}
-	if len(anomalies) > 0 {
-		fmt.Fprintf(w, "\nANOMALY (%s): ratio below %.2f: the lane outran the reference, which does less per event: the run was disturbed; rerun with -repeat.\n", strings.Join(anomalies, ", "), anomalyRatio)
-	}
-	if len(noisy) > 0 {
-		fmt.Fprintf(w, "\nwarning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median (events/s or ratio); trust the medians less, pin with -cpus or rerun on a quieter host.\n",
-			strings.Join(noisy, ", "), 100*repeat.NoisySpread)
-	}
+	fl.notes(w, "The lane outran the reference, which does less per event", "events/s or ratio")
 }
