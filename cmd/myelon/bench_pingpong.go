@@ -129,42 +129,62 @@ func measure(ctx context.Context, o benchOpts) ([]laneSummary, error) {
 func summarise(runs []benchResult, withRatio bool) (laneSummary, error) {
 	r0 := runs[0]
 	s := laneSummary{Peer: r0.Peer, Size: r0.Size, Repeats: len(runs), CPUs: r0.CPUs, Runs: runs}
-	stat := func(f func(r benchResult) float64) (repeat.Stat, error) {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = f(r)
-		}
-		return repeat.Of(v)
+	lat := func(f func(hist.Summary) int64) func(benchResult) float64 {
+		return func(r benchResult) float64 { return float64(f(latencyOf(r.Result))) }
 	}
-	figures := []struct {
-		dst *repeat.Stat
-		f   func(benchResult) float64
-	}{
-		{&s.P50, func(r benchResult) float64 { return float64(latencyOf(r.Result).P50) }},
-		{&s.P90, func(r benchResult) float64 { return float64(latencyOf(r.Result).P90) }},
-		{&s.P99, func(r benchResult) float64 { return float64(latencyOf(r.Result).P99) }},
-		{&s.P999, func(r benchResult) float64 { return float64(latencyOf(r.Result).P999) }},
-		{&s.Max, func(r benchResult) float64 { return float64(latencyOf(r.Result).Max) }},
-		{&s.Throughput, func(r benchResult) float64 { return r.Latency.Throughput }},
-	}
-	for _, fig := range figures {
-		st, err := stat(fig.f)
-		if err != nil {
-			return s, err
-		}
-		*fig.dst = st
+	err := summariseFigures(runs,
+		figure[benchResult]{&s.P50, lat(func(l hist.Summary) int64 { return l.P50 })},
+		figure[benchResult]{&s.P90, lat(func(l hist.Summary) int64 { return l.P90 })},
+		figure[benchResult]{&s.P99, lat(func(l hist.Summary) int64 { return l.P99 })},
+		figure[benchResult]{&s.P999, lat(func(l hist.Summary) int64 { return l.P999 })},
+		figure[benchResult]{&s.Max, lat(func(l hist.Summary) int64 { return l.Max })},
+		figure[benchResult]{&s.Throughput, func(r benchResult) float64 { return r.Latency.Throughput }})
+	if err != nil {
+		return s, err
 	}
 	s.Noisy = s.P50.Noisy()
 	if withRatio {
-		st, err := stat(func(r benchResult) float64 { return r.RefRatio })
-		if err != nil {
-			return s, err
+		ratios := make([]float64, len(runs))
+		for i, r := range runs {
+			ratios[i] = r.RefRatio
 		}
-		s.Ratio = &st
-		s.Anomaly = st.Median < anomalyRatio
-		s.Noisy = s.Noisy || st.Noisy()
+		s.Ratio, s.Anomaly, s.Noisy, err = summariseRatio(ratios, s.Noisy)
 	}
-	return s, nil
+	return s, err
+}
+
+// figure is one figure of a run of type R: where its summary goes, and
+// how to read it from a run.
+type figure[R any] struct {
+	dst *repeat.Stat
+	of  func(R) float64
+}
+
+// summariseFigures summarises each figure over runs.
+func summariseFigures[R any](runs []R, figures ...figure[R]) error {
+	v := make([]float64, len(runs))
+	for _, fig := range figures {
+		for i, r := range runs {
+			v[i] = fig.of(r)
+		}
+		st, err := repeat.Of(v)
+		if err != nil {
+			return err
+		}
+		*fig.dst = st
+	}
+	return nil
+}
+
+// summariseRatio summarises a lane's ratios to the reference: the
+// summary, whether its median is an anomaly, and whether the lane is
+// noisy (already, or by the ratio's spread).
+func summariseRatio(ratios []float64, noisy bool) (*repeat.Stat, bool, bool, error) {
+	st, err := repeat.Of(ratios)
+	if err != nil {
+		return nil, false, noisy, err
+	}
+	return &st, st.Median < anomalyRatio, noisy || st.Noisy(), nil
 }
 
 // printTable prints the summaries: medians, and with repeats the spread of

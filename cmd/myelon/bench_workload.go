@@ -109,35 +109,18 @@ func runWorkload(mode string, o benchOpts) error {
 func summariseWorkload(runs []workload.Result, ratios []float64) (workloadSummary, error) {
 	c := runs[0].Config
 	s := workloadSummary{Workload: c.Workload, Lane: c.Lane, Size: c.Size, Consumers: c.Consumers, Batch: c.Batch, Wait: c.Wait, Repeats: len(runs), Runs: runs}
-	for _, fig := range []struct {
-		dst *repeat.Stat
-		f   func(workload.Result) float64
-	}{
-		{&s.Throughput, func(r workload.Result) float64 { return r.Throughput }},
-		{&s.P50, func(r workload.Result) float64 { return float64(r.Worst.P50) }},
-		{&s.P99, func(r workload.Result) float64 { return float64(r.Worst.P99) }},
-	} {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = fig.f(r)
-		}
-		st, err := repeat.Of(v)
-		if err != nil {
-			return s, err
-		}
-		*fig.dst = st
+	err := summariseFigures(runs,
+		figure[workload.Result]{&s.Throughput, func(r workload.Result) float64 { return r.Throughput }},
+		figure[workload.Result]{&s.P50, func(r workload.Result) float64 { return float64(r.Worst.P50) }},
+		figure[workload.Result]{&s.P99, func(r workload.Result) float64 { return float64(r.Worst.P99) }})
+	if err != nil {
+		return s, err
 	}
 	s.Noisy = s.Throughput.Noisy()
 	if ratios != nil {
-		st, err := repeat.Of(ratios)
-		if err != nil {
-			return s, err
-		}
-		s.Ratio = &st
-		s.Anomaly = st.Median < anomalyRatio
-		s.Noisy = s.Noisy || st.Noisy()
+		s.Ratio, s.Anomaly, s.Noisy, err = summariseRatio(ratios, s.Noisy)
 	}
-	return s, nil
+	return s, err
 }
 
 // printWorkloadTable prints the summaries of broadcast or signal.
