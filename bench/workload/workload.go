@@ -60,7 +60,9 @@ type Config struct {
 	Capacity  int           `json:"capacity,omitempty"` // ring slots: 4096
 	Timeout   time.Duration `json:"timeout,omitempty"`  // whole run: 5 min
 	// Batch publishes this many events per claim, with one cursor store:
-	// the pipelined ceiling with batching. Zero: 1. Not with Rate.
+	// the pipelined ceiling with batching. Zero: 1. With Rate, batches go
+	// out at Rate/Batch per second, every event of a batch stamped with the
+	// batch's intended send time.
 	Batch int `json:"batch,omitempty"`
 	// SampleEvery stamps a send time on every n-th event only; latency
 	// percentiles are over those samples (every one of them: nothing is
@@ -195,8 +197,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("workload: rate=%v must not be negative", c.Rate)
 	case c.Capacity < 2 || c.Capacity&(c.Capacity-1) != 0:
 		return c, fmt.Errorf("workload: capacity=%d: want a power of two, at least 2", c.Capacity)
-	case c.Batch < 1 || c.Batch > c.Capacity || c.Batch > 1 && c.Rate > 0:
-		return c, fmt.Errorf("workload: batch=%d: want 1..capacity, and 1 with a fixed rate", c.Batch)
+	case c.Batch < 1 || c.Batch > c.Capacity:
+		return c, fmt.Errorf("workload: batch=%d: want 1..capacity", c.Batch)
 	}
 	if _, err := ring.ParseWaitStrategy(c.Wait); err != nil {
 		return c, err
@@ -314,7 +316,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	total := cfg.Warmup + cfg.Count
 	var sched hist.Schedule
 	if cfg.Rate > 0 {
-		if sched, err = hist.NewSchedule(cfg.Rate, time.Now()); err != nil {
+		if sched, err = hist.NewSchedule(cfg.Rate/float64(cfg.Batch), time.Now()); err != nil { // batches per second
 			return Result{}, err
 		}
 	}
@@ -340,7 +342,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			start = time.Now()
 		}
 		if cfg.Rate > 0 {
-			due := sched.Intended(int64(i))
+			due := sched.Intended(int64(i / cfg.Batch))
 			hist.SleepUntil(due)
 			sent = due.UnixNano() + base
 		}

@@ -21,6 +21,7 @@ func TestRun_Smoke(t *testing.T) {
 		{Workload: Signal, Count: 50000, Wait: "block"},
 		{Workload: Signal, Count: 50000, Batch: 64, Wait: "block"},
 		{Workload: Signal, Count: 2000, Rate: 100000, Wait: "block"},
+		{Workload: Broadcast, Consumers: 2, Count: 4096, Rate: 200000, Batch: 16, Wait: "block"},
 		{Workload: Signal, Lane: LaneReference, Count: 50000, Wait: "yield"},
 		{Workload: Signal, Lane: LaneReference, Count: 50000, Batch: 64, Wait: "yield", Capacity: 128},
 		{Workload: Broadcast, Lane: LaneReference, Consumers: 2, Count: 20000, Warmup: 1000, Wait: "yield"},
@@ -63,7 +64,7 @@ func TestRun_Smoke(t *testing.T) {
 }
 
 func TestConfig_Rejects(t *testing.T) {
-	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 8, Rate: 1000}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100},
+	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100},
 		{Workload: Typed, Codec: "json"}, {Workload: Typed, Records: 3}, {Workload: Typed, Access: AccessView}, {Workload: Typed, Access: "peek"}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)

@@ -62,7 +62,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
 	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast and signal (0: 2 for broadcast, 1 for signal)")
-	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
+	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch); with -rate, batches go out at rate/batch per second")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy, rawview) against the reference instead of the ladder; broadcast and signal: raw or framed")
 	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
