@@ -47,6 +47,7 @@ type benchOpts struct {
 	repeat    int
 	codecs    []string
 	records   []int
+	required  bool
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -65,6 +66,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch); with -rate, batches go out at rate/batch per second")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy, rawview) against the reference instead of the ladder; broadcast and signal: raw or framed")
 	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
+	fs.BoolVar(&o.required, "required", false, "ping-pong: the ring lane's producers require the other side's consumer (required-consumer liveness on)")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
 	codecList := fs.String("codec", strings.Join(typedCodecs, ","), "typed: codecs, comma-separated")
 	recordList := fs.String("records", joinInts(workload.RecordsPerMessage), "typed: TestPayload records per message, comma-separated")
@@ -91,6 +93,7 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
 	}
+	layers.SetRequired(o.required)
 	o.codecs = strings.Split(*codecList, ",")
 	for _, s := range strings.Split(*recordList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/myelon-go/myelon/bench/chart"
 	"github.com/myelon-go/myelon/bench/hist"
+	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/repeat"
 )
@@ -35,6 +36,9 @@ type benchResult struct {
 	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
 	// Anomaly: RefRatio is below anomalyRatio.
 	Anomaly bool `json:"anomaly,omitempty"`
+	// Required: the ring lane ran with the required-consumer policy on
+	// (-required).
+	Required bool `json:"required_consumers,omitempty"`
 }
 
 // laneSummary is one lane at one size over every repetition: each figure's
@@ -106,7 +110,8 @@ func measure(ctx context.Context, o benchOpts) ([]laneSummary, error) {
 				}
 				refP50 := latencyOf(r).P50
 				ratio := float64(latencyOf(l).P50) / float64(refP50)
-				runs[i] = append(runs[i], benchResult{Result: l, Run: rep, RefP50: refP50, RefRatio: ratio, Anomaly: ratio < anomalyRatio})
+				runs[i] = append(runs[i], benchResult{Result: l, Run: rep, RefP50: refP50, RefRatio: ratio, Anomaly: ratio < anomalyRatio,
+					Required: o.required && lanes[i] == layers.RingName})
 			}
 		}
 		for i, rs := range append([][]benchResult{ref}, runs...) {

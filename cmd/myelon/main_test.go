@@ -178,6 +178,22 @@ func TestSummarise_KnownRuns(t *testing.T) {
 	}
 }
 
+// TestBench_Required runs the ring lane with the required-consumer policy
+// on and checks the runs say so.
+func TestBench_Required(t *testing.T) {
+	defer layers.SetRequired(false)
+	out := capture(t, func() error {
+		return runBench([]string{"-layer", "raw", "-required", "-count", "300", "-warmup", "64", "-size", "64", "-json"})
+	})
+	var lanes []laneSummary
+	if err := json.Unmarshal([]byte(out), &lanes); err != nil || len(lanes) != 2 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r := lanes[1].Runs[0]; lanes[1].Peer != layers.RingName || !r.Required || !r.Verified || lanes[0].Runs[0].Required {
+		t.Errorf("runs %+v / %+v: want the ring's marked required, the reference's not", lanes[1].Runs[0], lanes[0].Runs[0])
+	}
+}
+
 func TestBench_SweepWritesJSONAndCharts(t *testing.T) {
 	dir := t.TempDir()
 	capture(t, func() error {
