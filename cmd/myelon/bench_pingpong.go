@@ -265,7 +265,7 @@ func (f *flags) notes(w io.Writer, why, what string) {
 		fmt.Fprintf(w, "\nANOMALY (%s): ratio below %.2f. %s: the run was disturbed; rerun with -repeat.\n", strings.Join(f.anomalies, ", "), anomalyRatio, why)
 	}
 	if len(f.noisy) > 0 {
-		fmt.Fprintf(w, "\nwarning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median (%s); trust the medians less, pin with -cpus or rerun on a quieter host.\n",
+		fmt.Fprintf(w, "\nwarning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median (%s); trust the medians less; rerun on a quieter host (or pinned with -cpus, where the mode has it).\n",
 			strings.Join(f.noisy, ", "), 100*repeat.NoisySpread, what)
 	}
 }
