@@ -36,7 +36,7 @@ func TestRing_SameGeometryAsReference(t *testing.T) {
 const timedEnv = "MYELON_BENCH_TIMED"
 
 // TestReference_NeverLosesToRing runs a short sweep, 64 B to 2 MiB, of the
-// reference and the ring lane, three runs each interleaved, and checks the
+// reference and the ring lane, four runs each interleaved ABBA, and checks the
 // median ratio is at least 0.95 at every size (what `myelon bench` flags as
 // an anomaly). Timed: run with MYELON_BENCH_TIMED=1 on a quiet host.
 func TestReference_NeverLosesToRing(t *testing.T) {
@@ -50,16 +50,21 @@ func TestReference_NeverLosesToRing(t *testing.T) {
 	for _, size := range sweepSizes {
 		cfg := peers.Config{Size: size, Count: 300, Warmup: 2 * peers.Depth(peers.SlotSize(size)), Timeout: time.Minute}
 		var ratios []float64
-		for range 3 {
-			ref, err := peers.Run(ctx, peers.RawAtomic, cfg)
-			if err != nil {
-				t.Fatal(err)
+		for rep := range 4 {
+			// ABBA: reference first, then lane first, and so on.
+			pair := []string{peers.RawAtomic, RingName}
+			if rep%2 == 1 {
+				pair[0], pair[1] = pair[1], pair[0]
 			}
-			lane, err := peers.Run(ctx, RingName, cfg)
-			if err != nil {
-				t.Fatal(err)
+			p50 := map[string]float64{}
+			for _, name := range pair {
+				r, err := peers.Run(ctx, name, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p50[name] = float64(r.Latency.P50)
 			}
-			ratios = append(ratios, float64(lane.Latency.P50)/float64(ref.Latency.P50))
+			ratios = append(ratios, p50[RingName]/p50[peers.RawAtomic])
 		}
 		st, err := repeat.Of(ratios)
 		if err != nil {

@@ -193,7 +193,7 @@ func runBench(args []string) error {
 		fmt.Printf("\nwrote %s\n", strings.Join(files, ", "))
 	}
 	if mode == "" {
-		fmt.Println("\nratio = p50 / p50 of raw-atomic, run just before (an atomic ping-pong between this process and an echo process of this binary over as many slots of the same size as the ring lane: its footprint without its protocol, a lower bound).")
+		fmt.Println("\nratio = p50 / p50 of raw-atomic, run next to it (an atomic ping-pong between this process and an echo process of this binary over as many slots of the same size as the ring lane: its footprint without its protocol, a lower bound).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
 	return nil

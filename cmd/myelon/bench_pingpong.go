@@ -26,12 +26,12 @@ import (
 const anomalyRatio = 0.95
 
 // benchResult is one run of one lane, with its ratio to the reference run
-// made just before it at the same size.
+// made next to it at the same size.
 type benchResult struct {
 	peers.Result
 	// Run numbers the repetition, from 0.
 	Run int `json:"run"`
-	// RefP50 is the p50 of the reference run just before this one, in ns.
+	// RefP50 is the p50 of the reference run next to this one, in ns.
 	RefP50   int64   `json:"reference_p50_ns,omitempty"`
 	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
 	// Anomaly: RefRatio is below anomalyRatio.
@@ -75,9 +75,9 @@ func latencyOf(r peers.Result) hist.Summary {
 }
 
 // measure runs every lane o.repeat times at every size. The reference runs
-// just before each run of each lane, so that every ratio compares two runs
-// made moments apart; with no lane besides the reference, the reference
-// runs alone. A lane that fails is reported and skipped; a reference that
+// next to each run of each lane (just before it in even repetitions, just
+// after in odd ones), so that every ratio compares two runs made moments
+// apart; with no lane besides the reference, the reference runs alone. A lane that fails is reported and skipped; a reference that
 // fails ends the measurement, since no ratio can be made without it.
 func measure(ctx context.Context, o benchOpts) ([]laneSummary, error) {
 	lanes := slices.DeleteFunc(slices.Clone(o.peers), func(p string) bool { return p == peers.RawAtomic })
@@ -92,20 +92,35 @@ func measure(ctx context.Context, o benchOpts) ([]laneSummary, error) {
 		runs := make([][]benchResult, len(lanes))
 		for rep := range o.repeat {
 			for i := range max(len(lanes), 1) {
+				if len(lanes) == 0 {
+					r, err := run(peers.RawAtomic, rep)
+					if err != nil {
+						return out, err
+					}
+					ref = append(ref, benchResult{Result: r, Run: rep})
+					continue
+				}
+				// The pair runs reference first in even repetitions and
+				// lane first in odd ones (ABBA), so that a drift of the
+				// host's load over the pair favours neither side.
+				var l peers.Result
+				var lerr error
+				if rep%2 == 1 {
+					l, lerr = run(lanes[i], rep)
+				}
 				r, err := run(peers.RawAtomic, rep)
 				if err != nil {
 					return out, err
 				}
-				ref = append(ref, benchResult{Result: r, Run: rep})
-				if len(lanes) == 0 {
-					continue
+				if rep%2 == 0 {
+					l, lerr = run(lanes[i], rep)
 				}
-				l, err := run(lanes[i], rep)
-				if err != nil {
-					if errors.Is(err, context.Canceled) {
-						return out, err
+				ref = append(ref, benchResult{Result: r, Run: rep})
+				if lerr != nil {
+					if errors.Is(lerr, context.Canceled) {
+						return out, lerr
 					}
-					fmt.Fprintf(os.Stderr, "myelon bench: %s at %d B: %v\n", lanes[i], size, err)
+					fmt.Fprintf(os.Stderr, "myelon bench: %s at %d B: %v\n", lanes[i], size, lerr)
 					continue
 				}
 				refP50 := latencyOf(r).P50
@@ -228,7 +243,7 @@ func printTable(w io.Writer, results []laneSummary) {
 	}
 	tw.Flush()
 	if repeated {
-		fmt.Fprintln(w, "\nEach figure is the median of its runs; p50 spread = (max - min) / median of the runs' p50s. The reference ran just before every run of every lane; a run's ratio is to that reference run, and ratio range spans the runs.")
+		fmt.Fprintln(w, "\nEach figure is the median of its runs; p50 spread = (max - min) / median of the runs' p50s. The reference ran next to every run of every lane (before it in odd-numbered runs, after it in even ones); a run's ratio is to that reference run, and ratio range spans the runs.")
 	}
 	fl.notes(w, "The reference moves the same bytes through the same slots as the ring lane without its protocol, so no lane beats it on an undisturbed host", "p50 or ratio")
 }

@@ -35,7 +35,7 @@ type workloadSummary struct {
 	P50 repeat.Stat `json:"p50_ns"`
 	P99 repeat.Stat `json:"p99_ns"`
 	// Ratio is, per run, the reference's events/s over the lane's (the
-	// time per event against the reference run just before); nil for the
+	// time per event against the reference run next to it); nil for the
 	// reference.
 	Ratio   *repeat.Stat      `json:"ratio_to_reference,omitempty"`
 	Anomaly bool              `json:"anomaly"`
@@ -44,7 +44,7 @@ type workloadSummary struct {
 }
 
 // runWorkload runs broadcast or signal at every size, o.repeat times,
-// each run of the lane just after a run of the reference lane between the
+// each run of the lane next to a run of the reference lane between the
 // same number of processes.
 func runWorkload(mode string, o benchOpts) error {
 	lane, ok := workloadLanes[o.layer]
@@ -67,7 +67,15 @@ func runWorkload(mode string, o benchOpts) error {
 		var refs, runs []workload.Result
 		var ratios []float64
 		for rep := range o.repeat {
-			for _, l := range []string{workload.LaneReference, lane} {
+			// Reference first in even repetitions, lane first in odd
+			// ones (ABBA), so that a drift of the host's load over the
+			// pair favours neither side.
+			pair := []string{workload.LaneReference, lane}
+			if rep%2 == 1 {
+				pair = []string{lane, workload.LaneReference}
+			}
+			var ref, run workload.Result
+			for _, l := range pair {
 				progress("%-9s %-9s %8d B  run %d/%d ...", mode, l, size, rep+1, o.repeat)
 				c := cfg
 				c.Lane = l
@@ -76,12 +84,13 @@ func runWorkload(mode string, o benchOpts) error {
 					return fmt.Errorf("%s on %s, %d B: %w", mode, l, size, err)
 				}
 				if l == workload.LaneReference {
-					refs = append(refs, r)
+					ref = r
 				} else {
-					runs = append(runs, r)
-					ratios = append(ratios, refs[len(refs)-1].Throughput/r.Throughput)
+					run = r
 				}
 			}
+			refs, runs = append(refs, ref), append(runs, run)
+			ratios = append(ratios, ref.Throughput/run.Throughput)
 		}
 		for _, row := range []struct {
 			runs   []workload.Result
@@ -150,7 +159,7 @@ func printWorkloadTable(w io.Writer, rows []workloadSummary) {
 		fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t"+marks+"\t")
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nratio = reference events/s / lane events/s in the run just before (time per event against the reference: a minimal ring between the same processes, one atomic store per publish and per consumer batch).")
+	fmt.Fprintln(w, "\nratio = reference events/s / lane events/s in the run next to it (time per event against the reference: a minimal ring between the same processes, one atomic store per publish and per consumer batch).")
 	fmt.Fprintln(w, "latency is one-way (send stamp to read) of the worst consumer; in max-throughput mode it includes queueing in a full ring.")
 	if repeated {
 		fmt.Fprintln(w, "Each figure is the median of its runs; spread = (max - min) / median of events/s.")

@@ -60,7 +60,7 @@ func capture(t *testing.T, f func() error) string {
 // TestBench_JSONSchema runs two lanes twice, pinned where there are two
 // CPUs, and checks the JSON: per lane and size the medians, ranges and
 // spreads, the ratio to the reference with its anomaly and noisy flags,
-// and every run with the reference run just before it.
+// and every run with the reference run next to it.
 func TestBench_JSONSchema(t *testing.T) {
 	run := []string{layers.RingName, peers.UnixSocket}
 	args := []string{"-peers", strings.Join(run, ","), "-count", "300", "-warmup", "64", "-size", "64", "-repeat", "2", "-json"}
