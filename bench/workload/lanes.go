@@ -9,7 +9,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
-	"unsafe"
+	"unsafe" // and for go:linkname
 
 	"golang.org/x/sys/unix"
 
@@ -294,9 +294,14 @@ func (v *refView) event(seq int64) []byte {
 
 func (v *refView) unmap() error { return unix.Munmap(v.mem) }
 
-// refWait is the reference's wait between polls: none when busy-spinning,
-// as the ring's BusySpin (which pauses once); otherwise a yield of the
-// core every 64 polls, at least as prompt as the ring's Yield and Block.
+//go:linkname procyield runtime.procyield
+func procyield(cycles uint32)
+
+// refWait is the reference's wait between polls: one PAUSE when
+// busy-spinning, exactly as the ring's BusySpin (polling without it takes
+// execution resources from a sibling hardware thread); otherwise a yield
+// of the core every 64 polls, at least as prompt as the ring's Yield and
+// Block.
 // yield gives way to other goroutines, then other threads and processes,
 // as the ring's Yield strategy does.
 func yield() {
@@ -329,6 +334,7 @@ func (w *refWait) pause(ctx context.Context) error {
 	if !w.spin && w.n%64 == 0 {
 		yield()
 	}
+	procyield(1)
 	return nil
 }
 
