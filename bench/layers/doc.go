@@ -6,6 +6,7 @@
 //	myelon-framed    Layer 1: two frame rings; the echo re-sends the borrowed payload
 //	myelon-typed     Layer 2: struct {seq, data} in bincode, encoded and decoded both ways
 //	myelon-zerocopy  Layer 3: flatbuffers Echo {seq, data}, verified and read in place
+//	myelon-rawview   Layer 3: the raw codec's view, a pointer into the slot (64 B and 4 KiB only)
 //
 // The framed peers use rings of 64 frames whose slots hold the frame
 // header and the encoded message in whole cache lines, at most 64 KiB;

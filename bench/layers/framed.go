@@ -39,7 +39,7 @@ func init() {
 
 // Frame geometry of the framed peers.
 const (
-	// frameDepth is the ring depth in frames (see capacityFor).
+	// frameDepth is the ring depth in frames (see peers.Depth).
 	frameDepth = 64
 	// maxFrameSlot is the largest slot: a frame of 64 KiB - 32 payload
 	// bytes, like the seed's 64 KiB frames.

@@ -16,7 +16,17 @@ import (
 // by Configure (busy-spin on shm by default).
 type Ring struct{}
 
-var options = struct{ wait, backend string }{"spin", "shm"}
+var options = struct {
+	wait, backend string
+	required      bool
+}{wait: "spin", backend: "shm"}
+
+// SetRequired turns the required-consumer policy of the Ring peer on or
+// off for later runs: each side's producer then requires the other side's
+// consumer (ring.RequiredConfig with its default timeouts), so every
+// publish goes through the policy's managed claim, as an application that
+// needs its consumer alive would run it.
+func SetRequired(on bool) { options.required = on }
 
 // Configure sets the wait strategy ("spin", "yield", "sleep", "block") and
 // backend ("shm", "file") of later runs of the myelon peers. Call it in the
@@ -60,28 +70,26 @@ type ringLink struct {
 	Backend    string
 	SlotSize   int
 	Capacity   int
+	Required   bool
 }
 
-// capacityFor is the ping-pong ring depth: 64 slots, fewer for slots over
-// 1 MiB (one ring stays under 64 MiB). One message is in flight, so depth
-// changes no semantics; a deeper ring only spreads the same traffic over
-// more cache lines (4096 slots of 64 B measured about 25% slower here).
-func capacityFor(slot int) int {
-	c := 64
-	for c > 2 && c*slot > 64<<20 {
-		c /= 2
+// require puts p under the required-consumer policy for consumer id, when
+// the link asks for it.
+func (l *ringLink) require(p *ring.BytesProducer, id string) error {
+	if !l.Required {
+		return nil
 	}
-	return c
+	return p.Require(ring.RequiredConfig{IDs: []string{id}})
 }
 
 // Prepare creates the ping ring; the echo process creates pong. With the
 // file backend both live as files in dir.
 func (Ring) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, error) {
-	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: options.wait, Backend: options.backend, SlotSize: (cfg.Size + 7) &^ 7}
+	l := ringLink{Ping: ring.PortableName("bping"), Pong: ring.PortableName("bpong"), Wait: options.wait, Backend: options.backend, SlotSize: peers.SlotSize(cfg.Size), Required: options.required}
 	if l.Backend == "file" {
 		l.Ping, l.Pong = dir+"/ping", dir+"/pong"
 	}
-	l.Capacity = capacityFor(l.SlotSize)
+	l.Capacity = peers.Depth(l.SlotSize) // the reference rotates over as many slots
 	ws, err := ring.ParseWaitStrategy(l.Wait)
 	if err != nil {
 		return nil, peers.Link{}, err
@@ -92,6 +100,10 @@ func (Ring) Prepare(dir string, cfg peers.Config) (peers.Opener, peers.Link, err
 	}
 	ping, err := ring.CreateBytes(l.Ping, ring.Config{Backend: b, Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
 	if err != nil {
+		return nil, peers.Link{}, err
+	}
+	if err := l.require(ping, "echo"); err != nil {
+		ping.Close()
 		return nil, peers.Link{}, err
 	}
 	addr, _ := json.Marshal(l)
@@ -169,6 +181,11 @@ func (Ring) Serve(ctx context.Context, link peers.Link, cfg peers.Config, ready 
 	pong, err := ring.CreateBytes(l.Pong, ring.Config{Backend: b, Capacity: l.Capacity, SlotSize: l.SlotSize, Wait: ws, Populate: true})
 	if err != nil {
 		ping.Close()
+		return nil, err
+	}
+	if err := l.require(pong, "initiator"); err != nil {
+		ping.Close()
+		pong.Close()
 		return nil, err
 	}
 	if err := ready(); err != nil {

@@ -28,6 +28,13 @@ func TestRing_PingPongSmoke(t *testing.T) {
 	if err := Configure("nope", "shm"); err == nil {
 		t.Fatal("Configure accepted wait strategy nope")
 	}
+	// With the required-consumer policy on both rings.
+	if err := Configure("spin", "shm"); err != nil {
+		t.Fatal(err)
+	}
+	SetRequired(true)
+	defer SetRequired(false)
+	runSmoke(t)
 }
 
 func runSmoke(t *testing.T) {

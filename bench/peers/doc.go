@@ -17,6 +17,7 @@
 // readings; stamping and checking do not, but they do count in the achieved
 // rate, which is measured over the wall time of the whole measured loop.
 // [Config.Warmup] round trips come first and are not recorded.
+// [Config.CPUs] pins the measuring thread and the echoing thread.
 //
 // In fixed-rate mode ([Config.Rate] > 0) message i is sent at its intended
 // time from a [hist.Schedule]; [Result.Latency] is measured from the actual
@@ -25,11 +26,16 @@
 //
 // # Peers
 //
-//	raw-atomic  two processes share one mmapped file under /dev/shm; the
-//	            initiator copies the message into it and stores the sequence
-//	            in word A, the echo spins on A, copies the message to the reply
-//	            area and stores B, the initiator spins on B. No kernel, no
-//	            wake-up: the floor. At Size 8 it is the bare two-word ping-pong.
+//	raw-atomic  two processes share one mmapped file under /dev/shm, laid
+//	            out as the myelon-ring lane's two rings: Depth(SlotSize(Size))
+//	            request slots and as many reply slots. The initiator copies
+//	            message n into request slot n % Depth and stores n+1 in word
+//	            A; the echo spins on A, checks it, copies it into reply slot
+//	            n % Depth and stores B; the initiator spins on B and copies
+//	            the reply out. The ring lane's footprint and access pattern
+//	            without its protocol, and no kernel, no wake-up, no yield to
+//	            other processes: a lower bound of every myelon lane at every
+//	            size. At Size 8 it is the bare two-word ping-pong.
 //	chan        two goroutines and two Go channels in one process (for scale).
 //	uds         Unix domain stream socket.
 //	pipe        a pair of pipes handed to the echo process as descriptors.

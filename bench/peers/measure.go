@@ -12,6 +12,11 @@ import (
 // measure drives ini through cfg.Warmup unrecorded and cfg.Count recorded
 // round trips. Only RoundTrip lies between the two clock readings.
 func measure(ctx context.Context, ini Initiator, cfg Config) (Result, error) {
+	unpin, err := cfg.pin(roleInitiator)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unpin()
 	msg := make([]byte, cfg.Size)
 	reply := make([]byte, cfg.Size)
 	var seq uint64
@@ -58,7 +63,6 @@ func measure(ctx context.Context, ini Initiator, cfg Config) (Result, error) {
 	elapsed := time.Since(start)
 
 	res := Result{Size: cfg.Size, Count: cfg.Count, Warmup: cfg.Warmup, Mode: ModeMaxThroughput, Verified: true}
-	var err error
 	if res.Latency, err = actual.Summary(elapsed); err != nil {
 		return Result{}, err
 	}
@@ -87,6 +91,11 @@ func roundTripError(ctx context.Context, seq uint64, err error) error {
 
 // echoAll runs the echo side of cfg: every message, in order.
 func echoAll(ctx context.Context, e Echoer, cfg Config) error {
+	unpin, err := cfg.pin(roleEcho)
+	if err != nil {
+		return err
+	}
+	defer unpin()
 	for seq := range cfg.total() {
 		if err := e.Echo(seq); err != nil {
 			return roundTripError(ctx, seq, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/bench/hist"
+	"github.com/myelon-go/myelon/ring"
 )
 
 // Names of the built-in peers.
@@ -52,6 +53,11 @@ type Config struct {
 	// Timeout bounds the whole run, echo process start to exit;
 	// 0 means DefaultTimeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// CPUs pins the initiator's measuring thread to CPUs[0] and the echo
+	// process's echoing thread to CPUs[1 % len(CPUs)]; empty means no
+	// pinning. A pin the system refuses fails the run: a result must not
+	// claim a placement it did not get.
+	CPUs []int `json:"cpus,omitempty"`
 }
 
 // withDefaults fills zero fields and checks ranges.
@@ -79,7 +85,32 @@ func (c Config) withDefaults() (Config, error) {
 			return c, &ConfigError{"Rate", c.Rate, err.Error()}
 		}
 	}
+	for _, cpu := range c.CPUs {
+		if cpu < 0 {
+			return c, &ConfigError{"CPUs", c.CPUs, "CPU numbers are not negative"}
+		}
+	}
 	return c, nil
+}
+
+// Roles of a run, for Config.pin.
+const (
+	roleInitiator = 0
+	roleEcho      = 1
+)
+
+// pin locks the calling goroutine to its thread and pins the thread to
+// the role's CPU, when c.CPUs is set; release undoes both.
+func (c Config) pin(role int) (release func(), err error) {
+	if len(c.CPUs) == 0 {
+		return func() {}, nil
+	}
+	cpu := c.CPUs[role%len(c.CPUs)]
+	release, err = ring.PinThread(cpu)
+	if err != nil {
+		return nil, &ConfigError{"CPUs", c.CPUs, fmt.Sprintf("pinning to CPU %d: %v", cpu, err)}
+	}
+	return release, nil
 }
 
 // total is the number of messages the echo side handles.
@@ -109,6 +140,9 @@ type Result struct {
 	// Verified is true when every echoed message was checked byte-stamp by
 	// byte-stamp; a Result is only returned without error when it holds.
 	Verified bool `json:"verification_passed"`
+	// CPUs is Config.CPUs: the initiator ran on CPUs[0], the echo on
+	// CPUs[1 % len(CPUs)]; empty when nothing was pinned.
+	CPUs []int `json:"cpus,omitempty"`
 }
 
 // Peer is a transport whose echo side runs in a separate process. Prepare
@@ -275,7 +309,7 @@ func Run(ctx context.Context, peer string, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("peers: %s, %d bytes: %w", peer, cfg.Size, err)
 	}
-	res.Peer = peer
+	res.Peer, res.CPUs = peer, cfg.CPUs
 	return res, nil
 }
 

@@ -4,8 +4,13 @@
 //   - broadcast: one producer, N consumer processes, every consumer reads
 //     every event; reports each consumer's one-way latency, the worst
 //     consumer and the throughput.
-//   - signal: 64-byte events to one consumer with no acknowledgement: the
-//     pipelined ceiling of the ring.
+//   - signal: 64-byte events to one consumer (or several) with no
+//     acknowledgement: the pipelined ceiling of the ring.
+//
+// Each runs on a lane (Config.Lane): the byte ring (Layer 0), the frame
+// ring (Layer 1), or the reference, a minimal ring between the same
+// processes with the ring lane's slots and one atomic store per publish
+// and per consumer batch, which a ring lane's throughput is compared with.
 //
 // Latency is one-way, from the send time stamped in the event (the intended
 // send time in fixed-rate mode, which corrects coordinated omission) to the
@@ -18,10 +23,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,22 +42,27 @@ import (
 const (
 	Broadcast = "broadcast"
 	Signal    = "signal"
+	// Typed sends TestPayload records through a typed ring (see typed.go).
+	Typed = "typed"
 )
 
 // Config is one run. Zero fields take the defaults noted.
 type Config struct {
 	Workload  string        `json:"workload"`           // Broadcast or Signal
+	Lane      string        `json:"lane"`               // LaneRing, LaneFramed or LaneReference: LaneRing
 	Size      int           `json:"size"`               // event bytes, >= 64: 64
 	Count     int           `json:"count"`              // measured events: 1,000,000
 	Warmup    int           `json:"warmup"`             // events before measuring
-	Consumers int           `json:"consumers"`          // broadcast only: 2
+	Consumers int           `json:"consumers"`          // broadcast: 2, signal and typed: 1
 	Rate      float64       `json:"rate,omitempty"`     // fixed rate, events/s; 0: max throughput
 	Wait      string        `json:"wait"`               // wait strategy of every side: block
 	Backend   string        `json:"backend"`            // shm or file: shm
 	Capacity  int           `json:"capacity,omitempty"` // ring slots: 4096
 	Timeout   time.Duration `json:"timeout,omitempty"`  // whole run: 5 min
 	// Batch publishes this many events per claim, with one cursor store:
-	// the pipelined ceiling with batching. Zero: 1. Not with Rate.
+	// the pipelined ceiling with batching. Zero: 1. With Rate, batches go
+	// out at Rate/Batch per second, every event of a batch stamped with the
+	// batch's intended send time.
 	Batch int `json:"batch,omitempty"`
 	// SampleEvery stamps a send time on every n-th event only; latency
 	// percentiles are over those samples (every one of them: nothing is
@@ -63,6 +73,14 @@ type Config struct {
 	// reading thread to CPUs[(i+1) % len(CPUs)] (best effort). Empty: no
 	// pinning.
 	CPUs []int `json:"cpus,omitempty"`
+	// Codec, Records and Access are the typed workload's: the codec
+	// (CodecBincode, CodecMsgpack, CodecFlatbuffers, CodecRaw; bincode),
+	// the records per message (one of RecordsPerMessage; 1), and how
+	// consumers read (AccessDecode or AccessView; decode). Size is then
+	// the encoded message's size, set by Run.
+	Codec   string `json:"codec,omitempty"`
+	Records int    `json:"records,omitempty"`
+	Access  string `json:"access,omitempty"`
 }
 
 // pin pins the calling goroutine's thread to the k-th CPU of the list,
@@ -100,6 +118,7 @@ type childSpec struct {
 	Config Config `json:"config"`
 	Ring   string `json:"ring"`
 	ID     string `json:"id"`
+	Files  int    `json:"files,omitempty"` // inherited from descriptor 3 on
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -110,6 +129,32 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Workload == "" {
 		c.Workload = Broadcast
+	}
+	if c.Lane == "" {
+		c.Lane = LaneRing
+	}
+	if c.Workload == Typed {
+		if c.Codec == "" {
+			c.Codec = CodecBincode
+		}
+		def(&c.Records, 1)
+		if c.Access == "" {
+			c.Access = AccessDecode
+		}
+		if _, ok := typedLanes[c.Codec]; !ok {
+			return c, fmt.Errorf("workload: unknown codec %q (want bincode, msgpack, flatbuffers or raw)", c.Codec)
+		}
+		if !slices.Contains(RecordsPerMessage, c.Records) {
+			return c, fmt.Errorf("workload: records=%d: want one of %v", c.Records, RecordsPerMessage)
+		}
+		if c.Access != AccessDecode && (c.Access != AccessView || c.Codec != CodecFlatbuffers && c.Codec != CodecRaw) {
+			return c, fmt.Errorf("workload: access %q with %s: want decode, or view with flatbuffers or raw", c.Access, c.Codec)
+		}
+		n, err := typedLanes[c.Codec].sample(c.Records)
+		if err != nil {
+			return c, err
+		}
+		c.Size = max(n, 64)
 	}
 	def(&c.Size, 64)
 	def(&c.Count, 1_000_000)
@@ -126,8 +171,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.SampleEvery, 1)
 	def(&c.Batch, 1)
-	if c.Workload == Signal {
-		c.Consumers = 1
+	if c.Workload == Signal || c.Workload == Typed {
+		def(&c.Consumers, 1)
 	}
 	def(&c.Consumers, 2)
 	if c.Wait == "" {
@@ -140,16 +185,20 @@ func (c Config) withDefaults() (Config, error) {
 		c.Timeout = 5 * time.Minute
 	}
 	switch {
-	case c.Workload != Broadcast && c.Workload != Signal:
-		return c, fmt.Errorf("workload: unknown workload %q (want broadcast or signal)", c.Workload)
+	case c.Workload != Broadcast && c.Workload != Signal && c.Workload != Typed:
+		return c, fmt.Errorf("workload: unknown workload %q (want broadcast, signal or typed)", c.Workload)
+	case c.Lane != LaneRing && c.Lane != LaneFramed && c.Lane != LaneReference:
+		return c, fmt.Errorf("workload: unknown lane %q (want ring, framed or reference)", c.Lane)
 	case c.Size < 64 || c.Size > 64<<20:
 		return c, fmt.Errorf("workload: size=%d: want 64 B..64 MiB", c.Size)
 	case c.Count <= 0 || c.Warmup < 0 || c.Consumers < 1 || c.Consumers > 64:
 		return c, fmt.Errorf("workload: count=%d warmup=%d consumers=%d out of range", c.Count, c.Warmup, c.Consumers)
 	case c.Rate < 0:
 		return c, fmt.Errorf("workload: rate=%v must not be negative", c.Rate)
-	case c.Batch < 1 || c.Batch > c.Capacity || c.Batch > 1 && c.Rate > 0:
-		return c, fmt.Errorf("workload: batch=%d: want 1..capacity, and 1 with a fixed rate", c.Batch)
+	case c.Capacity < 2 || c.Capacity&(c.Capacity-1) != 0:
+		return c, fmt.Errorf("workload: capacity=%d: want a power of two, at least 2", c.Capacity)
+	case c.Batch < 1 || c.Batch > c.Capacity:
+		return c, fmt.Errorf("workload: batch=%d: want 1..capacity", c.Batch)
 	}
 	if _, err := ring.ParseWaitStrategy(c.Wait); err != nil {
 		return c, err
@@ -205,20 +254,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// the cause, instead of leaving the producer to wait out the timeout.
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	backend, dir, err := backendOf(cfg.Backend)
+	p, err := newPublisher(cfg)
 	if err != nil {
 		return Result{}, err
 	}
-	ws, _ := ring.ParseWaitStrategy(cfg.Wait)
-	name := ring.PortableName("bcast")
-	if dir != "" {
-		name = dir + "/" + name
-	}
-	p, err := ring.CreateBytes(name, ring.Config{Backend: backend, Capacity: cfg.Capacity, SlotSize: cfg.Size, MaxConsumers: cfg.Consumers + 1, Wait: ws, Populate: true})
-	if err != nil {
-		return Result{}, err
-	}
-	defer p.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			p.close()
+		}
+	}()
+	addr, files := p.link()
 
 	self, err := os.Executable()
 	if err != nil {
@@ -238,9 +284,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}()
 	for i := 0; i < cfg.Consumers; i++ {
-		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: name, ID: fmt.Sprintf("c%d", i)})
+		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: addr, ID: fmt.Sprintf("c%d", i), Files: len(files)})
 		ch := &child{cmd: exec.Command(self), done: make(chan error, 1)}
 		ch.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
+		ch.cmd.ExtraFiles = files
 		ch.cmd.Stdout, ch.cmd.Stderr = &ch.out, os.Stderr
 		if err := ch.cmd.Start(); err != nil {
 			return Result{}, err
@@ -255,7 +302,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			close(ch.done)
 		}()
 	}
-	if err := p.WaitForConsumers(ctx, cfg.Consumers, ""); err != nil {
+	if err := p.waitConsumers(ctx, cfg.Consumers); err != nil {
 		return Result{}, orCause(ctx, err)
 	}
 	// Pin after the children started: they inherit the forking thread's
@@ -269,45 +316,48 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	total := cfg.Warmup + cfg.Count
 	var sched hist.Schedule
 	if cfg.Rate > 0 {
-		if sched, err = hist.NewSchedule(cfg.Rate, time.Now()); err != nil {
+		if sched, err = hist.NewSchedule(cfg.Rate/float64(cfg.Batch), time.Now()); err != nil { // batches per second
 			return Result{}, err
 		}
 	}
 	base := monoNs() - time.Now().UnixNano() // monotonic = wall + base, for the schedule
 	var start time.Time
+	// fill stamps event seq (events are numbered from 0 on every lane). It
+	// is made once: a closure made per publish would allocate per publish.
+	var sent int64 // the intended send time in fixed-rate mode
+	fill := func(seq int64, slot []byte) {
+		if cfg.Workload == Signal {
+			binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
+		} else {
+			peers.Fill(slot, uint64(seq))
+		}
+		stamp := sent
+		if i := int(seq); stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
+			stamp = monoNs()
+		}
+		binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
+	}
 	for i := 0; i < total; {
 		if i >= cfg.Warmup && start.IsZero() {
 			start = time.Now()
 		}
-		var sent int64
 		if cfg.Rate > 0 {
-			due := sched.Intended(int64(i))
+			due := sched.Intended(int64(i / cfg.Batch))
 			hist.SleepUntil(due)
 			sent = due.UnixNano() + base
 		}
 		k := min(cfg.Batch, total-i)
-		lo, err := p.Claim(ctx, k)
-		if err != nil {
+		if err := p.publish(ctx, k, fill); err != nil {
 			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
 		}
-		for seq := lo; seq < lo+int64(k); seq, i = seq+1, i+1 {
-			slot := p.Slot(seq)[:cfg.Size]
-			if cfg.Workload == Signal {
-				binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
-			} else {
-				peers.Fill(slot, uint64(seq))
-			}
-			stamp := sent
-			if stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
-				stamp = monoNs()
-			}
-			binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
-		}
-		p.Commit() // one cursor store for the batch
+		i += k
 	}
 	elapsed := time.Since(start)
 	finished.Store(true)
-	p.Close()
+	closed = true
+	if err := p.close(); err != nil { // the ring's consumers see the end of the stream
+		return Result{}, err
+	}
 
 	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true}
 	if cfg.Rate > 0 {
@@ -328,7 +378,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err := json.Unmarshal([]byte(ch.out.String()), &cr); err != nil {
 			return Result{}, fmt.Errorf("consumer %d output %q: %w", i, ch.out.String(), err)
 		}
-		if cr.Events != int64(cfg.Count) || cr.Latency.Count == 0 {
+		if cr.Events != int64(cfg.Count) || cr.Latency.Count == 0 && cfg.Workload != Typed {
 			return Result{}, fmt.Errorf("consumer %d measured %d of %d events", i, cr.Events, cfg.Count)
 		}
 		res.Consumers = append(res.Consumers, cr)
@@ -355,23 +405,15 @@ func runConsumer(specJSON string) error {
 		return err
 	}
 	cfg := spec.Config
-	backend, _, err := backendOf(cfg.Backend)
-	if err != nil {
-		return err
-	}
-	ws, err := ring.ParseWaitStrategy(cfg.Wait)
-	if err != nil {
-		return err
-	}
 	// The producer created the ring before starting this process: bound
 	// the wait for it as the old default ready timeout did.
 	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	c, err := ring.AttachBytes(actx, spec.Ring, ring.ConsumerConfig{Backend: backend, ID: spec.ID, Wait: ws, Start: ring.StartAt(0)})
+	c, err := newSubscriber(actx, cfg, spec.Ring, spec.ID, spec.Files)
 	cancel()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer c.close()
 	rec := hist.New()
 	ctx := context.Background()
 	var idx int
@@ -383,42 +425,52 @@ func runConsumer(specJSON string) error {
 	defer unpin()
 	var first, last time.Time
 	var events int64
-	want := int64(0)
+	want, total := int64(0), int64(cfg.Warmup+cfg.Count)
+	read := func(seq int64, slot []byte) error {
+		if seq != want {
+			return fmt.Errorf("event %d arrived when %d was expected", seq, want)
+		}
+		want++
+		switch cfg.Workload {
+		case Typed: // the subscriber has checked the records; nothing is stamped
+		case Signal:
+			if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
+				return fmt.Errorf("event %d carries sequence %d", seq, got)
+			}
+		default:
+			// Fill never stamps bytes 8..15 of a slot of 64 bytes or more,
+			// so the send time there does not disturb Verify.
+			if err := peers.Verify(slot, uint64(seq)); err != nil {
+				return err
+			}
+		}
+		if seq < int64(cfg.Warmup) {
+			return nil
+		}
+		// One clock reading at each end of the measured events, none per
+		// batch: with batches of one event that would be one per event.
+		if seq == int64(cfg.Warmup) {
+			first = time.Now()
+		}
+		if seq == total-1 {
+			last = time.Now()
+		}
+		events++
+		if cfg.Workload != Typed {
+			if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
+				rec.Record(monoNs() - sent)
+			}
+		}
+		return nil
+	}
 	for {
-		lo, hi, err := c.Wait(ctx)
-		if errors.Is(err, ring.ErrEndOfStream) {
+		err := c.next(ctx, read)
+		if err == errEnd {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		for seq := lo; seq <= hi; seq++ {
-			slot := c.Slot(seq)[:cfg.Size]
-			if seq != want {
-				return fmt.Errorf("event %d arrived when %d was expected", seq, want)
-			}
-			if cfg.Workload == Signal {
-				if got := binary.LittleEndian.Uint64(slot); got != uint64(seq) {
-					return fmt.Errorf("event %d carries sequence %d", seq, got)
-				}
-			} else if err := peers.Verify(slot, uint64(seq)); err != nil {
-				// Fill never stamps bytes 8..15 of a slot of 64 bytes or
-				// more, so the send time there does not disturb Verify.
-				return err
-			}
-			if seq >= int64(cfg.Warmup) {
-				if seq == int64(cfg.Warmup) {
-					first = time.Now()
-				}
-				events++
-				if sent := int64(binary.LittleEndian.Uint64(slot[offSent:])); sent != 0 {
-					rec.Record(monoNs() - sent)
-				}
-			}
-			want++
-		}
-		c.ReleaseThrough(hi)
-		last = time.Now()
 	}
 	sum, err := rec.Summary(last.Sub(first))
 	if err != nil {

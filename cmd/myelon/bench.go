@@ -3,32 +3,28 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/myelon-go/myelon/bench/chart"
-	"github.com/myelon-go/myelon/bench/hist"
 	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/workload"
 )
 
 // layerPeers maps -layer to the peer measuring that layer.
-var layerPeers = map[string]string{"raw": layers.RingName, "framed": layers.FramedName, "typed": layers.TypedName, "zerocopy": layers.ZeroCopyName}
+var layerPeers = map[string]string{"raw": layers.RingName, "framed": layers.FramedName, "typed": layers.TypedName, "zerocopy": layers.ZeroCopyName, "rawview": layers.RawViewName}
 
 // The quick default: the layer ladder against the physical floor (raw
 // atomic ping-pong between a measuring and an echo process of this binary)
 // and against Unix
 // sockets, at two payload sizes.
 var (
-	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
+	ladder       = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, layers.RawViewName, peers.UnixSocket}
 	quickSizes   = []int{64, 4096}
 	sweepSizes   = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 2 << 20}
 	sweepDefault = []string{peers.RawAtomic, layers.RingName, layers.FramedName, layers.TypedName, layers.ZeroCopyName, peers.UnixSocket}
@@ -48,6 +44,10 @@ type benchOpts struct {
 	layer     string
 	cpus      []int
 	batch     int
+	repeat    int
+	codecs    []string
+	records   []int
+	required  bool
 }
 
 func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, error) {
@@ -62,16 +62,23 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
-	fs.IntVar(&o.consumers, "consumers", 2, "consumer processes (broadcast)")
-	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch)")
-	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy) against the reference instead of the ladder; broadcast and signal: raw only")
-	cpuList := fs.String("cpus", "", "broadcast/signal: CPUs to pin to, comma-separated (producer first, then consumers); ping-pong: run under taskset")
+	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast and signal (0: 2 for broadcast, 1 for signal)")
+	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch); with -rate, batches go out at rate/batch per second")
+	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy, rawview) against the reference instead of the ladder; broadcast and signal: raw or framed")
+	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
+	fs.BoolVar(&o.required, "required", false, "ping-pong: the ring lane's producers require the other side's consumer (required-consumer liveness on)")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
+	codecList := fs.String("codec", strings.Join(typedCodecs, ","), "typed: codecs, comma-separated")
+	recordList := fs.String("records", joinInts(workload.RecordsPerMessage), "typed: TestPayload records per message, comma-separated")
 	ops, err := parse(fs, args)
 	if err != nil {
 		return o, err
 	}
 	if len(ops) > 0 {
 		return o, usagef("unexpected argument %q (the mode comes first)", ops[0])
+	}
+	if o.repeat < 1 {
+		return o, usagef("-repeat %d: want at least 1", o.repeat)
 	}
 	for _, s := range strings.Split(*cpuList, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -85,6 +92,15 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	}
 	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
+	}
+	layers.SetRequired(o.required)
+	o.codecs = strings.Split(*codecList, ",")
+	for _, s := range strings.Split(*recordList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || !slices.Contains(workload.RecordsPerMessage, n) {
+			return o, usagef("-records %q: want some of %v", s, workload.RecordsPerMessage)
+		}
+		o.records = append(o.records, n)
 	}
 	o.peers = strings.Split(*peerList, ",")
 	o.sizes = nil // not [:0]: that would write into the package defaults
@@ -108,13 +124,14 @@ func joinInts(v []int) string {
 
 // The bench modes, first on the command line: myelon bench [MODE] [flags].
 var (
-	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal, "fabric"}
+	benchModes       = []string{"pingpong", "peers", "sweep", workload.Broadcast, workload.Signal, workload.Typed, "fabric"}
 	benchModeSummary = map[string]string{
 		"pingpong":         "the layer ladder against the raw atomic reference and Unix sockets (the default)",
 		"peers":            "every transport, with a table and charts",
 		"sweep":            "64 B to 2 MiB, JSON and SVG charts",
 		workload.Broadcast: "one producer to N consumer processes: throughput and latency per consumer",
 		workload.Signal:    "a producer waking parked consumers: wake-up latency",
+		workload.Typed:     "TestPayload records per codec, 1-256 per message, one way across processes; view against decode",
 		"fabric":           "one scheduler, N worker processes: round latency and rounds/s (-workers 1,2,4)",
 	}
 )
@@ -134,6 +151,8 @@ func runBench(args []string) error {
 		def = benchOpts{peers: sweepDefault, sizes: sweepSizes, count: 5000, warmup: 500, out: "bench-results"}
 	case workload.Broadcast, workload.Signal:
 		def = benchOpts{sizes: []int{64}, count: 1_000_000, warmup: 10_000}
+	case workload.Typed:
+		def = benchOpts{sizes: []int{64}} // count 0: scaled to the records per message
 	case "fabric":
 		return runBenchFabric(args)
 	default:
@@ -146,14 +165,17 @@ func runBench(args []string) error {
 	if mode == workload.Broadcast || mode == workload.Signal {
 		return runWorkload(mode, o)
 	}
+	if mode == workload.Typed {
+		return runTyped(o)
+	}
 	if o.layer != "" {
 		p, ok := layerPeers[o.layer]
 		if !ok {
-			return usagef("-layer %q: want raw, framed, typed or zerocopy", o.layer)
+			return usagef("-layer %q: want raw, framed, typed, zerocopy or rawview", o.layer)
 		}
 		o.peers = []string{p}
 	}
-	results, err := measure(o)
+	results, err := measure(context.Background(), o)
 	if err != nil {
 		return err
 	}
@@ -162,7 +184,7 @@ func runBench(args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
 	}
-	printTable(results)
+	printTable(os.Stdout, results)
 	if o.out != "" {
 		files, err := writeOutputs(o.out, results)
 		if err != nil {
@@ -171,45 +193,9 @@ func runBench(args []string) error {
 		fmt.Printf("\nwrote %s\n", strings.Join(files, ", "))
 	}
 	if mode == "" {
-		fmt.Println("\nratio = p50 / p50 of raw-atomic (an atomic ping-pong from this process to an echo process of this binary, measured in this run).")
+		fmt.Println("\nratio = p50 / p50 of raw-atomic, run next to it (an atomic ping-pong between this process and an echo process of this binary over as many slots of the same size as the ring lane: its footprint without its protocol, a lower bound).")
 		fmt.Println("More: 'myelon bench peers' (every transport, table and chart), 'myelon bench sweep' (64 B to 2 MiB, JSON and SVG charts in ./bench-results).")
 	}
-	return nil
-}
-
-// runWorkload runs broadcast or signal once per size.
-func runWorkload(mode string, o benchOpts) error {
-	if o.layer != "" && o.layer != "raw" {
-		return fmt.Errorf("-layer %q: broadcast and signal run on the raw layer only", o.layer)
-	}
-	var results []workload.Result
-	for _, size := range o.sizes {
-		wait := o.wait
-		if wait == "spin" && (mode == workload.Broadcast && o.consumers > 1) {
-			wait = "yield" // more spinners than cores would measure the scheduler
-		}
-		r, err := workload.Run(context.Background(), workload.Config{Workload: mode, Size: size, Count: o.count, Warmup: o.warmup,
-			Consumers: o.consumers, Rate: o.rate, Wait: wait, Backend: o.backend, CPUs: o.cpus, Batch: o.batch})
-		if err != nil {
-			return err
-		}
-		results = append(results, r)
-	}
-	if o.json {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workload\tsize\tconsumers\tbatch\twait\tmode\tevents/s\tbytes/s\tworst p50\tp99\tp99.9\tmax\t")
-	for _, r := range results {
-		l := r.Worst
-		ns := func(v int64) string { return time.Duration(v).String() }
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Config.Workload, chart.FormatBytes(float64(r.Config.Size)), len(r.Consumers),
-			r.Config.Batch, r.Config.Wait, r.Mode, r.Throughput, chart.FormatBytes(r.Bytes), ns(l.P50), ns(l.P99), ns(l.P999), ns(l.Max))
-	}
-	w.Flush()
-	fmt.Println("\nlatency is one-way (send stamp to read) of the worst consumer; in max-throughput mode it includes queueing in a full ring.")
 	return nil
 }
 
@@ -225,70 +211,9 @@ func progress(format string, args ...any) {
 	}
 }
 
-// latencyOf is the latency a table shows: in fixed-rate mode, measured
-// from the intended send time (coordinated omission corrected).
-func latencyOf(r peers.Result) hist.Summary {
-	if r.Corrected != nil {
-		return *r.Corrected
-	}
-	return r.Latency
-}
-
-// benchResult is one run plus its ratio to the reference at the same size.
-type benchResult struct {
-	peers.Result
-	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
-}
-
-func measure(o benchOpts) ([]benchResult, error) {
-	var out []benchResult
-	ctx := context.Background()
-	for _, size := range o.sizes {
-		var ref int64
-		// The reference is always measured, and first, so that every row
-		// has its ratio.
-		run := append([]string{peers.RawAtomic}, slices.DeleteFunc(slices.Clone(o.peers), func(p string) bool { return p == peers.RawAtomic })...)
-		for _, name := range run {
-			progress("%-16s %8d B ...", name, size)
-			r, err := peers.Run(ctx, name, peers.Config{Size: size, Count: o.count, Warmup: o.warmup, Rate: o.rate})
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return out, err
-				}
-				fmt.Fprintf(os.Stderr, "myelon bench: %s at %d B: %v\n", name, size, err)
-				continue
-			}
-			br := benchResult{Result: r}
-			if name == peers.RawAtomic {
-				ref = latencyOf(r).P50
-			}
-			if ref > 0 {
-				br.RefRatio = float64(latencyOf(r).P50) / float64(ref)
-			}
-			out = append(out, br)
-		}
-	}
-	progress("")
-	return out, nil
-}
-
-func printTable(results []benchResult) {
-	if len(results) > 0 && results[0].Corrected != nil {
-		fmt.Printf("fixed rate %.0f msgs/s: latency from each message's intended send time (coordinated omission corrected); round trips/s is the achieved rate\n\n", results[0].TargetRate)
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "peer\tsize\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\tround trips/s\tratio\t")
-	for _, r := range results {
-		l := latencyOf(r.Result)
-		ns := func(v int64) string { return time.Duration(v).String() }
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.2fx\t\n", r.Peer, chart.FormatBytes(float64(r.Size)),
-			ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.P9999), ns(l.Max), time.Duration(l.Mean).String(), l.Throughput, r.RefRatio)
-	}
-	w.Flush()
-}
-
 // writeOutputs writes results.json and latency/throughput charts (SVG).
-func writeOutputs(dir string, results []benchResult) ([]string, error) {
+// The charts plot the medians.
+func writeOutputs(dir string, results []laneSummary) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -309,8 +234,8 @@ func writeOutputs(dir string, results []benchResult) ([]string, error) {
 			byPeer[r.Peer] = s
 			order = append(order, r.Peer)
 		}
-		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: float64(latencyOf(r.Result).P50)})
-		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Latency.Throughput})
+		s[0].Points = append(s[0].Points, chart.Point{X: float64(r.Size), Y: r.P50.Median})
+		s[1].Points = append(s[1].Points, chart.Point{X: float64(r.Size), Y: float64(r.Size) * r.Throughput.Median})
 	}
 	lat := chart.Chart{Title: "Round-trip latency p50 vs payload", XLabel: "payload", YLabel: "p50 round trip",
 		XScale: chart.Log2, YScale: chart.Log10, XFormat: chart.FormatBytes, YFormat: chart.FormatNanos}

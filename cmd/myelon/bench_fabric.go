@@ -5,11 +5,14 @@ package main
 // binary: broadcast a request to every rank, gather one reply per rank.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/myelon-go/myelon/bench/hist"
 	"github.com/myelon-go/myelon/bench/peers"
+	"github.com/myelon-go/myelon/bench/repeat"
 	"github.com/myelon-go/myelon/fabric"
 	"github.com/myelon-go/myelon/ring"
 )
@@ -25,16 +29,29 @@ const fabricWorkerRole = "fabric-worker"
 
 func init() { childRoles[fabricWorkerRole] = fabricWorker }
 
-// fabricResult is one worker count's run.
+// fabricResult is one worker count's runs.
 type fabricResult struct {
-	Workers int          `json:"workers"`
-	Size    int          `json:"size"`
-	Wait    string       `json:"wait"`
-	Rounds  hist.Summary `json:"rounds"` // round latency (broadcast to the last reply), ns; throughput = rounds/s
-	// RefRatio is the round's p50 over the p50 of a raw atomic ping-pong
-	// between two processes, measured in the same run: with one worker a
-	// round is a ping-pong, so this is the fabric's cost over the floor.
+	Workers int    `json:"workers"`
+	Size    int    `json:"size"`
+	Wait    string `json:"wait"`
+	// Rounds is the run with the median p50: round latency (broadcast to
+	// the last reply), ns; throughput = rounds/s.
+	Rounds hist.Summary `json:"rounds"`
+	// RefRatio is the median over the runs of the round's p50 over the p50
+	// of a raw atomic ping-pong between two processes, run just before:
+	// with one worker a round is a ping-pong, so this is the fabric's cost
+	// over the floor.
 	RefRatio float64 `json:"ratio_to_raw_atomic_p50,omitempty"`
+	// Repeats, P50, RoundsPerSec and Ratio summarise the runs (Ratio with
+	// one worker only); Anomaly: the median ratio is below anomalyRatio;
+	// Noisy: they spread more than repeat.NoisySpread.
+	Repeats      int            `json:"repeats"`
+	P50          repeat.Stat    `json:"p50_ns"`
+	RoundsPerSec repeat.Stat    `json:"rounds_per_sec"`
+	Ratio        *repeat.Stat   `json:"ratio_stats,omitempty"`
+	Anomaly      bool           `json:"anomaly"`
+	Noisy        bool           `json:"noisy"`
+	Runs         []hist.Summary `json:"runs"`
 }
 
 func runBenchFabric(args []string) error {
@@ -45,6 +62,7 @@ func runBenchFabric(args []string) error {
 	size := fs.Int("size", 64, "request and reply payload bytes")
 	waitName := fs.String("wait", "block", "wait strategy of every process: block, yield, spin, sleep[:d] (spin only with fewer processes than cores)")
 	asJSON := fs.Bool("json", false, "print results as JSON")
+	repeats := fs.Int("repeat", 1, "runs per worker count (with one worker, each after its own reference run); more than 1 prints medians and spreads")
 	ops, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -64,26 +82,49 @@ func runBenchFabric(args []string) error {
 		}
 		counts = append(counts, n)
 	}
-	if *count < 1 || *warmup < 0 || *size < 0 {
-		return usagef("-count, -warmup, -size: want count >= 1, warmup >= 0, size >= 0")
+	if *count < 1 || *warmup < 0 || *size < 0 || *repeats < 1 {
+		return usagef("-count, -warmup, -size, -repeat: want count >= 1, warmup >= 0, size >= 0, repeat >= 1")
 	}
 	ctx := context.Background()
-	progress("raw-atomic reference ...")
-	ref, err := peers.Run(ctx, peers.RawAtomic, peers.Config{Size: *size, Count: *count, Warmup: *warmup})
-	if err != nil {
-		return fmt.Errorf("reference: %w", err)
-	}
 	var results []fabricResult
 	for _, n := range counts {
-		progress("fabric, %d workers ...", n)
-		sum, err := fabricRounds(ctx, n, *count, *warmup, *size, wait)
-		if err != nil {
-			return fmt.Errorf("%d workers: %w", n, err)
+		r := fabricResult{Workers: n, Size: *size, Wait: wait.String(), Repeats: *repeats}
+		var ratios []float64
+		for rep := range *repeats {
+			var ref peers.Result
+			if n == 1 {
+				progress("raw-atomic reference, run %d/%d ...", rep+1, *repeats)
+				if ref, err = peers.Run(ctx, peers.RawAtomic, peers.Config{Size: *size, Count: *count, Warmup: *warmup}); err != nil {
+					return fmt.Errorf("reference: %w", err)
+				}
+			}
+			progress("fabric, %d workers, run %d/%d ...", n, rep+1, *repeats)
+			sum, err := fabricRounds(ctx, n, *count, *warmup, *size, wait)
+			if err != nil {
+				return fmt.Errorf("%d workers: %w", n, err)
+			}
+			r.Runs = append(r.Runs, sum)
+			if n == 1 && latencyOf(ref).P50 > 0 {
+				ratios = append(ratios, float64(sum.P50)/float64(latencyOf(ref).P50))
+			}
 		}
-		r := fabricResult{Workers: n, Size: *size, Wait: wait.String(), Rounds: sum}
-		if n == 1 && latencyOf(ref).P50 > 0 {
-			r.RefRatio = float64(sum.P50) / float64(latencyOf(ref).P50)
+		if err := summariseFigures(r.Runs,
+			figure[hist.Summary]{&r.P50, func(h hist.Summary) float64 { return float64(h.P50) }},
+			figure[hist.Summary]{&r.RoundsPerSec, func(h hist.Summary) float64 { return h.Throughput }}); err != nil {
+			return err
 		}
+		r.Noisy = r.P50.Noisy()
+		if ratios != nil {
+			r.Ratio, r.Anomaly, r.Noisy, err = summariseRatio(ratios, r.Noisy)
+			if err != nil {
+				return err
+			}
+			r.RefRatio = r.Ratio.Median
+		}
+		// The representative run: the one whose p50 is nearest the median.
+		r.Rounds = slices.MinFunc(r.Runs, func(a, b hist.Summary) int {
+			return cmp.Compare(math.Abs(float64(a.P50)-r.P50.Median), math.Abs(float64(b.P50)-r.P50.Median))
+		})
 		results = append(results, r)
 	}
 	progress("")
@@ -93,18 +134,22 @@ func runBenchFabric(args []string) error {
 		return enc.Encode(results)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "workers\tsize\twait\trounds/s\tp50\tp90\tp99\tp99.9\tmax\tratio\t")
+	fmt.Fprintln(w, "workers\tsize\twait\truns\trounds/s\tp50\tp50 spread\tp90\tp99\tp99.9\tmax\tratio\tratio range\t\t")
 	ns := func(v int64) string { return time.Duration(v).String() }
+	var fl flags
 	for _, r := range results {
-		ratio := "-"
-		if r.RefRatio > 0 {
-			ratio = fmt.Sprintf("%.1fx", r.RefRatio)
+		ratio, rng := "-", "-"
+		if r.Ratio != nil {
+			ratio, rng = ratioCols(r.Ratio)
 		}
+		marks := fl.mark(fmt.Sprintf("workers=%d", r.Workers), r.Anomaly, r.Noisy)
 		l := r.Rounds
-		fmt.Fprintf(w, "%d\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workers, r.Size, r.Wait, l.Throughput, ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.Max), ratio)
+		fmt.Fprintf(w, "%d\t%d\t%s\t%d\t%.0f\t%s\t%.0f%%\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Workers, r.Size, r.Wait, r.Repeats, r.RoundsPerSec.Median,
+			ns(int64(r.P50.Median)), 100*r.P50.Spread, ns(l.P90), ns(l.P99), ns(l.P999), ns(l.Max), ratio, rng, marks)
 	}
 	w.Flush()
-	fmt.Printf("\nround = broadcast of one request to every worker process and gather of every reply. ratio (1 worker) = p50 / p50 of raw-atomic (%s in this run).\n", ns(latencyOf(ref).P50))
+	fmt.Println("\nround = broadcast of one request to every worker process and gather of every reply. rounds/s and p50: medians of the runs; p90 to max: the run with the median p50. ratio (1 worker) = p50 / p50 of raw-atomic run just before.")
+	fl.notes(os.Stdout, "A round with one worker is a ping-pong with more work than the reference's", "p50 or ratio")
 	return nil
 }
 

@@ -7,15 +7,19 @@ import (
 
 func TestBench_Fabric(t *testing.T) {
 	out := capture(t, func() error {
-		return runBench([]string{"fabric", "-workers", "1,2", "-count", "300", "-warmup", "30", "-json"})
+		return runBench([]string{"fabric", "-workers", "1,2", "-count", "300", "-warmup", "30", "-repeat", "2", "-json"})
 	})
 	var res []fabricResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 2 {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for i, r := range res {
-		if r.Workers != i+1 || r.Rounds.Count != 300 || r.Rounds.P50 <= 0 || r.Rounds.Throughput <= 0 || r.Wait != "block" {
+		if r.Workers != i+1 || r.Rounds.Count != 300 || r.Rounds.P50 <= 0 || r.Rounds.Throughput <= 0 || r.Wait != "block" ||
+			r.Repeats != 2 || len(r.Runs) != 2 || r.P50.N != 2 || r.P50.Median <= 0 || r.RoundsPerSec.Median <= 0 {
 			t.Errorf("result %d: %+v", i, r)
+		}
+		if (r.Ratio != nil) != (i == 0) || r.Ratio != nil && (r.Ratio.N != 2 || r.Ratio.Median != r.RefRatio) {
+			t.Errorf("result %d: ratio %+v, RefRatio %v (want stats of two runs with one worker only)", i, r.Ratio, r.RefRatio)
 		}
 	}
 	if res[0].RefRatio <= 0 || res[1].RefRatio != 0 {

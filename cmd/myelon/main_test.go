@@ -6,9 +6,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/myelon-go/myelon/bench/hist"
+	"github.com/myelon-go/myelon/bench/layers"
 	"github.com/myelon-go/myelon/bench/peers"
 	"github.com/myelon-go/myelon/bench/workload"
 )
@@ -52,36 +57,140 @@ func capture(t *testing.T, f func() error) string {
 	return s
 }
 
-func TestBench_JSONHasPercentilesAndRatio(t *testing.T) {
-	out := capture(t, func() error {
-		return runBench([]string{"-count", "300", "-warmup", "30", "-size", "64", "-json"})
-	})
-	var results []struct {
-		Adapter string  `json:"adapter"`
-		Size    int     `json:"message_size"`
-		Ratio   float64 `json:"ratio_to_raw_atomic_p50"`
-		Stats   struct {
-			Count                    int64
-			P50, P90, P99, P999, Max int64
-			Mean, Throughput         float64
-		} `json:"latency_stats"`
-		Verified bool `json:"verification_passed"`
+// TestBench_JSONSchema runs two lanes twice, pinned where there are two
+// CPUs, and checks the JSON: per lane and size the medians, ranges and
+// spreads, the ratio to the reference with its anomaly and noisy flags,
+// and every run with the reference run next to it.
+func TestBench_JSONSchema(t *testing.T) {
+	run := []string{layers.RingName, peers.UnixSocket}
+	args := []string{"-peers", strings.Join(run, ","), "-count", "300", "-warmup", "64", "-size", "64", "-repeat", "2", "-json"}
+	var cpus []any
+	if runtime.NumCPU() >= 2 {
+		args, cpus = append(args, "-cpus", "0,1"), []any{0.0, 1.0}
 	}
-	if err := json.Unmarshal([]byte(out), &results); err != nil {
+	out := capture(t, func() error { return runBench(args) })
+	var lanes []map[string]any
+	if err := json.Unmarshal([]byte(out), &lanes); err != nil {
 		t.Fatalf("bench -json output does not parse: %v\n%s", err, out)
 	}
 	seen := map[string]bool{}
-	for _, r := range results {
-		seen[r.Adapter] = true
-		s := r.Stats
-		if !r.Verified || r.Size != 64 || s.Count != 300 || s.P50 <= 0 || s.P50 > s.P99 || s.P99 > s.Max || s.Throughput <= 0 || r.Ratio <= 0 {
-			t.Errorf("implausible result %+v", r)
+	for _, l := range lanes {
+		name, _ := l["adapter"].(string)
+		seen[name] = true
+		isRef := name == peers.RawAtomic
+		wantRuns := 2.0
+		if isRef {
+			wantRuns = 2 * float64(len(run)) // once before each run of each lane
+		}
+		if l["message_size"] != 64.0 || l["repeats"] != wantRuns {
+			t.Errorf("%s: size %v repeats %v, want 64 and %v", name, l["message_size"], l["repeats"], wantRuns)
+		}
+		for _, k := range []string{"p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "round_trips_per_sec"} {
+			st, _ := l[k].(map[string]any)
+			if st["n"] != wantRuns || !(st["min"].(float64) > 0 && st["min"].(float64) <= st["median"].(float64) && st["median"].(float64) <= st["max"].(float64)) || st["spread"] == nil {
+				t.Errorf("%s: %s = %v, want n %v and 0 < min <= median <= max, and a spread", name, k, l[k], wantRuns)
+			}
+		}
+		ratio, hasRatio := l["ratio_to_raw_atomic_p50"].(map[string]any)
+		if hasRatio == isRef {
+			t.Errorf("%s: ratio %v (the reference has none, every lane has one)", name, l["ratio_to_raw_atomic_p50"])
+		}
+		if _, ok := l["anomaly"].(bool); !ok {
+			t.Errorf("%s: no anomaly flag", name)
+		}
+		if _, ok := l["noisy"].(bool); !ok {
+			t.Errorf("%s: no noisy flag", name)
+		}
+		if hasRatio && (ratio["median"].(float64) < anomalyRatio) != l["anomaly"] {
+			t.Errorf("%s: anomaly %v with median ratio %v", name, l["anomaly"], ratio["median"])
+		}
+		if cpus != nil && !reflect.DeepEqual(l["cpus"], cpus) {
+			t.Errorf("%s: cpus %v, want %v", name, l["cpus"], cpus)
+		}
+		runs, _ := l["runs"].([]any)
+		if float64(len(runs)) != wantRuns {
+			t.Fatalf("%s: %d runs, want %v", name, len(runs), wantRuns)
+		}
+		for _, r := range runs {
+			r := r.(map[string]any)
+			stats, _ := r["latency_stats"].(map[string]any)
+			if r["verification_passed"] != true || stats["count"] != 300.0 || r["run"] == nil {
+				t.Errorf("%s: implausible run %v", name, r)
+			}
+			if !isRef && (r["reference_p50_ns"] == nil || r["ratio_to_raw_atomic_p50"] == nil) {
+				t.Errorf("%s: run without its reference: %v", name, r)
+			}
 		}
 	}
-	for _, want := range ladder {
+	for _, want := range append(run, peers.RawAtomic) {
 		if !seen[want] {
 			t.Errorf("no result for %s in %s", want, out)
 		}
+	}
+}
+
+// TestSummarise_KnownRuns summarises made-up runs and checks the table: the
+// medians, the spread, the ratio range, ANOMALY for a lane that beat its
+// reference and the noisy-host warning.
+func TestSummarise_KnownRuns(t *testing.T) {
+	mk := func(peer string, p50s []int64, refs []int64) []benchResult {
+		var rs []benchResult
+		for i, p := range p50s {
+			r := benchResult{Result: peers.Result{Peer: peer, Size: 64, Latency: hist.Summary{P50: p, P90: p, P99: 2 * p, P999: 3 * p, Max: 4 * p, Throughput: 1e9 / float64(p)}}, Run: i}
+			if refs != nil {
+				r.RefP50, r.RefRatio = refs[i], float64(p)/float64(refs[i])
+			}
+			rs = append(rs, r)
+		}
+		return rs
+	}
+	ref, err := summarise(mk(peers.RawAtomic, []int64{100, 100, 110}, nil), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steady, err := summarise(mk("steady", []int64{120, 130, 125}, []int64{100, 100, 100}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat, err := summarise(mk("beat", []int64{90, 80, 300}, []int64{100, 100, 100}), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.P50.Median != 100 || ref.Ratio != nil || ref.Anomaly || ref.Noisy || ref.Repeats != 3 {
+		t.Errorf("reference summary %+v", ref)
+	}
+	if steady.P50.Median != 125 || steady.Ratio.Median != 1.25 || steady.Ratio.Min != 1.2 || steady.Ratio.Max != 1.3 || steady.Anomaly || steady.Noisy || steady.P99.Median != 250 {
+		t.Errorf("steady summary %+v ratio %+v", steady, steady.Ratio)
+	}
+	if beat.P50.Median != 90 || beat.Ratio.Median != 0.9 || !beat.Anomaly || !beat.Noisy {
+		t.Errorf("beat summary %+v ratio %+v: want median ratio 0.9, anomaly and noisy", beat, beat.Ratio)
+	}
+	var b strings.Builder
+	printTable(&b, []laneSummary{ref, steady, beat})
+	out := b.String()
+	for _, want := range []string{"1.25x", "1.20-1.30x", "0.90x", "0.80-3.00x", "ANOMALY noisy", "ANOMALY (beat at 64 B)", "warning: the host was noisy: the runs of beat at 64 B"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "steady at 64 B") {
+		t.Errorf("the steady lane is flagged:\n%s", out)
+	}
+}
+
+// TestBench_Required runs the ring lane with the required-consumer policy
+// on and checks the runs say so.
+func TestBench_Required(t *testing.T) {
+	defer layers.SetRequired(false)
+	out := capture(t, func() error {
+		return runBench([]string{"-layer", "raw", "-required", "-count", "300", "-warmup", "64", "-size", "64", "-json"})
+	})
+	var lanes []laneSummary
+	if err := json.Unmarshal([]byte(out), &lanes); err != nil || len(lanes) != 2 {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r := lanes[1].Runs[0]; lanes[1].Peer != layers.RingName || !r.Required || !r.Verified || lanes[0].Runs[0].Required {
+		t.Errorf("runs %+v / %+v: want the ring's marked required, the reference's not", lanes[1].Runs[0], lanes[0].Runs[0])
 	}
 }
 
@@ -106,14 +215,38 @@ func TestBench_SweepWritesJSONAndCharts(t *testing.T) {
 	}
 }
 
+// TestBench_SignalAndBroadcast runs both workloads on the ring and framed
+// lanes, signal with two consumers too, each beside its reference run, and
+// checks the JSON: a reference row, then the lane's with its ratio.
 func TestBench_SignalAndBroadcast(t *testing.T) {
-	for _, mode := range []string{"signal", "broadcast"} {
-		out := capture(t, func() error {
-			return runBench([]string{mode, "-count", "5000", "-warmup", "100", "-wait", "block", "-json"})
-		})
-		var res []workload.Result
-		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 || len(res[0].Consumers) == 0 || res[0].Consumers[0].Events != 5000 || res[0].Worst.Count == 0 {
-			t.Fatalf("%s: %v %s", mode, err, out)
+	for _, tc := range []struct {
+		args      []string
+		lane      string
+		consumers int
+	}{
+		{[]string{"signal"}, "ring", 1},
+		{[]string{"broadcast", "-layer", "framed"}, "framed", 2},
+		{[]string{"signal", "-layer", "framed", "-consumers", "2"}, "framed", 2},
+	} {
+		args := append(tc.args, "-count", "5000", "-warmup", "100", "-wait", "block", "-repeat", "2", "-json")
+		out := capture(t, func() error { return runBench(args) })
+		var rows []workloadSummary
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+			t.Fatalf("%v: %v %s", tc.args, err, out)
+		}
+		ref, lane := rows[0], rows[1]
+		if ref.Lane != workload.LaneReference || ref.Ratio != nil || lane.Lane != tc.lane || lane.Ratio == nil || lane.Ratio.N != 2 || lane.Ratio.Median <= 0 {
+			t.Fatalf("%v: rows %+v / %+v", tc.args, ref, lane)
+		}
+		for _, row := range rows {
+			if row.Repeats != 2 || len(row.Runs) != 2 || row.Consumers != tc.consumers || row.Throughput.Median <= 0 || row.Workload != tc.args[0] {
+				t.Errorf("%v: row %+v", tc.args, row)
+			}
+			for _, r := range row.Runs {
+				if len(r.Consumers) != tc.consumers || r.Consumers[0].Events != 5000 || r.Worst.Count == 0 || !r.Verified {
+					t.Errorf("%v: run %+v", tc.args, r)
+				}
+			}
 		}
 	}
 }
@@ -122,5 +255,33 @@ func TestDemo_StreamsBetweenProcesses(t *testing.T) {
 	out := capture(t, func() error { return runDemo([]string{"-count", "20000", "-wait", "block"}) })
 	if !strings.Contains(out, "consumed  20000 events") || !strings.Contains(out, "p50") {
 		t.Fatalf("demo output:\n%s", out)
+	}
+}
+
+// TestBench_Typed runs the typed workload for two codecs, one with a view,
+// and checks the JSON: a row per access, and access against decode.
+func TestBench_Typed(t *testing.T) {
+	out := capture(t, func() error {
+		return runBench([]string{"typed", "-codec", "bincode,raw", "-records", "8", "-count", "300", "-wait", "block", "-json"})
+	})
+	var rep typedReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []string
+	for _, s := range rep.OneWay {
+		got = append(got, s.Codec+"/"+s.Access)
+		if s.Records != 8 || s.Bytes < 8*512 || s.Repeats != 1 || s.Messages.Median <= 0 || len(s.Runs) != 1 || s.Runs[0].Consumers[0].Events != 300 {
+			t.Errorf("row %+v", s)
+		}
+	}
+	if want := []string{"bincode/decode", "raw/decode", "raw/view"}; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	if len(rep.AccessVsDecode) != 2 || rep.AccessVsDecode[0].ViewNs != 0 || rep.AccessVsDecode[1].Speedup <= 0 {
+		t.Errorf("access vs decode %+v", rep.AccessVsDecode)
+	}
+	if err := runBench([]string{"typed", "-codec", "json"}); err == nil || !strings.Contains(err.Error(), "-codec") {
+		t.Errorf("-codec json: %v", err)
 	}
 }
