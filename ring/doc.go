@@ -85,7 +85,12 @@
 // consumers see end of stream, or evict it; an evicted consumer is told
 // with ErrEvicted and goes on as an observer). A required consumer keeps
 // its place while it is dead or detached, so a restarted one resumes where
-// it stopped.
+// it stopped. The mark that keeps its place is set in the shared consumer
+// table by a policy's first publish; until then a blocked producer treats
+// a dead consumer as any other and detaches it. In a multi-producer ring
+// every producer must therefore Require the same consumers: one that only
+// waits for them (WaitForConsumerIDs) may detach a required consumer that
+// died before the creator's first publish.
 //
 // # Observers
 //

@@ -339,7 +339,9 @@ type JoinConfig struct {
 // Join attaches to a multi-producer ring (created with Config.MaxProducers
 // > 1) as one more producer of events of type E, waiting for the ring as
 // Attach does. Closing it leaves the ring; only the creator's Close ends
-// the stream.
+// the stream. A joined producer does not inherit the creator's required
+// consumers: call Require with the same RequiredConfig (see the package
+// documentation).
 func Join[E any](ctx context.Context, name string, cfg JoinConfig) (*Producer[E], error) {
 	info, err := inspectType(reflect.TypeFor[E]())
 	if err != nil {

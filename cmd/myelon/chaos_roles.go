@@ -246,9 +246,7 @@ func chaosProducer(argsJSON string) error {
 			return err
 		}
 		switch {
-		case a.Scenario == scenarioPlain || a.Scenario == scenarioGroup || a.Scenario == scenarioMulti && a.Part == 1:
-			// A joined producer is gated by the table the creator's policy
-			// keeps, but must not publish before the consumers attach.
+		case a.Scenario == scenarioPlain || a.Scenario == scenarioGroup:
 			if err := p.WaitForConsumerIDs(ctx, a.IDs...); err != nil {
 				return err
 			}
