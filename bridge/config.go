@@ -129,6 +129,11 @@ type InboundConfig struct {
 	// chain of an origin (see the package doc) before it gives up on it and
 	// counts a gap. Zero: DefaultGapWait.
 	GapWait Duration `json:"gap_wait,omitempty"`
+	// StateDir holds the receipt file of a JetStream inbound bridge: what
+	// it wrote into the ring, so that its successor after a kill does not
+	// write it again (see the package doc). One file per ring and durable,
+	// locked by the running bridge. Zero: os.TempDir().
+	StateDir string `json:"state_dir,omitempty"`
 	// PendingMessages and PendingBytes bound a core subscription's buffer;
 	// beyond them NATS drops messages (counted). Zero: the defaults.
 	PendingMessages int `json:"pending_messages,omitempty"`

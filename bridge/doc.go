@@ -55,20 +55,27 @@
 //     from the next one and from one that arrives before a message missing in
 //     front of it (refused with a short delay, so the missing one comes
 //     first; after InboundConfig.GapWait it gives up and counts
-//     InboundStats.Lost). So a server restart or a killed outbound bridge
-//     neither loses nor duplicates a message downstream.
+//     InboundStats.Lost). So a server restart or a killed bridge, outbound
+//     or inbound, neither loses nor duplicates a message downstream.
 //
-// A restarted inbound bridge starts its chain at the durable consumer's ack
-// floor (the last message acknowledged with all before it), so the messages
-// its predecessor fetched and left unacknowledged come first, in order.
+// A killed inbound bridge leaves receipts (a small file in
+// InboundConfig.StateDir): per origin the last message it wrote into the
+// ring, and the message it was writing. Its successor starts every chain
+// there, so the messages written but not acknowledged, which JetStream
+// delivers again, are skipped; it settles the write in progress by looking
+// for that message in the ring. Without receipts (a new bridge) the chains
+// start at the durable consumer's ack floor (the last message acknowledged
+// with all before it), so the messages a predecessor fetched and left
+// unacknowledged come first, in order.
 //
-// What is not guaranteed: the ring write and its acknowledgement are not one
-// step, so a killed inbound bridge's successor writes again the messages
-// that were written and whose acknowledgement the server had not yet taken
-// (usually none or one; at most twice InboundConfig.Batch); messages
-// older than the stream's retention or beyond its limits are gone; a
-// duplicate published after the stream's duplicate window is stored twice
-// (the inbound bridge still drops it while it runs).
+// What is not guaranteed: if the ring has already overwritten the place of
+// the write in progress (other producers wrote a whole ring meanwhile), that
+// one message is written again, logged and counted in InboundStats.Errors;
+// a ring the bridge created does not outlive it (InboundConfig.Join keeps
+// the ring and so the guarantee); messages older than the stream's
+// retention or beyond its limits are gone; a duplicate published after the
+// stream's duplicate window is stored twice (the inbound bridge still drops
+// it while it runs).
 //
 // # Counters and logs
 //

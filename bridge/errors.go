@@ -20,6 +20,13 @@ var (
 	// ErrDisconnected: the NATS connection closed for good (the client
 	// gave up reconnecting, or the bridge closed).
 	ErrDisconnected = errors.New("bridge: NATS connection closed")
+	// ErrReceiptsInUse: another inbound bridge holds the receipt file of
+	// the same ring and durable consumer (InboundConfig.StateDir).
+	ErrReceiptsInUse = errors.New("bridge: receipt file in use by another bridge")
+	// ErrReceiptsCorrupt: the receipt file is not one this bridge wrote.
+	// Remove it to start over: the messages written but not acknowledged
+	// before may then be written again.
+	ErrReceiptsCorrupt = errors.New("bridge: receipt file corrupt")
 )
 
 // HeaderError names a Myelon header that does not parse. It matches

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/myelon-go/myelon/frame"
@@ -24,16 +25,24 @@ type Inbound struct {
 	prod   *frame.Producer
 	schema string
 	chains map[string]*chain
+	seeded bool // chains known: from the receipts or the ack floor
 	stats  InboundStats
 	layer  ring.LayerCounters
+
+	// JetStream mode: the receipt file, the ring's backend, and a ring
+	// sequence the next message written comes after (receipts.go).
+	rc      *receipts
+	backend ring.Backend
+	after   int64
 }
 
 // chain is what the inbound bridge knows of one origin: the end sequence
-// of the last message it wrote, and since when it has been waiting for a
-// missing one.
+// of the last message it wrote, since when it has been waiting for a
+// missing one, and its receipt entry (-1: none yet).
 type chain struct {
 	last     int64
 	gapSince time.Time
+	entry    int
 }
 
 // NewInbound creates the ring (or joins it, cfg.Join) and connects to
@@ -43,7 +52,7 @@ func NewInbound(ctx context.Context, cfg InboundConfig) (*Inbound, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Inbound{cfg: cfg, log: cfg.Logger, chains: map[string]*chain{}}
+	in := &Inbound{cfg: cfg, log: cfg.Logger, chains: map[string]*chain{}, backend: backend}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
@@ -76,8 +85,92 @@ func NewInbound(ctx context.Context, cfg InboundConfig) (*Inbound, error) {
 			in.Close()
 			return nil, err
 		}
+		if err := in.openReceipts(ctx); err != nil {
+			in.Close()
+			return nil, err
+		}
 	}
 	return in, nil
+}
+
+// openReceipts loads what a predecessor wrote into the ring and settles
+// the write it may have been killed in.
+func (in *Inbound) openReceipts(ctx context.Context) error {
+	dir := in.cfg.StateDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	rc, err := openReceipts(receiptPath(dir, in.cfg.Ring, in.cfg.Durable))
+	if err != nil {
+		return err
+	}
+	in.rc = rc
+	in.after = in.prod.Stats().Ring.Published - 1 // what we send comes after every claim so far
+	if epoch := in.prod.Info().Epoch; rc.forRing(epoch) {
+		in.log.Info("bridge: receipts start empty: a new ring", "epoch", epoch, "file", rc.path)
+	}
+	if p, ok := rc.pending(); ok {
+		if in.written(ctx, p) {
+			rc.commit()
+		} else {
+			rc.abort()
+		}
+	}
+	in.chains = rc.chains()
+	in.seeded = len(in.chains) > 0
+	if in.seeded {
+		in.log.Info("bridge: resuming after the messages the receipts record", "origins", len(in.chains), "file", rc.path)
+	}
+	return nil
+}
+
+// scanIdle ends the search of the ring for a predecessor's last write:
+// with nothing more to read for that long, it is not there.
+const scanIdle = 500 * time.Millisecond
+
+// written reports whether the message of a predecessor's intent is in the
+// ring: an observer reads from where it may start to the last claim. Not
+// found, or not knowable (the ring overwrote that place), it is written
+// again: lost is worse than twice, and twice is logged and counted.
+func (in *Inbound) written(ctx context.Context, p intent) bool {
+	log := in.log.With("stream_end", p.end, "frame_id", p.id)
+	unsure := func(why string, err error) bool {
+		in.stats.Errors++
+		log.Warn("bridge: cannot tell whether the predecessor's last write is in the ring; writing it again", "why", why, "err", err)
+		return false
+	}
+	target := in.prod.Stats().Ring.Published
+	c, err := frame.Attach(ctx, in.cfg.Ring, frame.ConsumerConfig{
+		Backend: in.backend, Observer: true, Start: ring.StartAt(p.after + 1),
+	})
+	if err != nil {
+		return unsure("attach", err)
+	}
+	defer c.Close()
+	errFound, errPast := errors.New("found"), errors.New("past")
+	for {
+		sctx, cancel := context.WithTimeout(ctx, scanIdle)
+		err := c.Read(sctx, func(m frame.Meta, payload []byte) error {
+			switch {
+			case p.matches(m, payload):
+				return errFound
+			case m.Seq >= target:
+				return errPast
+			}
+			return nil
+		})
+		cancel()
+		switch {
+		case errors.Is(err, errFound):
+			log.Info("bridge: the predecessor's last write is in the ring")
+			return true
+		case errors.Is(err, errPast) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			log.Info("bridge: the predecessor's last write is not in the ring")
+			return false
+		case err != nil:
+			return unsure("read", err)
+		}
+	}
 }
 
 // Producer is the bridge's producer on the local ring, for WaitForConsumers
@@ -192,7 +285,7 @@ func (in *Inbound) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		MaxAckPending: 2 * batch,
 		FilterSubject: in.cfg.Subject,
 	})
-	if err != nil || len(in.chains) > 0 {
+	if err != nil || in.seeded {
 		return c, err
 	}
 	return c, in.seed(ctx, s, c)
@@ -208,6 +301,7 @@ func (in *Inbound) seed(ctx context.Context, s jetstream.Stream, c jetstream.Con
 	if err != nil {
 		return err
 	}
+	in.seeded = true
 	floor := info.AckFloor.Stream
 	if floor == 0 {
 		return nil
@@ -218,7 +312,7 @@ func (in *Inbound) seed(ctx context.Context, s jetstream.Stream, c jetstream.Con
 		return nil
 	}
 	if e, err := parseEnvelope(m.Header); err == nil && e.chained {
-		in.chains[e.origin] = &chain{last: e.end}
+		in.chains[e.origin] = &chain{last: e.end, entry: -1}
 		in.log.Info("bridge: resuming after the last acknowledged message", "origin", e.origin, "end", e.end, "stream_seq", floor)
 	}
 	return nil
@@ -297,7 +391,7 @@ func (in *Inbound) handleJS(ctx context.Context, msg jetstream.Msg) error {
 		c = in.chains[e.origin]
 		switch {
 		case c == nil:
-			c = &chain{}
+			c = &chain{entry: -1}
 			in.chains[e.origin] = c
 		case e.end <= c.last:
 			in.stats.Duplicates++
@@ -315,12 +409,27 @@ func (in *Inbound) handleJS(ctx context.Context, msg jetstream.Msg) error {
 			in.log.Error("bridge: gave up waiting for missing messages", "origin", e.origin, "after", c.last, "next_prev", e.prev)
 		}
 	}
+	if c != nil && in.rc != nil {
+		if c.entry < 0 {
+			c.entry = in.rc.entry(e.origin, -1)
+		}
+		if c.entry >= 0 {
+			in.rc.begin(c.entry, e.end, in.prod.LastID()+1, in.after, e.kind, e.flags, msg.Data())
+		}
+	}
 	if err := in.write(ctx, e, msg.Data()); err != nil {
+		if in.rc != nil {
+			in.rc.abort()
+		}
 		return err // not acknowledged: redelivered to the next bridge
 	}
 	if c != nil {
+		if in.rc != nil && c.entry >= 0 {
+			in.rc.commit()
+		}
 		c.last, c.gapSince = e.end, time.Time{}
 	}
+	in.after = in.prod.LastSeq()
 	return in.ack(msg.Ack())
 }
 
@@ -339,6 +448,9 @@ func (in *Inbound) ack(err error) error {
 func (in *Inbound) Close() error {
 	if in.nc != nil {
 		in.nc.Close()
+	}
+	if in.rc != nil {
+		in.rc.close()
 	}
 	return in.prod.Close()
 }

@@ -653,3 +653,30 @@ func TestHeader_FastPaths(t *testing.T) {
 		t.Fatal("no header took the fast path")
 	}
 }
+
+// TestFrame_Heap_LastSeq: the producer's LastSeq is the Meta.Seq its
+// consumer sees, for one-frame, multi-frame and chunked messages.
+func TestFrame_Heap_LastSeq(t *testing.T) {
+	const capacity, slots = 24, 8
+	p, c := heapPair(t, Config{PayloadCapacity: capacity, Capacity: slots}, ConsumerConfig{})
+	if got := p.LastSeq(); got != -1 {
+		t.Fatalf("LastSeq before any message = %d, want -1", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	buf := make([]byte, 4*slots*capacity)
+	for i, size := range []int{1, capacity + 1, 3 * slots * capacity, 5, 2 * capacity} {
+		errc := make(chan error, 1)
+		go func() { _, err := p.Send(ctx, 0, payloadFor(uint64(i), size)); errc <- err }()
+		_, m, err := c.Recv(ctx, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if p.LastSeq() != m.Seq {
+			t.Fatalf("message %d (%d bytes): LastSeq %d, consumer's Meta.Seq %d", i, size, p.LastSeq(), m.Seq)
+		}
+	}
+}

@@ -64,6 +64,7 @@ type Producer struct {
 	r     claimer       // hot: the ring below
 	g     geometry      // read-only: local copy of the geometry
 	id    uint64        // hot: last message id published
+	seq   int64         // hot: ring sequence of its first frame
 	stamp bool          // read-only: Config.Timestamps
 	stats ProducerStats // hot: counted here, flushed to the segment (stats.go)
 	guard bool          // read-only: Config.TruncationGuard
@@ -74,7 +75,7 @@ type Producer struct {
 // newProducer wraps a byte-ring producer and has its counters flushed
 // when the ring finds it idle.
 func newProducer(rp *ring.BytesProducer, g geometry, stamp, guard bool) *Producer {
-	p := &Producer{r: rp, g: g, stamp: stamp, guard: guard, rp: rp}
+	p := &Producer{r: rp, g: g, stamp: stamp, guard: guard, rp: rp, seq: -1}
 	rp.LayerCounters().OnIdle(p.flush)
 	return p
 }
@@ -234,7 +235,7 @@ func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, 
 	if err != nil {
 		return 0, err
 	}
-	p.id++
+	p.id, p.seq = p.id+1, seq
 	fl, sent := uint64(flagsSingle), int64(0)
 	if p.stamp {
 		fl |= FlagStamped
@@ -295,6 +296,7 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 		}
 		p.fill(lo, 0, frames, &h, payload, sum)
 		p.r.Commit()
+		p.seq = lo
 	} else {
 		chunk := max(p.g.ringCap/2, 1)
 		for i := int64(0); i < frames; i += chunk {
@@ -310,6 +312,9 @@ func (p *Producer) sendMulti(ctx context.Context, mode claimMode, kind, flags ui
 					}
 				}
 				return 0, err
+			}
+			if i == 0 {
+				p.seq = lo
 			}
 			p.fill(lo, i, k, &h, payload, sum)
 			p.r.Commit()
@@ -380,6 +385,11 @@ func (p *Producer) Drain(ctx context.Context) error {
 // LastID returns the id of the last message published (0 before the
 // first).
 func (p *Producer) LastID() uint64 { return p.id }
+
+// LastSeq returns the ring sequence of the first frame of the last
+// message published (its Meta.Seq; -1 before the first). A message sent
+// later starts after it, whichever producer of the ring sends it.
+func (p *Producer) LastSeq() int64 { return p.seq }
 
 // Geometry describes the ring's frames.
 func (p *Producer) Geometry() Geometry { return p.g.public() }
