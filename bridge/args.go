@@ -11,7 +11,7 @@ import (
 // LoadConfig), or the direction and the fields as flags:
 //
 //	-out -ring quotes -consumer-id nats-out -subject myelon.quotes [-url U] [-mode jetstream -stream S [-create-stream]]
-//	-in  -ring quotes -subject myelon.quotes [-url U] [-mode jetstream -stream S [-durable D]] [-join | -capacity N -payload-capacity N]
+//	-in  -ring quotes -subject myelon.quotes [-url U] [-mode jetstream -stream S [-durable D] [-state-dir DIR]] [-join | -capacity N -payload-capacity N]
 //
 // Usage and errors go to out; a wrong argument is ErrInvalidConfig,
 // -h is flag.ErrHelp.
@@ -29,6 +29,7 @@ func ParseArgs(name string, args []string, out io.Writer) (Config, error) {
 		window  = fs.Int("window", 0, "outbound, jetstream: messages in flight (default 256)")
 		durable = fs.String("durable", "", "inbound, jetstream: durable consumer name")
 		batch   = fs.Int("batch", 0, "inbound, jetstream: messages per fetch (default 256)")
+		state   = fs.String("state-dir", "", "inbound, jetstream: directory of the receipt file (default the temp dir)")
 		join    = fs.Bool("join", false, "inbound: join the multi-producer -ring instead of creating it")
 		capN    = fs.Int("capacity", 0, "inbound: frames of the ring it creates")
 		payload = fs.Int("payload-capacity", 0, "inbound: payload bytes per frame of the ring it creates")
@@ -62,7 +63,7 @@ func ParseArgs(name string, args []string, out io.Writer) (Config, error) {
 		return Config{Outbound: &OutboundConfig{NATS: n, Ring: *ringN, Backend: *backend, ConsumerID: *id, Window: *window}}, nil
 	default:
 		return Config{Inbound: &InboundConfig{
-			NATS: n, Ring: *ringN, Backend: *backend, Durable: *durable, Batch: *batch,
+			NATS: n, Ring: *ringN, Backend: *backend, Durable: *durable, Batch: *batch, StateDir: *state,
 			Join: *join, Capacity: *capN, PayloadCapacity: *payload,
 		}}, nil
 	}

@@ -64,13 +64,13 @@ func TestInvalidConfig(t *testing.T) {
 
 func TestParseArgs(t *testing.T) {
 	cfg, err := bridge.ParseArgs("b", []string{"-in", "-ring", "q", "-subject", "s", "-mode", "jetstream",
-		"-stream", "S", "-durable", "d", "-batch", "8", "-join"}, io.Discard)
+		"-stream", "S", "-durable", "d", "-batch", "8", "-join", "-state-dir", "/var/lib/b"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := cfg.Inbound
 	if cfg.Outbound != nil || in == nil || in.Ring != "q" || in.Mode != bridge.JetStream || in.Stream != "S" ||
-		in.Durable != "d" || in.Batch != 8 || !in.Join {
+		in.Durable != "d" || in.Batch != 8 || !in.Join || in.StateDir != "/var/lib/b" {
 		t.Fatalf("got %+v", in)
 	}
 	cfg, err = bridge.ParseArgs("b", []string{"-out", "-ring", "q", "-consumer-id", "c", "-subject", "s",
