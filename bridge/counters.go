@@ -1,67 +1,75 @@
 package bridge
 
 import (
+	"os"
+
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/snapshot"
 )
 
 // The bridge keeps its counters in the ring's LayerCounters of its own
-// handle, above frame's slots (0 to frame.LayerSlots-1) and typed's (the
-// next two), so that any process reads them from the segment (ring.Inspect,
-// the snapshot package, myelon stat, the exporters): the outbound bridge in
-// its consumer's slots (the consumer with OutboundConfig.ConsumerID), the
-// inbound bridge in its producer's.
+// handle, above frame's and typed's slots, so that any process reads them
+// from the segment (ring.Inspect, the snapshot package, myelon stat, the
+// exporters): the outbound bridge in its consumer's slots (the consumer
+// with OutboundConfig.ConsumerID), the inbound bridge in its producer's.
+// The layout is the snapshot package's (snapshot.BridgeRoleSlot and the
+// slots after it), which has to decode them without importing this
+// module; a marker in the first slot tells readers the handle is a bridge
+// and which way it bridges.
 const (
-	// FirstSlot is the first LayerCounters slot the bridge uses; it uses
-	// FirstSlot to FirstSlot+3.
-	FirstSlot = frame.LayerSlots + 3
+	// FirstSlot is the first LayerCounters slot of the bridge's counters;
+	// they are FirstSlot to FirstSlot+3.
+	FirstSlot = snapshot.BridgeSlotPublished
 
-	slotOutPublished   = FirstSlot + 0
-	slotOutAcked       = FirstSlot + 1
-	slotOutRepublished = FirstSlot + 2
-	slotOutErrors      = FirstSlot + 3
+	slotOutPublished   = snapshot.BridgeSlotPublished
+	slotOutAcked       = snapshot.BridgeSlotAcked
+	slotOutRepublished = snapshot.BridgeSlotRepublished
+	slotOutErrors      = snapshot.BridgeSlotOutErrors
 
-	slotInWritten    = FirstSlot + 0
-	slotInDuplicates = FirstSlot + 1
-	slotInLost       = FirstSlot + 2
-	slotInErrors     = FirstSlot + 3
+	slotInWritten    = snapshot.BridgeSlotWritten
+	slotInDuplicates = snapshot.BridgeSlotDuplicates
+	slotInLost       = snapshot.BridgeSlotLost
+	slotInErrors     = snapshot.BridgeSlotInErrors
 )
 
-// OutboundStats counts what an outbound bridge did.
-type OutboundStats struct {
-	Published   uint64 `json:"published"`   // messages handed to NATS (first publish)
-	Acked       uint64 `json:"acked"`       // messages released in the ring: acknowledged by JetStream, or published in core mode
-	Republished uint64 `json:"republished"` // JetStream publishes repeated after a failure or timeout
-	Errors      uint64 `json:"errors"`      // failed publishes, protocol errors and laps met in the ring
-}
+// OutboundStats counts what an outbound bridge did (the snapshot
+// package's type, so that readers of the segment decode the same).
+type OutboundStats = snapshot.BridgeOutboundStats
 
-// InboundStats counts what an inbound bridge did.
-type InboundStats struct {
-	Written    uint64 `json:"written"`    // messages published into the ring
-	Duplicates uint64 `json:"duplicates"` // redelivered messages already written, acknowledged and skipped
-	Lost       uint64 `json:"lost"`       // messages known lost: dropped by a slow core subscription, or a chain gap given up on
-	Errors     uint64 `json:"errors"`     // messages refused (bad header, schema) and failed fetches and acks
-}
+// InboundStats counts what an inbound bridge did (the snapshot package's
+// type, so that readers of the segment decode the same).
+type InboundStats = snapshot.BridgeInboundStats
 
 // OutboundStatsOf decodes an outbound bridge's counters from its ring
 // consumer's LayerCounters slots (ring.ConsumerStats.Layer).
 func OutboundStatsOf(slots [ring.LayerCounterSlots]uint64) OutboundStats {
-	return OutboundStats{
-		Published:   slots[slotOutPublished],
-		Acked:       slots[slotOutAcked],
-		Republished: slots[slotOutRepublished],
-		Errors:      slots[slotOutErrors],
-	}
+	return snapshot.BridgeOutboundStatsOf(slots)
 }
 
 // InboundStatsOf decodes an inbound bridge's counters from its ring
 // producer's LayerCounters slots (ring.Stats.ProducerLayer on a ring with
 // one producer, else ring.ProducerStats.Layer).
 func InboundStatsOf(slots [ring.LayerCounterSlots]uint64) InboundStats {
-	return InboundStats{
-		Written:    slots[slotInWritten],
-		Duplicates: slots[slotInDuplicates],
-		Lost:       slots[slotInLost],
-		Errors:     slots[slotInErrors],
-	}
+	return snapshot.BridgeInboundStatsOf(slots)
+}
+
+// outboundCounters returns the LayerCounters of an outbound bridge's ring
+// consumer, marked as an outbound bridge's for readers of the segment.
+func outboundCounters(c *frame.Consumer) ring.LayerCounters {
+	return marked(c.LayerCounters(), snapshot.BridgeOutbound)
+}
+
+// inboundCounters returns the LayerCounters of an inbound bridge's ring
+// producer, marked as an inbound bridge's for readers of the segment.
+func inboundCounters(p *frame.Producer) ring.LayerCounters {
+	return marked(p.LayerCounters(), snapshot.BridgeInbound)
+}
+
+// marked stores the marker of a bridge of direction d in this process in
+// l, once as the bridge starts (it never changes while the handle lives),
+// and returns l.
+func marked(l ring.LayerCounters, d snapshot.BridgeDirection) ring.LayerCounters {
+	l.Store(snapshot.BridgeRoleSlot, snapshot.BridgeMarker(d, uint32(os.Getpid())))
+	return l
 }

@@ -13,7 +13,9 @@ const LayerCounterSlots = 16
 // LayerCounters are counters a participant (a producer or a consumer
 // handle) keeps in the ring's segment for the layer above the ring:
 // frame keeps its message, frame and byte counts in them, typed its
-// decode errors, and a program using rings directly may keep its own.
+// decode errors, the NATS bridge a marker and its own counts (frame and
+// typed document their slots, the snapshot package the bridge's), and a
+// program using rings directly may keep its own.
 // Because they live in the segment, any process can read them without
 // the participant's help (Inspect, Stats, the snapshot package and
 // myelon stat). Each handle has its own slots and is their one writer;

@@ -6,13 +6,14 @@
 // geometry, every participant's position and liveness lock, the ring's
 // counters (waits, parks, laps, liveness actions), the counters of the
 // layers above (frame's messages, fragments and protocol errors, typed's
-// decode errors) and a log of the last distinct errors. Take maps a
-// segment read-only (so it needs only read permission, and cannot
-// disturb the ring even by mistake), validates it as the ring's own
-// attach does, and returns a Ring: the ring's identity and file, its
-// state, and its counters decoded for its layer. List does the same for
-// every ring in /dev/shm and in given directories, and reports the rings
-// it cannot read rather than hiding them.
+// decode errors, a NATS bridge's messages and errors) and a log of the
+// last distinct errors. Take maps a segment read-only (so it needs only
+// read permission, and cannot disturb the ring even by mistake),
+// validates it as the ring's own attach does, and returns a Ring: the
+// ring's identity and file, its state, and its counters decoded for its
+// layer. List does the same for every ring in /dev/shm and in given
+// directories, and reports the rings it cannot read rather than hiding
+// them.
 //
 // The myelon command's ls, stat and clean, and the exporters, are built on
 // this package.
@@ -109,6 +110,8 @@ type LayerStats struct {
 	FrameConsumer *frame.ConsumerStats       `json:"frame_consumer,omitempty"`
 	TypedProducer *typed.SharedProducerStats `json:"typed_producer,omitempty"`
 	TypedConsumer *typed.SharedConsumerStats `json:"typed_consumer,omitempty"`
+	// Bridge: the participant is a NATS bridge (see BridgeRoleSlot).
+	Bridge *BridgeStats `json:"bridge,omitempty"`
 }
 
 // ErrorKindName names a kind of the error log (ring.ErrorRecord) of a
@@ -240,8 +243,12 @@ func (r *Ring) decodeLayers() {
 		r.Layer, r.Schema = LayerTyped, &s
 	}
 	r.Producer = r.layerStats(r.Stats.ProducerLayer, true)
-	for _, c := range r.Stats.Consumers {
-		r.Consumers = append(r.Consumers, *r.layerStats(c.Layer, false))
+	r.Producer.Bridge = r.producerBridge()
+	for i := range r.Stats.Consumers {
+		c := &r.Stats.Consumers[i]
+		l := r.layerStats(c.Layer, false)
+		l.Bridge = consumerBridge(c)
+		r.Consumers = append(r.Consumers, *l)
 	}
 }
 

@@ -14,6 +14,11 @@ const (
 	slotDecodeErrors = frame.LayerSlots + 0 // a consumer's
 	slotSchemaErrors = frame.LayerSlots + 1 // a consumer's
 	slotEncodeErrors = frame.LayerSlots + 0 // a producer's
+
+	// LayerSlots is the number of LayerCounters slots frame and typed use,
+	// from 0: a layer above typed keeps its own counters from slot
+	// LayerSlots up.
+	LayerSlots = frame.LayerSlots + 2
 )
 
 // Error log kinds typed records (ring.Stats.Errors), after frame's.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/myelon-go/myelon/snapshot"
@@ -115,6 +116,62 @@ func TestCLI_StatAndLs(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("ls --json does not list %s as a ready ring", name)
+	}
+}
+
+// TestCLI_StatBridge: stat of a frame ring whose producer is an inbound
+// NATS bridge and one of whose consumers an outbound one (their marker and
+// counters written through the ring's API, as the bridge does) lists both
+// bridges with their counters, and the other consumer not; --json carries
+// them too.
+func TestCLI_StatBridge(t *testing.T) {
+	name := ring.PortableName("statbr")
+	p, err := frame.Create(name, frame.Config{Capacity: 8, PayloadCapacity: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pid := uint32(os.Getpid())
+	for _, id := range []string{"to-nats", "audit"} {
+		c, err := frame.Attach(t.Context(), name, frame.ConsumerConfig{ID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if id == "to-nats" {
+			l := c.LayerCounters()
+			l.Store(snapshot.BridgeRoleSlot, snapshot.BridgeMarker(snapshot.BridgeOutbound, pid))
+			l.StoreSlots(snapshot.BridgeSlotPublished, []uint64{7, 6, 2, 1})
+		}
+	}
+	l := p.LayerCounters()
+	l.Store(snapshot.BridgeRoleSlot, snapshot.BridgeMarker(snapshot.BridgeInbound, pid))
+	l.StoreSlots(snapshot.BridgeSlotWritten, []uint64{40, 3, 2, 1})
+
+	out, errOut, code := cli(t, "stat", name)
+	if code != 0 {
+		t.Fatalf("stat: exit %d\n%s%s", code, out, errOut)
+	}
+	_, bridges, ok := strings.Cut(out, "\nbridges:\n")
+	in := regexp.MustCompile(`(?m)^  inbound +\(producer\) +written 40 \(-\) +duplicates 3 +lost 2 +errors 1$`)
+	outb := regexp.MustCompile(`(?m)^  outbound +to-nats +published 7 \(-\) +acked 6 +republished 2 +errors 1$`)
+	if !ok || !in.MatchString(bridges) || !outb.MatchString(bridges) || strings.Contains(bridges, "audit") {
+		t.Errorf("stat does not list the two bridges, and them only:\n%s", out)
+	}
+
+	js, _, code := cli(t, "stat", name, "--json")
+	var r snapshot.Ring
+	if err := json.Unmarshal([]byte(js), &r); code != 0 || err != nil {
+		t.Fatalf("stat --json: exit %d, %v\n%s", code, err, js)
+	}
+	if b := r.Producer.Bridge; b == nil || b.Direction != snapshot.BridgeInbound || b.Inbound.Written != 40 {
+		t.Errorf("stat --json: producer's bridge %+v\n%s", b, js)
+	}
+	for i, c := range r.Stats.Consumers {
+		b := r.Consumers[i].Bridge
+		if c.ID == "to-nats" && (b == nil || b.Direction != snapshot.BridgeOutbound || b.Outbound.Acked != 6) || c.ID == "audit" && b != nil {
+			t.Errorf("stat --json: consumer %s's bridge %+v\n%s", c.ID, b, js)
+		}
 	}
 }
 

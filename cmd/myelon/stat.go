@@ -238,9 +238,10 @@ func render(w io.Writer, r, prev *snapshot.Ring) {
 			id += " [" + c.Group + "]"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", id, c.State, c.PID, c.Alive, c.Position,
-			consumerRate(prev, r, c), c.Lag, c.LagMax, c.EmptyWaits, c.Parks, c.Lapped, msgs, errs)
+			consumerRate(prev, r, i, consumerPosition), c.Lag, c.LagMax, c.EmptyWaits, c.Parks, c.Lapped, msgs, errs)
 	}
 	tw.Flush()
+	renderBridges(w, r, prev)
 	if len(st.Errors) > 0 {
 		fmt.Fprintln(w, "\nerror log:")
 		for _, e := range st.Errors {
@@ -264,19 +265,65 @@ func frameBytes(x *snapshot.Ring) float64 {
 	return float64(x.Producer.FrameProducer.Bytes)
 }
 
-// consumerRate is the consumer's events per second since prev (matched by
-// entry and id).
-func consumerRate(prev, cur *snapshot.Ring, c ring.ConsumerStats) string {
+// renderBridges lists the ring's NATS bridges, if it has any: the
+// inbound bridge that is its producer (or the sum of those that are
+// among its producers), and each consumer that is an outbound bridge.
+func renderBridges(w io.Writer, r, prev *snapshot.Ring) {
+	inbound := r.Producer != nil && r.Producer.Bridge != nil
+	var outbound []int // indexes of the consumers that are bridges
+	for i := range r.Consumers {
+		if r.Consumers[i].Bridge != nil {
+			outbound = append(outbound, i)
+		}
+	}
+	if !inbound && len(outbound) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nbridges:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if inbound {
+		b := r.Producer.Bridge.Inbound
+		fmt.Fprintf(tw, "  inbound\t(producer)\twritten %d (%s)  duplicates %d  lost %d  errors %d\n",
+			b.Written, rate(prev, r, bridgeWritten), b.Duplicates, b.Lost, b.Errors)
+	}
+	for _, i := range outbound {
+		b := r.Consumers[i].Bridge.Outbound
+		fmt.Fprintf(tw, "  outbound\t%s\tpublished %d (%s)  acked %d  republished %d  errors %d\n", r.Stats.Consumers[i].ID,
+			b.Published, consumerRate(prev, r, i, bridgePublished), b.Acked, b.Republished, b.Errors)
+	}
+	tw.Flush()
+}
+
+func bridgeWritten(x *snapshot.Ring) float64 {
+	if x.Producer == nil || x.Producer.Bridge == nil {
+		return 0
+	}
+	return float64(x.Producer.Bridge.Inbound.Written)
+}
+
+func bridgePublished(x *snapshot.Ring, i int) float64 {
+	if i >= len(x.Consumers) || x.Consumers[i].Bridge == nil {
+		return 0
+	}
+	return float64(x.Consumers[i].Bridge.Outbound.Published)
+}
+
+func consumerPosition(x *snapshot.Ring, i int) float64 { return float64(x.Stats.Consumers[i].Position) }
+
+// consumerRate is the per-second change of v, a value of cur's consumer
+// i, since prev (where the consumer is matched by entry and id).
+func consumerRate(prev, cur *snapshot.Ring, i int, v func(x *snapshot.Ring, i int) float64) string {
 	if prev == nil {
 		return "-"
 	}
-	for _, p := range prev.Stats.Consumers {
+	c := &cur.Stats.Consumers[i]
+	for j, p := range prev.Stats.Consumers {
 		if p.Index == c.Index && p.ID == c.ID {
 			return rate(prev, cur, func(x *snapshot.Ring) float64 {
 				if x == prev {
-					return float64(p.Position)
+					return v(prev, j)
 				}
-				return float64(c.Position)
+				return v(cur, i)
 			})
 		}
 	}

@@ -43,7 +43,10 @@
 //   - the layers above the ring: frame's message, fragment and byte counts
 //     and its protocol errors (a producer's summed over the ring's
 //     producers, a consumer's per consumer); typed's encode, decode and
-//     schema errors.
+//     schema errors; a NATS bridge's counters (package bridge): an
+//     inbound bridge's, summed over the ring's producers that are inbound
+//     bridges, and an outbound bridge's, per consumer that is one. A
+//     participant that is no bridge has no series of them.
 //
 // PIDs are never labels: they change with every restart of a process.
 // Values are the rings' own counters, cumulative since the ring was
@@ -185,6 +188,16 @@ var (
 	typedProducerEncodeErrors = counter("typed.producer.encode_errors", "{error}", "Values the ring's typed producers' codec refused to encode.", ringLabels)
 	typedConsumerDecodeErrors = counter("typed.consumer.decode_errors", "{error}", "Messages the typed consumer's codec could not decode.", consumerLabels)
 	typedConsumerSchemaErrors = counter("typed.consumer.schema_errors", "{error}", "Messages tagged with another schema that the typed consumer met.", consumerLabels)
+
+	bridgeInboundWritten    = counter("bridge.inbound.written", "{message}", "Messages written into the ring by its producers that are inbound NATS bridges.", ringLabels)
+	bridgeInboundDuplicates = counter("bridge.inbound.duplicates", "{message}", "Messages redelivered by NATS that the ring's inbound bridges had already written, and skipped.", ringLabels)
+	bridgeInboundLost       = counter("bridge.inbound.lost", "{message}", "Messages the ring's inbound NATS bridges know lost: dropped by a slow core NATS subscription, or a gap given up on.", ringLabels)
+	bridgeInboundErrors     = counter("bridge.inbound.errors", "{error}", "Messages the ring's inbound NATS bridges refused (bad header, schema), and their failed fetches and acknowledgements.", ringLabels)
+
+	bridgeOutboundPublished   = counter("bridge.outbound.published", "{message}", "Messages the outbound NATS bridge (this consumer) published to NATS, first publishes only.", consumerLabels)
+	bridgeOutboundAcked       = counter("bridge.outbound.acked", "{message}", "Messages the outbound NATS bridge released in the ring: acknowledged by JetStream, or published in core mode.", consumerLabels)
+	bridgeOutboundRepublished = counter("bridge.outbound.republished", "{message}", "JetStream publishes the outbound NATS bridge repeated after a failure or a timeout.", consumerLabels)
+	bridgeOutboundErrors      = counter("bridge.outbound.errors", "{error}", "Failed publishes, protocol errors and laps the outbound NATS bridge met.", consumerLabels)
 )
 
 // all is every metric, in the order of the list above.
@@ -203,6 +216,8 @@ var all = []*Metric{
 	frameConsumerReassemblyErrors, frameConsumerChecksumErrors, frameConsumerSkippedFrames,
 	frameConsumerLateJoinFrames, frameConsumerLapped,
 	typedProducerEncodeErrors, typedConsumerDecodeErrors, typedConsumerSchemaErrors,
+	bridgeInboundWritten, bridgeInboundDuplicates, bridgeInboundLost, bridgeInboundErrors,
+	bridgeOutboundPublished, bridgeOutboundAcked, bridgeOutboundRepublished, bridgeOutboundErrors,
 }
 
 // Metrics returns every metric that the exporters export.

@@ -200,7 +200,8 @@ func (b *builder) ring(r *snapshot.Ring) {
 	}
 }
 
-// producerLayers adds the frame and typed counters of a ring's producers.
+// producerLayers adds the frame, typed and bridge counters of a ring's
+// producers.
 func (b *builder) producerLayers(l *snapshot.LayerStats, rl []string) {
 	if f := l.FrameProducer; f != nil {
 		b.add(frameProducerMessages, count(f.Messages), rl...)
@@ -212,6 +213,13 @@ func (b *builder) producerLayers(l *snapshot.LayerStats, rl []string) {
 	}
 	if t := l.TypedProducer; t != nil {
 		b.add(typedProducerEncodeErrors, count(t.EncodeErrors), rl...)
+	}
+	if br := l.Bridge; br != nil {
+		in := br.Inbound
+		b.add(bridgeInboundWritten, count(in.Written), rl...)
+		b.add(bridgeInboundDuplicates, count(in.Duplicates), rl...)
+		b.add(bridgeInboundLost, count(in.Lost), rl...)
+		b.add(bridgeInboundErrors, count(in.Errors), rl...)
 	}
 }
 
@@ -249,6 +257,13 @@ func (b *builder) consumer(r *snapshot.Ring, i int, rl []string) {
 	if t := l.TypedConsumer; t != nil {
 		b.add(typedConsumerDecodeErrors, count(t.DecodeErrors), cl...)
 		b.add(typedConsumerSchemaErrors, count(t.SchemaErrors), cl...)
+	}
+	if br := l.Bridge; br != nil {
+		out := br.Outbound
+		b.add(bridgeOutboundPublished, count(out.Published), cl...)
+		b.add(bridgeOutboundAcked, count(out.Acked), cl...)
+		b.add(bridgeOutboundRepublished, count(out.Republished), cl...)
+		b.add(bridgeOutboundErrors, count(out.Errors), cl...)
 	}
 }
 

@@ -7,7 +7,9 @@
 // variable (any number of rings, all by default), and rows of panels:
 // liveness and state (rings by state, producers and consumers alive,
 // unreadable rings and sources), throughput (published and consumed
-// events, frame messages and bytes per second), consumers (lag and its
+// events, frame messages and bytes per second, the NATS bridges' messages
+// written, published and acknowledged per second and their duplicates,
+// losses and errors), consumers (lag and its
 // high-water mark, lag relative to the ring's capacity, lapped and
 // abandoned events, consumer groups), back-pressure (full waits, parks,
 // wakes and empty waits) and errors (the rings' error logs, frame and

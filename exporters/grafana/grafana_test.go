@@ -25,7 +25,8 @@ type query struct{ where, expr, legend string }
 // exporters export, with the labels they give it (in selectors,
 // groupings and legends), and the dashboard shows the metrics an
 // operator needs: published events and messages, lag, back-pressure,
-// parks and wakes, liveness, state and the error log.
+// parks and wakes, liveness, state, the error log and the NATS bridges'
+// messages and errors.
 func TestDashboard_Metrics(t *testing.T) {
 	var d map[string]any
 	if err := json.Unmarshal(Dashboard(), &d); err != nil {
@@ -82,6 +83,7 @@ func TestDashboard_Metrics(t *testing.T) {
 		"myelon_consumer_lag_max", "myelon_ring_full_waits_total", "myelon_ring_producer_parks_total",
 		"myelon_ring_producer_wakes_total", "myelon_consumer_parks_total", "myelon_ring_alive",
 		"myelon_consumer_alive", "myelon_ring_state", "myelon_ring_errors_total", "myelon_ring_unreadable",
+		"myelon_bridge_inbound_written_total", "myelon_bridge_outbound_published_total", "myelon_bridge_outbound_errors_total",
 	} {
 		if !used[name] {
 			t.Errorf("the dashboard does not show %s", name)

@@ -22,7 +22,7 @@ func TestRegister_Collect(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer provider.Shutdown(context.Background())
-	reg, err := myelonotel.Register(provider.Meter("myelon"), catalog.Selection{Names: []string{rs.Ring, rs.Frame}})
+	reg, err := myelonotel.Register(provider.Meter("myelon"), catalog.Selection{Names: []string{rs.Ring, rs.Frame, rs.Bridge}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +59,8 @@ func TestRegister_Collect(t *testing.T) {
 	c := append(r[:3:3], attribute.String("consumer", workload.RingConsumer), attribute.String("group", ""))
 	fr := []attribute.KeyValue{attribute.String("ring", rs.Frame), attribute.String("backend", "shm"), attribute.String("layer", "frame")}
 	fc := append(fr[:3:3], attribute.String("consumer", workload.FrameConsumer), attribute.String("group", ""))
+	br := []attribute.KeyValue{attribute.String("ring", rs.Bridge), attribute.String("backend", "shm"), attribute.String("layer", "frame")}
+	bc := append(br[:3:3], attribute.String("consumer", workload.BridgeConsumer), attribute.String("group", ""))
 	for _, w := range []struct {
 		name  string
 		attrs []attribute.KeyValue
@@ -79,6 +81,10 @@ func TestRegister_Collect(t *testing.T) {
 		{"myelon.frame.consumer.fragments", fc, workload.Fragments},
 		{"myelon.frame.consumer.bytes", fc, workload.Bytes},
 		{"myelon.frame.consumer.reassembly_errors", fc, 0},
+		{"myelon.bridge.inbound.written", br, int64(workload.Inbound.Written)},
+		{"myelon.bridge.inbound.lost", br, int64(workload.Inbound.Lost)},
+		{"myelon.bridge.outbound.published", bc, int64(workload.Outbound.Published)},
+		{"myelon.bridge.outbound.republished", bc, int64(workload.Outbound.Republished)},
 	} {
 		if v, ok := value(got[w.name], attribute.NewSet(w.attrs...)); !ok {
 			t.Errorf("%s %v: not collected", w.name, w.attrs)

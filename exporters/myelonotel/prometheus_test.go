@@ -24,7 +24,7 @@ import (
 // label sets and values, so one dashboard serves both.
 func TestPrometheusTranslation(t *testing.T) {
 	rs := workload.Run(t)
-	sel := catalog.Selection{Names: []string{rs.Ring, rs.Frame}}
+	sel := catalog.Selection{Names: []string{rs.Ring, rs.Frame, rs.Bridge}}
 
 	viaOTel := prometheus.NewRegistry()
 	exp, err := otelprom.New(otelprom.WithRegisterer(viaOTel), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())

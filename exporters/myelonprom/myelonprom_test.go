@@ -19,7 +19,8 @@ import (
 )
 
 // TestHandler_Scrape scrapes /metrics over HTTP while a known workload's
-// rings are open: a shm byte ring and a shm frame ring, and a directory
+// rings are open: a shm byte ring, a shm frame ring and a shm frame ring
+// whose producer and a consumer are NATS bridges, and a directory
 // of file-backed rings holding a live ring, a closed one and one whose
 // header was scribbled; and checks the metrics' names, types and exact
 // values. A missing directory and the unreadable ring are in the scrape,
@@ -42,7 +43,7 @@ func TestHandler_Scrape(t *testing.T) {
 
 	h, err := myelonprom.Handler(catalog.Selection{
 		Dirs:  []string{dir, missing},
-		Names: []string{rs.Ring, rs.Frame, "live", "closed", "bad"},
+		Names: []string{rs.Ring, rs.Frame, rs.Bridge, "live", "closed", "bad"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,8 @@ func TestHandler_Scrape(t *testing.T) {
 	c := r.with("consumer", workload.RingConsumer, "group", "")
 	fr := labels{"ring": rs.Frame, "backend": "shm", "layer": "frame"}
 	fc := fr.with("consumer", workload.FrameConsumer, "group", "")
+	br := labels{"ring": rs.Bridge, "backend": "shm", "layer": "frame"}
+	bc := br.with("consumer", workload.BridgeConsumer, "group", "")
 	file := func(name string) labels {
 		return labels{"ring": filepath.Join(dir, name), "backend": "file"}
 	}
@@ -108,6 +111,15 @@ func TestHandler_Scrape(t *testing.T) {
 		{"myelon_consumer_position", fc, workload.Fragments - 1},
 		{"myelon_consumer_lag", fc, 0},
 
+		{"myelon_bridge_inbound_written_total", br, float64(workload.Inbound.Written)},
+		{"myelon_bridge_inbound_duplicates_total", br, float64(workload.Inbound.Duplicates)},
+		{"myelon_bridge_inbound_lost_total", br, float64(workload.Inbound.Lost)},
+		{"myelon_bridge_inbound_errors_total", br, float64(workload.Inbound.Errors)},
+		{"myelon_bridge_outbound_published_total", bc, float64(workload.Outbound.Published)},
+		{"myelon_bridge_outbound_acked_total", bc, float64(workload.Outbound.Acked)},
+		{"myelon_bridge_outbound_republished_total", bc, float64(workload.Outbound.Republished)},
+		{"myelon_bridge_outbound_errors_total", bc, float64(workload.Outbound.Errors)},
+
 		{"myelon_ring_state", file("live").with("layer", "ring", "state", "ready"), 1},
 		{"myelon_ring_state", file("closed").with("layer", "ring", "state", "closed"), 1},
 		{"myelon_ring_alive", file("closed").with("layer", "ring"), 0},
@@ -119,6 +131,10 @@ func TestHandler_Scrape(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.want)
 		}
 	}
+	// Participants that are not bridges have no bridge series.
+	if n := count(fams, "myelon_bridge_inbound_written_total", labels{}) + count(fams, "myelon_bridge_outbound_published_total", labels{}); n != 2 {
+		t.Errorf("%d series of bridge messages, want the bridged ring's 2", n)
+	}
 	if n := count(fams, "myelon_ring_unreadable", file("bad")); n != 1 {
 		t.Errorf("myelon_ring_unreadable for the bad ring: %d series, want 1", n)
 	}
@@ -129,7 +145,7 @@ func TestHandler_Scrape(t *testing.T) {
 	}
 	// The filter: nothing but the named rings.
 	for _, m := range fams["myelon_ring_alive"].GetMetric() {
-		if n := filepath.Base(get(m, "ring")); !slices.Contains([]string{rs.Ring, rs.Frame, "live", "closed", "bad"}, n) {
+		if n := filepath.Base(get(m, "ring")); !slices.Contains([]string{rs.Ring, rs.Frame, rs.Bridge, "live", "closed", "bad"}, n) {
 			t.Errorf("ring %s exported, not selected", get(m, "ring"))
 		}
 	}

@@ -11,11 +11,15 @@ import (
 
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
+	"github.com/myelon-go/myelon/snapshot"
 )
 
 // The workload. On a byte ring: Events events published, Consumed of them
 // read by consumer RingConsumer. On a frame ring: messages of the sizes
-// of MessageSizes published and all of them read by FrameConsumer.
+// of MessageSizes published and all of them read by FrameConsumer. On a
+// bridged frame ring: a producer that is an inbound NATS bridge, with the
+// counters of Inbound, and a consumer, BridgeConsumer, that is an outbound
+// one, with those of Outbound.
 const (
 	Events       = 10
 	Consumed     = 4
@@ -28,6 +32,16 @@ const (
 	Fragments       = 1 + 1 + 1 + 2 + 5 // frames of the MessageSizes
 	MultiFrame      = 2                 // messages of more than one frame
 	Bytes           = 0 + 10 + 64 + 65 + 300
+
+	BridgeConsumer = "to-nats"
+)
+
+// The bridged ring's counters, written in the segment as the bridge
+// writes them: distinct values, so that a counter exported from the wrong
+// slot shows.
+var (
+	Inbound  = snapshot.BridgeInboundStats{Written: 41, Duplicates: 3, Lost: 2, Errors: 1}
+	Outbound = snapshot.BridgeOutboundStats{Published: 17, Acked: 15, Republished: 4, Errors: 5}
 )
 
 // MessageSizes are the sizes of the frame ring's messages.
@@ -35,8 +49,9 @@ var MessageSizes = []int{0, 10, 64, 65, 300}
 
 // Rings names the workload's rings (Shm backend).
 type Rings struct {
-	Ring  string // the byte ring
-	Frame string // the frame ring
+	Ring   string // the byte ring
+	Frame  string // the frame ring
+	Bridge string // the bridged frame ring
 }
 
 // Run creates the rings, runs the workload and leaves them open, with
@@ -45,7 +60,7 @@ type Rings struct {
 func Run(t testing.TB) Rings {
 	t.Helper()
 	ctx := context.Background()
-	rs := Rings{Ring: ring.PortableName("mxr"), Frame: ring.PortableName("mxf")}
+	rs := Rings{Ring: ring.PortableName("mxr"), Frame: ring.PortableName("mxf"), Bridge: ring.PortableName("mxb")}
 
 	p, err := ring.CreateBytes(rs.Ring, ring.Config{SlotSize: 64, Capacity: 64})
 	if err != nil {
@@ -96,7 +111,32 @@ func Run(t testing.TB) Rings {
 	if _, _, err := fc.TryRecv(msg); !errors.Is(err, ring.ErrEmpty) {
 		t.Fatalf("TryRecv on the drained frame ring: %v, want ErrEmpty", err)
 	}
+	bridged(t, rs.Bridge)
 	return rs
+}
+
+// bridged creates the bridged ring: its producer and consumer BridgeConsumer
+// store a bridge's marker and counters in their LayerCounters as the NATS
+// bridge does, through the ring's API.
+func bridged(t testing.TB, name string) {
+	t.Helper()
+	bp, err := frame.Create(name, frame.Config{PayloadCapacity: PayloadCapacity, Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bp.Close() })
+	bc, err := frame.Attach(context.Background(), name, frame.ConsumerConfig{ID: BridgeConsumer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bc.Close() })
+	pid := uint32(os.Getpid())
+	l := bp.LayerCounters()
+	l.Store(snapshot.BridgeRoleSlot, snapshot.BridgeMarker(snapshot.BridgeInbound, pid))
+	l.StoreSlots(snapshot.BridgeSlotWritten, []uint64{Inbound.Written, Inbound.Duplicates, Inbound.Lost, Inbound.Errors})
+	l = bc.LayerCounters()
+	l.Store(snapshot.BridgeRoleSlot, snapshot.BridgeMarker(snapshot.BridgeOutbound, pid))
+	l.StoreSlots(snapshot.BridgeSlotPublished, []uint64{Outbound.Published, Outbound.Acked, Outbound.Republished, Outbound.Errors})
 }
 
 // Unreadable leaves at path a file-backed ring that cannot be read: a
