@@ -75,7 +75,7 @@ func NewInbound(ctx context.Context, cfg InboundConfig) (*Inbound, error) {
 		return nil, err
 	}
 	in.schema = schemaOf(in.prod.UserMeta())
-	in.layer = in.prod.LayerCounters()
+	in.layer = inboundCounters(in.prod)
 	if in.nc, err = connect(&in.cfg.NATS, "myelon-bridge-in-"+cfg.Ring, in.log); err != nil {
 		in.prod.Close()
 		return nil, err

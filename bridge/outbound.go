@@ -67,7 +67,7 @@ func NewOutbound(ctx context.Context, cfg OutboundConfig) (*Outbound, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.reader, o.layer = o.anchor, o.anchor.LayerCounters()
+	o.reader, o.layer = o.anchor, outboundCounters(o.anchor)
 	o.loadStats()
 	info := o.anchor.Info()
 	o.origin, o.schema, o.pc = origin(info), schemaOf(o.anchor.UserMeta()), o.anchor.Geometry().PayloadCapacity

@@ -1,6 +1,7 @@
 package ring
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -78,5 +79,34 @@ func TestErrorLog_Lapped(t *testing.T) {
 	errs := p.Stats().Errors
 	if len(errs) != 1 || errs[0].Kind != ErrorLapped || errs[0].Count != 1 || errs[0].Detail != lap.Missed {
 		t.Errorf("error log %+v, want one lap of %d", errs, lap.Missed)
+	}
+}
+
+// TestLayerCounters_NewHolderStartsAtZero: an entry a new consumer id or a
+// new producer takes carries none of its last holder's layer counts (a
+// reader would take them for the new holder's).
+func TestLayerCounters_NewHolderStartsAtZero(t *testing.T) {
+	p, name := apiCreate(t, Config{Capacity: 8, MaxConsumers: 1, MaxProducers: 2})
+	old := apiAttach(t, name, ConsumerConfig{ID: "old"})
+	old.LayerCounters().Store(11, 7)
+	old.Close()
+	c := apiAttach(t, name, ConsumerConfig{ID: "new"}) // the only entry: old's
+	if got := c.LayerCounters().Load(11); got != 0 {
+		t.Errorf("new consumer's slot 11 = %d, want 0", got)
+	}
+	c.Close()
+	j, err := Join[apiEvent](context.Background(), name, JoinConfig{Backend: Heap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.LayerCounters().Store(11, 9)
+	j.Close()
+	j, err = Join[apiEvent](context.Background(), name, JoinConfig{Backend: Heap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if got := p.Stats().ProducerLayer[11]; got != 0 {
+		t.Errorf("producers' slot 11 = %d after a new producer took the entry, want 0", got)
 	}
 }

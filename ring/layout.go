@@ -251,6 +251,13 @@ type counters struct {
 // (LayerCounters); one writer each, the participant.
 type layerCounters [LayerCounterSlots]counter
 
+// reset zeroes the counters of an entry a new participant takes.
+func (l *layerCounters) reset() {
+	for i := range l {
+		l[i].store(0)
+	}
+}
+
 // errorRecord is the error log's entry for one kind of error (ErrorKind):
 // how often it happened, when first and last (Unix ns), and the last
 // occurrence's detail (an event count or a sequence). Anyone may write it.

@@ -213,6 +213,7 @@ func (s *segment) joinProducerTable() (int, error) {
 		}
 		ent.claimHi.store(-1)
 		ent.claimLo.store(-1)
+		ent.layer.reset()
 		ent.pid.Store(uint32(os.Getpid()))
 		ent.state.Store(1)
 		return i, nil

@@ -101,6 +101,7 @@ func (e *consumerEntry) reset() {
 	for _, c := range []*counter{&e.emptyWaits, &e.parks, &e.wakes, &e.lapped, &e.abandoned} {
 		c.store(0)
 	}
+	e.layer.reset() // a new id's layer starts from nothing, not from the last holder's counts
 	for _, w := range []*atomic.Uint32{&e.flags, &e.pid, &e.gen, &e.idLen, &e.group} {
 		w.Store(0)
 	}
