@@ -84,8 +84,14 @@
 // another host with the scheduler's API unchanged: a proxy worker on the
 // scheduler's host serves the rank by forwarding each request by NATS
 // request/reply to the process that runs the rank's handler. A remote
-// process that is gone is reported in the next round as a failure of that
-// rank naming ErrRemoteDown.
+// process that is gone (no responder on the subject) is reported in the
+// next round as a dead local rank is: that rank's *fabric.RankError is
+// Down and matches both fabric.ErrWorkerDown and ErrRemoteDown (a
+// fabric.DownCause). The proxy worker stays attached, so once a
+// ServeRemote process serves the subject again the next round reaches it.
+// A remote that dies holding a request, or one NATS still believes
+// connected, is not known to be gone: its round fails
+// (fabric.ErrWorkerFailed), at the latest after the RemoteHandler timeout.
 //
 // # Running
 //
