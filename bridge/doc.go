@@ -23,10 +23,23 @@
 // # Core NATS: at most once
 //
 // In Core mode the outbound bridge publishes and moves on, and the inbound
-// bridge subscribes: the lowest latency, and no guarantee. A message
-// published while no inbound bridge is subscribed, or dropped because a
-// subscription's buffer (InboundConfig.PendingMessages, PendingBytes) is
-// full, is lost; drops are counted (InboundStats.Lost).
+// bridge subscribes: the lowest latency, and no guarantee. What arrives
+// arrives once and in order. A message published while no inbound bridge is
+// subscribed, or dropped because a subscription's buffer
+// (InboundConfig.PendingMessages, PendingBytes) is full, is lost; only
+// these drops are counted (InboundStats.Lost).
+//
+// A server restart or a broken connection loses messages too, and no
+// counter shows them as lost: those in the connection's buffers or in the
+// server when it went down, and those the outbound bridge sends after it is
+// back before the inbound bridge has subscribed again (either may reconnect
+// first; meanwhile the outbound bridge's whole output is lost). The
+// outbound bridge counts them published (OutboundStats.Published), or, if
+// the publish itself failed, as errors (OutboundStats.Errors), and goes on.
+// While disconnected it finishes the batch it was reading (the NATS client
+// buffers it and sends it on reconnecting), then reads nothing from the
+// ring, so the ring's producer meets a full ring. Both bridges reconnect by
+// themselves; what is sent once both are back arrives.
 //
 // # JetStream: at least once on the wire, once in the ring
 //
@@ -91,8 +104,14 @@
 // another host with the scheduler's API unchanged: a proxy worker on the
 // scheduler's host serves the rank by forwarding each request by NATS
 // request/reply to the process that runs the rank's handler. A remote
-// process that is gone is reported in the next round as a failure of that
-// rank naming ErrRemoteDown.
+// process that is gone (no responder on the subject) is reported in the
+// next round as a dead local rank is: that rank's *fabric.RankError is
+// Down and matches both fabric.ErrWorkerDown and ErrRemoteDown (a
+// fabric.DownCause). The proxy worker stays attached, so once a
+// ServeRemote process serves the subject again the next round reaches it.
+// A remote that dies holding a request, or one NATS still believes
+// connected, is not known to be gone: its round fails
+// (fabric.ErrWorkerFailed), at the latest after the RemoteHandler timeout.
 //
 // # Running
 //

@@ -179,10 +179,14 @@ func (o *Outbound) message(m frame.Meta, payload []byte, data []byte) *nats.Msg 
 	return msg
 }
 
+// errPublish marks a failed core publish, so runCore tells it from the
+// ring's errors.
+var errPublish = errors.New("bridge: publish failed")
+
 func (o *Outbound) publishCore(m frame.Meta, payload []byte) error {
 	if err := o.nc.PublishMsg(o.message(m, payload, payload)); err != nil {
 		o.stats.Errors++
-		return err
+		return fmt.Errorf("%w: %w", errPublish, err)
 	}
 	o.stats.Published++
 	o.stats.Acked++
@@ -197,6 +201,16 @@ func (o *Outbound) runCore(ctx context.Context) error {
 		}
 		_, err := o.anchor.Process(ctx, batch, o.publish)
 		o.storeStats()
+		if errors.Is(err, errPublish) {
+			if o.nc.IsClosed() {
+				return fmt.Errorf("%w: %v", ErrDisconnected, err)
+			}
+			// The connection broke under the publish (the client
+			// reconnects) or refused this one message: at most once, so
+			// the message is lost, counted in Errors, and the bridge goes on.
+			o.log.Warn("bridge: publish failed, message lost", "err", err)
+			continue
+		}
 		if err != nil {
 			if err = o.readErr(err); err != nil {
 				if errors.Is(err, frame.ErrEndOfStream) || errors.Is(err, frame.ErrProducerGone) {

@@ -15,20 +15,28 @@ import (
 // rank's place in the fabric, so the scheduler's API and its rounds are
 // unchanged; it forwards each request by NATS request/reply to the host
 // where ServeRemote runs the rank's real handler. A remote process that is
-// gone is reported at once (NATS has no responder for the subject): the
-// round's RankError for that rank, a failure (fabric.ErrWorkerFailed) whose
-// message names ErrRemoteDown.
+// gone is reported at once (NATS has no responder for the subject) as a
+// dead local rank is: the round's RankError for that rank is Down,
+// matching fabric.ErrWorkerDown and ErrRemoteDown (a fabric.DownCause,
+// which reaches the scheduler by value). The proxy worker stays attached,
+// so once a ServeRemote process serves the subject again, the next round
+// reaches it.
 
 // HeaderRemoteError carries a remote handler's error message in a reply.
 const HeaderRemoteError = "Myelon-Error"
 
-// ErrRemoteDown: no process serves the remote rank's subject.
-var ErrRemoteDown = errors.New("bridge: remote rank down")
+// ErrRemoteDown: no process serves the remote rank's subject. It is a
+// fabric.DownCause, so the scheduler reports the rank down and
+// errors.Is(err, ErrRemoteDown) holds in the scheduler's process too.
+var ErrRemoteDown error = fabric.DownCause("bridge: remote rank down")
 
 // RemoteHandler returns a fabric.Handler that forwards every request to
 // subject and returns the remote handler's reply or error. Each request
 // waits at most timeout for its reply (the request's context may end it
-// sooner).
+// sooner). With no responder on subject it returns an error wrapping
+// ErrRemoteDown, so the rank is reported down; any other error (a timeout,
+// the connection to NATS lost) is a failure of the rank
+// (fabric.ErrWorkerFailed): the remote may be alive.
 func RemoteHandler(nc *nats.Conn, subject string, timeout time.Duration) fabric.Handler {
 	return func(ctx context.Context, req, reply []byte) ([]byte, error) {
 		rctx, cancel := context.WithTimeout(ctx, timeout)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -70,7 +69,8 @@ var remoteRole = childtest.Register("bridge.fabric.remote", func(t *testing.T, c
 
 // TestFabricRemoteRank: a fabric of two ranks, rank 1 behind NATS: a round
 // gathers both replies; with the remote process killed, the next round
-// reports rank 1 by its rank and still returns rank 0's reply.
+// reports rank 1 down, as a dead local rank, and still returns rank 0's
+// reply; with a new remote process, the round after gathers both again.
 func TestFabricRemoteRank(t *testing.T) {
 	srv := runServer(t, t.TempDir(), -1)
 	s, err := fabric.NewScheduler(fabric.Config{Session: ring.PortableName("brf"), Workers: 2})
@@ -129,6 +129,15 @@ func TestFabricRemoteRank(t *testing.T) {
 	}
 
 	remote.Kill()
+	// The server drops the dead process's subscription once it reads the
+	// closed connection; a request sent before that would wait for its
+	// timeout.
+	for srv.GlobalAccount().SubscriptionInterest(subject) {
+		if ctx.Err() != nil {
+			t.Fatal("the server kept the killed remote's subscription")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	round, err = s.Broadcast(ctx, []byte("step2"))
 	if err != nil {
 		t.Fatal(err)
@@ -141,10 +150,26 @@ func TestFabricRemoteRank(t *testing.T) {
 		t.Errorf("rank 0: %q, %v", replies[0].Payload, replies[0].Err)
 	}
 	var re *fabric.RankError
-	if !errors.As(replies[1].Err, &re) || re.Rank != 1 || !errors.Is(re, fabric.ErrWorkerFailed) ||
-		!strings.Contains(re.Error(), bridge.ErrRemoteDown.Error()) {
-		t.Errorf("rank 1: %v, want a failure of rank 1 naming %q", replies[1].Err, bridge.ErrRemoteDown)
+	if !errors.As(replies[1].Err, &re) || re.Rank != 1 || re.Failure != fabric.Down ||
+		!errors.Is(err, fabric.ErrWorkerDown) || !errors.Is(re, bridge.ErrRemoteDown) || errors.Is(re, fabric.ErrWorkerFailed) {
+		t.Errorf("rank 1: %v, want rank 1 down matching fabric.ErrWorkerDown and bridge.ErrRemoteDown", replies[1].Err)
 	}
+
+	// The proxy worker stayed attached: a new remote process serves the
+	// next round.
+	remote = remoteRole.Start(t, workerArgs{URL: srv.ClientURL(), Subject: subject})
+	remote.Expect("ready")
+	round, err = s.Broadcast(ctx, []byte("step3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replies, err = round.Gather(ctx); err != nil {
+		t.Fatalf("round with the remote restarted: %v", err)
+	}
+	if got := []string{string(replies[0].Payload), string(replies[1].Payload)}; !slices.Equal(got, []string{"local:step3", "remote:step3"}) {
+		t.Fatalf("replies %q", got)
+	}
+	remote.Kill()
 
 	// Closing the fabric ends the workers, which remove their presence.
 	if err := s.Close(); err != nil {

@@ -84,8 +84,16 @@
 // *HandlerError matching ErrWorkerFailed), Deadline (ctx ended first;
 // matches ctx's error) or Down (its worker died or left, found through its
 // presence segment's liveness lock within 100 ms; or it was not attached
-// when the round was sent; matches ErrWorkerDown). The other replies are
-// valid: partial results are results. Rounds may overlap; replies to a
+// when the round was sent; or its handler returned a DownCause; matches
+// ErrWorkerDown). The other replies are valid: partial results are
+// results.
+//
+// A handler that stands for something else, such as a proxy of a rank on
+// another host (package bridge), reports the rank down by returning a
+// DownCause, alone or wrapped: a string-valued error that reaches the
+// scheduler by value, so errors.Is matches the handler package's own
+// sentinel there as well as ErrWorkerDown. The worker stays attached, and
+// the next round reaches its handler again. Rounds may overlap; replies to a
 // round already gathered are dropped.
 //
 // A worker that dies is restarted by starting a process with the same
@@ -146,7 +154,8 @@
 //
 // Requests and replies are frame messages (kind 1 and 2) whose payload
 // starts with a 16-byte little-endian header: the round's correlation id,
-// then the target rank (-1 for all) in a request, or the status and the
-// replying rank in a reply. Malformed messages are skipped
+// then the target rank (-1 for all) in a request, or the status (ok,
+// failed, or down with the handler's DownCause) and the replying rank in
+// a reply. Malformed messages are skipped
 // and counted (Scheduler.Malformed, Worker.Malformed).
 package fabric

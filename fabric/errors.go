@@ -28,8 +28,9 @@ var (
 	// *RankError carries its message.
 	ErrWorkerFailed = errors.New("fabric: worker failed")
 	// ErrWorkerDown: the worker of a rank died (its liveness lock was
-	// released), left (closed its return ring), or was not connected when
-	// the round was sent.
+	// released), left (closed its return ring), was not connected when
+	// the round was sent, or its handler reported the rank down (a
+	// DownCause).
 	ErrWorkerDown = errors.New("fabric: worker down")
 	// ErrClosed: the scheduler or worker was closed.
 	ErrClosed = errors.New("fabric: closed")
@@ -46,8 +47,8 @@ const (
 	// Deadline: the Gather context ended (deadline or cancellation) before
 	// the reply came. Matches the context's error.
 	Deadline
-	// Down: the worker died, left, or was not connected. Matches
-	// ErrWorkerDown.
+	// Down: the worker died, left, or was not connected, or its handler
+	// returned a DownCause. Matches ErrWorkerDown.
 	Down
 )
 
@@ -69,7 +70,7 @@ func (f Failure) String() string {
 type RankError struct {
 	Rank    int
 	Failure Failure
-	Err     error // the cause: the handler's message, the liveness report, the context's error
+	Err     error // the cause: the handler's message or DownCause, the liveness report, the context's error
 }
 
 func (e *RankError) Error() string {
@@ -161,3 +162,28 @@ func (e *HandlerError) Error() string { return "fabric: worker failed: " + e.Mes
 
 // Is reports ErrWorkerFailed.
 func (e *HandlerError) Is(target error) bool { return target == ErrWorkerFailed }
+
+// DownCause is an error a handler returns, alone or wrapped, to report
+// that its rank cannot serve although its worker runs: a proxy worker
+// whose remote process is gone, say. The scheduler then reports the rank
+// Down (matching ErrWorkerDown), as it does a worker that died, instead of
+// Failed. A DownCause crosses to the scheduler by value, so errors.Is
+// matches a package-level DownCause sentinel there as in the worker. The
+// worker stays attached, so the next round reaches its handler again.
+type DownCause string
+
+func (c DownCause) Error() string { return string(c) }
+
+// Is reports ErrWorkerDown.
+func (c DownCause) Is(target error) bool { return target == ErrWorkerDown }
+
+// reportedDown is a handler's DownCause as the scheduler receives it: the
+// handler's whole message, wrapping the cause.
+type reportedDown struct {
+	cause DownCause
+	msg   string
+}
+
+func (e *reportedDown) Error() string { return e.msg }
+
+func (e *reportedDown) Unwrap() error { return e.cause }

@@ -77,7 +77,8 @@ func TestFabric_MalformedMessagesSkipped(t *testing.T) {
 	ctx := testfix.Context(t, 10*time.Second)
 	// On the return ring, from a producer that joins it before the workers
 	// (they take the other entries): a wrong kind, a short header, a rank
-	// out of range, an unknown status.
+	// out of range, an unknown status, a down status without its cause's
+	// length or with a cause longer than the payload.
 	q, err := frame.Join(ctx, s.l.Return(), frame.JoinConfig{Backend: ring.Heap})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,10 @@ func TestFabric_MalformedMessagesSkipped(t *testing.T) {
 	for _, m := range []struct {
 		kind    uint8
 		payload []byte
-	}{{9, rep(0, statusOK)}, {kindReply, []byte("short")}, {kindReply, rep(2, statusOK)}, {kindReply, rep(0, 7)}} {
+	}{
+		{9, rep(0, statusOK)}, {kindReply, []byte("short")}, {kindReply, rep(2, statusOK)}, {kindReply, rep(0, 7)},
+		{kindReply, append(rep(0, statusDown), 1, 0)}, {kindReply, append(rep(0, statusDown), 5, 0, 0, 0, 'x')},
+	} {
 		if _, err := q.Send(ctx, m.kind, m.payload); err != nil {
 			t.Fatal(err)
 		}
@@ -113,8 +117,8 @@ func TestFabric_MalformedMessagesSkipped(t *testing.T) {
 	r, err := s.Broadcast(ctx, []byte("ok"))
 	replies, err := gather(t, ctx, r, err)
 	checkReplies(t, replies, err, func(rank int) string { return fmt.Sprintf("r%d:ok", rank) })
-	if got := s.Malformed(); got != 4 {
-		t.Errorf("scheduler: %d malformed replies, want 4", got)
+	if got := s.Malformed(); got != 6 {
+		t.Errorf("scheduler: %d malformed replies, want 6", got)
 	}
 	s.Close()
 	for rank, m := range wait() {
@@ -218,4 +222,71 @@ func TestFabric_FileBackend(t *testing.T) {
 	r, err := s.Broadcast(ctx, []byte("file"))
 	replies, err := gather(t, ctx, r, err)
 	checkReplies(t, replies, err, func(rank int) string { return fmt.Sprintf("r%d:file", rank) })
+}
+
+// A handler that returns a DownCause, wrapped, has its rank reported down
+// (matching ErrWorkerDown and the cause itself, not ErrWorkerFailed) while
+// the other rank answers; the worker stays attached, so the next round
+// reaches its handler, which answers again.
+func TestFabric_HandlerReportsDown(t *testing.T) {
+	s, err := NewScheduler(localConfig(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := testfix.Context(t, 10*time.Second)
+	const errGone = DownCause("test: backend gone")
+	served := make(chan error, 2)
+	for rank := range 2 {
+		rc, err := s.Layout().Runner(rank)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			w, err := NewWorker(ctx, rc)
+			if err != nil {
+				served <- err
+				return
+			}
+			defer w.Close()
+			served <- w.Serve(ctx, func(_ context.Context, req, reply []byte) ([]byte, error) {
+				if w.Rank() == 1 && string(req) == "down" {
+					return nil, fmt.Errorf("%w: link lost", errGone)
+				}
+				return fmt.Appendf(reply, "r%d:%s", w.Rank(), req), nil
+			})
+		}()
+	}
+	if err := s.Rendezvous(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := s.Broadcast(ctx, []byte("down"))
+	replies, err := gather(t, ctx, r, err)
+	var re *RoundError
+	if !errors.As(err, &re) || len(re.Ranks) != 1 || !errors.Is(err, ErrWorkerDown) {
+		t.Fatalf("round: %v, want a *RoundError of rank 1 matching ErrWorkerDown", err)
+	}
+	if replies[0].Err != nil || string(replies[0].Payload) != "r0:down" {
+		t.Errorf("rank 0: %q, %v", replies[0].Payload, replies[0].Err)
+	}
+	e := re.Rank(1)
+	switch {
+	case e == nil || e.Failure != Down:
+		t.Errorf("rank 1: %v, want down", e)
+	case !errors.Is(e, ErrWorkerDown) || !errors.Is(e, errGone) || errors.Is(e, ErrWorkerFailed):
+		t.Errorf("rank 1: %v, want ErrWorkerDown and the handler's cause, not ErrWorkerFailed", e)
+	case e.Error() != "rank 1 down: test: backend gone: link lost":
+		t.Errorf("rank 1: %q", e.Error())
+	}
+
+	r, err = s.Broadcast(ctx, []byte("up"))
+	replies, err = gather(t, ctx, r, err)
+	checkReplies(t, replies, err, func(rank int) string { return fmt.Sprintf("r%d:up", rank) })
+	s.Close()
+	for range 2 {
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}
 }

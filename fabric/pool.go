@@ -75,8 +75,9 @@ func (p *Pool) WaitWorkers(ctx context.Context, n int) error {
 }
 
 // Do sends req to one worker and waits for its reply until ctx ends. The
-// error is the worker's *HandlerError (ErrWorkerFailed), ctx's error, or
-// ErrClosed. A worker that dies serving req does not lose it: another
+// error is the worker's *HandlerError (ErrWorkerFailed), the DownCause
+// its handler returned, wrapped in its message (ErrWorkerDown), ctx's
+// error, or ErrClosed. A worker that dies serving req does not lose it: another
 // worker serves it, so a request may run more than once, but Do returns
 // one reply.
 func (p *Pool) Do(ctx context.Context, req []byte) ([]byte, error) {

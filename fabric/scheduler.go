@@ -290,9 +290,13 @@ func (s *Scheduler) deliverReply(m frame.Meta, p []byte) {
 	}
 	body := p[replyHeaderSize:]
 	rep := Reply{Rank: rank, tag: m.Flags}
-	if status == statusFailed {
+	switch status {
+	case statusFailed:
 		rep.Err = &RankError{Rank: rank, Failure: Failed, Err: &HandlerError{Message: string(body)}}
-	} else {
+	case statusDown:
+		cause, msg, _ := parseDown(body) // parseReply checked it
+		rep.Err = &RankError{Rank: rank, Failure: Down, Err: &reportedDown{cause: cause, msg: msg}}
+	default:
 		rep.Payload = bytes.Clone(body)
 	}
 	r.fill(rep)
@@ -528,8 +532,9 @@ func (r *Round) settle() {
 // Gather waits until every rank addressed has an outcome or ctx ends, and
 // returns the replies in rank order (one for a Call). Ranks without a
 // reply have Reply.Err set: failed (the handler's error), down (the
-// worker died or left; found through its liveness lock within the ring's
-// liveness interval, 100 ms) or deadline (ctx ended first); the error is
+// worker died or left, found through its liveness lock within the ring's
+// liveness interval, 100 ms; or its handler returned a DownCause) or
+// deadline (ctx ended first); the error is
 // then a *RoundError listing them, and the other replies are valid. A
 // round is gathered once: later calls return the same result, and replies
 // arriving after Gather returned are dropped.

@@ -16,7 +16,9 @@ package fabric
 //
 //	off  size  field
 //	  0     8  correlation id of the round it answers
-//	  8     4  status: 0 ok, 1 the handler failed (payload: its message)
+//	  8     4  status: 0 ok, 1 the handler failed (payload: its message),
+//	           2 the handler reported the rank down (payload: the length of
+//	           its DownCause, 4 bytes, the DownCause, then its message)
 //	 12     4  the replying rank (< the worker count)
 //	 16     -  the reply payload
 //
@@ -38,6 +40,7 @@ const (
 
 	statusOK     = 0
 	statusFailed = 1
+	statusDown   = 2
 )
 
 func putRequest(b []byte, corr uint64, target int) {
@@ -69,8 +72,27 @@ func parseReply(kind uint8, b []byte, workers int) (corr uint64, rank int, statu
 	}
 	r := binary.LittleEndian.Uint32(b[12:])
 	status = binary.LittleEndian.Uint32(b[8:])
-	if r >= uint32(workers) || status != statusOK && status != statusFailed {
+	if r >= uint32(workers) || status > statusDown {
+		return 0, 0, 0, false
+	}
+	if _, _, ok := parseDown(b[replyHeaderSize:]); status == statusDown && !ok {
 		return 0, 0, 0, false
 	}
 	return binary.LittleEndian.Uint64(b[0:]), int(r), status, true
+}
+
+// appendDown appends the payload of a reply with statusDown.
+func appendDown(b []byte, cause DownCause, msg string) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(cause)))
+	return append(append(b, cause...), msg...)
+}
+
+// parseDown reads the payload of a reply with statusDown; ok is false if
+// it is not one.
+func parseDown(b []byte) (cause DownCause, msg string, ok bool) {
+	if len(b) < 4 || uint64(binary.LittleEndian.Uint32(b)) > uint64(len(b)-4) {
+		return "", "", false
+	}
+	n := 4 + int(binary.LittleEndian.Uint32(b))
+	return DownCause(b[4:n]), string(b[n:]), true
 }

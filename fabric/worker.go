@@ -18,8 +18,9 @@ import (
 
 // Handler serves one request: it appends its reply to reply (empty, with
 // room reused from request to request) and returns the result, or returns
-// an error, whose message the scheduler receives as a *HandlerError. req
-// is valid only during the call.
+// an error, whose message the scheduler receives as a *HandlerError (or,
+// for an error that wraps a DownCause, as a report that the rank is down).
+// req is valid only during the call.
 type Handler func(ctx context.Context, req []byte, reply []byte) ([]byte, error)
 
 // Worker serves the requests of one rank, or its share of a pool's
@@ -156,7 +157,11 @@ func (w *Worker) answer(ctx context.Context, reqTag, repTag uint8, strict bool, 
 		out, err = h(ctx, w.req, w.out[:0])
 	}
 	status := uint32(statusOK)
-	if err != nil {
+	var cause DownCause
+	switch {
+	case errors.As(err, &cause):
+		status, out = statusDown, appendDown(w.out[:0], cause, err.Error())
+	case err != nil:
 		status, out = statusFailed, append(w.out[:0], err.Error()...)
 	}
 	w.msg = append(append(w.msg[:0], make([]byte, replyHeaderSize)...), out...)
