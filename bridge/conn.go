@@ -125,7 +125,9 @@ func flush(ctx context.Context, nc *nats.Conn) error {
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := nc.FlushWithContext(fctx)
 		cancel()
-		if err == nil || ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) {
+		// A flush cut by a disconnect also says ErrConnectionClosed (its
+		// pong channel is closed); only a closed connection ends the wait.
+		if err == nil || ctx.Err() != nil || nc.IsClosed() {
 			return err
 		}
 	}
