@@ -378,7 +378,12 @@ func (c *consumer) endOfStream(probe bool) error {
 func (c *consumer) waitData(ctx context.Context) (err error) {
 	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := c.s
-	lastProbe := time.Now()
+	// The liveness interval is timed from the wait's first check, not its
+	// start: a keeping-up spinning consumer waits here once per batch, and
+	// most waits end long before their first check (spinCheckEvery polls),
+	// so they read no clock at all. That delays a probe by at most one
+	// check interval.
+	var lastProbe time.Time
 	every := c.wait.checkEvery()
 	for i := 1; ; i++ {
 		if c.poll() {
@@ -390,6 +395,9 @@ func (c *consumer) waitData(ctx context.Context) (err error) {
 			}
 			if err := c.checkBackwards(); err != nil {
 				return err
+			}
+			if lastProbe.IsZero() {
+				lastProbe = time.Now()
 			}
 			probe := time.Since(lastProbe) >= s.liveness
 			if probe {
