@@ -384,12 +384,11 @@ func (c *consumer) waitData(ctx context.Context) (err error) {
 	// so they read no clock at all. That delays a probe by at most one
 	// check interval.
 	var lastProbe time.Time
-	every := c.wait.checkEvery()
 	for i := 1; ; i++ {
 		if c.poll() {
 			return nil
 		}
-		if i%every == 0 {
+		if c.wait.checkAt(i) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

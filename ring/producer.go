@@ -260,9 +260,8 @@ func (p *producer) waitSpace(ctx context.Context, hi int64) (err error) {
 	if p.probed.IsZero() {
 		p.probed = time.Now()
 	}
-	every := p.wait.checkEvery()
 	for i := 1; ; i++ {
-		if i%every == 0 {
+		if p.wait.checkAt(i) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
