@@ -528,10 +528,13 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 	if max <= 0 {
 		max = math.MaxInt
 	}
+	// Every return releases what the batch consumed (one store). Not a
+	// defer, which cost a closure call per batch: a panicking fn leaves
+	// its batch unreleased until the next call, as ring's Process does.
 	n := 0
-	defer c.release()
 	for n < max {
 		if err := c.next(ctx, mode); err != nil {
+			c.release()
 			if n > 0 && err == ErrEmpty {
 				return n, nil
 			}
@@ -543,16 +546,17 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 		c.consume(&c.v)
 		n++
 		if ferr != nil {
+			c.release()
 			return n, ferr
 		}
 		mode = modeHave
 		if c.pos > c.hi && !c.asm.ready && !c.copies {
 			// Nothing more in hand: what next(modeHave) would find out
-			// by a refill that returns ErrEmpty (the deferred release
-			// does the rest).
-			return n, nil
+			// by a refill that returns ErrEmpty.
+			break
 		}
 	}
+	c.release()
 	return n, nil
 }
 
