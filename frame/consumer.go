@@ -96,6 +96,10 @@ type Consumer struct {
 	iterErr  error         // what ended the last All loop
 
 	rc *ring.BytesConsumer // slow paths
+	// direct is src when it is the ring's own consumer (not an observer's
+	// copying source, not a test's): the hot paths call it directly, not
+	// through the interface, so that Slot inlines.
+	direct *ring.BytesConsumer
 }
 
 // Attach joins the frame ring name as a consumer, waiting until ctx is
@@ -140,6 +144,7 @@ func Attach(ctx context.Context, name string, cfg ConsumerConfig) (*Consumer, er
 
 func newConsumer(src source, g geometry, position int64, stampRx bool, rc *ring.BytesConsumer) *Consumer {
 	c := &Consumer{src: src, g: g, pos: position + 1, hi: position, released: position, stampRx: stampRx, rc: rc}
+	c.direct, _ = src.(*ring.BytesConsumer)
 	c.touchAt = min(g.slotSize, 128) - 1
 	c.asm = newReassembler(&c.g, &c.stats)
 	if rc != nil {
@@ -216,7 +221,12 @@ func (c *Consumer) next(ctx context.Context, mode waitMode) error {
 				return err
 			}
 		}
-		slot := c.src.Slot(c.pos)
+		var slot []byte
+		if c.direct != nil {
+			slot = c.direct.Slot(c.pos)
+		} else {
+			slot = c.src.Slot(c.pos)
+		}
 		// Load the slot's second cache line now, at an address that does
 		// not depend on the header: the header line and this one then
 		// cross from the producer's core in parallel. Without it the copy,
@@ -278,9 +288,17 @@ func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 	var err error
 	switch mode {
 	case modeWait:
-		lo, hi, err = c.src.Wait(ctx)
+		if c.direct != nil {
+			lo, hi, err = c.direct.Wait(ctx)
+		} else {
+			lo, hi, err = c.src.Wait(ctx)
+		}
 	case modeTry:
-		lo, hi, err = c.src.TryWait()
+		if c.direct != nil {
+			lo, hi, err = c.direct.TryWait()
+		} else {
+			lo, hi, err = c.src.TryWait()
+		}
 	default:
 		if !c.copies {
 			return ErrEmpty
@@ -298,7 +316,7 @@ func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 			// The producer's required-consumer policy evicted us: the ring no longer
 			// keeps our frames, so read validated copies from now on, as
 			// an observer does; what we were assembling may be gone.
-			c.src, c.copies = newObserverSource(c.rc, c.g.slotSize), true
+			c.src, c.copies, c.direct = newObserverSource(c.rc, c.g.slotSize), true, nil
 			c.asm.gap()
 		}
 		return err
@@ -316,7 +334,11 @@ func (c *Consumer) refill(ctx context.Context, mode waitMode) error {
 func (c *Consumer) release() {
 	if c.pos-1 > c.released && !c.closed {
 		c.released = c.pos - 1
-		c.src.ReleaseThrough(c.released)
+		if c.direct != nil {
+			c.direct.ReleaseThrough(c.released)
+		} else {
+			c.src.ReleaseThrough(c.released)
+		}
 	}
 }
 
@@ -506,10 +528,13 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 	if max <= 0 {
 		max = math.MaxInt
 	}
+	// Every return releases what the batch consumed (one store). Not a
+	// defer, which cost a closure call per batch: a panicking fn leaves
+	// its batch unreleased until the next call, as ring's Process does.
 	n := 0
-	defer c.release()
 	for n < max {
 		if err := c.next(ctx, mode); err != nil {
+			c.release()
 			if n > 0 && err == ErrEmpty {
 				return n, nil
 			}
@@ -521,10 +546,17 @@ func (c *Consumer) process(ctx context.Context, mode waitMode, max int, fn func(
 		c.consume(&c.v)
 		n++
 		if ferr != nil {
+			c.release()
 			return n, ferr
 		}
 		mode = modeHave
+		if c.pos > c.hi && !c.asm.ready && !c.copies {
+			// Nothing more in hand: what next(modeHave) would find out
+			// by a refill that returns ErrEmpty.
+			break
+		}
 	}
+	c.release()
 	return n, nil
 }
 

@@ -70,12 +70,16 @@ type Producer struct {
 	guard bool          // read-only: Config.TruncationGuard
 
 	rp *ring.BytesProducer // slow paths: close, coordination, ring stats
+	// direct is r when it is the ring's own producer (not a test's): a
+	// single frame's claim, slot and commit call it directly, not through
+	// the interface, so that Claim and Slot inline.
+	direct *ring.BytesProducer
 }
 
 // newProducer wraps a byte-ring producer and has its counters flushed
 // when the ring finds it idle.
 func newProducer(rp *ring.BytesProducer, g geometry, stamp, guard bool) *Producer {
-	p := &Producer{r: rp, g: g, stamp: stamp, guard: guard, rp: rp, seq: -1}
+	p := &Producer{r: rp, g: g, stamp: stamp, guard: guard, rp: rp, seq: -1, direct: rp}
 	rp.LayerCounters().OnIdle(p.flush)
 	return p
 }
@@ -216,6 +220,12 @@ const (
 )
 
 func (p *Producer) claim(ctx context.Context, mode claimMode, n int) (int64, error) {
+	if d := p.direct; d != nil {
+		if mode == claimTry {
+			return d.TryClaim(n)
+		}
+		return d.Claim(ctx, n)
+	}
 	if mode == claimTry {
 		return p.r.TryClaim(n)
 	}
@@ -243,7 +253,12 @@ func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, 
 	}
 	// The header as four words (see header.go): lengths, index 0 and
 	// flags, id, send time.
-	slot := p.r.Slot(seq)
+	var slot []byte
+	if p.direct != nil {
+		slot = p.direct.Slot(seq)
+	} else {
+		slot = p.r.Slot(seq)
+	}
 	_ = slot[HeaderSize-1]
 	le := binary.LittleEndian
 	le.PutUint64(slot[0:], n|n<<32)
@@ -254,7 +269,11 @@ func (p *Producer) send(ctx context.Context, mode claimMode, kind, flags uint8, 
 	if p.g.checksum {
 		p.g.putSum(slot, messageSum(payload)) // published by the Commit below, with the frame
 	}
-	p.r.Commit()
+	if p.direct != nil {
+		p.direct.Commit()
+	} else {
+		p.r.Commit()
+	}
 	p.stats.Messages++
 	p.stats.Fragments++
 	p.stats.Bytes += n

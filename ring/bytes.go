@@ -52,7 +52,16 @@ func (p *BytesProducer) claim(ctx context.Context, n int, try bool) (int64, erro
 		}
 		return -1, errClaimPending(p.claimed)
 	}
-	lo, err := p.p.acquire(ctx, int64(n), try)
+	var lo int64
+	var err error
+	switch {
+	case n != 1:
+		lo, err = p.p.acquire(ctx, int64(n), try)
+	case try:
+		lo, err = p.p.tryAcquireOne()
+	default:
+		lo, err = p.p.acquireOne(ctx) // a Send's claim, or a one-slot Claim
+	}
 	if err != nil {
 		return -1, err
 	}

@@ -38,6 +38,7 @@ import (
 type consumer struct {
 	s     *segment       // read-only after construction
 	ent   *consumerEntry // this consumer's entry: its cursor is the gating sequence
+	prod  *producerBlock // s.prod, one load nearer for the hot paths
 	next  int64          // hot: next sequence to read
 	avail int64          // hot: cached producer cursor; [next, avail] is readable
 	seen  int64          // highest producer cursor loaded (single producer)
@@ -47,7 +48,12 @@ type consumer struct {
 	// guardAll, guardCalls: as the producer's (ConsumerConfig.TruncationGuard).
 	guardAll, guardCalls bool
 
-	closed  bool
+	closed bool
+	// plain: a gating consumer of a single-producer ring with nothing to
+	// report (not closed, no pending lap report, not an observer, not a
+	// member), whose refresh may take readySlow's lean head (refresh).
+	// Kept by setPlain wherever one of those changes.
+	plain   bool
 	lagMax  int64     // the lag high-water mark stored in ent.lagMax
 	missed  int64     // events lost at join, reported by the first read
 	probed  time.Time // last liveness probe on the Try path
@@ -95,7 +101,7 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	if err != nil {
 		return nil, err
 	}
-	c := &consumer{s: s, ent: &s.consumers[jr.idx], next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
+	c := &consumer{s: s, ent: &s.consumers[jr.idx], prod: s.prod, next: jr.cursor + 1, avail: jr.cursor, wait: cfg.Wait, idx: jr.idx, id: id, missed: jr.missed, seen: math.MinInt64}
 	c.lagMax = int64(c.ent.lagMax.load())
 	s.layer = newLayerRef(s, &c.ent.layer)
 	s.selfConsumer = jr.idx
@@ -116,14 +122,21 @@ func newConsumer(ctx context.Context, s *segment, cfg *ConsumerConfig, flags uin
 	if jr.missed > 0 {
 		c.ent.lapped.add(uint64(jr.missed))
 	}
+	c.setPlain()
 	return c, nil
+}
+
+// setPlain recomputes plain; called wherever closed, missed, observer or
+// member changes.
+func (c *consumer) setPlain() {
+	c.plain = !c.closed && c.missed == 0 && !c.observer && !c.member && !c.s.multi()
 }
 
 // truncated closes the consumer when its segment was truncated
 // (segment.onTruncated): every read then takes the slow path, which
 // reports it, and nothing touches the mapping but Close.
 func (c *consumer) truncated() {
-	c.closed = true
+	c.closed, c.plain = true, false
 	c.avail = math.MinInt64
 }
 
@@ -252,7 +265,30 @@ func (c *consumer) ready(ctx context.Context, try bool) error {
 	return c.readySlow(ctx, try)
 }
 
+// readySlow is ready when the cached range is used up: a keeping-up
+// consumer comes here once per batch, so its head is the lean refresh of a
+// plain consumer (one load of its entry's state, one of the producer
+// cursor), which returns when new events are there and within a lap; it
+// is poll and checkLap of readyFull with everything a plain consumer
+// cannot need left out. Anything else (nothing new, a lap, a report to
+// make, a role) takes readyFull, which looks again from the start.
 func (c *consumer) readySlow(ctx context.Context, try bool) error {
+	// The state check stays first, as in readyFull: an evicted consumer
+	// must not read in place again.
+	if c.plain && c.ent.state.Load() == entryActive {
+		// Pairs with the producer's cursor store in producer.commit.
+		p := c.prod.cursor.load()
+		if p > c.avail && p-c.next < c.s.cap {
+			c.seen = max(c.seen, p)
+			c.avail = p
+			c.noteLag()
+			return nil
+		}
+	}
+	return c.readyFull(ctx, try)
+}
+
+func (c *consumer) readyFull(ctx context.Context, try bool) error {
 	switch {
 	case c.closed: // by Close, or by a truncation (truncated)
 		return c.s.closedErr()
@@ -260,11 +296,13 @@ func (c *consumer) readySlow(ctx context.Context, try bool) error {
 		err := &LappedError{Missed: c.missed, ResumeAt: c.next}
 		c.s.logError(ErrorLapped, c.missed)
 		c.missed = 0
+		c.setPlain()
 		return err
 	case !c.observer && c.ent.state.Load() != entryActive:
 		// Evicted (required.go): no longer gating, so in-place reads are
 		// unsafe from now on; validate copies like an observer.
 		c.observer = true
+		c.setPlain()
 		return ErrEvicted
 	}
 	if !c.poll() {
@@ -340,18 +378,25 @@ func (c *consumer) endOfStream(probe bool) error {
 func (c *consumer) waitData(ctx context.Context) (err error) {
 	defer c.guard(debug.SetPanicOnFault(true), nil, &err)
 	s := c.s
-	lastProbe := time.Now()
-	every := c.wait.checkEvery()
+	// The liveness interval is timed from the wait's first check, not its
+	// start: a keeping-up spinning consumer waits here once per batch, and
+	// most waits end long before their first check (spinCheckEvery polls),
+	// so they read no clock at all. That delays a probe by at most one
+	// check interval.
+	var lastProbe time.Time
 	for i := 1; ; i++ {
 		if c.poll() {
 			return nil
 		}
-		if i%every == 0 {
+		if c.wait.checkAt(i) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if err := c.checkBackwards(); err != nil {
 				return err
+			}
+			if lastProbe.IsZero() {
+				lastProbe = time.Now()
 			}
 			probe := time.Since(lastProbe) >= s.liveness
 			if probe {
@@ -410,19 +455,32 @@ func (c *consumer) park(ctx context.Context) bool {
 	return c.poll()
 }
 
-// commit releases every sequence up to seq to the producer.
+// commit releases every sequence up to seq to the producer. Its common
+// case is a gating consumer and no producer parked for space; a member
+// and a wake-up are commitSlow.
 func (c *consumer) commit(seq int64) {
+	if !c.member {
+		// Release: after this store the producer may overwrite the slots.
+		c.ent.cursor.store(seq)
+		// Same store-then-load pairing as producer.commit, mirrored: a
+		// sequentially consistent store, then a sequentially consistent
+		// load, against parkSpace's increment-then-refresh.
+		if c.prod.spaceWaiters.Load() == 0 {
+			return
+		}
+	}
+	c.commitSlow(seq)
+}
+
+// commitSlow is commit for a member, or the wake-up of a parked producer
+// after a gating consumer's store.
+func (c *consumer) commitSlow(seq int64) {
 	if c.member {
 		c.memberDone(seq) // a member releases by its held word (group.go)
 		return
 	}
-	// Release: after this store the producer may overwrite the slots.
-	c.ent.cursor.store(seq)
-	// Same store-then-load pairing as producer.commit, mirrored.
-	if c.s.prod.spaceWaiters.Load() != 0 {
-		c.ent.wakes.add(1)
-		c.s.wake(&c.s.prod.spaceWake)
-	}
+	c.ent.wakes.add(1)
+	c.s.wake(&c.s.prod.spaceWake)
 }
 
 // advance consumes through seq.
@@ -437,7 +495,7 @@ func (c *consumer) close() error {
 	if c.s.unmapped() { // not c.closed: a truncation closes it too (truncated)
 		return nil
 	}
-	c.closed = true
+	c.closed, c.plain = true, false
 	err := c.leave()
 	c.avail = math.MinInt64 // no fast path may touch the unmapped slots
 	if uerr := c.s.unmap(); err == nil {

@@ -71,7 +71,12 @@ func (p *Producer[E]) Publish(ctx context.Context, fill func(slot *E)) (int64, e
 		return p.p.guardedSeq(func() (int64, error) { return p.Publish(ctx, fill) })
 	}
 	seq, err := p.p.acquireOne(ctx)
-	return p.fillOne(seq, err, fill)
+	if err != nil {
+		return -1, err
+	}
+	fill((*E)(p.p.s.slot(seq)))
+	p.p.commit(seq)
+	return seq, nil
 }
 
 // TryPublish is Publish that returns ErrFull instead of waiting.
@@ -80,7 +85,12 @@ func (p *Producer[E]) TryPublish(fill func(slot *E)) (int64, error) {
 		return p.p.guardedSeq(func() (int64, error) { return p.TryPublish(fill) })
 	}
 	seq, err := p.p.tryAcquireOne()
-	return p.fillOne(seq, err, fill)
+	if err != nil {
+		return -1, err
+	}
+	fill((*E)(p.p.s.slot(seq)))
+	p.p.commit(seq)
+	return seq, nil
 }
 
 // Send publishes a copy of *ev, waiting for space until ctx is done.
@@ -99,17 +109,6 @@ func (p *Producer[E]) TrySend(ev *E) (int64, error) {
 	}
 	seq, err := p.p.tryAcquireOne()
 	return p.put(seq, err, ev)
-}
-
-// fillOne fills and publishes the slot claimed at seq (unless the claim
-// failed with err).
-func (p *Producer[E]) fillOne(seq int64, err error, fill func(slot *E)) (int64, error) {
-	if err != nil {
-		return -1, err
-	}
-	fill((*E)(p.p.s.slot(seq)))
-	p.p.commit(seq)
-	return seq, nil
 }
 
 // put copies *ev into the slot claimed at seq and publishes it (unless the

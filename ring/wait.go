@@ -113,6 +113,8 @@ const (
 	// spinCheckEvery is how many empty polls a spinning waiter makes between
 	// looks at the clock, its context and its peers' liveness.
 	spinCheckEvery = 1024
+	// blockCheckEvery is the same for Block's spin phase (about 0.4 µs).
+	blockCheckEvery = 16
 	// spinPause is the pause between polls of BusySpin and of Block's spin
 	// phase: one PAUSE. The wait between polls adds directly to hand-off
 	// latency: procyield(10) made the cross-process round trip 2.9x the raw
@@ -139,10 +141,18 @@ func (w WaitStrategy) pause() {
 	}
 }
 
-// checkEvery is how many polls pass between liveness/context checks.
-func (w WaitStrategy) checkEvery() int {
-	if w.kind == waitSpin {
-		return spinCheckEvery
+// checkAt reports whether poll i (from 1) of a wait is followed by a look
+// at the context, the clock and the peers: BusySpin's every spinCheckEvery
+// polls, Block's every blockCheckEvery polls of its spin phase and then
+// after every park, Yield's and Sleep's after every poll. Block's spin
+// phase is where a keeping-up consumer spends its waits: a clock read per
+// poll there cost more than the poll.
+func (w WaitStrategy) checkAt(i int) bool {
+	switch w.kind {
+	case waitSpin:
+		return i%spinCheckEvery == 0
+	case waitBlock:
+		return i > blockSpinRounds || i%blockCheckEvery == 0
 	}
-	return 1
+	return true
 }

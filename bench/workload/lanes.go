@@ -166,10 +166,10 @@ type ringSubscriber struct {
 
 func (r *ringSubscriber) next(ctx context.Context, read func(int64, []byte) error) error {
 	lo, hi, err := r.c.Wait(ctx)
-	if errors.Is(err, ring.ErrEndOfStream) {
-		return errEnd
-	}
-	if err != nil {
+	if err != nil { // errors.Is only on an error: it is a call per batch
+		if errors.Is(err, ring.ErrEndOfStream) {
+			return errEnd
+		}
 		return err
 	}
 	for seq := lo; seq <= hi; seq++ {
