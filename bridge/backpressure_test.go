@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/bridge"
-	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,16 +52,7 @@ func TestBackPressure(t *testing.T) {
 		t.Fatal(ctx.Err())
 	}
 
-	in := inboundRole.Start(t, inboundArgs{
-		Cfg:     bridge.InboundConfig{NATS: n, Ring: dst, Capacity: 64, PayloadCapacity: 4064, Batch: 8},
-		WaitFor: "final",
-	}, childOptions)
-	final, err := frame.Attach(ctx, dst, frame.ConsumerConfig{ID: "final"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer final.Close()
-	in.Expect("ready")
+	in, final := startInbound(ctx, t, bridge.InboundConfig{NATS: n, Ring: dst, Capacity: 64, PayloadCapacity: 4064, Batch: 8})
 
 	// Wait until the bridge has filled the ring (64 frames hold 4 messages
 	// of 13) and waits for room with its next batch in hand.

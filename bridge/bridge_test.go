@@ -65,16 +65,7 @@ func pipeline(t *testing.T, mode bridge.Mode, n int, ch chaos) {
 		t.Fatal(err)
 	}
 
-	in := inboundRole.Start(t, inboundArgs{
-		Cfg:     bridge.InboundConfig{NATS: natsCfg, Ring: dst, Capacity: 512, PayloadCapacity: 224, Batch: 128, AckWait: bridge.Duration(2 * time.Second)},
-		WaitFor: "final",
-	}, childOptions)
-	final, err := frame.Attach(ctx, dst, frame.ConsumerConfig{ID: "final"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer final.Close()
-	in.Expect("ready")
+	in, final := startInbound(ctx, t, bridge.InboundConfig{NATS: natsCfg, Ring: dst, Capacity: 512, PayloadCapacity: 224, Batch: 128, AckWait: bridge.Duration(2 * time.Second)})
 	outCfg := bridge.OutboundConfig{NATS: natsCfg, Ring: src, ConsumerID: "out", Window: 128}
 	out := outboundRole.Start(t, outboundArgs{outCfg}, childOptions)
 	out.Expect("ready")

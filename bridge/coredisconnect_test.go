@@ -47,16 +47,7 @@ func TestCoreServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	in := inboundRole.Start(t, inboundArgs{
-		Cfg:     bridge.InboundConfig{NATS: natsCfg, Ring: dst, Capacity: 512, PayloadCapacity: 224},
-		WaitFor: "final",
-	}, childOptions)
-	final, err := frame.Attach(ctx, dst, frame.ConsumerConfig{ID: "final"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer final.Close()
-	in.Expect("ready")
+	in, final := startInbound(ctx, t, bridge.InboundConfig{NATS: natsCfg, Ring: dst, Capacity: 512, PayloadCapacity: 224})
 	out := outboundRole.Start(t, outboundArgs{bridge.OutboundConfig{NATS: natsCfg, Ring: src, ConsumerID: "out"}}, childOptions)
 	out.Expect("ready")
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/bridge"
+	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/internal/childtest"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/nats-io/nats-server/v2/server"
@@ -108,6 +109,21 @@ var outboundRole = childtest.Register("bridge.outbound", func(t *testing.T, c *c
 	}
 	c.Result(o.Stats())
 })
+
+// startInbound starts an inbound bridge child that creates ring cfg.Ring,
+// attaches the test's consumer "final" to it, and returns once the bridge
+// is subscribed.
+func startInbound(ctx context.Context, t *testing.T, cfg bridge.InboundConfig) (*childtest.Proc, *frame.Consumer) {
+	t.Helper()
+	in := inboundRole.Start(t, inboundArgs{Cfg: cfg, WaitFor: "final"}, childOptions)
+	final, err := frame.Attach(ctx, cfg.Ring, frame.ConsumerConfig{ID: "final"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { final.Close() })
+	in.Expect("ready")
+	return in, final
+}
 
 // The inbound role runs an inbound bridge until the parent says "stop",
 // then closes its ring and reports its counters.
