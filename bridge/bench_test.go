@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/myelon-go/myelon/bridge"
+	"github.com/myelon-go/myelon/fabric"
 	"github.com/myelon-go/myelon/frame"
 	"github.com/myelon-go/myelon/ring"
 	"github.com/nats-io/nats.go"
@@ -96,11 +98,7 @@ func BenchmarkLatency(b *testing.B) {
 				lat = append(lat, time.Duration(time.Now().UnixNano()-int64(binary.LittleEndian.Uint64(buf))))
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Nanoseconds()) }
-			b.ReportMetric(at(0.50), "p50-ns")
-			b.ReportMetric(at(0.99), "p99-ns")
-			b.ReportMetric(at(0.999), "p99.9-ns")
+			reportPercentiles(b, lat)
 		})
 	}
 }
@@ -137,4 +135,78 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// BenchmarkFabricRound measures a fabric round (Scheduler.Call, then
+// Gather) with one rank: "local" is a worker in this host's shared memory,
+// "remote" the same rank behind NATS (a proxy worker whose handler is
+// RemoteHandler, the remote rank served by ServeRemote), so the two sit
+// side by side. Everything runs in this process, on goroutines.
+func BenchmarkFabricRound(b *testing.B) {
+	srv := runServer(b, b.TempDir(), -1)
+	s, err := fabric.NewScheduler(fabric.Config{Session: ring.PortableName("bfr"), Workers: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	var served sync.WaitGroup // the workers close once Serve returned
+	b.Cleanup(func() {
+		cancel()
+		served.Wait()
+	})
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	subject := "bench.fabric." + s.Layout().Dispatch()
+	echo := func(_ context.Context, req, reply []byte) ([]byte, error) { return append(reply, req...), nil }
+	remote := make(chan struct{})
+	go bridge.ServeRemote(ctx, nc, subject, echo, func() { close(remote) })
+	<-remote
+	for rank, h := range []fabric.Handler{echo, bridge.RemoteHandler(nc, subject, 10*time.Second)} {
+		rc, err := s.Layout().Runner(rank)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := fabric.NewWorker(ctx, rc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		served.Go(func() {
+			w.Serve(ctx, h)
+			w.Close()
+		})
+	}
+	if err := s.Rendezvous(ctx); err != nil {
+		b.Fatal(err)
+	}
+	req := make([]byte, 64)
+	for rank, name := range []string{"local", "remote"} {
+		b.Run(name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for range b.N {
+				start := time.Now()
+				r, err := s.Call(ctx, rank, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.Gather(ctx); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+// reportPercentiles reports p50, p99 and p99.9 of lat in ns.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Nanoseconds()) }
+	b.ReportMetric(at(0.50), "p50-ns")
+	b.ReportMetric(at(0.99), "p99-ns")
+	b.ReportMetric(at(0.999), "p99.9-ns")
 }

@@ -194,7 +194,9 @@ func (w *Worker) take(m frame.Meta, p []byte) error {
 
 // Close leaves the fabric: the dispatch consumer detaches, the worker
 // leaves the return ring, and its presence segment is removed (the
-// scheduler reports the rank down in rounds still pending).
+// scheduler reports the rank down in rounds still pending). Like every
+// call, it must not overlap another on the same Worker: to stop a Serve,
+// cancel its context and Close once it has returned.
 func (w *Worker) Close() error {
 	return errors.Join(w.disp.Close(), w.ret.Close(), w.closePresence())
 }
