@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/myelon-go/myelon/codec/bincode"
@@ -63,7 +64,13 @@ func fillRecord(p *testrecord.Payload, i uint64) {
 		p.BlockTable = append(p.BlockTable, uint32(i>>3)+uint32(k))
 	}
 	p.Temperature = temperature(i)
-	p.Label = fmt.Appendf(p.Label[:0], "seq_%d", i)
+	p.Label = appendLabel(p.Label[:0], i)
+}
+
+// appendLabel appends record i's label, "seq_<i>" (strconv, not fmt:
+// boxing i would allocate once per record).
+func appendLabel(dst []byte, i uint64) []byte {
+	return strconv.AppendUint(append(dst, "seq_"...), i, 10)
 }
 
 func temperature(i uint64) float32 { return 0.7 + float32(i%10)/100 }
@@ -168,7 +175,7 @@ func fillRaw(r *rawRecord, i uint64) {
 		r.BlockTable[k] = uint32(i>>3) + uint32(k)
 	}
 	r.Temperature = temperature(i)
-	r.LabelLen = uint32(copy(r.Label[:], fmt.Appendf(r.Label[:0], "seq_%d", i)))
+	r.LabelLen = uint32(copy(r.Label[:], appendLabel(r.Label[:0], i)))
 }
 
 func checkRaw(r *rawRecord, i uint64) error {
