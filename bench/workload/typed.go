@@ -24,9 +24,9 @@ import (
 // a short label), Config.Records of them per message, through a typed ring
 // (Layer 2, or Layer 3 with Access View) in one of four codecs; every
 // consumer checks every record it reads. Record i's fields derive from i
-// alone, so a torn or misdecoded record shows. It measures messages and
-// records per second; messages carry no send stamp, so there is no
-// latency.
+// alone, so a torn or misdecoded record shows. One way it measures
+// messages and records per second (messages carry no send stamp, so there
+// is no one-way latency); as a ping-pong (pingpong.go), the round trip.
 
 // Codecs of the typed workload.
 const (
@@ -220,12 +220,23 @@ type typedPub[T any] struct {
 // from the message's sequence number, so the byte fill is not used.
 func (t *typedPub[T]) publish(ctx context.Context, k int, _ func(int64, []byte)) error {
 	for range k {
-		t.fill(t.v, t.seq*t.recs)
-		if _, err := t.p.Send(ctx, t.v); err != nil {
+		t.stage()
+		if err := t.sendStaged(ctx); err != nil {
 			return err
 		}
-		t.seq++
 	}
+	return nil
+}
+
+// stage builds the next message's records in the reused value.
+func (t *typedPub[T]) stage() { t.fill(t.v, t.seq*t.recs) }
+
+// sendStaged encodes the staged message into the ring.
+func (t *typedPub[T]) sendStaged(ctx context.Context) error {
+	if _, err := t.p.Send(ctx, t.v); err != nil {
+		return err
+	}
+	t.seq++
 	return nil
 }
 
