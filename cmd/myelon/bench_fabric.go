@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,11 +178,18 @@ func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.Wai
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
 	var finished atomic.Bool
+	var procs []*exec.Cmd
 	var exited []chan struct{}
+	ok := false
 	defer func() {
 		finished.Store(true)
 		s.Close() // the workers read the end of the dispatch ring and exit
-		for _, done := range exited {
+		for i, done := range exited {
+			if !ok {
+				// A failed run's worker may be stuck short of the fabric
+				// (attaching to rings the scheduler never completed).
+				procs[i].Process.Kill()
+			}
 			<-done
 		}
 	}()
@@ -206,7 +214,7 @@ func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.Wai
 			return hist.Summary{}, err
 		}
 		done := make(chan struct{})
-		exited = append(exited, done)
+		procs, exited = append(procs, cmd), append(exited, done)
 		go func() {
 			err := cmd.Wait()
 			if !finished.Load() {
@@ -254,7 +262,9 @@ func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.Wai
 		}
 		rec.Record(time.Since(t0).Nanoseconds())
 	}
-	return rec.Summary(time.Since(start))
+	sum, err := rec.Summary(time.Since(start))
+	ok = err == nil
+	return sum, err
 }
 
 // fabricWorkerArgs is what a worker process is told.
