@@ -63,18 +63,11 @@ type subscriber interface {
 
 // newPublisher creates the lane of cfg for cfg.Consumers consumers.
 func newPublisher(cfg Config) (publisher, error) {
-	backend, dir, err := backendOf(cfg.Backend)
+	backend, dir, ws, err := cfg.ringOptions()
 	if err != nil {
 		return nil, err
 	}
-	ws, err := ring.ParseWaitStrategy(cfg.Wait)
-	if err != nil {
-		return nil, err
-	}
-	name := ring.PortableName("bcast")
-	if dir != "" {
-		name = dir + "/" + name
-	}
+	name := ringName("bcast", dir)
 	if cfg.Workload == Typed {
 		return newTypedPublisher(cfg, name, backend, ws)
 	}
@@ -101,11 +94,7 @@ func newPublisher(cfg Config) (publisher, error) {
 // newSubscriber joins the lane of cfg as consumer id, through what the
 // producer's link gave: addr, and files (inherited from descriptor 3 on).
 func newSubscriber(ctx context.Context, cfg Config, addr, id string, files int) (subscriber, error) {
-	backend, _, err := backendOf(cfg.Backend)
-	if err != nil {
-		return nil, err
-	}
-	ws, err := ring.ParseWaitStrategy(cfg.Wait)
+	backend, _, ws, err := cfg.ringOptions()
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/myelon-go/myelon/codec/bincode"
@@ -23,9 +24,9 @@ import (
 // a short label), Config.Records of them per message, through a typed ring
 // (Layer 2, or Layer 3 with Access View) in one of four codecs; every
 // consumer checks every record it reads. Record i's fields derive from i
-// alone, so a torn or misdecoded record shows. It measures messages and
-// records per second; messages carry no send stamp, so there is no
-// latency.
+// alone, so a torn or misdecoded record shows. One way it measures
+// messages and records per second (messages carry no send stamp, so there
+// is no one-way latency); as a ping-pong (pingpong.go), the round trip.
 
 // Codecs of the typed workload.
 const (
@@ -63,7 +64,13 @@ func fillRecord(p *testrecord.Payload, i uint64) {
 		p.BlockTable = append(p.BlockTable, uint32(i>>3)+uint32(k))
 	}
 	p.Temperature = temperature(i)
-	p.Label = fmt.Appendf(p.Label[:0], "seq_%d", i)
+	p.Label = appendLabel(p.Label[:0], i)
+}
+
+// appendLabel appends record i's label, "seq_<i>" (strconv, not fmt:
+// boxing i would allocate once per record).
+func appendLabel(dst []byte, i uint64) []byte {
+	return strconv.AppendUint(append(dst, "seq_"...), i, 10)
 }
 
 func temperature(i uint64) float32 { return 0.7 + float32(i%10)/100 }
@@ -168,7 +175,7 @@ func fillRaw(r *rawRecord, i uint64) {
 		r.BlockTable[k] = uint32(i>>3) + uint32(k)
 	}
 	r.Temperature = temperature(i)
-	r.LabelLen = uint32(copy(r.Label[:], fmt.Appendf(r.Label[:0], "seq_%d", i)))
+	r.LabelLen = uint32(copy(r.Label[:], appendLabel(r.Label[:0], i)))
 }
 
 func checkRaw(r *rawRecord, i uint64) error {
@@ -213,12 +220,23 @@ type typedPub[T any] struct {
 // from the message's sequence number, so the byte fill is not used.
 func (t *typedPub[T]) publish(ctx context.Context, k int, _ func(int64, []byte)) error {
 	for range k {
-		t.fill(t.v, t.seq*t.recs)
-		if _, err := t.p.Send(ctx, t.v); err != nil {
+		t.stage()
+		if err := t.sendStaged(ctx); err != nil {
 			return err
 		}
-		t.seq++
 	}
+	return nil
+}
+
+// stage builds the next message's records in the reused value.
+func (t *typedPub[T]) stage() { t.fill(t.v, t.seq*t.recs) }
+
+// sendStaged encodes the staged message into the ring.
+func (t *typedPub[T]) sendStaged(ctx context.Context) error {
+	if _, err := t.p.Send(ctx, t.v); err != nil {
+		return err
+	}
+	t.seq++
 	return nil
 }
 

@@ -1,11 +1,16 @@
-// Package workload runs the one-way workloads of `myelon bench`, each truly
-// multi-process (the binary re-executes itself for every consumer):
+// Package workload runs the workloads of `myelon bench` other than the
+// byte ping-pong, each truly multi-process (the binary re-executes itself
+// for every consumer):
 //
 //   - broadcast: one producer, N consumer processes, every consumer reads
 //     every event; reports each consumer's one-way latency, the worst
 //     consumer and the throughput.
 //   - signal: 64-byte events to one consumer (or several) with no
 //     acknowledgement: the pipelined ceiling of the ring.
+//   - typed: batches of TestPayload records through a typed ring (see
+//     typed.go), one way (Mode OneWay: messages and records per second)
+//     or as a ping-pong with an echo process (Mode PingPong: round-trip
+//     latency, see pingpong.go).
 //
 // Each runs on a lane (Config.Lane): the byte ring (Layer 0), the frame
 // ring (Layer 1), or the reference, a minimal ring between the same
@@ -81,6 +86,8 @@ type Config struct {
 	Codec   string `json:"codec,omitempty"`
 	Records int    `json:"records,omitempty"`
 	Access  string `json:"access,omitempty"`
+	// Mode is OneWay or, for the typed workload only, PingPong: OneWay.
+	Mode string `json:"mode,omitempty"`
 }
 
 // pin pins the calling goroutine's thread to the k-th CPU of the list,
@@ -110,6 +117,10 @@ type Result struct {
 	Worst      hist.Summary     `json:"latency_stats"`     // the consumer with the highest p99
 	Consumers  []ConsumerResult `json:"consumers"`
 	Verified   bool             `json:"verification_passed"`
+	// RoundTrip is the initiator's round-trip latency in Mode PingPong
+	// (its Throughput is round trips per second, as Throughput is); nil
+	// one way.
+	RoundTrip *hist.Summary `json:"round_trip_stats,omitempty"`
 }
 
 const childEnv = "MYELON_BENCH_WORKLOAD_CHILD"
@@ -119,6 +130,7 @@ type childSpec struct {
 	Ring   string `json:"ring"`
 	ID     string `json:"id"`
 	Files  int    `json:"files,omitempty"` // inherited from descriptor 3 on
+	Ack    string `json:"ack,omitempty"`   // Mode PingPong: the ring the echo creates for its acks
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -184,6 +196,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Minute
 	}
+	if c.Mode == "" {
+		c.Mode = OneWay
+	}
+	switch {
+	case c.Mode != OneWay && c.Mode != PingPong:
+		return c, fmt.Errorf("workload: unknown mode %q (want one-way or ping-pong)", c.Mode)
+	case c.Mode == PingPong && (c.Workload != Typed || c.Consumers != 1 || c.Rate != 0 || c.Batch != 1):
+		return c, fmt.Errorf("workload: ping-pong runs the typed workload with one echo process, no rate and no batch (have %s, %d consumers, rate %v, batch %d)",
+			c.Workload, c.Consumers, c.Rate, c.Batch)
+	}
 	switch {
 	case c.Workload != Broadcast && c.Workload != Signal && c.Workload != Typed:
 		return c, fmt.Errorf("workload: unknown workload %q (want broadcast, signal or typed)", c.Workload)
@@ -231,6 +253,26 @@ func MaybeRunChild() {
 	os.Exit(0)
 }
 
+// ringOptions parses the backend (and the directory of its segments, for
+// files) and the wait strategy of cfg.
+func (c Config) ringOptions() (ring.Backend, string, ring.WaitStrategy, error) {
+	backend, dir, err := backendOf(c.Backend)
+	if err != nil {
+		return 0, "", ring.WaitStrategy{}, err
+	}
+	ws, err := ring.ParseWaitStrategy(c.Wait)
+	return backend, dir, ws, err
+}
+
+// ringName is a fresh ring name from prefix, in dir for the file backend.
+func ringName(prefix, dir string) string {
+	name := ring.PortableName(prefix)
+	if dir != "" {
+		name = dir + "/" + name
+	}
+	return name
+}
+
 func backendOf(name string) (ring.Backend, string, error) {
 	switch name {
 	case "shm":
@@ -265,6 +307,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}()
 	addr, files := p.link()
+	var ack string
+	if cfg.Mode == PingPong {
+		_, dir, _ := backendOf(cfg.Backend) // newPublisher has checked it
+		ack = ringName("ack", dir)
+	}
 
 	self, err := os.Executable()
 	if err != nil {
@@ -284,7 +331,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}()
 	for i := 0; i < cfg.Consumers; i++ {
-		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: addr, ID: fmt.Sprintf("c%d", i), Files: len(files)})
+		spec, _ := json.Marshal(childSpec{Config: cfg, Ring: addr, ID: fmt.Sprintf("c%d", i), Files: len(files), Ack: ack})
 		ch := &child{cmd: exec.Command(self), done: make(chan error, 1)}
 		ch.cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
 		ch.cmd.ExtraFiles = files
@@ -313,53 +360,25 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer unpin()
 
-	total := cfg.Warmup + cfg.Count
-	var sched hist.Schedule
-	if cfg.Rate > 0 {
-		if sched, err = hist.NewSchedule(cfg.Rate/float64(cfg.Batch), time.Now()); err != nil { // batches per second
-			return Result{}, err
-		}
+	var elapsed time.Duration
+	var roundTrip *hist.Summary
+	if cfg.Mode == PingPong {
+		var rt hist.Summary
+		rt, err = pingPong(ctx, cfg, p, ack)
+		elapsed, roundTrip = time.Duration(rt.DurationSecs*float64(time.Second)), &rt
+	} else {
+		elapsed, err = oneWay(ctx, cfg, p)
 	}
-	base := monoNs() - time.Now().UnixNano() // monotonic = wall + base, for the schedule
-	var start time.Time
-	// fill stamps event seq (events are numbered from 0 on every lane). It
-	// is made once: a closure made per publish would allocate per publish.
-	var sent int64 // the intended send time in fixed-rate mode
-	fill := func(seq int64, slot []byte) {
-		if cfg.Workload == Signal {
-			binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
-		} else {
-			peers.Fill(slot, uint64(seq))
-		}
-		stamp := sent
-		if i := int(seq); stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
-			stamp = monoNs()
-		}
-		binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
+	if err != nil {
+		return Result{}, err
 	}
-	for i := 0; i < total; {
-		if i >= cfg.Warmup && start.IsZero() {
-			start = time.Now()
-		}
-		if cfg.Rate > 0 {
-			due := sched.Intended(int64(i / cfg.Batch))
-			hist.SleepUntil(due)
-			sent = due.UnixNano() + base
-		}
-		k := min(cfg.Batch, total-i)
-		if err := p.publish(ctx, k, fill); err != nil {
-			return Result{}, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
-		}
-		i += k
-	}
-	elapsed := time.Since(start)
 	finished.Store(true)
 	closed = true
 	if err := p.close(); err != nil { // the ring's consumers see the end of the stream
 		return Result{}, err
 	}
 
-	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true}
+	res := Result{Config: cfg, Mode: peers.ModeMaxThroughput, Verified: true, RoundTrip: roundTrip}
 	if cfg.Rate > 0 {
 		res.Mode = peers.ModeFixedRate
 	}
@@ -391,6 +410,52 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
+// oneWay publishes the warmup and measured events of cfg (at cfg.Rate,
+// if set) and returns the time the measured ones took.
+func oneWay(ctx context.Context, cfg Config, p publisher) (time.Duration, error) {
+	total := cfg.Warmup + cfg.Count
+	var sched hist.Schedule
+	if cfg.Rate > 0 {
+		var err error
+		if sched, err = hist.NewSchedule(cfg.Rate/float64(cfg.Batch), time.Now()); err != nil { // batches per second
+			return 0, err
+		}
+	}
+	base := monoNs() - time.Now().UnixNano() // monotonic = wall + base, for the schedule
+	var start time.Time
+	// fill stamps event seq (events are numbered from 0 on every lane). It
+	// is made once: a closure made per publish would allocate per publish.
+	var sent int64 // the intended send time in fixed-rate mode
+	fill := func(seq int64, slot []byte) {
+		if cfg.Workload == Signal {
+			binary.LittleEndian.PutUint64(slot, uint64(seq)) // no payload variation
+		} else {
+			peers.Fill(slot, uint64(seq))
+		}
+		stamp := sent
+		if i := int(seq); stamp == 0 && i >= cfg.Warmup && (i-cfg.Warmup)%cfg.SampleEvery == 0 {
+			stamp = monoNs()
+		}
+		binary.LittleEndian.PutUint64(slot[offSent:], uint64(stamp)) // 0: not sampled
+	}
+	for i := 0; i < total; {
+		if i >= cfg.Warmup && start.IsZero() {
+			start = time.Now()
+		}
+		if cfg.Rate > 0 {
+			due := sched.Intended(int64(i / cfg.Batch))
+			hist.SleepUntil(due)
+			sent = due.UnixNano() + base
+		}
+		k := min(cfg.Batch, total-i)
+		if err := p.publish(ctx, k, fill); err != nil {
+			return 0, fmt.Errorf("publish %d: %w", i, orCause(ctx, err))
+		}
+		i += k
+	}
+	return time.Since(start), nil
+}
+
 // orCause prefers the reason ctx was cancelled (a consumer's exit) to err.
 func orCause(ctx context.Context, err error) error {
 	if cause := context.Cause(ctx); cause != nil {
@@ -405,9 +470,19 @@ func runConsumer(specJSON string) error {
 		return err
 	}
 	cfg := spec.Config
+	var acks *acker
+	if cfg.Mode == PingPong {
+		// Created before joining the ping ring: the initiator attaches
+		// to it once this process has joined.
+		var err error
+		if acks, err = createAcks(cfg, spec.Ack); err != nil {
+			return err
+		}
+		defer acks.close()
+	}
 	// The producer created the ring before starting this process: bound
 	// the wait for it as the old default ready timeout did.
-	actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	actx, cancel := context.WithTimeout(context.Background(), attachTimeout)
 	c, err := newSubscriber(actx, cfg, spec.Ring, spec.ID, spec.Files)
 	cancel()
 	if err != nil {
@@ -431,6 +506,13 @@ func runConsumer(specJSON string) error {
 			return fmt.Errorf("event %d arrived when %d was expected", seq, want)
 		}
 		want++
+		if acks != nil {
+			// The ack goes out while the message is still held (a view
+			// still reads the slot): the release is off the round trip.
+			if err := acks.send(ctx, seq); err != nil {
+				return err
+			}
+		}
 		switch cfg.Workload {
 		case Typed: // the subscriber has checked the records; nothing is stamped
 		case Signal:

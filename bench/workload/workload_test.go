@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/myelon-go/myelon/frame"
 )
 
 func TestMain(m *testing.M) {
@@ -63,9 +65,33 @@ func TestRun_Smoke(t *testing.T) {
 	}
 }
 
+// TestRun_PingPong runs the typed ping-pong across processes, decode and
+// view, and checks that every message made its round trip and was read.
+func TestRun_PingPong(t *testing.T) {
+	for _, cfg := range []Config{
+		{Workload: Typed, Mode: PingPong, Codec: CodecBincode, Records: 8, Count: 300, Warmup: 30, Wait: "block"},
+		{Workload: Typed, Mode: PingPong, Codec: CodecMsgpack, Records: 1, Count: 200, Wait: "yield"},
+		{Workload: Typed, Mode: PingPong, Codec: CodecFlatbuffers, Access: AccessView, Records: 64, Count: 200, Wait: "block", Backend: "file"},
+		{Workload: Typed, Mode: PingPong, Codec: CodecRaw, Access: AccessView, Records: 256, Count: 200, Wait: "block"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		res, err := Run(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+		rt := res.RoundTrip
+		if rt == nil || rt.Count != int64(cfg.Count) || rt.P50 <= 0 || rt.P50 > rt.Max || rt.Throughput <= 0 ||
+			!res.Verified || res.Throughput <= 0 || len(res.Consumers) != 1 || res.Consumers[0].Events != int64(cfg.Count) {
+			t.Fatalf("%+v: implausible result %+v (round trip %+v)", cfg, res, rt)
+		}
+	}
+}
+
 func TestConfig_Rejects(t *testing.T) {
 	for _, c := range []Config{{Workload: "x"}, {Size: 8}, {Count: -1}, {Consumers: 100}, {Rate: -1}, {Wait: "nope"}, {Batch: 1 << 20}, {Lane: "carrier-pigeon"}, {Capacity: 100},
-		{Workload: Typed, Codec: "json"}, {Workload: Typed, Records: 3}, {Workload: Typed, Access: AccessView}, {Workload: Typed, Access: "peek"}} {
+		{Workload: Typed, Codec: "json"}, {Workload: Typed, Records: 3}, {Workload: Typed, Access: AccessView}, {Workload: Typed, Access: "peek"},
+		{Mode: "both"}, {Workload: Signal, Mode: PingPong}, {Workload: Typed, Mode: PingPong, Consumers: 2}, {Workload: Typed, Mode: PingPong, Rate: 1000}} {
 		if _, err := c.withDefaults(); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
@@ -89,5 +115,60 @@ func TestAccessVsDecode(t *testing.T) {
 	}
 	if _, err := AccessVsDecode("json", 1, time.Millisecond); err == nil {
 		t.Error("codec json accepted")
+	}
+}
+
+// TestPingPong_NoAllocs runs both ends of a typed ping-pong round trip (raw
+// view, and the ack) in this process and checks that a round trip
+// allocates nothing once the message is built.
+func TestPingPong_NoAllocs(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := Config{Workload: Typed, Mode: PingPong, Codec: CodecRaw, Access: AccessView, Records: 8, Count: 1000, Wait: "spin"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPublisher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	addr, _ := p.link()
+	ackName := ringName("ack", "")
+	acks, err := createAcks(cfg, ackName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acks.close()
+	s, err := newSubscriber(ctx, cfg, addr, "c0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	backend, _, ws, err := cfg.ringOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := frame.Attach(ctx, ackName, frame.ConsumerConfig{Backend: backend, ID: "initiator", Wait: ws, PayloadCapacity: ackPayload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	staged := p.(stagedSender)
+	reply := make([]byte, ackBytes)
+	read := func(seq int64, _ []byte) error { return acks.send(ctx, seq) }
+	allocs := testing.AllocsPerRun(200, func() {
+		staged.stage()
+		if err := staged.sendStaged(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.next(ctx, read); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Recv(ctx, reply); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per round trip", allocs)
 	}
 }

@@ -47,6 +47,7 @@ type benchOpts struct {
 	repeat    int
 	codecs    []string
 	records   []int
+	modes     []string
 	required  bool
 }
 
@@ -62,14 +63,15 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	fs.StringVar(&o.out, "out", def.out, "directory for results.json and charts")
 	fs.StringVar(&o.wait, "wait", "spin", "wait strategy of the myelon layers: spin, yield, sleep[:d], block")
 	fs.StringVar(&o.backend, "backend", "shm", "segment backend of the myelon layers: shm or file")
-	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast and signal (0: 2 for broadcast, 1 for signal)")
+	fs.IntVar(&o.consumers, "consumers", 0, "consumer processes of broadcast, signal and typed one-way (0: 2 for broadcast, 1 for the others)")
 	fs.IntVar(&o.batch, "batch", 1, "broadcast/signal: events per publish (one cursor store per batch); with -rate, batches go out at rate/batch per second")
 	fs.StringVar(&o.layer, "layer", "", "ping-pong: measure one layer (raw, framed, typed, zerocopy, rawview) against the reference instead of the ladder; broadcast and signal: raw or framed")
-	cpuList := fs.String("cpus", "", "CPUs to pin to, comma-separated: ping-pong: the initiator, then the echo process; broadcast/signal: the producer, then the consumers")
+	cpuList := fs.String("cpus", "", cpusUsage)
 	fs.BoolVar(&o.required, "required", false, "ping-pong: the ring lane's producers require the other side's consumer (required-consumer liveness on)")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs of every figure (reference interleaved with each lane); more than 1 prints the median and spread of each")
 	codecList := fs.String("codec", strings.Join(typedCodecs, ","), "typed: codecs, comma-separated")
 	recordList := fs.String("records", joinInts(workload.RecordsPerMessage), "typed: TestPayload records per message, comma-separated")
+	modeList := fs.String("mode", strings.Join(typedModes, ","), "typed: one-way (messages/s to -consumers processes), ping-pong (round trip: a message out to one echo process, an 8-byte ack back), or both, comma-separated")
 	ops, err := parse(fs, args)
 	if err != nil {
 		return o, err
@@ -80,21 +82,15 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	if o.repeat < 1 {
 		return o, usagef("-repeat %d: want at least 1", o.repeat)
 	}
-	for _, s := range strings.Split(*cpuList, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return o, usagef("-cpus %q: want CPU numbers", *cpuList)
-		}
-		o.cpus = append(o.cpus, n)
+	if o.cpus, err = parseCPUs(*cpuList); err != nil {
+		return o, err
 	}
 	if err := layers.Configure(o.wait, o.backend); err != nil {
 		return o, err
 	}
 	layers.SetRequired(o.required)
 	o.codecs = strings.Split(*codecList, ",")
+	o.modes = strings.Split(*modeList, ",")
 	for _, s := range strings.Split(*recordList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || !slices.Contains(workload.RecordsPerMessage, n) {
@@ -114,6 +110,25 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	return o, nil
 }
 
+// cpusUsage is the help of -cpus, which every bench mode has.
+const cpusUsage = "CPUs to pin to, comma-separated: ping-pong and typed -mode ping-pong: the initiator, then the echo process; broadcast, signal and typed one-way: the producer, then the consumers; fabric: the scheduler, then the workers (round-robin over the list)"
+
+// parseCPUs parses a -cpus list ("" is none).
+func parseCPUs(list string) ([]int, error) {
+	var cpus []int
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, usagef("-cpus %q: want CPU numbers", list)
+		}
+		cpus = append(cpus, n)
+	}
+	return cpus, nil
+}
+
 func joinInts(v []int) string {
 	s := make([]string, len(v))
 	for i, x := range v {
@@ -131,7 +146,7 @@ var (
 		"sweep":            "64 B to 2 MiB, JSON and SVG charts",
 		workload.Broadcast: "one producer to N consumer processes: throughput and latency per consumer",
 		workload.Signal:    "a producer waking parked consumers: wake-up latency",
-		workload.Typed:     "TestPayload records per codec, 1-256 per message, one way across processes; view against decode",
+		workload.Typed:     "TestPayload records per codec, 1-256 per message, one way and ping-pong across processes; view against decode",
 		"fabric":           "one scheduler, N worker processes: round latency and rounds/s (-workers 1,2,4)",
 	}
 )

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -45,13 +46,17 @@ type fabricResult struct {
 	// Repeats, P50, RoundsPerSec and Ratio summarise the runs (Ratio with
 	// one worker only); Anomaly: the median ratio is below anomalyRatio;
 	// Noisy: they spread more than repeat.NoisySpread.
-	Repeats      int            `json:"repeats"`
-	P50          repeat.Stat    `json:"p50_ns"`
-	RoundsPerSec repeat.Stat    `json:"rounds_per_sec"`
-	Ratio        *repeat.Stat   `json:"ratio_stats,omitempty"`
-	Anomaly      bool           `json:"anomaly"`
-	Noisy        bool           `json:"noisy"`
-	Runs         []hist.Summary `json:"runs"`
+	Repeats      int          `json:"repeats"`
+	P50          repeat.Stat  `json:"p50_ns"`
+	RoundsPerSec repeat.Stat  `json:"rounds_per_sec"`
+	Ratio        *repeat.Stat `json:"ratio_stats,omitempty"`
+	Anomaly      bool         `json:"anomaly"`
+	Noisy        bool         `json:"noisy"`
+	// CPUs: the scheduler ran on CPUs[0], worker r on
+	// CPUs[(r+1) % len(CPUs)] (the reference's initiator and echo as the
+	// scheduler and worker 0); empty when nothing was pinned.
+	CPUs []int          `json:"cpus,omitempty"`
+	Runs []hist.Summary `json:"runs"`
 }
 
 func runBenchFabric(args []string) error {
@@ -63,7 +68,12 @@ func runBenchFabric(args []string) error {
 	waitName := fs.String("wait", "block", "wait strategy of every process: block, yield, spin, sleep[:d] (spin only with fewer processes than cores)")
 	asJSON := fs.Bool("json", false, "print results as JSON")
 	repeats := fs.Int("repeat", 1, "runs per worker count (with one worker, each after its own reference run); more than 1 prints medians and spreads")
+	cpuList := fs.String("cpus", "", cpusUsage)
 	ops, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	cpus, err := parseCPUs(*cpuList)
 	if err != nil {
 		return err
 	}
@@ -88,18 +98,18 @@ func runBenchFabric(args []string) error {
 	ctx := context.Background()
 	var results []fabricResult
 	for _, n := range counts {
-		r := fabricResult{Workers: n, Size: *size, Wait: wait.String(), Repeats: *repeats}
+		r := fabricResult{Workers: n, Size: *size, Wait: wait.String(), Repeats: *repeats, CPUs: cpus}
 		var ratios []float64
 		for rep := range *repeats {
 			var ref peers.Result
 			if n == 1 {
 				progress("raw-atomic reference, run %d/%d ...", rep+1, *repeats)
-				if ref, err = peers.Run(ctx, peers.RawAtomic, peers.Config{Size: *size, Count: *count, Warmup: *warmup}); err != nil {
+				if ref, err = peers.Run(ctx, peers.RawAtomic, peers.Config{Size: *size, Count: *count, Warmup: *warmup, CPUs: cpus}); err != nil {
 					return fmt.Errorf("reference: %w", err)
 				}
 			}
 			progress("fabric, %d workers, run %d/%d ...", n, rep+1, *repeats)
-			sum, err := fabricRounds(ctx, n, *count, *warmup, *size, wait)
+			sum, err := fabricRounds(ctx, n, *count, *warmup, *size, wait, cpus)
 			if err != nil {
 				return fmt.Errorf("%d workers: %w", n, err)
 			}
@@ -154,17 +164,33 @@ func runBenchFabric(args []string) error {
 }
 
 // fabricRounds starts a scheduler and n worker processes and measures
-// count rounds.
-func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.WaitStrategy) (hist.Summary, error) {
+// count rounds. With cpus, the scheduler's thread is pinned to cpus[0] and
+// worker r's serving thread to cpus[(r+1) % len(cpus)]: the producer and
+// consumers of broadcast, the initiator and echo of ping-pong with one
+// worker; with more processes than CPUs, workers share them round-robin.
+func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.WaitStrategy, cpus []int) (hist.Summary, error) {
 	s, err := fabric.NewScheduler(fabric.Config{Session: ring.PortableName("bench"), Workers: fabric.WorkerCount(n), Wait: wait})
 	if err != nil {
 		return hist.Summary{}, err
 	}
+	// A worker that exits early (a pin refused, a crash) ends the run at
+	// once instead of leaving the scheduler to wait out its timeouts.
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	var finished atomic.Bool
 	var procs []*exec.Cmd
+	var exited []chan struct{}
+	ok := false
 	defer func() {
+		finished.Store(true)
 		s.Close() // the workers read the end of the dispatch ring and exit
-		for _, p := range procs {
-			p.Wait()
+		for i, done := range exited {
+			if !ok {
+				// A failed run's worker may be stuck short of the fabric
+				// (attaching to rings the scheduler never completed).
+				procs[i].Process.Kill()
+			}
+			<-done
 		}
 	}()
 	for r := range n {
@@ -172,19 +198,44 @@ func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.Wai
 		if err != nil {
 			return hist.Summary{}, err
 		}
-		cmd, err := startChild(fabricWorkerRole, rc.String())
+		a := fabricWorkerArgs{Runner: rc.String(), CPU: -1}
+		if len(cpus) > 0 {
+			a.CPU = cpus[(r+1)%len(cpus)]
+		}
+		js, err := json.Marshal(a)
+		if err != nil {
+			return hist.Summary{}, err
+		}
+		cmd, err := startChild(fabricWorkerRole, string(js))
 		if err != nil {
 			return hist.Summary{}, err
 		}
 		if err := cmd.Start(); err != nil {
 			return hist.Summary{}, err
 		}
-		procs = append(procs, cmd)
+		done := make(chan struct{})
+		procs, exited = append(procs, cmd), append(exited, done)
+		go func() {
+			err := cmd.Wait()
+			if !finished.Load() {
+				abort(fmt.Errorf("worker %d exited early: %v", r, err))
+			}
+			close(done)
+		}()
+	}
+	// Pinned after the workers started: they inherit the forking thread's
+	// affinity.
+	if len(cpus) > 0 {
+		unpin, err := ring.PinThread(cpus[0])
+		if err != nil {
+			return hist.Summary{}, err
+		}
+		defer unpin()
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := s.Rendezvous(rctx); err != nil {
-		return hist.Summary{}, err
+		return hist.Summary{}, orCause(ctx, err)
 	}
 	req := make([]byte, size)
 	rec := hist.New()
@@ -200,26 +251,54 @@ func fabricRounds(ctx context.Context, n, count, warmup, size int, wait ring.Wai
 	}
 	for range warmup {
 		if err := round(); err != nil {
-			return hist.Summary{}, err
+			return hist.Summary{}, orCause(ctx, err)
 		}
 	}
 	start := time.Now()
 	for range count {
 		t0 := time.Now()
 		if err := round(); err != nil {
-			return hist.Summary{}, err
+			return hist.Summary{}, orCause(ctx, err)
 		}
 		rec.Record(time.Since(t0).Nanoseconds())
 	}
-	return rec.Summary(time.Since(start))
+	sum, err := rec.Summary(time.Since(start))
+	ok = err == nil
+	return sum, err
 }
 
-// fabricWorker is a worker process: its runner config is the argument; it
-// echoes every request until the scheduler closes the fabric.
+// fabricWorkerArgs is what a worker process is told.
+type fabricWorkerArgs struct {
+	Runner string `json:"runner"` // its fabric.RunnerConfig
+	CPU    int    `json:"cpu"`    // the CPU its serving thread runs on; -1: not pinned
+}
+
+// orCause prefers the reason ctx was cancelled (a worker's exit) to err.
+func orCause(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// fabricWorker is a worker process: its fabricWorkerArgs are the argument;
+// it echoes every request until the scheduler closes the fabric.
 func fabricWorker(args string) error {
-	rc, err := fabric.ParseRunner(args)
+	var a fabricWorkerArgs
+	if err := json.Unmarshal([]byte(args), &a); err != nil {
+		return err
+	}
+	rc, err := fabric.ParseRunner(a.Runner)
 	if err != nil {
 		return err
+	}
+	if a.CPU >= 0 {
+		// Serve runs on this goroutine, so its thread is the one pinned.
+		unpin, err := ring.PinThread(a.CPU)
+		if err != nil {
+			return err
+		}
+		defer unpin()
 	}
 	ctx := context.Background()
 	w, err := fabric.NewWorker(ctx, rc)

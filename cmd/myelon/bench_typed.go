@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/myelon-go/myelon/bench/chart"
+	"github.com/myelon-go/myelon/bench/hist"
 	"github.com/myelon-go/myelon/bench/repeat"
 	"github.com/myelon-go/myelon/bench/workload"
 )
@@ -22,14 +23,23 @@ var typedCodecs = []string{workload.CodecBincode, workload.CodecMsgpack, workloa
 // accessTime is how long each side of an access-vs-decode comparison runs.
 const accessTime = 50 * time.Millisecond
 
-// typedSummary is one codec, batch size and access of the typed workload
-// over every repetition.
-type typedSummary struct {
+// typedModes are the modes of `myelon bench typed`, in the order they run.
+var typedModes = []string{workload.OneWay, workload.PingPong}
+
+// typedRow names one codec, batch size and access of the typed workload
+// and how many runs it had.
+type typedRow struct {
 	Codec   string `json:"codec"`
 	Records int    `json:"records"`
 	Access  string `json:"access"`
 	Bytes   int    `json:"message_bytes"`
 	Repeats int    `json:"repeats"`
+}
+
+// typedSummary is one row of the typed workload one way, over every
+// repetition.
+type typedSummary struct {
+	typedRow
 	// Messages is messages sent per second; records per second are
 	// Messages times Records.
 	Messages repeat.Stat       `json:"messages_per_sec"`
@@ -37,19 +47,41 @@ type typedSummary struct {
 	Runs     []workload.Result `json:"runs"`
 }
 
-// typedReport is the JSON of `myelon bench typed`.
+// typedPingPong is one row of the typed ping-pong over every repetition:
+// the round trip (batch out, ack back; see bench/workload's pingpong.go)
+// in ns, and round trips per second (one message in flight).
+type typedPingPong struct {
+	typedRow
+	P50        repeat.Stat `json:"p50_ns"`
+	P99        repeat.Stat `json:"p99_ns"`
+	P999       repeat.Stat `json:"p999_ns"`
+	RoundTrips repeat.Stat `json:"round_trips_per_sec"`
+	// Noisy: the p50 spread more than repeat.NoisySpread across the runs.
+	Noisy bool              `json:"noisy"`
+	CPUs  []int             `json:"cpus,omitempty"`
+	Runs  []workload.Result `json:"runs"`
+}
+
+// typedReport is the JSON of `myelon bench typed`; a mode not run is
+// null (one_way) or absent (ping_pong).
 type typedReport struct {
 	OneWay         []typedSummary          `json:"one_way"`
+	PingPong       []typedPingPong         `json:"ping_pong,omitempty"`
 	AccessVsDecode []workload.AccessResult `json:"access_vs_decode"`
 }
 
-// runTyped runs the typed workload for every codec, batch size and access
-// (decode, and view where the codec has one), then compares access with
-// decode in one process.
+// runTyped runs the typed workload in each mode of o.modes for every
+// codec, batch size and access (decode, and view where the codec has
+// one), then compares access with decode in one process.
 func runTyped(o benchOpts) error {
 	for _, c := range o.codecs {
 		if !slices.Contains(typedCodecs, c) {
 			return usagef("-codec %q: want some of %s", c, strings.Join(typedCodecs, ","))
+		}
+	}
+	for _, m := range o.modes {
+		if !slices.Contains(typedModes, m) {
+			return usagef("-mode %q: want some of %s", m, strings.Join(typedModes, ","))
 		}
 	}
 	wait := o.wait
@@ -59,35 +91,51 @@ func runTyped(o benchOpts) error {
 	var rep typedReport
 	for _, codec := range o.codecs {
 		for _, n := range o.records {
-			count := o.count
-			if count == 0 {
-				count = max(200, 64<<10/n) // about 64 Ki records
-			}
 			accesses := []string{workload.AccessDecode}
 			if workload.HasView(codec) {
 				accesses = append(accesses, workload.AccessView)
 			}
 			for _, access := range accesses {
-				var runs []workload.Result
-				for r := range o.repeat {
-					progress("typed %-11s %3d records, %-6s run %d/%d ...", codec, n, access, r+1, o.repeat)
-					res, err := workload.Run(context.Background(), workload.Config{Workload: workload.Typed, Codec: codec, Records: n, Access: access,
-						Count: count, Warmup: o.warmup, Consumers: o.consumers, Wait: wait, Backend: o.backend, CPUs: o.cpus})
-					if err != nil {
-						return fmt.Errorf("typed %s, %d records, %s: %w", codec, n, access, err)
+				for _, mode := range typedModes {
+					if !slices.Contains(o.modes, mode) {
+						continue
 					}
-					runs = append(runs, res)
+					cfg := workload.Config{Workload: workload.Typed, Mode: mode, Codec: codec, Records: n, Access: access,
+						Count: o.count, Warmup: o.warmup, Consumers: o.consumers, Wait: wait, Backend: o.backend, CPUs: o.cpus}
+					if mode == workload.PingPong {
+						cfg.Consumers, cfg.Wait = 1, o.wait // one echo process
+						if cfg.Count == 0 {
+							cfg.Count = max(2000, 16<<10/n) // enough samples for a p99.9
+						}
+						if cfg.Warmup == 0 {
+							cfg.Warmup = cfg.Count / 10
+						}
+					} else if cfg.Count == 0 {
+						cfg.Count = max(200, 64<<10/n) // about 64 Ki records
+					}
+					runs, err := typedRuns(cfg, o.repeat)
+					if err != nil {
+						return err
+					}
+					row := typedRow{Codec: codec, Records: n, Access: access, Bytes: runs[0].Config.Size, Repeats: len(runs)}
+					if mode == workload.PingPong {
+						s, err := summarisePingPong(row, runs)
+						if err != nil {
+							return err
+						}
+						rep.PingPong = append(rep.PingPong, s)
+						continue
+					}
+					v := make([]float64, len(runs))
+					for i, r := range runs {
+						v[i] = r.Throughput
+					}
+					st, err := repeat.Of(v)
+					if err != nil {
+						return err
+					}
+					rep.OneWay = append(rep.OneWay, typedSummary{typedRow: row, Messages: st, Noisy: st.Noisy(), Runs: runs})
 				}
-				v := make([]float64, len(runs))
-				for i, r := range runs {
-					v[i] = r.Throughput
-				}
-				st, err := repeat.Of(v)
-				if err != nil {
-					return err
-				}
-				rep.OneWay = append(rep.OneWay, typedSummary{Codec: codec, Records: n, Access: access, Bytes: runs[0].Config.Size,
-					Repeats: len(runs), Messages: st, Noisy: st.Noisy(), Runs: runs})
 			}
 			progress("access vs decode %-11s %3d records ...", codec, n)
 			a, err := workload.AccessVsDecode(codec, n, accessTime)
@@ -107,11 +155,52 @@ func runTyped(o benchOpts) error {
 	return nil
 }
 
+// typedRuns runs cfg repeats times.
+func typedRuns(cfg workload.Config, repeats int) ([]workload.Result, error) {
+	var runs []workload.Result
+	for r := range repeats {
+		progress("typed %-9s %-11s %3d records, %-6s run %d/%d ...", cfg.Mode, cfg.Codec, cfg.Records, cfg.Access, r+1, repeats)
+		res, err := workload.Run(context.Background(), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("typed %s %s, %d records, %s: %w", cfg.Mode, cfg.Codec, cfg.Records, cfg.Access, err)
+		}
+		runs = append(runs, res)
+	}
+	return runs, nil
+}
+
+// summarisePingPong summarises the ping-pong runs of one row.
+func summarisePingPong(row typedRow, runs []workload.Result) (typedPingPong, error) {
+	s := typedPingPong{typedRow: row, CPUs: runs[0].Config.CPUs, Runs: runs}
+	lat := func(f func(hist.Summary) int64) func(workload.Result) float64 {
+		return func(r workload.Result) float64 { return float64(f(*r.RoundTrip)) }
+	}
+	err := summariseFigures(runs,
+		figure[workload.Result]{&s.P50, lat(func(l hist.Summary) int64 { return l.P50 })},
+		figure[workload.Result]{&s.P99, lat(func(l hist.Summary) int64 { return l.P99 })},
+		figure[workload.Result]{&s.P999, lat(func(l hist.Summary) int64 { return l.P999 })},
+		figure[workload.Result]{&s.RoundTrips, func(r workload.Result) float64 { return r.Throughput }})
+	s.Noisy = s.P50.Noisy()
+	return s, err
+}
+
 func printTyped(w io.Writer, rep typedReport) {
+	if len(rep.OneWay) > 0 {
+		printTypedOneWay(w, rep.OneWay)
+		fmt.Fprintln(w)
+	}
+	if len(rep.PingPong) > 0 {
+		printTypedPingPong(w, rep.PingPong)
+		fmt.Fprintln(w)
+	}
+	printAccessVsDecode(w, rep.AccessVsDecode)
+}
+
+func printTypedOneWay(w io.Writer, rows []typedSummary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "codec\trecords\taccess\tmessage\truns\tmessages/s\tspread\trecords/s\tbytes/s\t\t")
 	var noisy []string
-	for _, s := range rep.OneWay {
+	for _, s := range rows {
 		mark := ""
 		if s.Noisy {
 			mark = "noisy"
@@ -126,10 +215,28 @@ func printTyped(w io.Writer, rep typedReport) {
 	if len(noisy) > 0 {
 		fmt.Fprintf(w, "warning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median.\n", strings.Join(noisy, ", "), 100*repeat.NoisySpread)
 	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+}
+
+func printTypedPingPong(w io.Writer, rows []typedPingPong) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "codec\trecords\taccess\tmessage\truns\tp50\tp50 spread\tp99\tp99.9\tround trips/s\trecords/s\t\t")
+	ns := func(v float64) string { return time.Duration(v).String() }
+	var fl flags
+	for _, s := range rows {
+		marks := fl.mark(fmt.Sprintf("%s/%d/%s", s.Codec, s.Records, s.Access), false, s.Noisy)
+		rt := s.RoundTrips.Median
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%.0f%%\t%s\t%s\t%.0f\t%.0f\t%s\t\n", s.Codec, s.Records, s.Access, chart.FormatBytes(float64(s.Bytes)), s.Repeats,
+			ns(s.P50.Median), 100*s.P50.Spread, ns(s.P99.Median), ns(s.P999.Median), rt, rt*float64(s.Records), marks)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nping-pong, one message in flight: the initiator encodes and sends a message on a typed ring, the echo process decodes (or views) and checks every record and answers with an 8-byte ack on a frame ring; round trip = send to ack received, every codec and access paying the same ack leg; medians of the runs.")
+	fl.notes(w, "", "p50")
+}
+
+func printAccessVsDecode(w io.Writer, rows []workload.AccessResult) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "codec\trecords\tmessage\tdecode\tview\tspeedup\t")
-	for _, a := range rep.AccessVsDecode {
+	for _, a := range rows {
 		view, speedup := "-", "-"
 		if a.ViewNs > 0 {
 			view, speedup = time.Duration(a.ViewNs).String(), fmt.Sprintf("%.1fx", a.Speedup)

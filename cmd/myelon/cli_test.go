@@ -72,6 +72,9 @@ func TestCLI_HelpAndExitCodes(t *testing.T) {
 		{args: []string{"bridge", "-h"}, stdout: "-subject"},
 		{args: []string{"bridge", "-bogus"}, code: 2, stderr: "-bogus", noStdout: true},
 		{args: []string{"bench", "-repeat", "0"}, code: 2, stderr: "-repeat 0: want at least 1", noStdout: true},
+		{args: []string{"bench", "typed", "-mode", "sideways"}, code: 2, stderr: `-mode "sideways"`, noStdout: true},
+		{args: []string{"bench", "fabric", "-cpus", "0,x"}, code: 2, stderr: `-cpus "0,x"`, noStdout: true},
+		{args: []string{"bench", "fabric", "-cpus", "-1"}, code: 2, stderr: `-cpus "-1"`, noStdout: true},
 		{args: []string{"stat", "nosuch-ring-x", "--json"}, code: 1, stderr: "not found", noStdout: true},
 	} {
 		out, errOut, code := cli(t, tc.args...)

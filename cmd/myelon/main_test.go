@@ -259,10 +259,11 @@ func TestDemo_StreamsBetweenProcesses(t *testing.T) {
 }
 
 // TestBench_Typed runs the typed workload for two codecs, one with a view,
-// and checks the JSON: a row per access, and access against decode.
+// in both modes, and checks the JSON: a row per access in each mode, and
+// access against decode.
 func TestBench_Typed(t *testing.T) {
 	out := capture(t, func() error {
-		return runBench([]string{"typed", "-codec", "bincode,raw", "-records", "8", "-count", "300", "-wait", "block", "-json"})
+		return runBench([]string{"typed", "-codec", "bincode,raw", "-records", "8", "-count", "300", "-wait", "block", "-repeat", "2", "-json"})
 	})
 	var rep typedReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -271,17 +272,69 @@ func TestBench_Typed(t *testing.T) {
 	var got []string
 	for _, s := range rep.OneWay {
 		got = append(got, s.Codec+"/"+s.Access)
-		if s.Records != 8 || s.Bytes < 8*512 || s.Repeats != 1 || s.Messages.Median <= 0 || len(s.Runs) != 1 || s.Runs[0].Consumers[0].Events != 300 {
+		if s.Records != 8 || s.Bytes < 8*512 || s.Repeats != 2 || s.Messages.Median <= 0 || len(s.Runs) != 2 || s.Runs[0].Consumers[0].Events != 300 {
 			t.Errorf("row %+v", s)
 		}
 	}
-	if want := []string{"bincode/decode", "raw/decode", "raw/view"}; !slices.Equal(got, want) {
+	want := []string{"bincode/decode", "raw/decode", "raw/view"}
+	if !slices.Equal(got, want) {
 		t.Errorf("rows %v, want %v", got, want)
+	}
+	got = got[:0]
+	for _, s := range rep.PingPong {
+		got = append(got, s.Codec+"/"+s.Access)
+		if s.Records != 8 || s.Bytes < 8*512 || s.Repeats != 2 || len(s.Runs) != 2 || s.P50.N != 2 || s.P50.Median <= 0 ||
+			s.P99.Median < s.P50.Median || s.P999.Median < s.P99.Median || s.RoundTrips.Median <= 0 {
+			t.Errorf("ping-pong row %+v", s)
+		}
+		for _, r := range s.Runs {
+			if r.Config.Mode != workload.PingPong || r.RoundTrip == nil || r.RoundTrip.Count != 300 || r.Consumers[0].Events != 300 {
+				t.Errorf("ping-pong run %+v", r)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ping-pong rows %v, want %v", got, want)
 	}
 	if len(rep.AccessVsDecode) != 2 || rep.AccessVsDecode[0].ViewNs != 0 || rep.AccessVsDecode[1].Speedup <= 0 {
 		t.Errorf("access vs decode %+v", rep.AccessVsDecode)
 	}
 	if err := runBench([]string{"typed", "-codec", "json"}); err == nil || !strings.Contains(err.Error(), "-codec") {
 		t.Errorf("-codec json: %v", err)
+	}
+}
+
+// TestBench_TypedPingPongSchema runs the typed ping-pong alone, pinned
+// where there are two CPUs, and checks the JSON's field names: ping_pong
+// next to one_way (null: not run), each row with its figures and its
+// runs' round-trip statistics.
+func TestBench_TypedPingPongSchema(t *testing.T) {
+	args := []string{"typed", "-mode", "ping-pong", "-codec", "raw", "-records", "1", "-count", "200", "-wait", "block", "-json"}
+	fields := []string{"codec", "records", "access", "message_bytes", "repeats", "p50_ns", "p99_ns", "p999_ns", "round_trips_per_sec", "noisy", "runs"}
+	if runtime.NumCPU() >= 2 {
+		args, fields = append(args, "-cpus", "0,1"), append(fields, "cpus")
+	}
+	out := capture(t, func() error { return runBench(args) })
+	var rep map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if string(rep["one_way"]) != "null" || rep["access_vs_decode"] == nil {
+		t.Errorf("one_way %s, access_vs_decode %s", rep["one_way"], rep["access_vs_decode"])
+	}
+	var rows []map[string]json.RawMessage
+	if err := json.Unmarshal(rep["ping_pong"], &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("ping_pong: %v\n%s", err, rep["ping_pong"])
+	}
+	for _, row := range rows {
+		for _, k := range fields {
+			if row[k] == nil {
+				t.Errorf("ping_pong row lacks %q: %v", k, row)
+			}
+		}
+		var runs []map[string]json.RawMessage
+		if err := json.Unmarshal(row["runs"], &runs); err != nil || len(runs) != 1 || runs[0]["round_trip_stats"] == nil {
+			t.Errorf("runs: %v %s", err, row["runs"])
+		}
 	}
 }
