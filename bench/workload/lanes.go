@@ -256,8 +256,21 @@ type refView struct {
 	published *atomic.Int64
 	consumed  []*atomic.Int64
 	joined    []*atomic.Int64
-	mask      int64
-	size      int
+	slots     refSlots
+}
+
+// refSlots finds an event's slot: a mask, a multiply and an add, as the
+// ring's Slot, with no bounds check on the way (the ring has none either).
+type refSlots struct {
+	base unsafe.Pointer
+	mask int64
+	slot uintptr
+	size int
+}
+
+// at is seq's slot, Size bytes long.
+func (s *refSlots) at(seq int64) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(s.base, uintptr(seq&s.mask)*s.slot)), s.size)
 }
 
 func mapRef(f *os.File, cfg Config) (*refView, error) {
@@ -267,18 +280,13 @@ func mapRef(f *os.File, cfg Config) (*refView, error) {
 		return nil, fmt.Errorf("workload: reference: mmap: %w", err)
 	}
 	word := func(off int) *atomic.Int64 { return (*atomic.Int64)(unsafe.Pointer(&mem[off])) }
-	v := &refView{mem: mem, l: l, published: word(0), mask: int64(l.capacity - 1), size: cfg.Size}
+	v := &refView{mem: mem, l: l, published: word(0),
+		slots: refSlots{base: unsafe.Pointer(&mem[l.slots]), mask: int64(l.capacity - 1), slot: uintptr(l.slot), size: cfg.Size}}
 	for i := range cfg.Consumers {
 		v.consumed = append(v.consumed, word(refConsumer0+i*refLine))
 		v.joined = append(v.joined, word(refConsumer0+i*refLine+8))
 	}
 	return v, nil
-}
-
-// event is seq's slot, Size bytes long.
-func (v *refView) event(seq int64) []byte {
-	off := v.l.slots + int(seq&v.mask)*v.l.slot
-	return v.mem[off : off+v.size : off+v.size]
 }
 
 func (v *refView) unmap() error { return unix.Munmap(v.mem) }
@@ -376,11 +384,12 @@ func (r *refPublisher) publish(ctx context.Context, k int, fill func(int64, []by
 			return err
 		}
 	}
-	for seq := r.pub; seq < r.pub+int64(k); seq++ {
-		fill(seq, r.v.event(seq))
+	slots, hi := &r.v.slots, r.pub+int64(k)
+	for seq := r.pub; seq < hi; seq++ {
+		fill(seq, slots.at(seq))
 	}
-	r.pub += int64(k)
-	r.v.published.Store(r.pub) // one store for the batch
+	r.pub = hi
+	r.v.published.Store(hi) // one store for the batch
 	return nil
 }
 
@@ -445,11 +454,14 @@ func (r *refSubscriber) next(ctx context.Context, read func(int64, []byte) error
 			return err
 		}
 	}
-	for ; r.pos < avail; r.pos++ {
-		if err := read(r.pos, r.v.event(r.pos)); err != nil {
+	slots := &r.v.slots
+	for seq := r.pos; seq < avail; seq++ {
+		if err := read(seq, slots.at(seq)); err != nil {
+			r.pos = seq
 			return err
 		}
 	}
+	r.pos = avail
 	r.v.consumed[r.me].Store(avail) // one store for the batch
 	return nil
 }
