@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,6 +80,9 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 	if len(ops) > 0 {
 		return o, usagef("unexpected argument %q (the mode comes first)", ops[0])
 	}
+	if err := onlyModeFlags(fs, name); err != nil {
+		return o, err
+	}
 	if o.repeat < 1 {
 		return o, usagef("-repeat %d: want at least 1", o.repeat)
 	}
@@ -108,6 +112,37 @@ func parseBenchFlags(name string, args []string, def benchOpts) (benchOpts, erro
 		o.sizes = append(o.sizes, n)
 	}
 	return o, nil
+}
+
+// benchModeFlags lists the flags each mode reads (the modes share one
+// flag set, so that help lists them once). A flag given to a mode that
+// would ignore it is a usage error: a -rate the typed workload dropped
+// would leave a user reading unpaced figures as paced ones.
+var benchModeFlags = func() map[string][]string {
+	common := []string{"count", "warmup", "json", "wait", "backend", "cpus", "repeat"}
+	roundTrip := append(slices.Clone(common), "peers", "size", "rate", "out", "layer", "required")
+	pipelined := append(slices.Clone(common), "size", "rate", "consumers", "batch", "layer")
+	return map[string][]string{
+		"": roundTrip, "pingpong": roundTrip, "peers": roundTrip, "sweep": roundTrip,
+		workload.Broadcast: pipelined, workload.Signal: pipelined,
+		workload.Typed: append(slices.Clone(common), "consumers", "codec", "records", "mode"),
+	}
+}()
+
+// onlyModeFlags reports the first flag set on the command line that mode
+// does not read.
+func onlyModeFlags(fs *flag.FlagSet, mode string) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err == nil && !slices.Contains(benchModeFlags[mode], f.Name) {
+			name := mode
+			if name == "" {
+				name = "pingpong"
+			}
+			err = usagef("-%s does not apply to bench %s", f.Name, name)
+		}
+	})
+	return err
 }
 
 // cpusUsage is the help of -cpus, which every bench mode has.
