@@ -100,41 +100,9 @@ func runTyped(o benchOpts) error {
 					if !slices.Contains(o.modes, mode) {
 						continue
 					}
-					cfg := workload.Config{Workload: workload.Typed, Mode: mode, Codec: codec, Records: n, Access: access,
-						Count: o.count, Warmup: o.warmup, Consumers: o.consumers, Wait: wait, Backend: o.backend, CPUs: o.cpus}
-					if mode == workload.PingPong {
-						cfg.Consumers, cfg.Wait = 1, o.wait // one echo process
-						if cfg.Count == 0 {
-							cfg.Count = max(2000, 16<<10/n) // enough samples for a p99.9
-						}
-						if cfg.Warmup == 0 {
-							cfg.Warmup = cfg.Count / 10
-						}
-					} else if cfg.Count == 0 {
-						cfg.Count = max(200, 64<<10/n) // about 64 Ki records
-					}
-					runs, err := typedRuns(cfg, o.repeat)
-					if err != nil {
+					if err := rep.add(typedConfig(o, mode, codec, n, access, wait), o.repeat); err != nil {
 						return err
 					}
-					row := typedRow{Codec: codec, Records: n, Access: access, Bytes: runs[0].Config.Size, Repeats: len(runs)}
-					if mode == workload.PingPong {
-						s, err := summarisePingPong(row, runs)
-						if err != nil {
-							return err
-						}
-						rep.PingPong = append(rep.PingPong, s)
-						continue
-					}
-					v := make([]float64, len(runs))
-					for i, r := range runs {
-						v[i] = r.Throughput
-					}
-					st, err := repeat.Of(v)
-					if err != nil {
-						return err
-					}
-					rep.OneWay = append(rep.OneWay, typedSummary{typedRow: row, Messages: st, Noisy: st.Noisy(), Runs: runs})
 				}
 			}
 			progress("access vs decode %-11s %3d records ...", codec, n)
@@ -154,6 +122,54 @@ func runTyped(o benchOpts) error {
 	printTyped(os.Stdout, rep)
 	return nil
 }
+
+// typedConfig is the run of one row of the typed workload in mode. A
+// ping-pong has one echo process, which may spin whatever -consumers says
+// (wait is the one-way runs' wait strategy).
+func typedConfig(o benchOpts, mode, codec string, records int, access, wait string) workload.Config {
+	cfg := workload.Config{Workload: workload.Typed, Mode: mode, Codec: codec, Records: records, Access: access,
+		Count: o.count, Warmup: o.warmup, Consumers: o.consumers, Wait: wait, Backend: o.backend, CPUs: o.cpus}
+	switch {
+	case mode == workload.PingPong:
+		cfg.Consumers, cfg.Wait = 1, o.wait
+		if cfg.Count == 0 {
+			cfg.Count = max(2000, 16<<10/records) // enough samples for a p99.9
+		}
+		if cfg.Warmup == 0 {
+			cfg.Warmup = cfg.Count / 10
+		}
+	case cfg.Count == 0:
+		cfg.Count = max(200, 64<<10/records) // about 64 Ki records
+	}
+	return cfg
+}
+
+// add runs cfg repeats times and adds its row to the report.
+func (rep *typedReport) add(cfg workload.Config, repeats int) error {
+	runs, err := typedRuns(cfg, repeats)
+	if err != nil {
+		return err
+	}
+	row := typedRow{Codec: cfg.Codec, Records: cfg.Records, Access: cfg.Access, Bytes: runs[0].Config.Size, Repeats: len(runs)}
+	if cfg.Mode == workload.PingPong {
+		s, err := summarisePingPong(row, runs)
+		if err != nil {
+			return err
+		}
+		rep.PingPong = append(rep.PingPong, s)
+		return nil
+	}
+	s := typedSummary{typedRow: row, Runs: runs}
+	if err := summariseFigures(runs, figure[workload.Result]{&s.Messages, func(r workload.Result) float64 { return r.Throughput }}); err != nil {
+		return err
+	}
+	s.Noisy = s.Messages.Noisy()
+	rep.OneWay = append(rep.OneWay, s)
+	return nil
+}
+
+// name is how tables and warnings name the row.
+func (r typedRow) name() string { return fmt.Sprintf("%s/%d/%s", r.Codec, r.Records, r.Access) }
 
 // typedRuns runs cfg repeats times.
 func typedRuns(cfg workload.Config, repeats int) ([]workload.Result, error) {
@@ -199,22 +215,15 @@ func printTyped(w io.Writer, rep typedReport) {
 func printTypedOneWay(w io.Writer, rows []typedSummary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "codec\trecords\taccess\tmessage\truns\tmessages/s\tspread\trecords/s\tbytes/s\t\t")
-	var noisy []string
+	var fl flags
 	for _, s := range rows {
-		mark := ""
-		if s.Noisy {
-			mark = "noisy"
-			noisy = append(noisy, fmt.Sprintf("%s/%d/%s", s.Codec, s.Records, s.Access))
-		}
 		m := s.Messages.Median
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.0f\t%.0f%%\t%.0f\t%s/s\t%s\t\n", s.Codec, s.Records, s.Access, chart.FormatBytes(float64(s.Bytes)), s.Repeats,
-			m, 100*s.Messages.Spread, m*float64(s.Records), chart.FormatBytes(m*float64(s.Bytes)), mark)
+			m, 100*s.Messages.Spread, m*float64(s.Records), chart.FormatBytes(m*float64(s.Bytes)), fl.mark(s.name(), false, s.Noisy))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\none way, producer process to consumer process(es) through a typed ring (one message per frame): the producer encodes, each consumer decodes (or views) and checks every record; medians of the runs.")
-	if len(noisy) > 0 {
-		fmt.Fprintf(w, "warning: the host was noisy: the runs of %s disagree by more than %.0f%% of their median.\n", strings.Join(noisy, ", "), 100*repeat.NoisySpread)
-	}
+	fl.notes(w, "", "messages/s")
 }
 
 func printTypedPingPong(w io.Writer, rows []typedPingPong) {
@@ -223,7 +232,7 @@ func printTypedPingPong(w io.Writer, rows []typedPingPong) {
 	ns := func(v float64) string { return time.Duration(v).String() }
 	var fl flags
 	for _, s := range rows {
-		marks := fl.mark(fmt.Sprintf("%s/%d/%s", s.Codec, s.Records, s.Access), false, s.Noisy)
+		marks := fl.mark(s.name(), false, s.Noisy)
 		rt := s.RoundTrips.Median
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%.0f%%\t%s\t%s\t%.0f\t%.0f\t%s\t\n", s.Codec, s.Records, s.Access, chart.FormatBytes(float64(s.Bytes)), s.Repeats,
 			ns(s.P50.Median), 100*s.P50.Spread, ns(s.P99.Median), ns(s.P999.Median), rt, rt*float64(s.Records), marks)
