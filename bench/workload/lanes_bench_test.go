@@ -33,16 +33,9 @@ func benchLane(b *testing.B, lane string, batch int) {
 	ctx := context.Background()
 	fill := func(seq int64, ev []byte) { binary.LittleEndian.PutUint64(ev, uint64(seq)) }
 	read := func(int64, []byte) error { return nil }
-	cfg, err := Config{Workload: Signal, Lane: lane, Count: b.N, Wait: "spin"}.withDefaults()
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := newPublisher(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.close()
+	cfg, p := publisherOf(b, Config{Workload: Signal, Lane: lane, Count: b.N, Wait: "spin"})
 	var s subscriber
+	var err error
 	addr, files := p.link()
 	if lane == LaneReference {
 		fd, derr := unix.Dup(int(files[0].Fd()))

@@ -38,12 +38,7 @@ func TestRun_Smoke(t *testing.T) {
 		{Workload: Typed, Codec: CodecRaw, Records: 256, Count: 300, Wait: "block"},
 		{Workload: Typed, Codec: CodecRaw, Access: AccessView, Records: 1, Count: 2000, Wait: "block", Backend: "file"},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		res, err := Run(ctx, cfg)
-		cancel()
-		if err != nil {
-			t.Fatalf("%+v: %v", cfg, err)
-		}
+		res := runOK(t, cfg)
 		want := cfg.Consumers
 		if want == 0 {
 			want = 1 // signal's default
@@ -74,12 +69,7 @@ func TestRun_PingPong(t *testing.T) {
 		{Workload: Typed, Mode: PingPong, Codec: CodecFlatbuffers, Access: AccessView, Records: 64, Count: 200, Wait: "block", Backend: "file"},
 		{Workload: Typed, Mode: PingPong, Codec: CodecRaw, Access: AccessView, Records: 256, Count: 200, Wait: "block"},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		res, err := Run(ctx, cfg)
-		cancel()
-		if err != nil {
-			t.Fatalf("%+v: %v", cfg, err)
-		}
+		res := runOK(t, cfg)
 		rt := res.RoundTrip
 		if rt == nil || rt.Count != int64(cfg.Count) || rt.P50 <= 0 || rt.P50 > rt.Max || rt.Throughput <= 0 ||
 			!res.Verified || res.Throughput <= 0 || len(res.Consumers) != 1 || res.Consumers[0].Events != int64(cfg.Count) {
@@ -123,15 +113,7 @@ func TestAccessVsDecode(t *testing.T) {
 // allocates nothing once the message is built.
 func TestPingPong_NoAllocs(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := Config{Workload: Typed, Mode: PingPong, Codec: CodecRaw, Access: AccessView, Records: 8, Count: 1000, Wait: "spin"}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPublisher(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	cfg, p := publisherOf(t, Config{Workload: Typed, Mode: PingPong, Codec: CodecRaw, Access: AccessView, Records: 8, Count: 1000, Wait: "spin"})
 	addr, _ := p.link()
 	ackName := ringName("ack", "")
 	acks, err := createAcks(cfg, ackName)
@@ -171,4 +153,32 @@ func TestPingPong_NoAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per round trip", allocs)
 	}
+}
+
+// runOK runs cfg across processes, failing the test on an error.
+func runOK(t *testing.T, cfg Config) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%+v: %v", cfg, err)
+	}
+	return res
+}
+
+// publisherOf completes cfg with its defaults and creates its publisher,
+// closed when the test ends.
+func publisherOf(tb testing.TB, cfg Config) (Config, publisher) {
+	tb.Helper()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := newPublisher(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.close() })
+	return cfg, p
 }
